@@ -1,0 +1,57 @@
+# lcm — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-postgres install lint format bench clean
+
+## Create .venv and install the pinned requirements (only when they change).
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.env:
+	cp .env.example .env
+
+## Install, migrate, load the demo data, serve on http://127.0.0.1:8000 (SQLite).
+run: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## The whole suite: on SQLite, then on a throwaway PostgreSQL 15.
+## Without PostgreSQL binaries the second run is skipped with a warning,
+## except under CI=true, where it is an error.
+test: install test-sqlite test-postgres
+
+test-sqlite: install
+	@echo "=== test suite on SQLite"
+	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	@echo "=== test suite on PostgreSQL"
+	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then \
+	  bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "CI: PostgreSQL 15 binaries are required (PG_BIN)" >&2; exit 1; \
+	else \
+	  echo "WARNING: no PostgreSQL binaries: the PostgreSQL run did not happen" >&2; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""Settings for the test suite: the real settings, plus what makes tests fast.
+
+The database is still whatever DATABASE_URL says (SQLite by default;
+`make test` runs the suite a second time on a throwaway PostgreSQL).
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,159 @@
+"""The envelope endpoint: authenticate, parse, dispatch, render."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from lcm import errors, services
+
+from . import envelope
+from .handlers import HANDLERS
+from .serializers import EnvelopeRequest, EnvelopeResponse
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+SAMPLE_REQUEST = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "SetNewModeNumber",
+    "data": {
+        "callid": "12345",
+        "AccountNumber": "5|3|1|0|0|44|1",
+        "ModeID": 1,
+        "ContactNumber": "961084836",
+        "DeleteOtherModes": False,
+        "AgentID": "testagent",
+    },
+}
+SAMPLE_RESPONSE = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "SetNewModeNumberResult",
+    "message": {"callid": "12345", "response": {"success": True}},
+}
+
+
+def request_id_of(request) -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+class WebServiceView(APIView):
+    """POST an envelope; get an envelope back, errors included."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self):
+        return self._render_exception
+
+    def _render_exception(self, exc, context):
+        request = context["request"]
+        try:  # echo the callid even when refusing before the handler ran
+            body = request.data
+        except exceptions.APIException:
+            body = None
+        if isinstance(exc, errors.LcmError):
+            error = exc
+        elif isinstance(exc, exceptions.APIException):
+            error = envelope.from_drf(exc)
+        else:
+            return None  # a real bug: let Django log it
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        subtopic = getattr(request, "lcm_reply_subtopic", envelope.ERROR_SUBTOPIC)
+        return envelope.failure(
+            error,
+            reply_subtopic=subtopic,
+            callid=envelope.echoed_callid(body),
+            headers=headers,
+        )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["X-Request-ID"] = getattr(request, "lcm_request_id", "") or request_id_of(request)
+        return response
+
+    @extend_schema(
+        operation_id="webservice",
+        summary="Send an envelope message (SetNewModeNumber, GetContactModes)",
+        description=(
+            "The dialer's agent-desktop envelope, unchanged. Dispatches on `subtopic`. "
+            "Every answer, errors included, is an envelope; the HTTP status carries the "
+            "class of failure (400 bad input, 401 credentials, 403 identity, 404 unknown "
+            "callid/AccountNumber, 409 call/agent/account conflict, pre-requisite or "
+            "do-not-call). See docs/api.md for every error code."
+        ),
+        request=EnvelopeRequest,
+        responses={
+            200: EnvelopeResponse,
+            400: OpenApiResponse(EnvelopeResponse, description="Malformed envelope or data"),
+            401: OpenApiResponse(EnvelopeResponse, description="No or bad token"),
+            403: OpenApiResponse(EnvelopeResponse, description="May not act for that agent"),
+            404: OpenApiResponse(EnvelopeResponse, description="Unknown callid or account"),
+            409: OpenApiResponse(EnvelopeResponse, description="Conflict with the call/DNC"),
+        },
+        examples=[
+            OpenApiExample("SetNewModeNumber", value=SAMPLE_REQUEST, request_only=True),
+            OpenApiExample(
+                "SetNewModeNumberResult",
+                value=SAMPLE_RESPONSE,
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "GetContactModes",
+                value={
+                    "channel": "LCM",
+                    "topic": "WebService",
+                    "subtopic": "GetContactModes",
+                    "data": {"callid": "12345", "AccountNumber": "5|3|1|0|0|44|1"},
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Invalid Call ID",
+                value={
+                    "channel": "LCM",
+                    "topic": "WebService",
+                    "subtopic": "SetNewModeNumberResult",
+                    "message": {
+                        "callid": "99999",
+                        "response": {"success": False},
+                        "error": {
+                            "errorType": "WS_Error",
+                            "errorMessage": "Invalid Call ID:99999",
+                            "msg": "Invalid Call ID.",
+                            "code": "unknown_call",
+                        },
+                    },
+                },
+                response_only=True,
+                status_codes=["404"],
+            ),
+        ],
+    )
+    def post(self, request):
+        request.lcm_request_id = request_id_of(request)
+        try:
+            body = request.data
+        except exceptions.ParseError as exc:
+            raise envelope.MalformedJson(f"Malformed JSON: {exc.detail}") from None
+        message = envelope.parse(body, list(HANDLERS))
+        handler = HANDLERS[message.subtopic]
+        request.lcm_reply_subtopic = handler.reply_subtopic
+        context = services.RequestContext(
+            source=message.source,
+            client_ip=request.META.get("REMOTE_ADDR") or None,
+            request_id=request.lcm_request_id,
+        )
+        response = handler.run(message.data, user=request.user, context=context)
+        return envelope.success(handler.reply_subtopic, envelope.echoed_callid(body), response)

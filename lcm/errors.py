@@ -1,0 +1,97 @@
+"""Domain errors: each carries a stable `code`, the actual text and the
+user-facing message. The API renders them as envelopes (`lcm.api.envelope`),
+the admin as form errors. Texts are constants here; tests import them.
+"""
+
+from __future__ import annotations
+
+# The vendor's documented texts, to the letter.
+CALLID_EMPTY = "Callid is empty"
+INVALID_CALL_ID = "Invalid Call ID:{callid}"
+INVALID_CALL_ID_MSG = "Invalid Call ID."
+
+
+class LcmError(Exception):
+    """Base of every refusal the domain knows. `status` is the HTTP class."""
+
+    code = "error"
+    status = 400
+    error_type = "WS_Error"
+
+    def __init__(self, message: str, *, msg: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.msg = msg if msg is not None else message
+        self.fields = fields
+
+
+class InvalidInput(LcmError):
+    code = "invalid_fields"
+    status = 400
+
+
+class CallidEmpty(InvalidInput):
+    code = "callid_empty"
+
+    def __init__(self, *, fields: dict | None = None):
+        super().__init__(CALLID_EMPTY, msg=INVALID_CALL_ID_MSG, fields=fields)
+
+
+class InvalidNumber(InvalidInput):
+    code = "invalid_number"
+
+
+class UnknownModeType(InvalidInput):
+    code = "unknown_mode"
+
+
+class NotAllowed(LcmError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(LcmError):
+    status = 404
+
+
+class UnknownCall(NotFound):
+    code = "unknown_call"
+
+    def __init__(self, callid: str):
+        super().__init__(INVALID_CALL_ID.format(callid=callid), msg=INVALID_CALL_ID_MSG)
+
+
+class UnknownAccount(NotFound):
+    code = "unknown_account"
+
+
+class UnknownAgent(NotFound):
+    code = "unknown_agent"
+
+
+class UnknownModeChange(NotFound):
+    code = "unknown_mode_change"
+
+
+class Conflict(LcmError):
+    status = 409
+
+
+class CallAccountMismatch(Conflict):
+    code = "call_account_mismatch"
+
+
+class CallAgentMismatch(Conflict):
+    code = "call_agent_mismatch"
+
+
+class PrerequisiteFailed(Conflict):
+    code = "prerequisite_failed"
+
+
+class DoNotCall(Conflict):
+    code = "do_not_call"
+
+
+class NothingToRestore(Conflict):
+    code = "nothing_to_restore"

@@ -1,0 +1,137 @@
+"""Load the demo data set (idempotent): run it as often as you like.
+
+Demo users get passwords only from here, never from a fixture in the repo:
+the password is `DEMO_PASSWORD` from the environment, or generated and
+printed on the first run.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
+
+MODE_TYPES = [(1, "Home"), (2, "Office"), (3, "Mobile")]
+AGENTS = [("testagent", True), ("otheragent", True), ("offagent", False)]
+ACCOUNTS = [
+    ("5|3|1|0|0|44|1", "David", "Berry", {1: "6491462346", 2: "2025550143"}),
+    ("596|485|587|0|0|44|59", "Maria", "Lopez", {1: "2025550111"}),
+]
+CALLS = [
+    ("12345", "testagent", "5|3|1|0|0|44|1", Call.State.ACTIVE),
+    ("12346", "otheragent", "596|485|587|0|0|44|59", Call.State.ACTIVE),
+    ("12300", "testagent", "5|3|1|0|0|44|1", Call.State.ENDED),
+    ("12301", "offagent", "5|3|1|0|0|44|1", Call.State.ENDED),
+]
+DNC_NUMBERS = [("2025550199", "Customer asked not to be called")]
+SUPERUSER = "admin"
+INTEGRATION = "dialer"
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo data set (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            default=None,
+            help="Password for every demo user (default: $DEMO_PASSWORD, else generated "
+            "once; existing users keep theirs).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, password=None, **options):
+        import os
+
+        password = password or os.environ.get("DEMO_PASSWORD") or None
+        generated = None
+        User = get_user_model()
+        now = timezone.now()
+
+        def user(username: str, **flags):
+            nonlocal generated
+            obj, created = User.objects.get_or_create(username=username, defaults=flags)
+            for key, value in flags.items():
+                setattr(obj, key, value)
+            if password:
+                obj.set_password(password)
+            elif created or not obj.has_usable_password():
+                generated = generated or secrets.token_urlsafe(12)
+                obj.set_password(generated)
+            obj.save()
+            return obj
+
+        for mode_id, name in MODE_TYPES:
+            ModeType.objects.update_or_create(
+                id=mode_id, defaults={"name": name, "channel_type": ModeType.Channel.VOICE}
+            )
+
+        agents = {}
+        for agent_id, logged_in in AGENTS:
+            agents[agent_id], _ = Agent.objects.update_or_create(
+                agent_id=agent_id,
+                defaults={
+                    "user": user(agent_id),
+                    "is_logged_in": logged_in,
+                    "logged_in_changed_at": now,
+                },
+            )
+
+        accounts = {}
+        for key, first, last, modes in ACCOUNTS:
+            account, created = Account.objects.update_or_create(
+                account_number=key, defaults={"first_name": first, "last_name": last}
+            )
+            accounts[key] = account
+            if created:  # re-seeding never overwrites numbers changed since
+                for mode_id, number in modes.items():
+                    ContactMode.objects.create(
+                        account=account,
+                        mode_type_id=mode_id,
+                        number=number,
+                        number_as_given=number,
+                        changed_at=now,
+                        changed_by="seed_demo",
+                    )
+
+        for callid, agent_id, key, state in CALLS:
+            Call.objects.update_or_create(
+                callid=callid,
+                defaults={
+                    "agent": agents[agent_id],
+                    "account": accounts[key],
+                    "state": state,
+                    "started_at": now - timedelta(minutes=10),
+                    "ended_at": now - timedelta(minutes=5) if state == Call.State.ENDED else None,
+                },
+            )
+
+        for number, reason in DNC_NUMBERS:
+            DoNotCallNumber.objects.get_or_create(number=number, defaults={"reason": reason})
+
+        dialer = user(INTEGRATION)
+        dialer.user_permissions.add(
+            Permission.objects.get(codename="act_for_any_agent", content_type__app_label="lcm")
+        )
+        user(SUPERUSER, is_staff=True, is_superuser=True)
+
+        self._print_summary(generated)
+
+    def _print_summary(self, generated: str | None) -> None:
+        out = self.stdout.write
+        out(self.style.SUCCESS("Demo data ready."))
+        users = ", ".join([SUPERUSER, INTEGRATION] + [a for a, _ in AGENTS])
+        if generated:
+            out(f"Demo users ({users}) were given the password: {generated}")
+        else:
+            out(f"Demo users: {users} (passwords unchanged, or as given).")
+        out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin')")
+        out("API token: python manage.py drf_create_token testagent")
+        out("API docs:  http://127.0.0.1:8000/api/docs/")

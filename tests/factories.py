@@ -1,0 +1,71 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw")
+
+
+class ModeTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModeType
+        django_get_or_create = ["id"]
+
+    id = factory.Sequence(lambda n: n + 1)
+    name = factory.LazyAttribute(lambda o: f"Mode {o.id}")
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+
+    agent_id = factory.Sequence(lambda n: f"agent{n}")
+    user = factory.SubFactory(UserFactory, username=factory.SelfAttribute("..agent_id"))
+    is_logged_in = True
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    account_number = factory.Sequence(lambda n: f"9|9|{n}|0|0|44|1")
+    first_name = "Ada"
+    last_name = factory.Sequence(lambda n: f"Customer{n}")
+
+
+class ContactModeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactMode
+
+    account = factory.SubFactory(AccountFactory)
+    mode_type = factory.SubFactory(ModeTypeFactory)
+    number = factory.Sequence(lambda n: f"20255{n:05d}")
+    number_as_given = factory.SelfAttribute("number")
+    changed_at = factory.LazyFunction(timezone.now)
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    callid = factory.Sequence(lambda n: f"c{n}")
+    account = factory.SubFactory(AccountFactory)
+    agent = factory.SubFactory(AgentFactory)
+    state = Call.State.ACTIVE
+    started_at = factory.LazyFunction(timezone.now)
+
+
+class DoNotCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DoNotCallNumber
+        django_get_or_create = ["number"]
+
+    number = "2025550199"

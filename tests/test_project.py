@@ -1,0 +1,117 @@
+"""The project's doors other than the envelope: demo data, OpenAPI, admin."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
+
+from .conftest import live_modes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_the_demo_set_and_is_idempotent():
+    for _ in range(2):
+        call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
+
+    assert list(ModeType.objects.values_list("id", "name")) == [
+        (1, "Home"),
+        (2, "Office"),
+        (3, "Mobile"),
+    ]
+    assert dict(Agent.objects.values_list("agent_id", "is_logged_in")) == {
+        "testagent": True,
+        "otheragent": True,
+        "offagent": False,
+    }
+    assert live_modes("5|3|1|0|0|44|1") == {1: "6491462346", 2: "2025550143"}
+    assert live_modes("596|485|587|0|0|44|59") == {1: "2025550111"}
+    assert Account.objects.count() == 2
+    assert ContactMode.objects.count() == 3
+    assert dict(Call.objects.values_list("callid", "state")) == {
+        "12345": "active",
+        "12346": "active",
+        "12300": "ended",
+        "12301": "ended",
+    }
+    assert list(DoNotCallNumber.objects.values_list("number", flat=True)) == ["2025550199"]
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    assert User.objects.get(username="dialer").has_perm("lcm.act_for_any_agent")
+    assert User.objects.get(username="admin").is_superuser
+    assert User.objects.get(username="testagent").check_password("pw-123456")
+
+
+def test_seed_demo_generates_and_prints_a_password_when_none_is_given():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    printed = out.getvalue()
+    password = printed.split("password: ")[1].split()[0]
+    from django.contrib.auth import get_user_model
+
+    assert get_user_model().objects.get(username="admin").check_password(password)
+    assert "drf_create_token testagent" in printed
+
+
+def test_drf_create_token_works_for_a_demo_agent():
+    call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("drf_create_token", "testagent", stdout=out)
+
+    assert Token.objects.get(user__username="testagent").key in out.getvalue()
+
+
+def test_the_openapi_schema_describes_the_envelope_with_the_sample(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    operation = schema["paths"]["/api/lcm/webservice/"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert examples["SetNewModeNumber"]["value"]["data"]["AccountNumber"] == "5|3|1|0|0|44|1"
+    assert {"200", "400", "401", "403", "404", "409"} <= set(operation["responses"])
+
+
+def test_the_api_docs_page_is_served_offline(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
+    assert b"cdn" not in response.content.lower()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/lcm/account/",
+        "/admin/lcm/account/?q=5|3|1|0|0|44|1",
+        "/admin/lcm/contactmode/",
+        "/admin/lcm/call/",
+        "/admin/lcm/agent/",
+        "/admin/lcm/modetype/",
+        "/admin/lcm/donotcallnumber/",
+        "/admin/lcm/modechange/",
+    ],
+)
+def test_admin_pages_open_for_a_superuser(demo_admin, url):
+    assert demo_admin.get(url).status_code == 200
+
+
+def test_the_account_page_shows_its_live_modes(demo_admin):
+    account = Account.objects.get(account_number="5|3|1|0|0|44|1")
+
+    response = demo_admin.get(f"/admin/lcm/account/{account.pk}/change/")
+
+    assert response.status_code == 200
+    assert b"6491462346" in response.content and b"2025550143" in response.content
+
+
+def test_audit_entries_cannot_be_added_in_the_admin(demo_admin):
+    assert demo_admin.get("/admin/lcm/modechange/add/").status_code == 403
