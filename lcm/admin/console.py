@@ -1,10 +1,8 @@
-"""The supervisors' and auditors' console (Django admin)."""
+"""The supervisors' console: accounts, modes, calls, agents, DNC, mode types."""
 
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 
-from .models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
+from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
 
 
 @admin.register(ModeType)
@@ -79,41 +77,3 @@ class CallAdmin(admin.ModelAdmin):
 class DoNotCallNumberAdmin(admin.ModelAdmin):
     list_display = ["number", "reason", "added_at"]
     search_fields = ["=number"]
-
-
-@admin.register(ModeChange)
-class ModeChangeAdmin(admin.ModelAdmin):
-    """Read-only for everyone: the table is append-only."""
-
-    list_display = [
-        "seq",
-        "created_at",
-        "account_link",
-        "mode_id",
-        "old_number",
-        "new_number",
-        "deleted_modes",
-        "callid",
-        "agent_code",
-        "username",
-        "source",
-    ]
-    list_filter = ["action", "source", "mode_id"]
-    search_fields = ["=account_number", "=callid", "=agent_code", "=new_number", "=old_number"]
-    list_select_related = ["account"]
-    show_full_result_count = False
-    actions = None
-
-    @admin.display(description="account", ordering="account_number")
-    def account_link(self, obj):
-        url = reverse("admin:lcm_account_change", args=[obj.account_id])
-        return format_html('<a href="{}">{}</a>', url, obj.account_number)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
