@@ -206,12 +206,23 @@ def _write_mode(
     return append_entry(entry)
 
 
+def may_read_contacts(user) -> bool:
+    """Agents, integrations and staff with view rights may read numbers."""
+    return (
+        Agent.objects.filter(user_id=user.pk).exists()
+        or user.has_perm(ACT_FOR_ANY_AGENT)
+        or user.has_perm("lcm.view_contactmode")
+    )
+
+
 def contact_modes(*, account_number: str, callid: str | None, actor) -> list[ContactMode]:
     """GetContactModes: the live modes of an account, by ModeID.
 
-    When a callid is given it must exist and be on that account; reading is
-    open to any authenticated caller that may read contacts.
+    When a callid is given it must exist and be on that account. Readers
+    are agents, integrations and users allowed to view contact modes.
     """
+    if not may_read_contacts(actor):
+        raise errors.NotAllowed("You may not read contact modes.")
     account = Account.objects.filter(account_number=account_number).first()
     if callid:
         call = Call.objects.filter(callid=callid).only("account_id").first()

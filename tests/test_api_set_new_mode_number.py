@@ -492,3 +492,34 @@ def test_query_count_does_not_grow_with_the_number_of_modes(agent_client):
 
     assert many == few
     assert ContactMode.objects.filter(account=call.account, deleted_at=None).count() == 1
+
+
+def test_get_contact_modes_is_refused_to_a_user_with_no_role(demo):
+    UserFactory(username="viewer", is_staff=True)
+    body = {
+        "channel": "LCM",
+        "topic": "WebService",
+        "subtopic": "GetContactModes",
+        "data": {"AccountNumber": DAVID},
+    }
+
+    response = post(client_for("viewer"), body)
+
+    assert response.status_code == 403
+    assert response.json()["message"]["error"]["code"] == "forbidden"
+
+
+def test_get_contact_modes_is_open_to_an_integration(demo):
+    body = {
+        "channel": "LCM",
+        "topic": "WebService",
+        "subtopic": "GetContactModes",
+        "data": {"AccountNumber": MARIA},
+    }
+
+    response = post(client_for("dialer"), body)
+
+    assert response.status_code == 200
+    assert [m["CValue"] for m in response.json()["message"]["response"]["Contactmodes"]] == [
+        "2025550111"
+    ]
