@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 
@@ -68,7 +69,7 @@ class WebServiceView(APIView):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(math.ceil(exc.wait))
         subtopic = getattr(request, "lcm_reply_subtopic", envelope.ERROR_SUBTOPIC)
         return envelope.failure(
             error,
