@@ -121,7 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Behind a proxy every client shares the proxy's address, so the lockout is
 # then effectively per username. https://django-axes.readthedocs.io/
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "lcm.auth.LoginLockoutBackend",  # django-axes, see lcm/auth.py
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
