@@ -16,3 +16,6 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # The test client speaks plain HTTP; production's redirect to HTTPS is proved
 # by tests/test_deployment.py against the production settings.
 SECURE_SSL_REDIRECT = False
+
+# Schemathesis' WSGI client (tests/test_schema_fuzz.py) sends Host: localhost.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "localhost"]  # noqa: F405
