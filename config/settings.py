@@ -229,6 +229,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes announces itself on every start; its lockouts still log.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # --- Deployment safety (HTTPS, cookies, headers) -----------------------------
