@@ -11,7 +11,12 @@ from lcm.models import Account
 
 from .conftest import DEMO_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The live server needs committed data; serialized_rollback restores what
+# migrations wrote (the audit chain head) for the tests that follow.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

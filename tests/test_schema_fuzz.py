@@ -11,6 +11,8 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, seed, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -32,7 +34,19 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
 @pytest.fixture
-def agent_token(demo, settings):
+def _keep_the_test_connection():
+    """Schemathesis calls the WSGI app directly, so Django's request signals
+    would close the test's database connection (and its transaction) on
+    PostgreSQL; Django's own test client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def agent_token(demo, settings, _keep_the_test_connection):
     # Fuzzing sends hundreds of requests; throttling is proved elsewhere.
     settings.API_THROTTLE_RATE = "100000/min"
     return client_for("testagent")._credentials["HTTP_AUTHORIZATION"]
