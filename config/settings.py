@@ -163,6 +163,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Request limits (see "Request limits and throttling" below).
     "DEFAULT_PARSER_CLASSES": ["lcm.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lcm.api.parsers.BoundedContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["lcm.api.throttling.TokenRateThrottle"],
 }
 
@@ -189,6 +190,8 @@ SPECTACULAR_SETTINGS = {
 # when they share the cache (CACHE_URL below).
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
 if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_THROTTLE_RATE):
     raise ImproperlyConfigured(

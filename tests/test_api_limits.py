@@ -73,6 +73,29 @@ def test_the_default_limit_is_64_kib(agent_client, settings):
     assert post_raw(agent_client, text).status_code == 413
 
 
+def test_a_declared_length_over_the_limit_is_refused_whatever_the_body(agent_client):
+    text = json.dumps(set_mode_body())
+
+    response = post_raw(agent_client, text, CONTENT_LENGTH=str(10**9))
+
+    # Had anything read the body, Django would have refused it first with an
+    # HTML 400 (DATA_UPLOAD_MAX_MEMORY_SIZE): the envelope proves it unread.
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+
+
+def test_a_short_declared_length_reads_no_further(agent_client, settings):
+    settings.API_MAX_BODY_BYTES = 1024
+    text = json.dumps(set_mode_body(padding="x" * 5000))
+    before = snapshot()
+
+    response = post_raw(agent_client, text, CONTENT_LENGTH="10")
+
+    assert response.status_code == 400  # only '{"channel"' was read
+    assert error_of(response)["code"] == "malformed_json"
+    assert snapshot() == before
+
+
 def test_an_anonymous_huge_body_is_refused_before_it_is_read(demo, client):
     response = post_raw(client, json.dumps(set_mode_body(padding="x" * 200_000)))
 

@@ -1,10 +1,14 @@
-"""The API's only parser: JSON, bounded in size and in depth.
+"""The API's body handling: JSON, bounded in size and in depth.
 
-DRF's JSONParser reads whatever body it is given and lets Python's decoder
-recurse as deep as the JSON nests, so a large body costs memory and a deep
-one ends in a RecursionError (a 500). This one refuses a body larger than
-`settings.API_MAX_BODY_BYTES` before reading it (413) and JSON nested deeper
-than `MAX_DEPTH` (400).
+DRF reads the whole body (`request.body`) before its JSONParser sees it, and
+Python's decoder recurses as deep as the JSON nests: a large body costs
+memory, a deep one ends in a RecursionError (a 500). Here:
+
+- `BoundedContentNegotiation` refuses a body whose declared length is over
+  `settings.API_MAX_BODY_BYTES` (413) when DRF picks a parser, which is
+  before DRF reads the body;
+- `BoundedJSONParser` re-checks the bytes it gets and refuses JSON nested
+  deeper than `MAX_DEPTH` (400).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import io
 
 from django.conf import settings
 from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 
 # The envelope nests three levels (envelope, data, a value); leave room for
@@ -45,17 +50,30 @@ def _depth_exceeds(value, limit: int) -> bool:
     return False
 
 
+def declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class BoundedContentNegotiation(DefaultContentNegotiation):
+    """Picks no parser for a body declared larger than the limit.
+
+    DRF asks for a parser before it reads the body, so this is where an
+    oversized request can be refused unread.
+    """
+
+    def select_parser(self, request, parsers):
+        if declared_length(request) > settings.API_MAX_BODY_BYTES:
+            raise too_large(settings.API_MAX_BODY_BYTES)
+        return super().select_parser(request, parsers)
+
+
 class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.API_MAX_BODY_BYTES
-        request = (parser_context or {}).get("request")
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0) if request else 0
-        except ValueError:
-            declared = 0
-        if declared > limit:
-            raise too_large(limit)  # refused unread
-        body = stream.read(limit + 1)  # a lying or missing length reads no further
+        body = stream.read(limit + 1)  # whatever was declared, never more
         if len(body) > limit:
             raise too_large(limit)
         try:
