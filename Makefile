@@ -23,6 +23,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 ## Install, migrate, load the demo data, serve on http://127.0.0.1:8000 (SQLite).
 run: install .env
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -4,9 +4,12 @@ Every variable read here is listed, with its default, in `.env.example`.
 A `.env` file in the project folder is read when present (never committed).
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,11 +45,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "lcm",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lcm.logs.RequestLogMiddleware",  # times every /api/ request; see Logging
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -108,6 +116,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures for one
+# username from one address, logins are refused for AXES_COOLOFF_MINUTES.
+# Behind a proxy every client shares the proxy's address, so the lockout is
+# then effectively per username. https://django-axes.readthedocs.io/
+AUTHENTICATION_BACKENDS = [
+    "lcm.auth.LoginLockoutBackend",  # django-axes, see lcm/auth.py
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+
 # --- Internationalisation ---------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -137,9 +159,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Request limits (see "Request limits and throttling" below).
+    "DEFAULT_PARSER_CLASSES": ["lcm.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lcm.api.parsers.BoundedContentNegotiation",
+    "DEFAULT_THROTTLE_CLASSES": ["lcm.api.throttling.TokenRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -157,6 +182,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Request limits and throttling ------------------------------------------
+# API_MAX_BODY_BYTES: a larger API request body is refused (413) before it is
+# read or parsed. API_THROTTLE_RATE: requests per token (per user: DRF gives
+# a user one token), as DRF writes rates: "600/min", "20/s", "10000/hour".
+# The counters live in the cache, so several workers share one limit only
+# when they share the cache (CACHE_URL below).
+
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_RATE must look like 600/min, not {API_THROTTLE_RATE!r}"
+    )
+
+# --- Cache ------------------------------------------------------------------
+# CACHE_URL (django-environ): the default local-memory cache is per process,
+# enough for `make run`. With several workers use a shared one, e.g. the
+# database cache `dbcache://lcm_cache` (then run `manage.py createcachetable`
+# after migrate) or `rediscache://…`.
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- Numbers ----------------------------------------------------------------
 # LCM_DEFAULT_REGION: an ISO 3166 region (e.g. "US", "ES"). Empty by default:
 # no region is assumed. When set, every number must also be valid for that
@@ -165,10 +214,66 @@ SPECTACULAR_SETTINGS = {
 LCM_DEFAULT_REGION = env("LCM_DEFAULT_REGION", default="")
 
 # --- Logging ----------------------------------------------------------------
+# One JSON object per line. `lcm.request` writes one line per /api/ request
+# (lcm.logs.RequestLogMiddleware). Every line passes MaskSecretsFilter: runs
+# of digits that may be phone numbers keep only their last 3 digits, and
+# API tokens are replaced, whatever logger wrote them.
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_secrets": {"()": "lcm.logs.MaskSecretsFilter"}},
+    "formatters": {"json": {"()": "lcm.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["mask_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes announces itself on every start; its lockouts still log.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
+}
+
+# --- Deployment safety (HTTPS, cookies, headers) -----------------------------
+# `manage.py check --deploy` is clean with DEBUG=false and these defaults.
+# TLS is expected in front of the app; plain HTTP is redirected to HTTPS,
+# except /healthz (load balancers probe it over HTTP).
+# BEHIND_TLS_PROXY=true trusts X-Forwarded-Proto: set it only when the proxy
+# that terminates TLS overwrites that header on every request.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every page: the admin and the
+# Swagger UI under /api/docs/ load scripts only from our own static files.
+# Inline styles stay allowed: the admin and Swagger UI set style attributes.
+# https://django-csp.readthedocs.io/
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }

@@ -12,3 +12,10 @@ from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+# The test client speaks plain HTTP; production's redirect to HTTPS is proved
+# by tests/test_deployment.py against the production settings.
+SECURE_SSL_REDIRECT = False
+
+# Schemathesis' WSGI client (tests/test_schema_fuzz.py) sends Host: localhost.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "localhost"]  # noqa: F405

@@ -15,6 +15,8 @@ from rest_framework.response import Response
 
 from lcm import errors
 
+from .parsers import PayloadTooLarge
+
 CHANNEL = "LCM"
 TOPIC = "WebService"
 ERROR_SUBTOPIC = "Error"
@@ -133,6 +135,7 @@ _DRF_CODES = {
     exceptions.MethodNotAllowed: ("method_not_allowed", "Use POST."),
     exceptions.NotAcceptable: ("not_acceptable", "The API answers in JSON."),
     exceptions.Throttled: ("throttled", "Too many requests; slow down."),
+    PayloadTooLarge: ("payload_too_large", "The request is too large."),
 }
 
 

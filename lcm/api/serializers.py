@@ -6,6 +6,7 @@ JSON string, a boolean a JSON boolean (DRF's own fields would quietly turn
 of digits and an integer, as the vendor's sample sends a number.
 """
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 MAX_MODE_ID = 32767
@@ -68,27 +69,113 @@ class GetContactModesData(serializers.Serializer):
 
 
 # --- Shapes for the OpenAPI document only ------------------------------------
+# What the API accepts, as exactly as a schema can say it (Schemathesis holds
+# the API to it: tests/test_schema_fuzz.py). What a schema cannot know is
+# data: which ModeIDs are defined, a mode type's own digit bounds, a
+# configured region; those refusals are 400 `unknown_mode`/`invalid_number`.
+
+# A non-blank string: the fields are trimmed, and a NUL is refused.
+NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
+# The number rules of lcm.numbers with the default bounds: separators
+# (whitespace . - ( )) anywhere, one optional + before the digits, 3-20 digits.
+CONTACT_NUMBER = r"^[\s().-]*\+?[\s().-]*(?:[0-9][\s().-]*){3,20}$"
+# 1..MAX_MODE_ID as a string of ASCII digits, surrounding whitespace allowed.
+MODE_ID_STRING = (
+    r"^\s*0*(?:[1-9][0-9]{0,3}|[12][0-9]{4}|3[01][0-9]{3}|32[0-6][0-9]{2}"
+    r"|327[0-5][0-9]|3276[0-7])\s*$"
+)
 
 
-class EnvelopeRequest(serializers.Serializer):
-    channel = serializers.CharField(help_text="Always `LCM`.")
-    topic = serializers.CharField(help_text="`WebService` (compared case-insensitively).")
-    subtopic = serializers.ChoiceField(choices=["SetNewModeNumber", "GetContactModes"])
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_MODE_ID},
+            {"type": "string", "pattern": MODE_ID_STRING},
+        ],
+        "description": "A defined mode type (1 Home, 2 Office, 3 Mobile in the demo data).",
+    }
+)
+class _ModeIdSchema(serializers.Field):
+    pass
+
+
+def _text(max_length: int, help_text: str, *, pattern: str = NON_BLANK, **kwargs):
+    return serializers.RegexField(
+        pattern, max_length=max_length, help_text=help_text, trim_whitespace=False, **kwargs
+    )
+
+
+class SetNewModeNumberDataSchema(serializers.Serializer):
+    callid = _text(64, "The dialer's call ID; must not be blank.")
+    AccountNumber = _text(128, "The LCM key of the contact, e.g. 5|3|1|0|0|44|1.")
+    ModeID = _ModeIdSchema()
+    ContactNumber = _text(
+        64,
+        "Digits, an optional leading +, separators (space . - ( )) allowed; 3-20 digits "
+        "unless the mode type sets other bounds.",
+        pattern=CONTACT_NUMBER,
+    )
+    DeleteOtherModes = serializers.BooleanField(help_text="A JSON boolean.")
+    AgentID = _text(64, "The agent making the change (an agent's token: itself).")
+
+
+class GetContactModesDataSchema(serializers.Serializer):
+    callid = _text(
+        64,
+        "Optional; when given, the call must be on that account.",
+        pattern=NO_NUL,
+        required=False,
+        allow_blank=True,
+    )
+    AccountNumber = _text(128, "The LCM key of the contact.")
+
+
+class _EnvelopeSchema(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["LCM"], help_text="Always `LCM`.")
+    topic = serializers.RegexField(
+        r"^[Ww][Ee][Bb][Ss][Ee][Rr][Vv][Ii][Cc][Ee]$",
+        help_text="`WebService`, compared case-insensitively.",
+    )
     source = serializers.CharField(
-        required=False, help_text="Name of the sending app; recorded in the audit log."
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=100,
+        help_text="Name of the sending app; recorded in the audit log.",
     )
-    data = serializers.DictField(
-        help_text="SetNewModeNumber: callid, AccountNumber, ModeID, ContactNumber, "
-        "DeleteOtherModes, AgentID. GetContactModes: AccountNumber, optional callid."
+
+
+class SetNewModeNumberEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["SetNewModeNumber"])
+    data = SetNewModeNumberDataSchema(
+        help_text="Every key is required; keys the message does not define are ignored."
     )
+
+
+class GetContactModesEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["GetContactModes"])
+    data = GetContactModesDataSchema()
+
+
+EnvelopeRequest = PolymorphicProxySerializer(
+    component_name="EnvelopeRequest",
+    serializers={
+        "SetNewModeNumber": SetNewModeNumberEnvelope,
+        "GetContactModes": GetContactModesEnvelope,
+    },
+    resource_type_field_name="subtopic",
+)
 
 
 class ErrorDetail(serializers.Serializer):
     errorType = serializers.CharField()
     errorMessage = serializers.CharField()
     msg = serializers.CharField()
-    code = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(), required=False)
+    code = serializers.CharField(help_text="Stable snake_case code; docs/api.md lists them.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
 
 
 class EnvelopeMessage(serializers.Serializer):

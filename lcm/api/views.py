@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -14,6 +16,7 @@ from lcm import errors, services
 
 from . import envelope
 from .handlers import HANDLERS
+from .schema import EnvelopeAutoSchema
 from .serializers import EnvelopeRequest, EnvelopeResponse
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -48,6 +51,7 @@ class WebServiceView(APIView):
     """POST an envelope; get an envelope back, errors included."""
 
     permission_classes = [IsAuthenticated]
+    schema = EnvelopeAutoSchema()
 
     def get_exception_handler(self):
         return self._render_exception
@@ -68,7 +72,7 @@ class WebServiceView(APIView):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(math.ceil(exc.wait))
         subtopic = getattr(request, "lcm_reply_subtopic", envelope.ERROR_SUBTOPIC)
         return envelope.failure(
             error,
@@ -100,7 +104,27 @@ class WebServiceView(APIView):
             403: OpenApiResponse(EnvelopeResponse, description="May not act for that agent"),
             404: OpenApiResponse(EnvelopeResponse, description="Unknown callid or account"),
             409: OpenApiResponse(EnvelopeResponse, description="Conflict with the call/DNC"),
+            405: OpenApiResponse(EnvelopeResponse, description="Not a POST"),
+            413: OpenApiResponse(EnvelopeResponse, description="Body over API_MAX_BODY_BYTES"),
+            415: OpenApiResponse(EnvelopeResponse, description="Not application/json"),
+            429: OpenApiResponse(EnvelopeResponse, description="Token over its rate"),
         },
+        parameters=[
+            OpenApiParameter(
+                "X-Request-ID",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Optional; echoed (and stored in the audit entry) when it is "
+                "1-64 characters of A-Z a-z 0-9 . _ -, else a new id is made.",
+            ),
+            OpenApiParameter(
+                "X-Request-ID",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=True,
+                description="The request id, as stored in the audit entry.",
+            ),
+        ],
         examples=[
             OpenApiExample("SetNewModeNumber", value=SAMPLE_REQUEST, request_only=True),
             OpenApiExample(
