@@ -8,6 +8,7 @@ test puts them back.
 import io
 import itertools
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -368,3 +369,39 @@ def _token_of(username: str) -> str:
 
     user = get_user_model().objects.get(username=username)
     return Token.objects.get_or_create(user=user)[0].key
+
+
+def test_the_documented_example_hash():
+    """docs/audit.md shows these canonical bytes and this hash."""
+    from datetime import UTC, datetime
+
+    from lcm.audit import canonical_bytes
+
+    entry = ModeChange(
+        seq=1,
+        created_at=datetime(2026, 11, 26, 14, 30, 0, 123456, tzinfo=UTC),
+        action="set",
+        account_id=1,
+        account_number="5|3|1|0|0|44|1",
+        call_id=1,
+        callid="12345",
+        agent_id=1,
+        agent_code="testagent",
+        user_id=2,
+        username="testagent",
+        source="agentapp",
+        mode_id=1,
+        old_number="6491462346",
+        new_number="961084836",
+        new_number_e164="",
+        deleted_modes=[],
+        reverts_id=None,
+        client_ip="10.1.2.3",
+        request_id="req-1",
+        prev_hash=GENESIS_HASH,
+    )
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text()
+
+    assert canonical_bytes(entry).decode() in docs
+    assert compute_hash(entry) == "8df0b5861dbcd638f062e71a56ce25f6e4e6d5de4dd131a4487bbc4fc7bd64ef"
+    assert compute_hash(entry) in docs
