@@ -15,7 +15,11 @@ triggers stay in place). Then, in this process through Django's test client
 - EXPLAIN (ANALYZE) of the list queries, to show the indexes at work;
 - `verify_audit` over the whole chain.
 
-Prints Markdown tables (docs/benchmarks.md records a run).
+Prints Markdown tables (docs/benchmarks.md records a run). To measure
+again without refilling, keep one database up and point both runs at it:
+
+    bin/with-postgres bash -c 'echo $DATABASE_URL > /tmp/pg-url; sleep 7200' &
+    DATABASE_URL=$(cat /tmp/pg-url) .venv/bin/python bench/audit_scale.py --entries 1000000
 """
 
 from __future__ import annotations
@@ -346,6 +350,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--skip-verify", action="store_true")
+    parser.add_argument(
+        "--fill-only",
+        action="store_true",
+        help="Fill and stop (a later run on the same DATABASE_URL measures without refilling).",
+    )
     parser.add_argument("--export-only", choices=["admin", "api"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_only:
@@ -356,6 +365,8 @@ def main():
 
     out(f"## Audit log at scale: N = {args.entries:,}\n")
     fill(args.entries)
+    if args.fill_only:
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('lcm_modechange'))")
         out(f"- lcm_modechange with its indexes: {cursor.fetchone()[0]}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, ModeChange
@@ -77,6 +78,23 @@ def append_entry(entry: ModeChange) -> ModeChange:
         entry.save(force_insert=True)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [entry.hash])
     return entry
+
+
+# --- Reading the whole log ---------------------------------------------------
+
+
+def streaming_reads(using: str = DEFAULT_DB_ALIAS):
+    """Where to run `.iterator()` over much of the log.
+
+    On PostgreSQL, a transaction: Django's server-side cursor then streams
+    rows as the query produces them. Outside one it is declared WITH HOLD,
+    and PostgreSQL runs the whole query to completion before the first row.
+    On SQLite, no transaction: in IMMEDIATE mode it would hold the write
+    lock (and stop every change) for the whole read.
+    """
+    if connections[using].vendor == "postgresql":
+        return transaction.atomic(using=using)
+    return nullcontext()
 
 
 # --- Verification ------------------------------------------------------------
@@ -146,30 +164,32 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
         return ChainReport(count, previous_seq, previous_hash, problem, seq)
 
     entries = ModeChange.objects.filter(seq__lte=head.seq).order_by("seq")
-    for entry in entries.iterator(chunk_size=chunk_size):
-        expected_seq = previous_seq + 1
-        if entry.seq != expected_seq:
-            gap = (
-                f"entry #{expected_seq} was"
-                if entry.seq == expected_seq + 1
-                else f"entries #{expected_seq} to #{entry.seq - 1} were"
-            )
-            return broken(
-                f"{gap} removed: the chain jumps from #{previous_seq} to "
-                f"#{entry.seq} (id {entry.pk})",
-                expected_seq,
-            )
-        if compute_hash(entry) != entry.hash:
-            return broken(_describe_mismatch(entry), entry.seq)
-        if entry.prev_hash != previous_hash:
-            return broken(
-                f"entry #{entry.seq} (id {entry.pk}) does not follow entry #{previous_seq}: "
-                f"an entry was inserted, removed or reordered before it (prev_hash "
-                f"{entry.prev_hash[:12]}…, #{previous_seq} has {previous_hash[:12]}…)",
-                entry.seq,
-            )
-        count += 1
-        previous_seq, previous_hash = entry.seq, entry.hash
+    with streaming_reads():
+        for entry in entries.iterator(chunk_size=chunk_size):
+            expected_seq = previous_seq + 1
+            if entry.seq != expected_seq:
+                gap = (
+                    f"entry #{expected_seq} was"
+                    if entry.seq == expected_seq + 1
+                    else f"entries #{expected_seq} to #{entry.seq - 1} were"
+                )
+                return broken(
+                    f"{gap} removed: the chain jumps from #{previous_seq} to "
+                    f"#{entry.seq} (id {entry.pk})",
+                    expected_seq,
+                )
+            if compute_hash(entry) != entry.hash:
+                return broken(_describe_mismatch(entry), entry.seq)
+            if entry.prev_hash != previous_hash:
+                return broken(
+                    f"entry #{entry.seq} (id {entry.pk}) does not follow entry "
+                    f"#{previous_seq}: an entry was inserted, removed or reordered before it "
+                    f"(prev_hash {entry.prev_hash[:12]}…, #{previous_seq} has "
+                    f"{previous_hash[:12]}…)",
+                    entry.seq,
+                )
+            count += 1
+            previous_seq, previous_hash = entry.seq, entry.hash
 
     if head.seq != previous_seq:
         return broken(

@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from .audit import streaming_reads
+
 CHUNK_SIZE = 2000
 
 # (CSV header, ModeChange value path)
@@ -44,6 +46,14 @@ COLUMNS = [
 # A cell a spreadsheet would run as a formula (CSV injection), unless it is
 # a plain signed number such as +34961084836.
 _FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![0-9]+$)")
+_FORMULA_START = tuple("=@\t\r+-")
+_TEXT = [
+    i
+    for i, (_, path) in enumerate(COLUMNS)
+    if path not in {"seq", "created_at", "mode_id", "deleted_modes", "reverts__seq"}
+]
+_CREATED_AT = [path for _, path in COLUMNS].index("created_at")
+_DELETED_MODES = [path for _, path in COLUMNS].index("deleted_modes")
 
 
 class _Line:
@@ -53,15 +63,17 @@ class _Line:
         return value
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "astimezone"):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, list):  # deleted_modes
-        return "; ".join(f"{m['mode_id']}:{m['number']}" for m in value)
-    text = str(value)
-    return "'" + text if _FORMULA.match(text) else text
+def _cells(row: tuple) -> list:
+    cells = list(row)
+    cells[_CREATED_AT] = cells[_CREATED_AT].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cells[_DELETED_MODES] = "; ".join(
+        f"{m['mode_id']}:{m['number']}" for m in cells[_DELETED_MODES]
+    )
+    for i in _TEXT:
+        text = cells[i]
+        if text and text.startswith(_FORMULA_START) and _FORMULA.match(text):
+            cells[i] = "'" + text
+    return cells
 
 
 def csv_lines(queryset: QuerySet) -> Iterator[str]:
@@ -69,8 +81,9 @@ def csv_lines(queryset: QuerySet) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield writer.writerow([header for header, _ in COLUMNS])
     rows = queryset.values_list(*[path for _, path in COLUMNS])
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        yield writer.writerow([_cell(value) for value in row])
+    with streaming_reads(queryset.db):
+        for row in rows.iterator(chunk_size=CHUNK_SIZE):
+            yield writer.writerow(_cells(row))
 
 
 def _chunks(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:

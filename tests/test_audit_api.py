@@ -199,3 +199,14 @@ def test_the_openapi_schema_documents_the_filters_and_csv(client):
     assert params["mode"]["schema"]["type"] == "integer"
     assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     assert {"400", "403"} <= set(operation["responses"])
+
+
+def test_pages_follow_the_cursor_within_a_date_range(auditor_api):
+    make_log()
+    query = {"since": "2000-01-01", "until": "2999-12-31", "page_size": 2}
+
+    first = auditor_api.get(URL, query)
+    second = auditor_api.get(first.json()["next"])
+
+    assert seqs(first) == [3, 2]
+    assert seqs(second) == [1]

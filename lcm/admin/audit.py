@@ -24,7 +24,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from lcm.audit_export import csv_response
-from lcm.audit_filters import FILTERS
+from lcm.audit_filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
 
 _SEPARATORS = re.compile(r"[\s\-.()]")
@@ -245,17 +245,33 @@ class ModeChangeAdmin(admin.ModelAdmin):
             return f"{obj.get_action_display()} of #{obj.reverts.seq}"
         return obj.get_action_display()
 
+    def get_ordering(self, request):
+        return newest_first(request.GET)
+
     def get_search_results(self, request, queryset, search_term):
-        """Exact matches only, each through an index (an OR of index scans)."""
+        """Exact matches only, each through an index.
+
+        Only the kinds of value the term actually is (an LCM key, a call ID…:
+        one indexed `exists()` each) enter the OR: an OR of conditions that
+        match nothing misleads the planner into walking the whole log.
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
         number = _SEPARATORS.sub("", term)
-        match = Q(callid=term) | Q(agent_code=term) | Q(new_number=number) | Q(old_number=number)
         account_ids = list(Account.objects.filter(account_number=term).values_list("pk", flat=True))
-        if account_ids:
-            match |= Q(account_id__in=account_ids)
-        return queryset.filter(match), False
+        candidates = [
+            Q(account_id__in=account_ids) if account_ids else None,
+            Q(callid=term),
+            Q(agent_code=term),
+            Q(new_number=number) if number else None,
+            Q(old_number=number) if number else None,
+        ]
+        match = Q()
+        for candidate in candidates:
+            if candidate is not None and ModeChange.objects.filter(candidate).exists():
+                match |= candidate
+        return (queryset.filter(match) if match else queryset.none()), False
 
     # --- CSV export of the filtered list ---------------------------------------
 

@@ -18,7 +18,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from lcm.audit_export import csv_response
-from lcm.audit_filters import FILTERS, ModeChangeFilter
+from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.models import ModeChange
 
 VIEW_MODE_CHANGES = "lcm.view_modechange"
@@ -50,6 +50,9 @@ class NewestFirst(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_ordering(self, request, queryset, view):
+        return tuple(newest_first(request.query_params))
 
 
 class DeletedModeSerializer(serializers.Serializer):
@@ -138,7 +141,7 @@ class ModeChangeList(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         if request.accepted_renderer.format == CSVRenderer.format:
-            return csv_response(queryset)
+            return csv_response(queryset.order_by(*newest_first(request.query_params)))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
