@@ -69,12 +69,13 @@ def test_the_list_never_counts_the_whole_log(auditor):
 
 
 def test_the_paginator_says_more_than_its_cap(auditor, monkeypatch):
-    monkeypatch.setattr(AuditPaginator, "CAP", 2)
+    monkeypatch.setattr(AuditPaginator, "CAP", 1)
     make_log()
 
-    response = auditor.get(CHANGELIST + "?p=1")
+    response = auditor.get(CHANGELIST, {"agent": "testagent", "p": "1"})
 
-    assert b"more than 2 mode changes" in response.content
+    assert b"more than 1 mode changes" in response.content
+    assert b"more than 1 results" in response.content
 
 
 @pytest.mark.parametrize(
