@@ -26,20 +26,15 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
-_FLUSHED = pytest.StashKey()
-
-
 @pytest.fixture(autouse=True)
-def _transactional_tests_leave_a_migrated_database(request):
+def _empty_audit_log_before_flush(request):
     """A transactional test ends with Django's flush (TRUNCATE on PostgreSQL,
-    DELETE on SQLite), which empties every table. Two things follow:
+    DELETE on SQLite), which the append-only triggers rightly refuse while
+    the log holds entries. Empty it first, in one transaction that drops and
+    re-creates the triggers, so they are never missing outside it.
 
-    - before it, the append-only triggers rightly refuse to empty a log that
-      holds entries: empty it here, in one transaction that drops and
-      re-creates the triggers, so they are never missing outside it;
-    - after it, the rows that data migrations created (the audit chain head,
-      the groups) are gone: `pytest_runtest_teardown` below re-runs lcm's
-      data migrations, so the next test sees a migrated database.
+    (What the flush takes with it — the chain head row, the groups — comes
+    back with `serialized_rollback=True` on the transactional tests.)
     """
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or (
@@ -49,7 +44,6 @@ def _transactional_tests_leave_a_migrated_database(request):
         yield
         return
     request.getfixturevalue("transactional_db")  # so its flush runs after this teardown
-    request.node.stash[_FLUSHED] = request.getfixturevalue("django_db_blocker")
     yield
     from django.db import transaction
 
@@ -63,33 +57,6 @@ def _transactional_tests_leave_a_migrated_database(request):
             "UPDATE lcm_auditchainhead SET seq = 0, hash = %s WHERE id = 1", [GENESIS_HASH]
         )
         audit_triggers.install(connection)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    result = yield
-    blocker = item.stash.get(_FLUSHED, None)
-    if blocker is not None and nextitem is not None:  # after the last, the test DB is gone
-        with blocker.unblock():
-            _rerun_data_migrations()
-    return result
-
-
-def _rerun_data_migrations():
-    """Run the RunPython steps of lcm's migrations again (each is idempotent)."""
-    from django.apps import apps
-    from django.db import migrations
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection)
-    leaves = [key for key in loader.graph.leaf_nodes() if key[0] == "lcm"]
-    with connection.schema_editor() as editor:
-        for key in loader.graph.forwards_plan(leaves[0]):
-            if key[0] != "lcm":
-                continue
-            for operation in loader.graph.nodes[key].operations:
-                if isinstance(operation, migrations.RunPython):
-                    operation.code(apps, editor)
 
 
 @pytest.fixture

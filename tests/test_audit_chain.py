@@ -328,7 +328,7 @@ def chain_is_whole(entries: list[ModeChange]) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_changes_on_different_accounts_form_one_gap_free_chain(live_server):
     from .factories import AccountFactory, AgentFactory, CallFactory, ModeTypeFactory
     from .test_concurrency import _post
