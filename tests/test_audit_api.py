@@ -6,6 +6,7 @@ import io
 import pytest
 from django.contrib.auth.models import Permission
 
+from lcm.api.audit import UNKNOWN_FORMAT
 from lcm.audit_filters import NOT_A_DATE, UNKNOWN_AGENT
 from lcm.models import ModeChange
 
@@ -106,6 +107,16 @@ def test_a_bad_filter_value_is_a_400_naming_the_parameter(auditor_api, query, er
         assert response.status_code == 400
         assert response["Content-Type"] == "application/json"
         assert response.json() == errors
+
+
+def test_an_unknown_format_or_accept_is_refused_in_json(auditor_api):
+    bad_format = auditor_api.get(URL, {"format": "xml"})
+    bad_accept = auditor_api.get(URL, HTTP_ACCEPT="text/html")
+
+    assert bad_format.status_code == 400
+    assert bad_format.json() == {"format": [UNKNOWN_FORMAT]}
+    assert bad_accept.status_code == 406
+    assert bad_accept["Content-Type"] == "application/json"
 
 
 def test_the_account_and_call_filters_refuse_unknown_values(auditor_api):

@@ -9,10 +9,12 @@ whatever format was asked for.
 
 from __future__ import annotations
 
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, renderers, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -22,6 +24,7 @@ from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.models import ModeChange
 
 VIEW_MODE_CHANGES = "lcm.view_modechange"
+UNKNOWN_FORMAT = "Use format=json or format=csv."
 
 
 class CanViewModeChanges(BasePermission):
@@ -133,6 +136,7 @@ class ModeChangeList(generics.ListAPIView):
             400: OpenApiResponse(description="A filter value is invalid (JSON, per parameter)"),
             401: OpenApiResponse(description="No or bad credentials"),
             403: OpenApiResponse(description="Not an auditor or supervisor"),
+            406: OpenApiResponse(description="Accept names neither JSON nor CSV"),
         },
     )
     def get(self, request, *args, **kwargs):
@@ -144,6 +148,13 @@ class ModeChangeList(generics.ListAPIView):
             return csv_response(queryset.order_by(*newest_first(request.query_params)))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def perform_content_negotiation(self, request, force=False):
+        # DRF answers an unknown ?format= with a 404; it is a bad parameter.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            raise ValidationError({"format": [UNKNOWN_FORMAT]}) from None
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
