@@ -155,10 +155,11 @@ def test_csv_is_not_paginated(auditor_api):
 
 
 @pytest.mark.parametrize("username", ["testagent", "dialer"])
-def test_users_without_view_permission_get_a_json_403(demo, username):
+@pytest.mark.parametrize("query", [{}, {"format": "xml"}, {"since": "never"}])
+def test_users_without_view_permission_get_a_json_403(demo, username, query):
     make_log()
 
-    response = client_for(username).get(URL)
+    response = client_for(username).get(URL, query)
 
     assert response.status_code == 403
     assert response.json() == {"detail": "Only auditors and supervisors may read the audit log."}

@@ -149,12 +149,21 @@ class ModeChangeList(generics.ListAPIView):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    unknown_format = False
+
     def perform_content_negotiation(self, request, force=False):
-        # DRF answers an unknown ?format= with a 404; it is a bad parameter.
+        # DRF answers an unknown ?format= with a 404; it is a bad parameter,
+        # refused (400) once the caller is known to be allowed (`initial`).
         try:
             return super().perform_content_negotiation(request, force)
         except Http404:
-            raise ValidationError({"format": [UNKNOWN_FORMAT]}) from None
+            self.unknown_format = True
+            return (renderers.JSONRenderer(), renderers.JSONRenderer.media_type)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, permissions
+        if self.unknown_format:
+            raise ValidationError({"format": [UNKNOWN_FORMAT]})
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
