@@ -9,14 +9,17 @@ first entry's `prev_hash` is 64 zeros.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from .models import ModeChange
+from .models import AuditChainHead, ModeChange
 
 GENESIS_HASH = "0" * 64
 
@@ -75,3 +78,142 @@ def append_entry(entry: ModeChange) -> ModeChange:
         entry.save(force_insert=True)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [entry.hash])
     return entry
+
+
+# --- Reading the whole log ---------------------------------------------------
+
+
+def streaming_reads(using: str = DEFAULT_DB_ALIAS):
+    """Where to run `.iterator()` over much of the log.
+
+    On PostgreSQL, a transaction: Django's server-side cursor then streams
+    rows as the query produces them. Outside one it is declared WITH HOLD,
+    and PostgreSQL runs the whole query to completion before the first row.
+    On SQLite, no transaction: in IMMEDIATE mode it would hold the write
+    lock (and stop every change) for the whole read.
+    """
+    if connections[using].vendor == "postgresql":
+        return transaction.atomic(using=using)
+    return nullcontext()
+
+
+# --- Verification ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify_chain` found. `problem` names the first bad entry."""
+
+    count: int
+    head_seq: int
+    head_hash: str
+    problem: str | None = None
+    bad_seq: int | None = None
+    missing_triggers: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+REORDER_SEARCH = 10_000
+
+
+def _describe_mismatch(entry: ModeChange) -> str:
+    """Why an entry's content does not match its hash: it was moved here from
+    another position (its hash matches it under another sequence number near
+    this one), or its fields were edited."""
+    original = copy.copy(entry)
+    for distance in range(1, REORDER_SEARCH + 1):
+        for candidate in (entry.seq - distance, entry.seq + distance):
+            if candidate < 1:
+                continue
+            original.seq = candidate
+            if compute_hash(original) == entry.hash:
+                return (
+                    f"entry #{entry.seq} (id {entry.pk}) was reordered: it was written as "
+                    f"#{candidate}"
+                )
+    return (
+        f"entry #{entry.seq} (id {entry.pk}) was altered: its content does not match its "
+        f"hash {entry.hash[:12]}…"
+    )
+
+
+def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
+    """Walk the audit chain in sequence order and report the first break.
+
+    Checks, entry by entry: sequence numbers run 1, 2, 3… without a gap
+    (removed entries), each `hash` matches the entry's content (altered or
+    reordered entries), each `prev_hash` is the previous entry's hash
+    (inserted or removed entries); then that the AuditChainHead row agrees
+    with the last entry (entries removed from, or appended past, the end).
+
+    Streams the entries (`iterator`), so memory stays flat on any size. The
+    head is read first and only entries up to it are walked: appends that
+    commit meanwhile are not errors, they are simply left for the next run.
+    """
+    from .audit_triggers import missing
+
+    head = AuditChainHead.objects.get(pk=1)
+    count = 0
+    previous_hash = GENESIS_HASH
+    previous_seq = 0
+
+    def broken(problem: str, seq: int | None) -> ChainReport:
+        return ChainReport(count, previous_seq, previous_hash, problem, seq)
+
+    entries = ModeChange.objects.filter(seq__lte=head.seq).order_by("seq")
+    with streaming_reads():
+        for entry in entries.iterator(chunk_size=chunk_size):
+            expected_seq = previous_seq + 1
+            if entry.seq != expected_seq:
+                gap = (
+                    f"entry #{expected_seq} was"
+                    if entry.seq == expected_seq + 1
+                    else f"entries #{expected_seq} to #{entry.seq - 1} were"
+                )
+                return broken(
+                    f"{gap} removed: the chain jumps from #{previous_seq} to "
+                    f"#{entry.seq} (id {entry.pk})",
+                    expected_seq,
+                )
+            if compute_hash(entry) != entry.hash:
+                return broken(_describe_mismatch(entry), entry.seq)
+            if entry.prev_hash != previous_hash:
+                return broken(
+                    f"entry #{entry.seq} (id {entry.pk}) does not follow entry "
+                    f"#{previous_seq}: an entry was inserted, removed or reordered before it "
+                    f"(prev_hash {entry.prev_hash[:12]}…, #{previous_seq} has "
+                    f"{previous_hash[:12]}…)",
+                    entry.seq,
+                )
+            count += 1
+            previous_seq, previous_hash = entry.seq, entry.hash
+
+    if head.seq != previous_seq:
+        return broken(
+            f"entry #{previous_seq + 1} was removed: the chain head is at #{head.seq} but the "
+            f"last entry is #{previous_seq}",
+            previous_seq + 1,
+        )
+    if head.hash != previous_hash:
+        return broken(
+            f"entry #{previous_seq} does not match the chain head: the head records hash "
+            f"{head.hash[:12]}…, the entry has {previous_hash[:12]}…",
+            previous_seq,
+        )
+    # Entries past the head were not appended through the chain. Read the
+    # entries before the head again: an append commits both at once.
+    last_seq = ModeChange.objects.order_by("-seq").values_list("seq", flat=True).first()
+    head_now = AuditChainHead.objects.get(pk=1)
+    if last_seq is not None and last_seq > head_now.seq:
+        beyond = ModeChange.objects.filter(seq__gt=head_now.seq).order_by("seq").first()
+        return broken(
+            f"entry #{beyond.seq} (id {beyond.pk}) was inserted: it lies past the chain head "
+            f"#{head_now.seq}",
+            beyond.seq,
+        )
+    return ChainReport(
+        count, previous_seq, previous_hash, missing_triggers=tuple(missing(connection))
+    )

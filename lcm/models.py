@@ -279,6 +279,12 @@ class ModeChange(models.Model):
             models.Index(fields=["created_at"], name="modechange_created_idx"),
             models.Index(fields=["callid"], name="modechange_callid_idx"),
             models.Index(fields=["agent_code", "-seq"], name="modechange_agent_seq_idx"),
+            # The auditors' filters and searches (lcm.admin.audit, lcm.api.audit):
+            # each one an index scan, newest first, never a full scan.
+            models.Index(fields=["source", "-seq"], name="modechange_source_seq_idx"),
+            models.Index(fields=["mode_id", "-seq"], name="modechange_mode_seq_idx"),
+            models.Index(fields=["new_number"], name="modechange_new_number_idx"),
+            models.Index(fields=["old_number"], name="modechange_old_number_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,384 @@
+"""The audit log at scale: fill N entries, then time the auditors' pages.
+
+    bin/with-postgres .venv/bin/python bench/audit_scale.py --entries 1000000
+
+Fills an empty, migrated PostgreSQL database (bin/with-postgres gives a
+throwaway one) with N hash-chained entries over 10,000 accounts, 200 agents
+and 100,000 calls, spread over a year, by COPY (an INSERT: the append-only
+triggers stay in place). Then, in this process through Django's test client
+(the view and the database, no network), as the demo auditor:
+
+- the admin list: the default view and each filter, first and a later page;
+- the API: a first page, the next one, and filtered;
+- the CSV export of the whole log, from the admin and the API: time, rows,
+  and the peak RSS of a fresh process doing only the export;
+- EXPLAIN (ANALYZE) of the list queries, to show the indexes at work;
+- `verify_audit` over the whole chain.
+
+Prints Markdown tables (docs/benchmarks.md records a run). To measure
+again without refilling, keep one database up and point both runs at it:
+
+    bin/with-postgres bash -c 'echo $DATABASE_URL > /tmp/pg-url; sleep 7200' &
+    DATABASE_URL=$(cat /tmp/pg-url) .venv/bin/python bench/audit_scale.py --entries 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+warnings.filterwarnings("ignore", message="No directory at")
+
+import django  # noqa: E402
+
+django.setup()
+from django.test.utils import setup_test_environment  # noqa: E402
+
+setup_test_environment()  # the test client then sees each response's context
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from lcm.audit import GENESIS_HASH, compute_hash, verify_chain  # noqa: E402
+from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange  # noqa: E402
+
+ACCOUNTS, AGENTS, CALLS = 10_000, 200, 100_000
+SOURCES = ["agentapp"] * 6 + ["crm"] * 3 + ["admin", "import"]
+COLUMNS = [
+    "seq", "created_at", "action", "account_id", "account_number", "call_id", "callid",
+    "agent_id", "agent_code", "user_id", "username", "source", "mode_id", "old_number",
+    "new_number", "new_number_e164", "deleted_modes", "reverts_id", "client_ip", "request_id",
+    "prev_hash", "hash",
+]  # fmt: skip
+ADMIN = "/admin/lcm/modechange/"
+API = "/api/lcm/mode-changes/"
+
+
+def out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --- Fill ---------------------------------------------------------------------
+
+
+def fill(n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", password="bench-pass-123", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    if ModeChange.objects.exists():
+        out(f"The log already holds {ModeChange.objects.count():,} entries: not filling.")
+        return
+    started = time.perf_counter()
+    User = get_user_model()
+    users = User.objects.bulk_create(User(username=f"bench{i}") for i in range(AGENTS))
+    agents = Agent.objects.bulk_create(
+        Agent(agent_id=f"bench{i}", user=u, is_logged_in=True) for i, u in enumerate(users)
+    )
+    now = datetime.now(UTC)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            "COPY lcm_account (account_number, first_name, last_name, campaign, created_at) "
+            "FROM STDIN"
+        ) as copy:
+            for i in range(ACCOUNTS):
+                copy.write_row((f"7|{i}|1|0|0|44|1", "Ada", f"C{i}", "bench", now))
+        accounts = list(Account.objects.filter(campaign="bench"))
+        with cursor.cursor.copy(
+            "COPY lcm_call (callid, account_id, agent_id, state, started_at, ended_at) FROM STDIN"
+        ) as copy:
+            for i in range(CALLS):
+                day = now - timedelta(days=1)
+                account, agent = rng.choice(accounts), rng.choice(agents)
+                copy.write_row((f"b{i}", account.pk, agent.pk, "ended", day, day))
+    calls = list(
+        Call.objects.filter(callid__startswith="b").only("pk", "callid", "account_id", "agent_id")
+    )
+    by_agent = {a.pk: a for a in agents}
+    by_account = {a.pk: a for a in accounts}
+    out(f"- reference rows ({ACCOUNTS:,} accounts, {AGENTS} agents, {CALLS:,} calls): "
+        f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+
+    started = time.perf_counter()
+    start = now - timedelta(days=365)
+    step = timedelta(days=365) / n
+    prev_hash = GENESIS_HASH
+    entry = SimpleNamespace(action="set", new_number_e164="", reverts_id=None, request_id="")
+    columns = ", ".join(COLUMNS)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY lcm_modechange ({columns}) FROM STDIN") as copy:
+            for seq in range(1, n + 1):
+                call = calls[rng.randrange(CALLS)]
+                agent = by_agent[call.agent_id]
+                mode_id = rng.choice((1, 1, 2, 3))
+                entry.seq = seq
+                entry.created_at = start + step * seq
+                entry.account_id = call.account_id
+                entry.account_number = by_account[call.account_id].account_number
+                entry.call_id, entry.callid = call.pk, call.callid
+                entry.agent_id, entry.agent_code = agent.pk, agent.agent_id
+                entry.user_id, entry.username = agent.user_id, agent.agent_id
+                entry.source = rng.choice(SOURCES)
+                entry.mode_id = mode_id
+                entry.old_number = "" if seq % 7 == 0 else f"20{rng.randrange(10**8):08d}"
+                entry.new_number = f"30{rng.randrange(10**8):08d}"
+                entry.deleted_modes = (
+                    [{"mode_id": 3 if mode_id != 3 else 2, "number": f"40{seq % 10**8:08d}"}]
+                    if seq % 10 == 0
+                    else []
+                )
+                entry.client_ip = f"10.0.{seq % 250}.{seq % 200 + 1}"
+                entry.prev_hash = prev_hash
+                entry.hash = prev_hash = compute_hash(entry)
+                row = [getattr(entry, c) for c in COLUMNS]
+                row[COLUMNS.index("deleted_modes")] = json.dumps(entry.deleted_modes)
+                copy.write_row(row)
+        cursor.execute("UPDATE lcm_auditchainhead SET seq = %s, hash = %s", [n, prev_hash])
+        out(f"- {n:,} chained entries by COPY, hashes computed in Python: "
+            f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        started = time.perf_counter()
+        cursor.execute("VACUUM ANALYZE lcm_modechange")
+        cursor.execute("ANALYZE")
+        out(f"- VACUUM ANALYZE: {time.perf_counter() - started:.1f} s")
+
+
+# --- Measure ------------------------------------------------------------------
+
+
+def auditor_client() -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    return client
+
+
+def timed_get(client, url, repeat=3, **headers):
+    """Median wall time of `repeat` GETs (after one warm-up), and the queries
+    of the last one (each with its `time`). None when the page does not exist."""
+    if client.get(url, **headers).status_code != 200:
+        return None, None, []
+    times = []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url, **headers)
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code, response.content[:300])
+    return statistics.median(times), response, list(queries)
+
+
+def db_ms(queries) -> float:
+    return sum(float(q["time"]) for q in queries) * 1000
+
+
+def sample_values():
+    mid = ModeChange.objects.get(seq=max(AuditChainHead.objects.get().seq // 2, 1))
+    busy_agent = "bench7"
+    return {
+        "account": mid.account_number,
+        "agent": busy_agent,
+        "callid": mid.callid,
+        "day": mid.created_at.date().isoformat(),
+        "number": mid.new_number,
+    }
+
+
+def admin_pages(client, values):
+    day = values["day"]
+    cases = [
+        ("default view", ""),
+        ("default view, page 2", "?p=2"),
+        ("default view, page 100", "?p=100"),
+        ("account", f"?account={values['account']}"),
+        ("agent", f"?agent={values['agent']}"),
+        ("agent, page 5", f"?agent={values['agent']}&p=5"),
+        ("call", f"?callid={values['callid']}"),
+        ("mode 2", "?mode=2"),
+        ("mode 2, page 50", "?mode=2&p=50"),
+        ("source crm", "?source=crm"),
+        ("source import, page 20", "?source=import&p=20"),
+        ("one day (since/until)", f"?since={day}&until={day}"),
+        ("one day, page 5", f"?since={day}&until={day}&p=5"),
+        ("agent + mode + month", f"?agent={values['agent']}&mode=1&since={day[:8]}01"),
+        ("search: number", f"?q={values['number']}"),
+        ("search: LCM key", f"?q={values['account']}"),
+    ]
+    out("\n### Admin list (`/admin/lcm/modechange/`, 100 rows a page, as `auditor`)\n")
+    out("| view | median ms | of which SQL ms | queries | count query | rows shown |")
+    out("|---|---:|---:|---:|---|---|")
+    plans = {}
+    for name, query in cases:
+        seconds, response, queries = timed_get(client, ADMIN + query.replace("|", "%7C"))
+        if seconds is None:
+            out(f"| {name} | (no such page at this N) | | | | |")
+            continue
+        counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+        count_kind = "planner estimate" if not counts else (
+            "capped (LIMIT 10001)" if all("LIMIT 10001" in c for c in counts) else "FULL COUNT"
+        )  # fmt: skip
+        label = response.context["cl"].paginator.count_label
+        out(f"| {name} | {seconds * 1000:.0f} | {db_ms(queries):.1f} | {len(queries)} | "
+            f"{count_kind} | {len(response.context['cl'].result_list)} of {label} |")  # fmt: skip
+        page_sql = [
+            q["sql"]
+            for q in queries
+            if 'FROM "lcm_modechange"' in q["sql"] and "LIMIT 100" in q["sql"]
+        ]
+        if page_sql:
+            plans[name] = page_sql[-1]
+    return plans
+
+
+def api_pages(client, values):
+    out("\n### API (`/api/lcm/mode-changes/`, 100 a page, cursor)\n")
+    out("| request | median ms | of which SQL ms | queries |")
+    out("|---|---:|---:|---:|")
+    seconds, response, queries = timed_get(client, API)
+    out(f"| first page | {seconds * 1000:.0f} | {db_ms(queries):.1f} | {len(queries)} |")
+    nxt = response.json()["next"]
+    for _ in range(9):
+        nxt = client.get(nxt).json()["next"]
+    seconds, response, queries = timed_get(client, nxt)
+    out(f"| 11th page (following `next`) | {seconds * 1000:.0f} | {db_ms(queries):.1f} | "
+        f"{len(queries)} |")  # fmt: skip
+    for name, query in [
+        ("account", f"?account={values['account']}".replace("|", "%7C")),
+        ("agent", f"?agent={values['agent']}"),
+        ("one day", f"?since={values['day']}&until={values['day']}"),
+    ]:
+        seconds, response, queries = timed_get(client, API + query)
+        out(f"| {name} | {seconds * 1000:.0f} | {db_ms(queries):.1f} | {len(queries)} |")
+
+
+def explain(plans):
+    out("\n### EXPLAIN (ANALYZE) of the list page queries\n")
+    with connection.cursor() as cursor:
+        for name, sql in plans.items():
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql)
+            plan = [row[0] for row in cursor.fetchall()]
+            scans = [
+                line.strip().lstrip("-> ").split("  ")[0]
+                for line in plan
+                if "Scan" in line and "lcm_" in line
+            ]
+            total = next((line for line in plan if line.startswith("Execution Time")), "")
+            seq_scan = any("Seq Scan on lcm_modechange" in line for line in plan)
+            out(f"- **{name}**: {'; '.join(scans)} — {total}"
+                + (" — **SEQ SCAN**" if seq_scan else ""))  # fmt: skip
+
+
+def export_in_fresh_process(kind: str) -> dict:
+    """Run the export alone in a new process, so its peak RSS is its own."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--export-only", kind],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def export_only(kind: str) -> None:
+    client = auditor_client()
+    client.get(ADMIN + "?p=1")  # warm up the same code paths
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    url = {"admin": ADMIN + "export/", "api": API + "?format=csv"}[kind]
+    started = time.perf_counter()
+    response = client.get(url)
+    first_byte = None
+    size = rows = 0
+    for chunk in response.streaming_content:
+        if first_byte is None:
+            first_byte = time.perf_counter() - started
+        size += len(chunk)
+        rows += chunk.count(b"\n")
+    print(
+        json.dumps(
+            {
+                "seconds": time.perf_counter() - started,
+                "first_byte": first_byte,
+                "rows": rows - 1,
+                "mib": size / 2**20,
+                "baseline_rss_mib": baseline / 1024,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def exports():
+    out("\n### CSV export of the whole log (fresh process each, streamed to nowhere)\n")
+    out("| export | rows | size | seconds | first byte | RSS before → peak |")
+    out("|---|---:|---:|---:|---:|---|")
+    for kind, name in [("admin", "admin `export/`"), ("api", "API `?format=csv`")]:
+        r = export_in_fresh_process(kind)
+        rss = f"{r['baseline_rss_mib']:.0f} → {r['peak_rss_mib']:.0f} MiB"
+        out(f"| {name} | {r['rows']:,} | {r['mib']:.0f} MiB | {r['seconds']:.1f} | "
+            f"{r['first_byte']:.2f} s | {rss} |")  # fmt: skip
+
+
+def verify():
+    started = time.perf_counter()
+    report = verify_chain()
+    seconds = time.perf_counter() - started
+    head = AuditChainHead.objects.get()
+    out(f"\n### verify_audit\n\n- {report.count:,} entries verified in {seconds:.1f} s "
+        f"({report.count / seconds:,.0f} entries/s); ok={report.ok}; head #{head.seq} "
+        f"{head.hash[:16]}…; peak RSS of this process so far "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--skip-verify", action="store_true")
+    parser.add_argument(
+        "--fill-only",
+        action="store_true",
+        help="Fill and stop (a later run on the same DATABASE_URL measures without refilling).",
+    )
+    parser.add_argument("--export-only", choices=["admin", "api"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.export_only:
+        export_only(args.export_only)
+        return
+    if connection.vendor != "postgresql":
+        sys.exit("Run it on PostgreSQL: bin/with-postgres .venv/bin/python bench/audit_scale.py")
+
+    out(f"## Audit log at scale: N = {args.entries:,}\n")
+    fill(args.entries)
+    if args.fill_only:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('lcm_modechange'))")
+        out(f"- lcm_modechange with its indexes: {cursor.fetchone()[0]}")
+    client = auditor_client()
+    values = sample_values()
+    plans = admin_pages(client, values)
+    api_pages(client, values)
+    explain(plans)
+    exports()
+    if not args.skip_verify:
+        verify()
+
+
+if __name__ == "__main__":
+    main()
