@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +33,7 @@ CALLS = [
 DNC_NUMBERS = [("2025550199", "Customer asked not to be called")]
 SUPERUSER = "admin"
 INTEGRATION = "dialer"
+SUPERVISOR = "supervisor"  # staff, in the Supervisors group (migration 0005), not superuser
 
 
 class Command(BaseCommand):
@@ -121,17 +122,20 @@ class Command(BaseCommand):
             Permission.objects.get(codename="act_for_any_agent", content_type__app_label="lcm")
         )
         user(SUPERUSER, is_staff=True, is_superuser=True)
+        user(SUPERVISOR, is_staff=True, is_superuser=False).groups.add(
+            Group.objects.get(name="Supervisors")
+        )
 
         self._print_summary(generated)
 
     def _print_summary(self, generated: str | None) -> None:
         out = self.stdout.write
         out(self.style.SUCCESS("Demo data ready."))
-        users = ", ".join([SUPERUSER, INTEGRATION] + [a for a, _ in AGENTS])
+        users = ", ".join([SUPERUSER, SUPERVISOR, INTEGRATION] + [a for a, _ in AGENTS])
         if generated:
             out(f"Demo users ({users}) were given the password: {generated}")
         else:
             out(f"Demo users: {users} (passwords unchanged, or as given).")
-        out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin')")
+        out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin'; 'supervisor' for the console)")
         out("API token: python manage.py drf_create_token testagent")
         out("API docs:  http://127.0.0.1:8000/api/docs/")
