@@ -85,6 +85,12 @@ def page(monkeypatch):
             yield page
         finally:
             browser.close()
+            # With Playwright's loop in this thread, Django's connection
+            # lookup (context-local) opened a second connection for the
+            # test's queries: close it, or it outlives the test database.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture

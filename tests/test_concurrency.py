@@ -16,7 +16,12 @@ from lcm.models import ContactMode, ModeChange
 from .conftest import DEMO_PASSWORD, live_modes, set_mode_body
 from .test_api_set_new_mode_number import DAVID
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: reload what the migrations created (chain head, groups,
+# permissions) that another transactional test's flush may have erased.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _post(url, token, body):
