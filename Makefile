@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint format bench clean
+.PHONY: run test test-sqlite test-postgres install lint format bench clean screenshots
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -44,6 +44,10 @@ test-postgres: install
 	else \
 	  echo "WARNING: no PostgreSQL binaries: the PostgreSQL run did not happen" >&2; \
 	fi
+
+## Retake the screenshots of docs/admin.md (throwaway SQLite, Debian's Chromium).
+screenshots: install
+	$(PY) docs/screenshots.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -188,6 +188,23 @@ def test_the_account_page_caps_its_history_and_links_to_the_filtered_audit_log(s
     assert [e.seq for e in response.context["history"]] == list(range(22, 2, -1))
     assert response.context["more_history"]
     assert response.context["audit_url"].endswith("?q=5%7C3%7C1%7C0%7C0%7C44%7C1")
+    audit = supervisor.get(response.context["audit_url"])
+    assert [e.seq for e in audit.context["cl"].result_list] == list(range(22, 0, -1))
+
+
+def test_the_account_page_links_to_all_its_deleted_modes_and_calls(supervisor):
+    account = david()
+    set_as_supervisor("600123456", delete_other_modes=True)
+    context = supervisor.get(change_url(account)).context
+
+    deleted = supervisor.get(context["deleted_modes_url"])
+    calls = supervisor.get(context["calls_url"])
+
+    assert sorted(m.number for m in deleted.context["cl"].result_list) == [
+        "2025550143",
+        "6491462346",
+    ]
+    assert sorted(c.callid for c in calls.context["cl"].result_list) == ["12300", "12301", "12345"]
 
 
 # --- Changing a number ------------------------------------------------------
@@ -565,7 +582,8 @@ def test_the_calls_list_shows_active_calls_and_filters_by_agent_campaign_and_dat
     assert callids(campaign="spring") == ["12346"]
     day = old.started_at.date().isoformat()
     assert callids(started_at_from=day, started_at_to=day) == ["old"]
-    assert "0:10:00" in supervisor.get(url, {"agent": "testagent"}).content.decode()
+    ended = supervisor.get(url, {"state": "ended", "agent": "testagent"}).content.decode()
+    assert '<td class="field-duration">0:05:00</td>' in ended  # ended_at - started_at
 
 
 def test_the_agents_list_shows_who_is_logged_in_and_on_which_call(supervisor):

@@ -39,6 +39,11 @@ def audit_list_url(account: Account) -> str:
     )
 
 
+def short_time(value) -> str:
+    """A timestamp that keeps list columns narrow: 2026-11-26 15:18:14."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def request_context(request) -> services.RequestContext:
     return services.RequestContext(
         source=services.ADMIN_SOURCE,
@@ -63,6 +68,7 @@ class ModeTypeAdmin(admin.ModelAdmin):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at", "active_call"]
     list_filter = ["is_logged_in"]
     search_fields = ["=agent_id", "user__username"]
@@ -110,7 +116,8 @@ class CallStateFilter(admin.SimpleListFilter):
 
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
-    list_display = ["callid", "state", "agent", "account", "started_at", "duration"]
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
+    list_display = ["callid", "state", "agent", "account_key", "started", "duration"]
     list_filter = [
         CallStateFilter,
         input_filter("agent", "agent", "agent__agent_id", "AgentID"),
@@ -122,6 +129,14 @@ class CallAdmin(admin.ModelAdmin):
     raw_id_fields = ["account", "agent"]
     show_full_result_count = False
     list_per_page = 50
+
+    @admin.display(description="account", ordering="account__account_number")
+    def account_key(self, obj):
+        return obj.account.account_number
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return short_time(obj.started_at)
 
     @admin.display(description="duration")
     def duration(self, obj):
@@ -160,6 +175,7 @@ def _search_cleaned_number(search, request, queryset, term, field):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
     list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
     search_fields = ["=account_number", "first_name", "last_name", "=modes__number"]
@@ -232,7 +248,7 @@ class AccountAdmin(admin.ModelAdmin):
             "more_deleted_modes": len(deleted) > ACCOUNT_PAGE_ROWS,
             "deleted_modes_url": reverse("admin:lcm_contactmode_changelist")
             + "?"
-            + urlencode({"q": account.account_number, "deleted_at__isnull": "False"}),
+            + urlencode({"q": account.account_number, "deleted_at__isempty": "0"}),
             "calls": calls[:ACCOUNT_PAGE_ROWS],
             "more_calls": len(calls) > ACCOUNT_PAGE_ROWS,
             "calls_url": reverse("admin:lcm_call_changelist")
@@ -418,14 +434,15 @@ class ContactModeAdmin(admin.ModelAdmin):
     """Read-only: numbers change only through the account page's forms,
     which call `lcm.services` (validated, locked, audited)."""
 
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = [
-        "account",
+        "account_key",
         "mode_type",
         "number",
         "has_consent",
-        "changed_at",
+        "changed",
         "changed_by",
-        "deleted_at",
+        "deleted",
     ]
     list_filter = ["mode_type", "has_consent", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["=number", "=account__account_number"]
@@ -443,3 +460,15 @@ class ContactModeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="account", ordering="account__account_number")
+    def account_key(self, obj):
+        return obj.account.account_number
+
+    @admin.display(description="changed", ordering="changed_at")
+    def changed(self, obj):
+        return short_time(obj.changed_at)
+
+    @admin.display(description="deleted", ordering="deleted_at")
+    def deleted(self, obj):
+        return short_time(obj.deleted_at) if obj.deleted_at else "—"
