@@ -53,10 +53,6 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
-def pytest_report_header(config):
-    return _deselected_notes or None
-
-
 def pytest_terminal_summary(terminalreporter):
     for note in _deselected_notes:
         terminalreporter.write_line(note, yellow=True, bold=True)

@@ -175,6 +175,7 @@ def test_the_account_page_shows_modes_deleted_modes_calls_and_history(supervisor
     assert {c.callid for c in context["calls"]} == {"12345", "12300", "12301"}
     assert [e.seq for e in context["history"]] == [1]
     assert 'value="Restore"' in html
+    assert 'name="account_number"' not in html  # the LCM key is set once
     assert reverse("admin:lcm_modechange_change", args=[context["history"][0].pk]) in html
     assert "/admin/lcm/modechange/?q=5%7C3%7C1%7C0%7C0%7C44%7C1" in html
 

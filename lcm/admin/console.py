@@ -189,6 +189,11 @@ class AccountAdmin(admin.ModelAdmin):
             super().get_search_results, request, queryset, search_term, "modes__number"
         )
 
+    def get_readonly_fields(self, request, obj=None):
+        # The LCM key is the dialer's identity of the contact, and the audit
+        # entries copy it: it is set once, when the account is created.
+        return ["account_number", "created_at"] if obj else []
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
