@@ -639,3 +639,62 @@ def test_the_supervisors_group_survives_as_created_by_the_migration(db):
 
     assert group.permissions.filter(codename="view_modechange").exists()
     assert not group.permissions.filter(codename__in=["delete_modechange", "change_modechange"])
+
+
+def test_reverting_a_restore_deletes_the_mode_again(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+    deleted = ContactMode.objects.get(mode_type_id=2, deleted_at__isnull=False)
+    restore = services.restore_mode(mode_pk=deleted.pk, actor=supervisor_user(), expected_seq=1)
+
+    response = supervisor.post(revert_url(restore), {"expected_seq": 2})
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "600123456"}
+    entry = ModeChange.objects.get(seq=3)
+    assert (entry.action, entry.mode_id, entry.old_number, entry.new_number, entry.reverts) == (
+        "revert",
+        2,
+        "2025550143",
+        "",
+        restore,
+    )
+    assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_supervisors_submitting_forms_of_the_same_page_one_wins(demo):
+    """Both forms were rendered at seq 0; the account lock queues them and
+    the second one, seeing seq 1, is refused as stale."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    account_id = david().pk
+    actor = supervisor_user()
+    barrier = Barrier(2)
+
+    def submit(number):
+        barrier.wait()
+        try:
+            services.set_mode_number_as_supervisor(
+                account_id=account_id,
+                mode_id=3,
+                contact_number=number,
+                delete_other_modes=False,
+                actor=actor,
+                expected_seq=0,
+            )
+            return "ok"
+        except errors.StaleForm:
+            return "stale"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(submit, ["600111111", "600222222"]))
+
+    assert outcomes == ["ok", "stale"]
+    entry = ModeChange.objects.get()
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: entry.new_number}
