@@ -698,3 +698,22 @@ def test_two_supervisors_submitting_forms_of_the_same_page_one_wins(demo):
     assert outcomes == ["ok", "stale"]
     entry = ModeChange.objects.get()
     assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: entry.new_number}
+
+
+def test_the_account_page_costs_the_same_queries_however_long_its_history(supervisor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = change_url(david())
+    set_as_supervisor("600100000", delete_other_modes=True)
+    supervisor.get(url)  # warm the session and content-type caches
+    with CaptureQueriesContext(connection) as short:
+        supervisor.get(url)
+    for i in range(30):
+        entry = set_as_supervisor(f"60020{i:04d}", mode_id=1 + i % 3, delete_other_modes=i % 4 == 0)
+        if i % 5 == 0:
+            services.revert_mode_change(change_id=entry.pk, actor=entry.user, expected_seq=None)
+    with CaptureQueriesContext(connection) as long:
+        supervisor.get(url)
+
+    assert len(long) == len(short)
