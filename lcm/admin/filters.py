@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_date
 class InputFilter(admin.SimpleListFilter):
     """An exact-match text box: set `title`, `parameter_name` and `lookup`."""
 
-    template = "admin/lcm/input_filter.html"
+    template = "admin/lcm/console/input_filter.html"
     lookup = ""
     placeholder = ""
 
@@ -59,7 +59,7 @@ class DateRangeFilter(admin.ListFilter):
     """`<field>_from` and `<field>_to` (inclusive) as YYYY-MM-DD, in the
     site's time zone; an index on the field serves it."""
 
-    template = "admin/lcm/date_range_filter.html"
+    template = "admin/lcm/console/date_range_filter.html"
     field = ""
 
     def __init__(self, request, params, model, model_admin):

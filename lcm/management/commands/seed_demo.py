@@ -31,9 +31,9 @@ CALLS = [
     ("12301", "offagent", "5|3|1|0|0|44|1", Call.State.ENDED),
 ]
 DNC_NUMBERS = [("2025550199", "Customer asked not to be called")]
+SUPERVISOR = "supervisor"  # staff in the Supervisors group (migration 0005), not superuser
 SUPERUSER = "admin"
 INTEGRATION = "dialer"
-SUPERVISOR = "supervisor"  # staff, in the Supervisors group (migration 0005), not superuser
 
 
 class Command(BaseCommand):
@@ -117,25 +117,26 @@ class Command(BaseCommand):
         for number, reason in DNC_NUMBERS:
             DoNotCallNumber.objects.get_or_create(number=number, defaults={"reason": reason})
 
+        supervisor = user(SUPERVISOR, is_staff=True, is_superuser=False)
+        supervisor.groups.add(Group.objects.get(name="Supervisors"))
+
         dialer = user(INTEGRATION)
         dialer.user_permissions.add(
             Permission.objects.get(codename="act_for_any_agent", content_type__app_label="lcm")
         )
         user(SUPERUSER, is_staff=True, is_superuser=True)
-        user(SUPERVISOR, is_staff=True, is_superuser=False).groups.add(
-            Group.objects.get(name="Supervisors")
-        )
 
         self._print_summary(generated)
 
     def _print_summary(self, generated: str | None) -> None:
         out = self.stdout.write
         out(self.style.SUCCESS("Demo data ready."))
-        users = ", ".join([SUPERUSER, SUPERVISOR, INTEGRATION] + [a for a, _ in AGENTS])
+        users = ", ".join([SUPERUSER, INTEGRATION] + [a for a, _ in AGENTS])
         if generated:
             out(f"Demo users ({users}) were given the password: {generated}")
         else:
             out(f"Demo users: {users} (passwords unchanged, or as given).")
-        out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin'; 'supervisor' for the console)")
+        out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin')")
+        out(f"Console:   user '{SUPERVISOR}' (group Supervisors), same password")
         out("API token: python manage.py drf_create_token testagent")
         out("API docs:  http://127.0.0.1:8000/api/docs/")
