@@ -16,8 +16,8 @@ from lcm.models import ContactMode, ModeChange
 from .conftest import DEMO_PASSWORD, live_modes, set_mode_body
 from .test_api_set_new_mode_number import DAVID
 
-# serialized_rollback: reload what the migrations created (chain head, groups,
-# permissions) that another transactional test's flush may have erased.
+# serialized_rollback: start from what migrations wrote (the audit chain head),
+# even after another transactional test flushed the database.
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

@@ -137,6 +137,6 @@ class Command(BaseCommand):
         else:
             out(f"Demo users: {users} (passwords unchanged, or as given).")
         out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin')")
-        out(f"Console:   user '{SUPERVISOR}' (group Supervisors), same password")
         out("API token: python manage.py drf_create_token testagent")
         out("API docs:  http://127.0.0.1:8000/api/docs/")
+        out(f"Console:   user '{SUPERVISOR}' (group Supervisors), same password as the others")
