@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint format bench clean screenshots
+.PHONY: run test test-sqlite test-postgres install lint format bench clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -45,10 +45,6 @@ test-postgres: install
 	  echo "WARNING: no PostgreSQL binaries: the PostgreSQL run did not happen" >&2; \
 	fi
 
-## Retake the screenshots of docs/admin.md (throwaway SQLite, Debian's Chromium).
-screenshots: install
-	$(PY) docs/screenshots.py
-
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,6 +52,11 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## Retake the screenshots of docs/admin.md (throwaway SQLite, Debian's Chromium).
+.PHONY: screenshots
+screenshots: install
+	$(PY) docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

@@ -77,26 +77,6 @@ class Conflict(LcmError):
     status = 409
 
 
-class CallAccountMismatch(Conflict):
-    code = "call_account_mismatch"
-
-
-class CallAgentMismatch(Conflict):
-    code = "call_agent_mismatch"
-
-
-class PrerequisiteFailed(Conflict):
-    code = "prerequisite_failed"
-
-
-class DoNotCall(Conflict):
-    code = "do_not_call"
-
-
-class NothingToRestore(Conflict):
-    code = "nothing_to_restore"
-
-
 # --- Supervisors' console (lcm.services: set_mode_number_as_supervisor,
 # revert_mode_change, restore_mode). Texts are format strings; tests import them.
 
@@ -142,3 +122,23 @@ class Superseded(Conflict):
 
 class NothingToRevert(Conflict):
     code = "nothing_to_revert"
+
+
+class CallAccountMismatch(Conflict):
+    code = "call_account_mismatch"
+
+
+class CallAgentMismatch(Conflict):
+    code = "call_agent_mismatch"
+
+
+class PrerequisiteFailed(Conflict):
+    code = "prerequisite_failed"
+
+
+class DoNotCall(Conflict):
+    code = "do_not_call"
+
+
+class NothingToRestore(Conflict):
+    code = "nothing_to_restore"

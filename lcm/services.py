@@ -206,31 +206,6 @@ def _write_mode(
     return append_entry(entry)
 
 
-def contact_modes(*, account_number: str, callid: str | None, actor) -> list[ContactMode]:
-    """GetContactModes: the live modes of an account, by ModeID.
-
-    When a callid is given it must exist and be on that account; reading is
-    open to any authenticated caller that may read contacts.
-    """
-    account = Account.objects.filter(account_number=account_number).first()
-    if callid:
-        call = Call.objects.filter(callid=callid).only("account_id").first()
-        if call is None:
-            raise errors.UnknownCall(callid)
-        if account is not None and call.account_id != account.pk:
-            raise errors.CallAccountMismatch(
-                f"Call {callid} is not on account {account_number}.",
-                msg="This call belongs to another account.",
-            )
-    if account is None:
-        raise errors.UnknownAccount(f"Unknown AccountNumber: {account_number}")
-    return list(
-        ContactMode.objects.filter(account=account, deleted_at=None)
-        .select_related("mode_type")
-        .order_by("mode_type_id")
-    )
-
-
 # --- The supervisors' console ------------------------------------------------
 # The admin's changes to numbers: the same rules, lock and audit as the API,
 # with the supervisor as the actor. Each form carries the account's latest
@@ -554,4 +529,29 @@ def restore_mode(
             new_number=mode.number,
             new_number_e164=mode.number_e164,
         )
+    )
+
+
+def contact_modes(*, account_number: str, callid: str | None, actor) -> list[ContactMode]:
+    """GetContactModes: the live modes of an account, by ModeID.
+
+    When a callid is given it must exist and be on that account; reading is
+    open to any authenticated caller that may read contacts.
+    """
+    account = Account.objects.filter(account_number=account_number).first()
+    if callid:
+        call = Call.objects.filter(callid=callid).only("account_id").first()
+        if call is None:
+            raise errors.UnknownCall(callid)
+        if account is not None and call.account_id != account.pk:
+            raise errors.CallAccountMismatch(
+                f"Call {callid} is not on account {account_number}.",
+                msg="This call belongs to another account.",
+            )
+    if account is None:
+        raise errors.UnknownAccount(f"Unknown AccountNumber: {account_number}")
+    return list(
+        ContactMode.objects.filter(account=account, deleted_at=None)
+        .select_related("mode_type")
+        .order_by("mode_type_id")
     )
