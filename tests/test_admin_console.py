@@ -218,6 +218,7 @@ def test_a_supervisor_changes_a_number_through_the_service(supervisor):
         set_number_url(account),
         {"mode_type": 3, "number": " 600-123 456 ", "expected_seq": 0},
         REMOTE_ADDR="10.9.8.7",
+        HTTP_X_REQUEST_ID="req-admin-1",
     )
 
     assert response.status_code == 302
@@ -238,7 +239,7 @@ def test_a_supervisor_changes_a_number_through_the_service(supervisor):
         "reverts": None,
     }
     assert entry.user == supervisor_user()
-    assert entry.client_ip == "10.9.8.7"
+    assert (entry.client_ip, entry.request_id) == ("10.9.8.7", "req-admin-1")
     mode = ContactMode.objects.get(account=account, mode_type_id=3, deleted_at=None)
     assert (mode.number_as_given, mode.changed_by, mode.has_consent) == (
         "600-123 456",

@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from lcm import errors, services
+from lcm.api.views import request_id_of
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
 from lcm.numbers import clean_number
 
@@ -48,7 +49,7 @@ def request_context(request) -> services.RequestContext:
     return services.RequestContext(
         source=services.ADMIN_SOURCE,
         client_ip=request.META.get("REMOTE_ADDR") or None,
-        request_id=request.headers.get("X-Request-ID", "")[:64],
+        request_id=request_id_of(request),  # the API's rule: a sane X-Request-ID, else a new one
     )
 
 
