@@ -54,5 +54,10 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## Retake the screenshots of docs/admin.md (throwaway SQLite, Debian's Chromium).
+.PHONY: screenshots
+screenshots: install
+	$(PY) docs/screenshots.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

@@ -77,6 +77,53 @@ class Conflict(LcmError):
     status = 409
 
 
+# --- Supervisors' console (lcm.services: set_mode_number_as_supervisor,
+# revert_mode_change, restore_mode). Texts are format strings; tests import them.
+
+STALE_FORM = (
+    "Account {account} was changed (audit entry #{seq}) after this page was shown. "
+    "Nothing was saved: look at its modes again and redo the change if it still applies."
+)
+MODE_SLOT_TAKEN = (
+    "Mode {mode_id} already holds {number}. Confirm replacing it to restore {restored}."
+)
+NOTHING_TO_RESTORE = "This mode is not deleted (or is not a mode of account {account})."
+ALREADY_REVERTED = "Audit entry #{seq} was already reverted by entry #{by}."
+SUPERSEDED = (
+    "Later changes ({seqs}) touched the same modes as entry #{seq}. Reverting overwrites "
+    "them: confirm explicitly to go ahead."
+)
+NOTHING_TO_REVERT = "Entry #{seq} changed nothing that a revert would put back."
+UNKNOWN_MODE_CHANGE = "There is no audit entry {ref}."
+MAY_NOT_CHANGE_MODES = "You may not change contact modes."
+
+
+class StaleForm(Conflict):
+    """The account changed between showing a form and submitting it."""
+
+    code = "stale_form"
+
+
+class ModeSlotTaken(Conflict):
+    """Restoring a mode whose ModeID is held by a live mode, without confirming."""
+
+    code = "mode_slot_taken"
+
+
+class AlreadyReverted(Conflict):
+    code = "already_reverted"
+
+
+class Superseded(Conflict):
+    """Reverting an entry that later entries overwrote, without confirming."""
+
+    code = "superseded"
+
+
+class NothingToRevert(Conflict):
+    code = "nothing_to_revert"
+
+
 class CallAccountMismatch(Conflict):
     code = "call_account_mismatch"
 

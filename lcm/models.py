@@ -5,6 +5,7 @@ Business rules live in `lcm.services`; models hold fields, invariants
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -44,6 +45,26 @@ class ModeType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.name}"
+
+    def clean(self) -> None:
+        """Bounds a number can meet: 1 to 20 digits (CValue holds 21 characters
+        with the +), the minimum not above the maximum."""
+        from .numbers import MAX_DIGITS
+
+        errors = {}
+        for name in ("min_length", "max_length"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= MAX_DIGITS:
+                errors[name] = f"Enter a number of digits from 1 to {MAX_DIGITS}."
+        if (
+            not errors
+            and self.min_length is not None
+            and self.max_length is not None
+            and self.min_length > self.max_length
+        ):
+            errors["max_length"] = "The maximum cannot be below the minimum."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Agent(models.Model):
@@ -186,6 +207,16 @@ class DoNotCallNumber(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def clean(self) -> None:
+        """Store the cleaned form, the one modes are compared with."""
+        from .errors import InvalidNumber
+        from .numbers import clean_number
+
+        try:
+            self.number = clean_number(self.number or "", region="").number
+        except InvalidNumber as exc:
+            raise ValidationError({"number": exc.message}) from None
 
 
 class AuditChainHead(models.Model):

@@ -12,6 +12,7 @@ from .errors import InvalidNumber
 
 DEFAULT_MIN_LENGTH = 3
 DEFAULT_MAX_LENGTH = 20
+MAX_DIGITS = 20  # ContactMode.number holds 21 characters: + and 20 digits
 
 _SEPARATORS = re.compile(r"[\s\-.()]")
 _CLEAN = re.compile(r"\+?[0-9]+")

@@ -1,4 +1,5 @@
 import io
+import os
 
 import pytest
 from django.core.management import call_command
@@ -12,18 +13,80 @@ DEMO_PASSWORD = "demo-pass-123"
 WEBSERVICE = "/api/lcm/webservice/"
 
 
-def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests (row locks, real concurrency) are deselected,
-    not skipped, on SQLite: `make test` runs them in its PostgreSQL pass."""
-    from django.conf import settings
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_deselected_notes: list[str] = []
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    kept = [item for item in items if "postgres" not in item.keywords]
-    deselected = [item for item in items if "postgres" in item.keywords]
+
+def _deselect(config, items, keyword: str) -> int:
+    deselected = [item for item in items if keyword in item.keywords]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
+        items[:] = [item for item in items if keyword not in item.keywords]
+    return len(deselected)
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests (row locks, real concurrency) are deselected,
+    not skipped, on SQLite: `make test` runs them in its PostgreSQL pass.
+
+    Browser tests need Debian's Chromium: without it they are deselected
+    with a warning, except under CI=true, where they stay and fail.
+    """
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        _deselect(config, items, "postgres")
+    if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":
+        count = _deselect(config, items, "browser")
+        if count:
+            _deselected_notes.append(
+                f"WARNING: {count} browser test(s) deselected: {CHROMIUM} not found "
+                "(apt-get install chromium). Under CI=true they fail instead."
+            )
+
+
+def pytest_terminal_summary(terminalreporter):
+    for note in _deselected_notes:
+        terminalreporter.write_line(note, yellow=True, bold=True)
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A Chromium page driven by Playwright's sync API in the test thread.
+
+    Playwright's sync API runs an event loop in this thread, which makes
+    Django's async-safety check refuse ORM calls here; the test process (only
+    it, and only for this test) allows them, as the live server's thread
+    never shares a connection with it.
+    """
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is required for browser tests (CI=true): apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
+            # With Playwright's loop in this thread, Django's connection
+            # lookup (context-local) opened a second connection for the
+            # test's queries: close it, or it outlives the test database.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture(autouse=True)

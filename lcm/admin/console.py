@@ -1,59 +1,463 @@
-"""The supervisors' console: accounts, modes, calls, agents, DNC, mode types."""
+"""The supervisors' console: accounts, modes, calls, agents, DNC, mode types.
 
-from django.contrib import admin
+Every change to a number goes through `lcm.services` (validated, locked,
+audited with the supervisor as the actor): the account page hosts the
+"Change a number" form, the Restore buttons of deleted modes and the
+revert confirmation of an audit entry. No admin form writes a mode itself.
+"""
 
-from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from lcm import errors, services
+from lcm.api.views import request_id_of
+from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
+from lcm.numbers import clean_number
+
+from .filters import date_range_filter, input_filter
+from .forms import RestoreForm, RevertForm, SetNumberForm
+
+# The account page lists this many calls, deleted modes and audit entries,
+# newest first, and links to the full filtered lists for the rest.
+ACCOUNT_PAGE_ROWS = 20
+
+
+def audit_list_url(account: Account) -> str:
+    """The audit log filtered to one account (exact-match search on the LCM key)."""
+    return (
+        reverse("admin:lcm_modechange_changelist") + "?" + urlencode({"q": account.account_number})
+    )
+
+
+def short_time(value) -> str:
+    """A timestamp that keeps list columns narrow: 2026-11-26 15:18:14."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def request_context(request) -> services.RequestContext:
+    return services.RequestContext(
+        source=services.ADMIN_SOURCE,
+        client_ip=request.META.get("REMOTE_ADDR") or None,
+        request_id=request_id_of(request),  # the API's rule: a sane X-Request-ID, else a new one
+    )
 
 
 @admin.register(ModeType)
 class ModeTypeAdmin(admin.ModelAdmin):
+    """Bounds are checked by `ModeType.clean()`; a type in use cannot be
+    deleted (its modes PROTECT it)."""
+
     list_display = ["id", "name", "channel_type", "min_length", "max_length"]
     list_filter = ["channel_type"]
     search_fields = ["name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The id is the dialer's ModeID: renumbering would re-label stored modes.
+        return ["id"] if obj else []
+
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at"]
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
+    list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at", "active_call"]
     list_filter = ["is_logged_in"]
-    search_fields = ["agent_id", "user__username"]
+    search_fields = ["=agent_id", "user__username"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
-
-
-class ContactModeInline(admin.TabularInline):
-    model = ContactMode
-    fields = ["mode_type", "number", "number_e164", "has_consent", "changed_at", "changed_by"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "live modes"
-    ordering = ["mode_type_id"]
+    list_per_page = 50
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(deleted_at=None).select_related("mode_type")
+        active = Call.objects.filter(agent=OuterRef("pk"), state=Call.State.ACTIVE).order_by(
+            "-started_at"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(active_callid=Subquery(active.values("callid")[:1]))
+        )
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    @admin.display(description="on call")
+    def active_call(self, obj):
+        return obj.active_callid or "—"
+
+
+class CallStateFilter(admin.SimpleListFilter):
+    """Active calls unless asked otherwise: what a supervisor watches."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [*Call.State.choices, ("all", "All")]
+
+    def queryset(self, request, queryset):
+        value = self.value() or Call.State.ACTIVE
+        return queryset if value == "all" else queryset.filter(state=value)
+
+    def choices(self, changelist):
+        current = self.value() or Call.State.ACTIVE
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
+    list_display = ["callid", "state", "agent", "account_key", "started", "duration"]
+    list_filter = [
+        CallStateFilter,
+        input_filter("agent", "agent", "agent__agent_id", "AgentID"),
+        input_filter("campaign", "campaign", "account__campaign", "campaign"),
+        date_range_filter("started_at", "start date"),
+    ]
+    search_fields = ["=callid", "=account__account_number", "=agent__agent_id"]
+    list_select_related = ["account", "agent"]
+    raw_id_fields = ["account", "agent"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    @admin.display(description="account", ordering="account__account_number")
+    def account_key(self, obj):
+        return obj.account.account_number
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return short_time(obj.started_at)
+
+    @admin.display(description="duration")
+    def duration(self, obj):
+        end = obj.ended_at or timezone.now()
+        seconds = max(int((end - obj.started_at).total_seconds()), 0)
+        return str(timedelta(seconds=seconds))
+
+
+@admin.register(DoNotCallNumber)
+class DoNotCallNumberAdmin(admin.ModelAdmin):
+    """Numbers are stored cleaned (`DoNotCallNumber.clean()`), so that the
+    list matches modes however the number was typed."""
+
+    list_display = ["number", "reason", "added_at"]
+    search_fields = ["=number"]
+    list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        return _search_cleaned_number(
+            super().get_search_results, request, queryset, search_term, "number"
+        )
+
+
+def _search_cleaned_number(search, request, queryset, term, field):
+    """Also match `term` as a number, however it was typed ("202-555 0199")."""
+    results, may_have_duplicates = search(request, queryset, term)
+    try:
+        number = clean_number(term, region="").number
+    except errors.InvalidNumber:
+        return results, may_have_duplicates
+    if number != term.strip():
+        results |= queryset.filter(**{field: number})
+        may_have_duplicates = True
+    return results, may_have_duplicates
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
-    list_filter = ["campaign"]
-    search_fields = ["=account_number", "last_name", "first_name", "=modes__number"]
-    inlines = [ContactModeInline]
+    list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
+    search_fields = ["=account_number", "first_name", "last_name", "=modes__number"]
+    search_help_text = "Exact LCM key, a name, or any of the contact's numbers."
+    show_full_result_count = False
+    list_per_page = 50
+    change_form_template = "admin/lcm/account/change_form.html"
+
+    def get_search_results(self, request, queryset, search_term):
+        return _search_cleaned_number(
+            super().get_search_results, request, queryset, search_term, "modes__number"
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The LCM key is the dialer's identity of the contact, and the audit
+        # entries copy it: it is set once, when the account is created.
+        return ["account_number", "created_at"] if obj else []
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:account_id>/set-number/",
+                view(self.set_number_view),
+                name="lcm_account_set_number",
+            ),
+            path(
+                "<int:account_id>/modes/<int:mode_pk>/restore/",
+                view(self.restore_view),
+                name="lcm_account_restore_mode",
+            ),
+            path(
+                "<int:account_id>/revert/<int:change_id>/",
+                view(self.revert_view),
+                name="lcm_account_revert",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- The account page -------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        account = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if account is not None:
+            extra.update(self._console_context(request, account))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def _console_context(self, request, account, set_number_form=None):
+        seq = services.latest_seq(account)
+        can_change = request.user.has_perm(services.CHANGE_MODES)
+        deleted = list(
+            ContactMode.objects.filter(account=account, deleted_at__isnull=False)
+            .select_related("mode_type")
+            .order_by("-deleted_at", "-pk")[: ACCOUNT_PAGE_ROWS + 1]
+        )
+        calls = list(
+            Call.objects.filter(account=account)
+            .select_related("agent")
+            .order_by("-started_at")[: ACCOUNT_PAGE_ROWS + 1]
+        )
+        history = list(
+            ModeChange.objects.filter(account=account)
+            .select_related("reverts")
+            .order_by("-seq")[: ACCOUNT_PAGE_ROWS + 1]
+        )
+        return {
+            "account": account,
+            "latest_seq": seq,
+            "can_change_modes": can_change,
+            "live_modes": ContactMode.objects.filter(account=account, deleted_at=None)
+            .select_related("mode_type")
+            .order_by("mode_type_id"),
+            "deleted_modes": deleted[:ACCOUNT_PAGE_ROWS],
+            "more_deleted_modes": len(deleted) > ACCOUNT_PAGE_ROWS,
+            "deleted_modes_url": reverse("admin:lcm_contactmode_changelist")
+            + "?"
+            + urlencode({"q": account.account_number, "deleted_at__isempty": "0"}),
+            "calls": calls[:ACCOUNT_PAGE_ROWS],
+            "more_calls": len(calls) > ACCOUNT_PAGE_ROWS,
+            "calls_url": reverse("admin:lcm_call_changelist")
+            + "?"
+            + urlencode({"state": "all", "q": account.account_number}),
+            "history": history[:ACCOUNT_PAGE_ROWS],
+            "more_history": len(history) > ACCOUNT_PAGE_ROWS,
+            "audit_url": audit_list_url(account),
+            "page_rows": ACCOUNT_PAGE_ROWS,
+            "set_number_form": set_number_form
+            or (SetNumberForm(initial={"expected_seq": seq}) if can_change else None),
+        }
+
+    # --- Console actions: each one calls one service ---------------------
+
+    def _account_for_change(self, request, account_id) -> Account:
+        if not request.user.has_perm(services.CHANGE_MODES):
+            raise PermissionDenied
+        return get_object_or_404(Account, pk=account_id)
+
+    def _render(self, request, template, account, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "account": account,
+                "account_url": reverse("admin:lcm_account_change", args=[account.pk]),
+                **context,
+            },
+        )
+
+    def set_number_view(self, request, account_id):
+        """The "Change a number" form: the account page posts here; a refusal
+        re-renders the form alone, the reason next to the field."""
+        account = self._account_for_change(request, account_id)
+        if request.method != "POST":
+            form = SetNumberForm(initial={"expected_seq": services.latest_seq(account)})
+        else:
+            form = SetNumberForm(request.POST)
+            if form.is_valid():
+                try:
+                    entry = services.set_mode_number_as_supervisor(
+                        account_id=account.pk,
+                        mode_id=form.cleaned_data["mode_type"].pk,
+                        contact_number=form.cleaned_data["number"],
+                        delete_other_modes=form.cleaned_data["delete_other_modes"],
+                        actor=request.user,
+                        expected_seq=form.cleaned_data["expected_seq"],
+                        context=request_context(request),
+                    )
+                except errors.LcmError as exc:
+                    form = _refused(form, exc, account)
+                else:
+                    self.message_user(
+                        request,
+                        f"Mode {entry.mode_id} now holds {entry.new_number} "
+                        f"(audit entry #{entry.seq}).",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:lcm_account_change", args=[account.pk])
+                    )
+        return self._render(
+            request,
+            "admin/lcm/account/set_number.html",
+            account,
+            title=f"Change a number of {account}",
+            form=form,
+        )
+
+    def restore_view(self, request, account_id, mode_pk):
+        account = self._account_for_change(request, account_id)
+        mode = get_object_or_404(
+            ContactMode.objects.select_related("mode_type"), pk=mode_pk, account=account
+        )
+        live = (
+            ContactMode.objects.filter(
+                account=account, mode_type_id=mode.mode_type_id, deleted_at=None
+            )
+            .exclude(pk=mode.pk)
+            .first()
+        )
+        if request.method != "POST":
+            form = RestoreForm(initial={"expected_seq": services.latest_seq(account)})
+        else:
+            form = RestoreForm(request.POST)
+            if form.is_valid():
+                try:
+                    entry = services.restore_mode(
+                        mode_pk=mode.pk,
+                        actor=request.user,
+                        expected_seq=form.cleaned_data["expected_seq"],
+                        replace=form.cleaned_data["replace"],
+                        context=request_context(request),
+                    )
+                except errors.LcmError as exc:
+                    form = _refused(form, exc, account)
+                else:
+                    self.message_user(
+                        request,
+                        f"Mode {entry.mode_id} restored: {entry.new_number} "
+                        f"(audit entry #{entry.seq}).",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:lcm_account_change", args=[account.pk])
+                    )
+        return self._render(
+            request,
+            "admin/lcm/account/restore_confirm.html",
+            account,
+            title=f"Restore mode {mode.mode_type_id} of {account}",
+            mode=mode,
+            live=live,
+            form=form,
+        )
+
+    def revert_view(self, request, account_id, change_id):
+        """The confirmation page of a revert: exactly what will change, and
+        the later entries it overwrites, which must be confirmed."""
+        account = self._account_for_change(request, account_id)
+        entry = ModeChange.objects.select_related("reverts").filter(pk=change_id).first()
+        if entry is None or entry.account_id != account.pk:
+            raise Http404(errors.UNKNOWN_MODE_CHANGE.format(ref=change_id))
+        if request.method != "POST":
+            form = RevertForm(initial={"expected_seq": services.latest_seq(account)})
+        else:
+            form = RevertForm(request.POST)
+            if form.is_valid():
+                try:
+                    done = services.revert_mode_change(
+                        change_id=entry.pk,
+                        actor=request.user,
+                        expected_seq=form.cleaned_data["expected_seq"],
+                        confirm_superseded=form.cleaned_data["confirm_superseded"],
+                        context=request_context(request),
+                    )
+                except errors.LcmError as exc:
+                    form = _refused(form, exc, account)
+                else:
+                    self.message_user(
+                        request,
+                        f"Entry #{entry.seq} reverted (audit entry #{done.seq}).",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:lcm_account_change", args=[account.pk])
+                    )
+        plan = services.plan_revert(entry)
+        reverted_by = entry.reverted_by.filter(reverted_by__isnull=True).order_by("seq").first()
+        return self._render(
+            request,
+            "admin/lcm/account/revert_confirm.html",
+            account,
+            title=f"Revert audit entry #{entry.seq}",
+            entry=entry,
+            entry_url=reverse("admin:lcm_modechange_change", args=[entry.pk]),
+            plan=plan,
+            reverted_by=reverted_by,
+            form=form,
+        )
+
+
+def _refused(form, exc: errors.LcmError, account: Account):
+    """Show a refusal on the form. A stale form comes back carrying the
+    account's current seq (the page now shows the current state), with any
+    confirmation box cleared: confirming again is a new, informed decision."""
+    if isinstance(exc, errors.StaleForm):
+        data = form.data.copy()
+        data["expected_seq"] = str(services.latest_seq(account))
+        for confirmation in ("confirm_superseded", "replace"):
+            data.pop(confirmation, None)
+        form = type(form)(data)
+        form.is_valid()
+    form.add_lcm_error(exc)
+    return form
 
 
 @admin.register(ContactMode)
 class ContactModeAdmin(admin.ModelAdmin):
-    list_display = ["account", "mode_type", "number", "has_consent", "changed_at", "deleted_at"]
+    """Read-only: numbers change only through the account page's forms,
+    which call `lcm.services` (validated, locked, audited)."""
+
+    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
+    list_display = [
+        "account_key",
+        "mode_type",
+        "number",
+        "has_consent",
+        "changed",
+        "changed_by",
+        "deleted",
+    ]
     list_filter = ["mode_type", "has_consent", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["=number", "=account__account_number"]
     list_select_related = ["account", "mode_type"]
     raw_id_fields = ["account"]
+    show_full_result_count = False
+    list_per_page = 50
+    actions = None
 
-    # Numbers change only through lcm.services (validated, locked, audited).
     def has_add_permission(self, request):
         return False
 
@@ -63,17 +467,14 @@ class ContactModeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="account", ordering="account__account_number")
+    def account_key(self, obj):
+        return obj.account.account_number
 
-@admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
-    list_display = ["callid", "account", "agent", "state", "started_at", "ended_at"]
-    list_filter = ["state", ("started_at", admin.DateFieldListFilter)]
-    search_fields = ["=callid", "=account__account_number", "=agent__agent_id"]
-    list_select_related = ["account", "agent"]
-    raw_id_fields = ["account", "agent"]
+    @admin.display(description="changed", ordering="changed_at")
+    def changed(self, obj):
+        return short_time(obj.changed_at)
 
-
-@admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(admin.ModelAdmin):
-    list_display = ["number", "reason", "added_at"]
-    search_fields = ["=number"]
+    @admin.display(description="deleted", ordering="deleted_at")
+    def deleted(self, obj):
+        return short_time(obj.deleted_at) if obj.deleted_at else "—"

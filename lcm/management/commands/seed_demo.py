@@ -31,6 +31,7 @@ CALLS = [
     ("12301", "offagent", "5|3|1|0|0|44|1", Call.State.ENDED),
 ]
 DNC_NUMBERS = [("2025550199", "Customer asked not to be called")]
+SUPERVISOR = "supervisor"  # staff in the Supervisors group (migration 0005), not superuser
 SUPERUSER = "admin"
 INTEGRATION = "dialer"
 AUDITOR = "auditor"
@@ -118,6 +119,9 @@ class Command(BaseCommand):
         for number, reason in DNC_NUMBERS:
             DoNotCallNumber.objects.get_or_create(number=number, defaults={"reason": reason})
 
+        supervisor = user(SUPERVISOR, is_staff=True, is_superuser=False)
+        supervisor.groups.add(Group.objects.get(name="Supervisors"))
+
         dialer = user(INTEGRATION)
         dialer.user_permissions.add(
             Permission.objects.get(codename="act_for_any_agent", content_type__app_label="lcm")
@@ -138,3 +142,4 @@ class Command(BaseCommand):
         out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin'; 'auditor' reads only)")
         out("API token: python manage.py drf_create_token testagent")
         out("API docs:  http://127.0.0.1:8000/api/docs/")
+        out(f"Console:   user '{SUPERVISOR}' (group Supervisors), same password as the others")

@@ -1,0 +1,57 @@
+"""The console's forms. Each carries the account's latest audit `seq` at
+the time it was rendered, so the service can refuse a stale submission."""
+
+from __future__ import annotations
+
+from django import forms
+
+from lcm import errors
+from lcm.models import ModeType
+
+
+class StaleGuardForm(forms.Form):
+    expected_seq = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    # Which form field a domain refusal belongs next to; the rest go on top.
+    error_fields: dict[type[errors.LcmError], str] = {}
+
+    def add_lcm_error(self, exc: errors.LcmError) -> None:
+        for error_class, field in self.error_fields.items():
+            if isinstance(exc, error_class):
+                self.add_error(field, exc.msg)
+                return
+        self.add_error(None, exc.msg)
+
+
+class SetNumberForm(StaleGuardForm):
+    mode_type = forms.ModelChoiceField(
+        queryset=ModeType.objects.order_by("id"), label="Mode", empty_label=None
+    )
+    number = forms.CharField(
+        max_length=64,
+        help_text="Spaces, dashes, dots and brackets are dropped: an optional + and digits remain.",
+    )
+    delete_other_modes = forms.BooleanField(
+        required=False, help_text="Soft-delete every other live mode of this contact."
+    )
+
+    error_fields = {
+        errors.UnknownModeType: "mode_type",
+        errors.InvalidNumber: "number",
+        errors.DoNotCall: "number",
+    }
+
+
+class RevertForm(StaleGuardForm):
+    confirm_superseded = forms.BooleanField(
+        required=False,
+        label="Overwrite the later changes listed above",
+    )
+
+
+class RestoreForm(StaleGuardForm):
+    replace = forms.BooleanField(
+        required=False, label="Replace the live mode that holds this ModeID"
+    )
+
+    error_fields = {errors.ModeSlotTaken: "replace"}

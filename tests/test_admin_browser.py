@@ -1,0 +1,193 @@
+"""The supervisors' console in Debian's Chromium (Playwright), against the
+live server: what a supervisor clicks, and what is stored after each step.
+
+`serialized_rollback`: these tests commit (the live server is another
+thread), and the flush after them would otherwise also erase what the
+migrations created (the audit chain head, the Supervisors group).
+"""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from lcm.models import Account, ModeChange
+
+from .conftest import DEMO_PASSWORD, live_modes, snapshot
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+DAVID = "5|3|1|0|0|44|1"
+DAVID_AT_START = {1: "6491462346", 2: "2025550143"}
+
+
+def view_only_user():
+    """The demo auditor (seed_demo): the Auditors group's view-only rights."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="auditor")
+    assert not user.is_superuser
+    assert user.groups.filter(name="Auditors").exists()
+    return user
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_contain_text(username)
+
+
+def entry(seq):
+    change = ModeChange.objects.select_related("reverts").get(seq=seq)
+    return (
+        change.action,
+        change.username,
+        change.source,
+        change.mode_id,
+        change.old_number,
+        change.new_number,
+        change.deleted_modes,
+        change.reverts.seq if change.reverts else None,
+    )
+
+
+def change_number(page, mode_id, number, delete_others=False):
+    form = page.locator("#set-number-form")
+    form.locator("#id_mode_type").select_option(str(mode_id))
+    form.locator("#id_number").fill(number)
+    if delete_others:
+        form.locator("#id_delete_other_modes").check()
+    form.get_by_role("button", name="Change the number").click()
+
+
+def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, page):
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    log_in(page, live_server, "supervisor")
+
+    # Find the demo account by its LCM key.
+    page.get_by_role("link", name="Accounts").click()
+    page.fill("#searchbar", DAVID)
+    page.press("#searchbar", "Enter")
+    page.locator("#result_list").get_by_role("link", name=DAVID).click()
+    expect(page.locator("#live-modes")).to_contain_text("6491462346")
+    account_url = page.url
+
+    # Change mode 3 (Mobile): added, audited with the supervisor as actor.
+    change_number(page, 3, "600 123 456")
+    expect(page.locator(".messagelist")).to_contain_text("Mode 3 now holds 600123456")
+    assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
+    assert entry(1) == ("set", "supervisor", "admin", 3, "", "600123456", [], None)
+
+    # A do-not-call number is refused next to the field; nothing changes.
+    before = snapshot()
+    change_number(page, 1, "202-555-0199")
+    expect(page.locator("#id_number_error")).to_have_text(
+        "Number 2025550199 is on the do-not-call list."
+    )
+    assert snapshot() == before
+
+    # Mode 1 changed, the others deleted.
+    page.goto(account_url)
+    change_number(page, 1, "600999999", delete_others=True)
+    expect(page.locator("#live-modes")).to_contain_text("600999999")
+    assert live_modes(DAVID) == {1: "600999999"}
+    assert entry(2) == (
+        "set",
+        "supervisor",
+        "admin",
+        1,
+        "6491462346",
+        "600999999",
+        [{"mode_id": 2, "number": "2025550143"}, {"mode_id": 3, "number": "600123456"}],
+        None,
+    )
+
+    # Revert entry #2 from its audit entry: the confirmation shows each change.
+    page.locator("#history").get_by_role("link", name="#2", exact=True).click()
+    page.get_by_role("link", name="Revert this change").click()
+    changes = page.locator("#revert-changes tbody tr")
+    expect(changes).to_have_count(3)
+    expect(page.locator("#revert-changes")).to_contain_text("6491462346")
+    page.get_by_role("button", name="Yes, revert entry #2").click()
+    expect(page.locator(".messagelist")).to_contain_text("Entry #2 reverted (audit entry #3)")
+    assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
+    assert entry(3) == ("revert", "supervisor", "admin", 1, "600999999", "6491462346", [], 2)
+
+    # Revert entry #1 (mode 3 added): #2 and #3 since touched mode 3, so the
+    # page says so and wants an explicit confirmation.
+    page.locator("#history tr[data-seq='1']").get_by_role("link", name="Revert…").click()
+    expect(page.locator("#superseded")).to_contain_text("This change was superseded")
+    expect(page.locator("#superseded tbody tr")).to_have_count(2)
+    before = snapshot()
+    page.get_by_role("button", name="Yes, revert entry #1").click()
+    expect(page.locator(".errornote").last).to_contain_text("Later changes (#2, #3)")
+    assert snapshot() == before
+    page.get_by_label("Overwrite the later changes listed above").check()
+    page.get_by_role("button", name="Yes, revert entry #1").click()
+    expect(page.locator(".messagelist")).to_contain_text("Entry #1 reverted (audit entry #4)")
+    assert live_modes(DAVID) == DAVID_AT_START
+    assert entry(4) == ("revert", "supervisor", "admin", 3, "600123456", "", [], 1)
+
+    # Restore the deleted mode 3 from the account page.
+    page.get_by_role("button", name="Restore mode 3 600123456").click()
+    expect(page.locator(".messagelist")).to_contain_text("Mode 3 restored: 600123456")
+    assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
+    assert entry(5) == ("restore", "supervisor", "admin", 3, "", "600123456", [], None)
+    expect(page.locator("#history tbody tr")).to_have_count(5)
+
+
+def nothing_to_submit(page):
+    """No field to fill and no button to press in the page's content (the
+    read-only admin page keeps a <form> element, with nothing in it)."""
+    fields = page.locator(
+        "#content input:not([type=hidden]), #content select, #content textarea, #content button"
+    )
+    expect(fields).to_have_count(0)
+
+
+def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    from lcm import services
+
+    from .test_admin_console import set_as_supervisor
+
+    change = set_as_supervisor("600123456", delete_other_modes=True)
+    assert services.latest_seq(change.account) == 1
+    view_only_user()
+    account = Account.objects.get(account_number=DAVID)
+    before = snapshot()
+    log_in(page, live_server, "auditor")
+
+    # No list offers to add or to act on rows.
+    for model in ["account", "contactmode", "call", "agent", "donotcallnumber", "modetype"]:
+        page.goto(live_server.url + reverse(f"admin:lcm_{model}_changelist"))
+        expect(page.locator("#content h1")).to_be_visible()
+        expect(page.locator(".addlink")).to_have_count(0)
+        expect(page.locator("select[name=action]")).to_have_count(0)
+
+    # The account page and the audit entry: read-only, no console forms.
+    page.goto(live_server.url + reverse("admin:lcm_account_change", args=[account.pk]))
+    expect(page.locator("#live-modes")).to_contain_text("600123456")
+    expect(page.locator("#deleted-modes")).to_contain_text("6491462346")
+    nothing_to_submit(page)
+    expect(page.get_by_text("Revert")).to_have_count(0)
+    page.locator("#history").get_by_role("link", name="#1", exact=True).click()
+    expect(page.locator("#content")).to_contain_text("600123456")
+    expect(page.get_by_role("link", name="Revert this change")).to_have_count(0)
+    nothing_to_submit(page)
+
+    # The console's own pages refuse, typed in by hand.
+    for url in [
+        reverse("admin:lcm_account_set_number", args=[account.pk]),
+        reverse("admin:lcm_account_revert", args=[account.pk, change.pk]),
+    ]:
+        response = page.goto(live_server.url + url)
+        assert response.status == 403
+    assert snapshot() == before

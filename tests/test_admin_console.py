@@ -1,0 +1,720 @@
+"""The supervisors' console through the real admin (Django's test client)."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from lcm import errors, services
+from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange, ModeType
+from lcm.numbers import NOT_A_NUMBER, TOO_LONG
+
+from .conftest import DEMO_PASSWORD, live_modes, snapshot
+from .factories import CallFactory, UserFactory
+
+DAVID = "5|3|1|0|0|44|1"
+MARIA = "596|485|587|0|0|44|59"
+
+
+@pytest.fixture
+def supervisor(demo, client):
+    assert client.login(username="supervisor", password=DEMO_PASSWORD)
+    return client
+
+
+def david():
+    return Account.objects.get(account_number=DAVID)
+
+
+def set_number_url(account):
+    return reverse("admin:lcm_account_set_number", args=[account.pk])
+
+
+def change_url(account):
+    return reverse("admin:lcm_account_change", args=[account.pk])
+
+
+def revert_url(entry):
+    return reverse("admin:lcm_account_revert", args=[entry.account_id, entry.pk])
+
+
+def restore_url(mode):
+    return reverse("admin:lcm_account_restore_mode", args=[mode.account_id, mode.pk])
+
+
+def entry_fields(entry):
+    return {
+        "action": entry.action,
+        "account_number": entry.account_number,
+        "username": entry.username,
+        "agent_code": entry.agent_code,
+        "callid": entry.callid,
+        "source": entry.source,
+        "mode_id": entry.mode_id,
+        "old_number": entry.old_number,
+        "new_number": entry.new_number,
+        "deleted_modes": entry.deleted_modes,
+        "reverts": entry.reverts.seq if entry.reverts else None,
+    }
+
+
+def field_errors(response, field):
+    html = response.content.decode()
+    match = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
+
+
+def supervisor_user():
+    return get_user_model().objects.get(username="supervisor")
+
+
+def set_as_supervisor(number, mode_id=3, delete_other_modes=False):
+    return services.set_mode_number_as_supervisor(
+        account_id=david().pk,
+        mode_id=mode_id,
+        contact_number=number,
+        delete_other_modes=delete_other_modes,
+        actor=supervisor_user(),
+        expected_seq=None,
+    )
+
+
+def replay(account_number, initial):
+    """The live modes the audit log says the account has, entry by entry."""
+    modes = dict(initial)
+    for entry in ModeChange.objects.filter(account_number=account_number).order_by("seq"):
+        before, after = services.entry_effect(entry)
+        assert modes.get(entry.mode_id) == (entry.old_number or None), f"at #{entry.seq}"
+        assert {k: modes.get(k) for k in before} == before, f"at #{entry.seq}"
+        for deleted in entry.deleted_modes:
+            assert modes.pop(deleted["mode_id"]) == deleted["number"], f"at #{entry.seq}"
+        for mode_id, number in after.items():
+            if number is None:
+                modes.pop(mode_id, None)
+            else:
+                modes[mode_id] = number
+    return modes
+
+
+# --- The group and the demo supervisor --------------------------------------
+
+
+def test_the_supervisors_group_can_run_the_console_but_never_touch_the_audit_log(demo):
+    user = supervisor_user()
+
+    assert user.is_staff and not user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == ["Supervisors"]
+    for perm in [
+        "lcm.change_account",
+        "lcm.view_call",
+        "lcm.change_agent",
+        "lcm.add_donotcallnumber",
+        "lcm.delete_donotcallnumber",
+        "lcm.change_modetype",
+        "lcm.view_contactmode",
+        "lcm.change_contactmode",
+        "lcm.view_modechange",
+    ]:
+        assert user.has_perm(perm), perm
+    for perm in [
+        "lcm.add_modechange",
+        "lcm.change_modechange",
+        "lcm.delete_modechange",
+        "lcm.delete_contactmode",
+        "lcm.act_for_any_agent",
+    ]:
+        assert not user.has_perm(perm), perm
+
+
+def test_a_supervisor_cannot_edit_or_delete_an_audit_entry(supervisor):
+    entry = set_as_supervisor("600123456")
+    before = snapshot()
+
+    edit = supervisor.post(
+        reverse("admin:lcm_modechange_change", args=[entry.pk]), {"new_number": "1"}
+    )
+    delete = supervisor.post(
+        reverse("admin:lcm_modechange_delete", args=[entry.pk]), {"post": "yes"}
+    )
+
+    assert edit.status_code == 403
+    assert delete.status_code == 403
+    assert snapshot() == before
+
+
+# --- The account page -------------------------------------------------------
+
+
+@pytest.mark.parametrize("term", [DAVID, "Berry", "David Berry", "2025550143", "202-555-0143"])
+def test_accounts_are_found_by_key_name_or_any_number(supervisor, term):
+    response = supervisor.get(reverse("admin:lcm_account_changelist"), {"q": term})
+
+    assert response.status_code == 200
+    assert [a.account_number for a in response.context["cl"].result_list] == [DAVID]
+
+
+def test_the_account_page_shows_modes_deleted_modes_calls_and_history(supervisor):
+    account = david()
+    set_as_supervisor("600123456", delete_other_modes=True)
+
+    response = supervisor.get(change_url(account))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    context = response.context
+    assert [(m.mode_type_id, m.number, m.changed_by) for m in context["live_modes"]] == [
+        (3, "600123456", "supervisor")
+    ]
+    assert sorted((m.mode_type_id, m.number) for m in context["deleted_modes"]) == [
+        (1, "6491462346"),
+        (2, "2025550143"),
+    ]
+    assert {c.callid for c in context["calls"]} == {"12345", "12300", "12301"}
+    assert [e.seq for e in context["history"]] == [1]
+    assert 'value="Restore"' in html
+    assert 'name="account_number"' not in html  # the LCM key is set once
+    assert reverse("admin:lcm_modechange_change", args=[context["history"][0].pk]) in html
+    assert "/admin/lcm/modechange/?q=5%7C3%7C1%7C0%7C0%7C44%7C1" in html
+
+
+def test_the_account_page_caps_its_history_and_links_to_the_filtered_audit_log(supervisor):
+    for i in range(22):
+        set_as_supervisor(f"60012{i:04d}")
+
+    response = supervisor.get(change_url(david()))
+
+    assert [e.seq for e in response.context["history"]] == list(range(22, 2, -1))
+    assert response.context["more_history"]
+    assert response.context["audit_url"].endswith("?q=5%7C3%7C1%7C0%7C0%7C44%7C1")
+    audit = supervisor.get(response.context["audit_url"])
+    assert [e.seq for e in audit.context["cl"].result_list] == list(range(22, 0, -1))
+
+
+def test_the_account_page_links_to_all_its_deleted_modes_and_calls(supervisor):
+    account = david()
+    set_as_supervisor("600123456", delete_other_modes=True)
+    context = supervisor.get(change_url(account)).context
+
+    deleted = supervisor.get(context["deleted_modes_url"])
+    calls = supervisor.get(context["calls_url"])
+
+    assert sorted(m.number for m in deleted.context["cl"].result_list) == [
+        "2025550143",
+        "6491462346",
+    ]
+    assert sorted(c.callid for c in calls.context["cl"].result_list) == ["12300", "12301", "12345"]
+
+
+# --- Changing a number ------------------------------------------------------
+
+
+def test_a_supervisor_changes_a_number_through_the_service(supervisor):
+    account = david()
+
+    response = supervisor.post(
+        set_number_url(account),
+        {"mode_type": 3, "number": " 600-123 456 ", "expected_seq": 0},
+        REMOTE_ADDR="10.9.8.7",
+        HTTP_X_REQUEST_ID="req-admin-1",
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == change_url(account)
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: "600123456"}
+    entry = ModeChange.objects.get()
+    assert entry_fields(entry) == {
+        "action": "set",
+        "account_number": DAVID,
+        "username": "supervisor",
+        "agent_code": "",
+        "callid": "",
+        "source": "admin",
+        "mode_id": 3,
+        "old_number": "",
+        "new_number": "600123456",
+        "deleted_modes": [],
+        "reverts": None,
+    }
+    assert entry.user == supervisor_user()
+    assert (entry.client_ip, entry.request_id) == ("10.9.8.7", "req-admin-1")
+    mode = ContactMode.objects.get(account=account, mode_type_id=3, deleted_at=None)
+    assert (mode.number_as_given, mode.changed_by, mode.has_consent) == (
+        "600-123 456",
+        "supervisor",
+        False,
+    )
+
+
+def test_deleting_the_other_modes_keeps_their_numbers_in_the_entry(supervisor):
+    response = supervisor.post(
+        set_number_url(david()),
+        {"mode_type": 1, "number": "600123456", "delete_other_modes": "on", "expected_seq": 0},
+    )
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "600123456"}
+    entry = ModeChange.objects.get()
+    assert (entry.old_number, entry.deleted_modes) == (
+        "6491462346",
+        [{"mode_id": 2, "number": "2025550143"}],
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        ({"number": "2025550199"}, "number", "Number 2025550199 is on the do-not-call list."),
+        ({"number": "202 555 0199"}, "number", "Number 2025550199 is on the do-not-call list."),
+        ({"number": "call me"}, "number", NOT_A_NUMBER),
+        ({"number": "1" * 21}, "number", TOO_LONG.format(n=21, mode="Mobile", max=20)),
+        ({"number": ""}, "number", "This field is required."),
+        ({"mode_type": 9}, "mode_type", None),
+    ],
+)
+def test_a_refused_change_shows_the_reason_next_to_the_field_and_changes_nothing(
+    supervisor, data, field, reason
+):
+    before = snapshot()
+
+    response = supervisor.post(
+        set_number_url(david()),
+        {"mode_type": 3, "number": "600123456", "expected_seq": 0, **data},
+    )
+
+    assert response.status_code == 200
+    reasons = field_errors(response, field)
+    assert reasons if reason is None else reasons == [reason]
+    assert snapshot() == before
+
+
+def test_mode_type_bounds_are_the_services_own(supervisor):
+    ModeType.objects.filter(pk=3).update(min_length=9, max_length=9)
+    before = snapshot()
+
+    response = supervisor.post(
+        set_number_url(david()), {"mode_type": 3, "number": "12345678", "expected_seq": 0}
+    )
+
+    assert field_errors(response, "number") == [
+        "The number has 8 digits; Mobile numbers need at least 9."
+    ]
+    assert snapshot() == before
+
+
+def test_a_stale_form_is_refused_and_comes_back_current(supervisor):
+    account = david()
+    set_as_supervisor("600123456")  # someone else, after the page was shown (seq 0)
+    before = snapshot()
+
+    response = supervisor.post(
+        set_number_url(account), {"mode_type": 1, "number": "600999999", "expected_seq": 0}
+    )
+
+    assert response.status_code == 200
+    assert errors.STALE_FORM.format(account=DAVID, seq=1) in response.content.decode()
+    assert response.context["form"]["expected_seq"].value() == "1"
+    assert snapshot() == before
+
+
+def test_a_user_without_change_permission_gets_no_form_and_a_403(demo, client):
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(viewer)
+    account = david()
+    entry = set_as_supervisor("600123456", delete_other_modes=True)
+    deleted = ContactMode.objects.filter(deleted_at__isnull=False).first()
+    before = snapshot()
+
+    page = client.get(change_url(account))
+    posts = [
+        client.post(set_number_url(account), {"mode_type": 3, "number": "1234", "expected_seq": 1}),
+        client.post(revert_url(entry), {"expected_seq": 1}),
+        client.post(restore_url(deleted), {"expected_seq": 1}),
+    ]
+
+    assert page.status_code == 200
+    assert page.context["set_number_form"] is None
+    html = page.content.decode()
+    assert "Restore" not in html and "Revert" not in html and 'name="_save"' not in html
+    assert [r.status_code for r in posts] == [403, 403, 403]
+    assert snapshot() == before
+
+
+def test_the_service_refuses_a_user_without_change_permission(demo):
+    user = UserFactory(username="viewer2", is_staff=True)
+
+    with pytest.raises(errors.NotAllowed):
+        services.set_mode_number_as_supervisor(
+            account_id=david().pk,
+            mode_id=3,
+            contact_number="600123456",
+            delete_other_modes=False,
+            actor=user,
+            expected_seq=None,
+        )
+    assert not ModeChange.objects.exists()
+
+
+# --- Revert -----------------------------------------------------------------
+
+
+def test_reverting_a_change_puts_the_old_numbers_back_and_names_the_entry(supervisor):
+    entry = set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+
+    page = supervisor.get(revert_url(entry))
+    response = supervisor.post(revert_url(entry), {"expected_seq": 1})
+
+    assert page.context["plan"].changes == [(1, "600123456", "6491462346"), (2, None, "2025550143")]
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143"}
+    revert = ModeChange.objects.get(seq=2)
+    assert entry_fields(revert) == {
+        "action": "revert",
+        "account_number": DAVID,
+        "username": "supervisor",
+        "agent_code": "",
+        "callid": "",
+        "source": "admin",
+        "mode_id": 1,
+        "old_number": "600123456",
+        "new_number": "6491462346",
+        "deleted_modes": [],
+        "reverts": 1,
+    }
+    assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
+
+
+def test_reverting_an_added_mode_deletes_it(supervisor):
+    entry = set_as_supervisor("600123456")
+
+    response = supervisor.post(revert_url(entry), {"expected_seq": 1})
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143"}
+    revert = ModeChange.objects.get(seq=2)
+    assert (revert.mode_id, revert.old_number, revert.new_number, revert.reverts) == (
+        3,
+        "600123456",
+        "",
+        entry,
+    )
+
+
+def test_reverting_a_superseded_change_shows_the_later_ones_and_needs_confirmation(supervisor):
+    first = set_as_supervisor("600111111")
+    later = set_as_supervisor("600222222")
+    set_as_supervisor("600333333", mode_id=1)  # another mode: does not supersede
+    before = snapshot()
+
+    page = supervisor.get(revert_url(first))
+    refused = supervisor.post(revert_url(first), {"expected_seq": 3})
+
+    assert [e.seq for e in page.context["plan"].superseded_by] == [later.seq]
+    assert "This change was superseded" in page.content.decode()
+    assert errors.SUPERSEDED.format(seqs="#2", seq=1) in refused.content.decode()
+    assert snapshot() == before
+
+    done = supervisor.post(revert_url(first), {"expected_seq": 3, "confirm_superseded": "on"})
+
+    assert done.status_code == 302
+    assert live_modes(DAVID) == {1: "600333333", 2: "2025550143"}
+    revert = ModeChange.objects.get(seq=4)
+    assert (revert.old_number, revert.new_number, revert.reverts) == ("600222222", "", first)
+
+
+def test_a_change_cannot_be_reverted_twice_but_a_revert_can_be_reverted(supervisor):
+    entry = set_as_supervisor("600123456", mode_id=2, delete_other_modes=True)
+    services.revert_mode_change(change_id=entry.pk, actor=supervisor_user(), expected_seq=1)
+    before = snapshot()
+
+    again = supervisor.post(revert_url(entry), {"expected_seq": 2})
+
+    assert errors.ALREADY_REVERTED.format(seq=1, by=2) in again.content.decode()
+    assert snapshot() == before
+
+    undo_the_undo = supervisor.post(revert_url(ModeChange.objects.get(seq=2)), {"expected_seq": 2})
+
+    assert undo_the_undo.status_code == 302
+    assert live_modes(DAVID) == {2: "600123456"}
+    entry3 = ModeChange.objects.get(seq=3)
+    assert (entry3.mode_id, entry3.old_number, entry3.new_number, entry3.deleted_modes) == (
+        2,
+        "2025550143",
+        "600123456",
+        [{"mode_id": 1, "number": "6491462346"}],
+    )
+    assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
+
+
+def test_a_revert_that_would_put_a_do_not_call_number_back_is_refused(supervisor):
+    entry = set_as_supervisor("600123456", mode_id=2)
+    DoNotCallNumber.objects.create(number="2025550143")
+    before = snapshot()
+
+    response = supervisor.post(revert_url(entry), {"expected_seq": 1})
+
+    assert "Number 2025550143 is on the do-not-call list." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_a_stale_revert_is_refused(supervisor):
+    entry = set_as_supervisor("600123456")
+    set_as_supervisor("600123456", mode_id=1)
+    before = snapshot()
+
+    response = supervisor.post(revert_url(entry), {"expected_seq": 1})
+
+    assert errors.STALE_FORM.format(account=DAVID, seq=2) in response.content.decode()
+    assert snapshot() == before
+
+
+def test_an_entry_of_another_account_is_not_found_under_this_one(supervisor):
+    entry = set_as_supervisor("600123456")
+    maria = Account.objects.get(account_number=MARIA)
+
+    response = supervisor.get(reverse("admin:lcm_account_revert", args=[maria.pk, entry.pk]))
+
+    assert response.status_code == 404
+
+
+def test_the_audit_entry_page_offers_revert_to_supervisors_only(supervisor, client):
+    entry = set_as_supervisor("600123456")
+    url = reverse("admin:lcm_modechange_change", args=[entry.pk])
+
+    assert revert_url(entry) in supervisor.get(url).content.decode()
+
+    viewer = UserFactory(username="auditor_like", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_modechange"))
+    client.force_login(viewer)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Revert this change" not in page.content.decode()
+
+
+# --- Restore ----------------------------------------------------------------
+
+
+def test_restoring_a_deleted_mode_brings_it_back_with_its_consent(supervisor):
+    ContactMode.objects.filter(mode_type_id=2).update(has_consent=True)
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+    deleted = ContactMode.objects.get(mode_type_id=2, deleted_at__isnull=False)
+
+    response = supervisor.post(restore_url(deleted), {"expected_seq": 1})
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "600123456", 2: "2025550143"}
+    deleted.refresh_from_db()
+    assert (deleted.deleted_at, deleted.has_consent, deleted.changed_by) == (
+        None,
+        True,
+        "supervisor",
+    )
+    entry = ModeChange.objects.get(seq=2)
+    assert entry_fields(entry) == {
+        "action": "restore",
+        "account_number": DAVID,
+        "username": "supervisor",
+        "agent_code": "",
+        "callid": "",
+        "source": "admin",
+        "mode_id": 2,
+        "old_number": "",
+        "new_number": "2025550143",
+        "deleted_modes": [],
+        "reverts": None,
+    }
+
+
+def test_restoring_into_a_taken_slot_asks_before_replacing(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+    set_as_supervisor("600999999", mode_id=2)
+    deleted = ContactMode.objects.get(mode_type_id=2, deleted_at__isnull=False)
+    before = snapshot()
+
+    refused = supervisor.post(restore_url(deleted), {"expected_seq": 2})
+
+    assert refused.status_code == 200
+    assert field_errors(refused, "replace") == [
+        errors.MODE_SLOT_TAKEN.format(mode_id=2, number="600999999", restored="2025550143")
+    ]
+    assert snapshot() == before
+
+    done = supervisor.post(restore_url(deleted), {"expected_seq": 2, "replace": "on"})
+
+    assert done.status_code == 302
+    assert live_modes(DAVID) == {1: "600123456", 2: "2025550143"}
+    entry = ModeChange.objects.get(seq=3)
+    assert (entry.action, entry.old_number, entry.new_number) == (
+        "restore",
+        "600999999",
+        "2025550143",
+    )
+    assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
+
+
+def test_restoring_a_live_mode_is_refused(supervisor):
+    live = ContactMode.objects.get(account=david(), mode_type_id=1)
+    before = snapshot()
+
+    response = supervisor.post(restore_url(live), {"expected_seq": 0})
+
+    assert errors.NOTHING_TO_RESTORE.format(account=DAVID) in response.content.decode()
+    assert snapshot() == before
+
+
+# --- Calls, agents, DNC and mode types --------------------------------------
+
+
+def test_the_calls_list_shows_active_calls_and_filters_by_agent_campaign_and_date(supervisor):
+    Account.objects.filter(account_number=MARIA).update(campaign="spring")
+    old = CallFactory(callid="old", started_at=timezone.now() - timezone.timedelta(days=40))
+    url = reverse("admin:lcm_call_changelist")
+
+    def callids(**params):
+        response = supervisor.get(url, params)
+        assert response.status_code == 200
+        return sorted(c.callid for c in response.context["cl"].result_list)
+
+    assert callids() == ["12345", "12346", "old"]
+    assert callids(state="ended") == ["12300", "12301"]
+    assert callids(state="all", agent="testagent") == ["12300", "12345"]
+    assert callids(campaign="spring") == ["12346"]
+    day = old.started_at.date().isoformat()
+    assert callids(started_at_from=day, started_at_to=day) == ["old"]
+    ended = supervisor.get(url, {"state": "ended", "agent": "testagent"}).content.decode()
+    assert '<td class="field-duration">0:05:00</td>' in ended  # ended_at - started_at
+
+
+def test_the_agents_list_shows_who_is_logged_in_and_on_which_call(supervisor):
+    response = supervisor.get(reverse("admin:lcm_agent_changelist"), {"is_logged_in__exact": 1})
+
+    rows = {a.agent_id: a.active_callid for a in response.context["cl"].result_list}
+    assert rows == {"testagent": "12345", "otheragent": "12346"}
+
+
+def test_a_do_not_call_number_is_stored_cleaned_and_checked(supervisor):
+    url = reverse("admin:lcm_donotcallnumber_add")
+
+    added = supervisor.post(url, {"number": " (202) 555-0100 ", "reason": "asked"})
+    refused = supervisor.post(url, {"number": "not a number", "reason": ""})
+    duplicate = supervisor.post(url, {"number": "202.555.0100", "reason": ""})
+
+    assert added.status_code == 302
+    assert refused.status_code == 200
+    assert field_errors(refused, "number") == [NOT_A_NUMBER]
+    assert duplicate.status_code == 200
+    assert list(DoNotCallNumber.objects.values_list("number", flat=True)) == [
+        "2025550100",
+        "2025550199",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bounds", "field"),
+    [({"min_length": 9, "max_length": 5}, "max_length"), ({"max_length": 25}, "max_length")],
+)
+def test_mode_type_bounds_are_validated(supervisor, bounds, field):
+    data = {"id": 4, "name": "Work mobile", "channel_type": "voice", **bounds}
+
+    response = supervisor.post(reverse("admin:lcm_modetype_add"), data)
+
+    assert response.status_code == 200
+    assert field_errors(response, field)
+    assert not ModeType.objects.filter(pk=4).exists()
+
+
+def test_a_supervisor_adds_a_mode_type(supervisor):
+    data = {"id": 4, "name": "Work mobile", "channel_type": "sms", "min_length": 9}
+
+    response = supervisor.post(reverse("admin:lcm_modetype_add"), data)
+
+    assert response.status_code == 302
+    assert ModeType.objects.filter(pk=4, name="Work mobile", min_length=9).exists()
+
+
+def test_the_supervisors_group_survives_as_created_by_the_migration(db):
+    group = Group.objects.get(name="Supervisors")
+
+    assert group.permissions.filter(codename="view_modechange").exists()
+    assert not group.permissions.filter(codename__in=["delete_modechange", "change_modechange"])
+
+
+def test_reverting_a_restore_deletes_the_mode_again(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+    deleted = ContactMode.objects.get(mode_type_id=2, deleted_at__isnull=False)
+    restore = services.restore_mode(mode_pk=deleted.pk, actor=supervisor_user(), expected_seq=1)
+
+    response = supervisor.post(revert_url(restore), {"expected_seq": 2})
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "600123456"}
+    entry = ModeChange.objects.get(seq=3)
+    assert (entry.action, entry.mode_id, entry.old_number, entry.new_number, entry.reverts) == (
+        "revert",
+        2,
+        "2025550143",
+        "",
+        restore,
+    )
+    assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_supervisors_submitting_forms_of_the_same_page_one_wins(demo):
+    """Both forms were rendered at seq 0; the account lock queues them and
+    the second one, seeing seq 1, is refused as stale."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    account_id = david().pk
+    actor = supervisor_user()
+    barrier = Barrier(2)
+
+    def submit(number):
+        barrier.wait()
+        try:
+            services.set_mode_number_as_supervisor(
+                account_id=account_id,
+                mode_id=3,
+                contact_number=number,
+                delete_other_modes=False,
+                actor=actor,
+                expected_seq=0,
+            )
+            return "ok"
+        except errors.StaleForm:
+            return "stale"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(submit, ["600111111", "600222222"]))
+
+    assert outcomes == ["ok", "stale"]
+    entry = ModeChange.objects.get()
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: entry.new_number}
+
+
+def test_the_account_page_costs_the_same_queries_however_long_its_history(supervisor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = change_url(david())
+    set_as_supervisor("600100000", delete_other_modes=True)
+    supervisor.get(url)  # warm the session and content-type caches
+    with CaptureQueriesContext(connection) as short:
+        supervisor.get(url)
+    for i in range(30):
+        entry = set_as_supervisor(f"60020{i:04d}", mode_id=1 + i % 3, delete_other_modes=i % 4 == 0)
+        if i % 5 == 0:
+            services.revert_mode_change(change_id=entry.pk, actor=entry.user, expected_seq=None)
+    with CaptureQueriesContext(connection) as long:
+        supervisor.get(url)
+
+    assert len(long) == len(short)
