@@ -1,9 +1,16 @@
 from django.urls import path
 
+from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
 
 app_name = "lcm-api"
 
 urlpatterns = [
     path("webservice/", WebServiceView.as_view(), name="webservice"),
+    # The dialer/CTI doors (lcm.api.intake).
+    path("calls/", RegisterCallView.as_view(), name="calls"),
+    path("calls/<str:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),
+    path("calls/<str:callid>/end/", EndCallView.as_view(), name="call-end"),
+    path("agents/<str:agent_id>/login/", AgentLoginView.as_view(), name="agent-login"),
+    path("agents/<str:agent_id>/logout/", AgentLogoutView.as_view(), name="agent-logout"),
 ]
