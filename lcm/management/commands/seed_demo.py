@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -120,6 +120,8 @@ class Command(BaseCommand):
         dialer.user_permissions.add(
             Permission.objects.get(codename="act_for_any_agent", content_type__app_label="lcm")
         )
+        # Calls and agent sessions API (created by migration 0007).
+        dialer.groups.add(Group.objects.get(name="Dialer integration"))
         user(SUPERUSER, is_staff=True, is_superuser=True)
 
         self._print_summary(generated)
