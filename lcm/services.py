@@ -248,6 +248,13 @@ def contact_modes(*, account_number: str, callid: str | None, actor) -> list[Con
 # import_accounts`). Permissions are checked by the callers (the views
 # declare them); `actor` is who is recorded.
 
+MANAGE_CALLS = "lcm.manage_calls"
+MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
+# The group a dialer/CTI user joins (created by migration 0007, which keeps
+# its own copy of this list, as migrations must).
+DIALER_GROUP = "Dialer integration"
+DIALER_PERMISSIONS = [MANAGE_CALLS, MANAGE_AGENT_SESSIONS, ACT_FOR_ANY_AGENT]
+
 
 @dataclass
 class ImportResult:

@@ -411,3 +411,16 @@ def test_the_dialer_endpoints_are_in_the_openapi_schema_with_examples(client):
         operation = paths[path]["post"]
         assert operation["tags"] == ["dialer"]
         assert operation["responses"]["200"]["content"]["application/json"]["examples"]
+
+
+# --- Admin -----------------------------------------------------------------------
+
+
+def test_session_events_are_listed_read_only_in_the_admin(demo_admin):
+    client_for("dialer").post("/api/lcm/agents/offagent/login/")
+
+    listing = demo_admin.get("/admin/lcm/agentsessionevent/")
+
+    assert listing.status_code == 200
+    assert b"offagent" in listing.content
+    assert demo_admin.get("/admin/lcm/agentsessionevent/add/").status_code == 403

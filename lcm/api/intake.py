@@ -5,7 +5,7 @@ request and get the current state back (200). Only callers holding the
 endpoint's permission may use it (`lcm.manage_calls`,
 `lcm.manage_agent_sessions`; both are in the "Dialer integration" group).
 Every error is JSON ``{"code", "message"[, "fields"]}`` with the HTTP
-status of its class; the codes are listed in docs/api.md.
+status of its class; the codes are listed in docs/dialer.md.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from lcm.models import Agent, Call
 from . import envelope
 from .serializers import StrictCharField
 
-MANAGE_CALLS = "lcm.manage_calls"
-MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
+MANAGE_CALLS = services.MANAGE_CALLS
+MANAGE_AGENT_SESSIONS = services.MANAGE_AGENT_SESSIONS
 
 
 def holding(perm: str) -> type[BasePermission]:
