@@ -93,7 +93,8 @@ class Rejected:
 
     def __str__(self) -> str:
         key = f" (AccountNumber {self.account_number})" if self.account_number else ""
-        return f"line {self.line}{key}: {self.reason}"
+        # Undecodable bytes show as U+FFFD: the report itself must be printable.
+        return _UNDECODABLE.sub("\ufffd", f"line {self.line}{key}: {self.reason}")
 
 
 @dataclass(frozen=True)

@@ -424,3 +424,13 @@ def test_session_events_are_listed_read_only_in_the_admin(demo_admin):
     assert listing.status_code == 200
     assert b"offagent" in listing.content
     assert demo_admin.get("/admin/lcm/agentsessionevent/add/").status_code == 403
+
+
+def test_a_callid_with_a_slash_can_be_wrapped_up_and_ended(dialer):
+    register(dialer, callid="2026/11/26-7")
+
+    wrapped = dialer.post(f"{CALLS}2026/11/26-7/wrapup/")
+    ended = dialer.post(f"{CALLS}2026%2F11%2F26-7/end/")
+
+    assert (wrapped.status_code, wrapped.json()["State"]) == (200, "wrapup")
+    assert (ended.status_code, ended.json()["State"]) == (200, "ended")

@@ -281,6 +281,17 @@ def test_a_row_in_another_encoding_is_rejected_and_encoding_can_be_given(demo, t
     assert Account.objects.get(account_number="6|6|1").last_name == "Núñez"
 
 
+def test_undecodable_bytes_in_a_report_are_shown_as_replacement_characters(demo, tmp_path):
+    content = HEADER.encode() + "6|6|\xe9,A\n".encode("latin-1")
+
+    status, _, err = run(tmp_path, content)
+
+    assert status == 2
+    assert err.splitlines()[0] == "line 2 (AccountNumber 6|6|\ufffd): " + (
+        imports.WRONG_FIELD_COUNT.format(n=2, expected=7)
+    )
+
+
 def test_a_utf8_bom_and_a_semicolon_delimiter_are_understood(demo, tmp_path):
     content = "\ufeffAccountNumber;Mode1\n7|7|1;2025550101\n"
 

@@ -9,8 +9,8 @@ urlpatterns = [
     path("webservice/", WebServiceView.as_view(), name="webservice"),
     # The dialer/CTI doors (lcm.api.intake).
     path("calls/", RegisterCallView.as_view(), name="calls"),
-    path("calls/<str:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),
-    path("calls/<str:callid>/end/", EndCallView.as_view(), name="call-end"),
+    path("calls/<path:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),
+    path("calls/<path:callid>/end/", EndCallView.as_view(), name="call-end"),
     path("agents/<str:agent_id>/login/", AgentLoginView.as_view(), name="agent-login"),
     path("agents/<str:agent_id>/logout/", AgentLogoutView.as_view(), name="agent-logout"),
 ]
