@@ -171,7 +171,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "lcm — List and Campaign Manager web services",
     "DESCRIPTION": (
         "The dialer's agent-desktop envelope messages (SetNewModeNumber, "
-        "GetContactModes) over HTTP. Authenticate with `Authorization: Token <key>`."
+        "GetContactModes) over HTTP, and the dialer/CTI endpoints (tag `dialer`) that "
+        "register calls and log agents in and out. Authenticate with "
+        "`Authorization: Token <key>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

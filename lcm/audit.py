@@ -80,6 +80,32 @@ def append_entry(entry: ModeChange) -> ModeChange:
     return entry
 
 
+def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
+    """Append many entries at once, in list order: one lock of the head.
+
+    For bulk writers (imports). Same contract as `append_entry`: inside the
+    caller's transaction, as its last write. The head moves by
+    ``len(entries)`` in one ``UPDATE … RETURNING``; the entries are hashed
+    here in order, each sealing the one before, inserted with one
+    ``bulk_create`` and the head's hash set to the last one's.
+    """
+    if not entries:
+        return entries
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE lcm_auditchainhead SET seq = seq + %s WHERE id = 1 RETURNING seq, hash",
+            [len(entries)],
+        )
+        last_seq, prev_hash = cursor.fetchone()
+        now = timezone.now()
+        for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+            entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
+            entry.hash = prev_hash = compute_hash(entry)
+        ModeChange.objects.bulk_create(entries, batch_size=1000)
+        cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
+    return entries
+
+
 # --- Reading the whole log ---------------------------------------------------
 
 

@@ -142,3 +142,33 @@ class DoNotCall(Conflict):
 
 class NothingToRestore(Conflict):
     code = "nothing_to_restore"
+
+
+# --- Dialer intake: calls and agent sessions ----------------------------------
+
+CALL_START_MISMATCH = "Call {callid} is already registered with start time {started_at}."
+CALL_ACCOUNT_TAKEN = "Call {callid} is already registered on account {account_number}."
+CALL_AGENT_TAKEN = "Call {callid} is already registered for agent {agent_id}."
+CALL_ENDED = "Call {callid} ended at {ended_at}."
+END_BEFORE_START = "EndTime {ended_at} is before the call's StartTime {started_at}."
+UNKNOWN_ACCOUNT = "Unknown AccountNumber: {account_number}"
+UNKNOWN_AGENT = "Unknown AgentID: {agent_id}"
+STALE_SESSION_EVENT = (
+    "Agent {agent_id} changed state at {changed_at}, after this {event} at {at}; ignored."
+)
+
+
+class CallStartMismatch(Conflict):
+    code = "call_start_mismatch"
+
+
+class CallEnded(Conflict):
+    code = "call_ended"
+
+
+class EndBeforeStart(InvalidInput):
+    code = "end_before_start"
+
+
+class StaleSessionEvent(Conflict):
+    code = "stale_session_event"

@@ -83,6 +83,7 @@ class Agent(models.Model):
         ordering = ["agent_id"]
         permissions = [
             ("act_for_any_agent", "Can send web-service messages on behalf of any agent"),
+            ("manage_agent_sessions", "Can log agents in and out (dialer/CTI integration)"),
         ]
 
     def __str__(self) -> str:
@@ -187,9 +188,48 @@ class Call(models.Model):
             models.Index(fields=["state", "-started_at"], name="call_state_started_idx"),
             models.Index(fields=["agent", "state"], name="call_agent_state_idx"),
         ]
+        permissions = [
+            ("manage_calls", "Can register calls, move them to wrap-up and end them (dialer/CTI)"),
+        ]
 
     def __str__(self) -> str:
         return self.callid
+
+
+class AgentSessionEvent(models.Model):
+    """One login or logout of an agent, as the dialer/CTI reported it.
+
+    `at` is when it happened (the reporter's time, else when it was
+    received); `recorded_at` when lcm stored it; `username` who reported it,
+    copied as text like the audit log does. `Agent.is_logged_in` and
+    `logged_in_changed_at` hold the current state; these rows keep every
+    change. Only real changes are kept: a repeated login is not an event.
+    """
+
+    class Event(models.TextChoices):
+        LOGIN = "login", "Login"
+        LOGOUT = "logout", "Logout"
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="session_events")
+    event = models.CharField(max_length=10, choices=Event)
+    at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "agent session event"
+        indexes = [models.Index(fields=["agent", "-at"], name="agentsession_agent_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent.agent_id} {self.event} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class DoNotCallNumber(models.Model):

@@ -7,16 +7,27 @@ contact mode or an audit entry.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from . import errors
-from .audit import append_entry
-from .models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
+from .audit import append_entries, append_entry
+from .imports import ImportRow, Rejected
+from .models import (
+    Account,
+    Agent,
+    AgentSessionEvent,
+    Call,
+    ContactMode,
+    DoNotCallNumber,
+    ModeChange,
+    ModeType,
+)
 from .numbers import CleanNumber, clean_for_mode
 
 ACT_FOR_ANY_AGENT = "lcm.act_for_any_agent"
@@ -598,3 +609,354 @@ def revoke_token(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> bool:
     if deleted:
         token_log.info("API token of %s revoked by %s", user.get_username(), actor.get_username())
     return bool(deleted)
+
+
+# --- Dialer intake: account imports, calls, agent sessions -------------------
+#
+# The doors of the dialer/CTI side (`lcm.api.intake`, `manage.py
+# import_accounts`). Permissions are checked by the callers (the views
+# declare them); `actor` is who is recorded.
+
+MANAGE_CALLS = "lcm.manage_calls"
+MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
+# The group a dialer/CTI user joins (created by migration 0007, which keeps
+# its own copy of this list, as migrations must).
+DIALER_GROUP = "Dialer integration"
+DIALER_PERMISSIONS = [MANAGE_CALLS, MANAGE_AGENT_SESSIONS, ACT_FOR_ANY_AGENT]
+
+
+@dataclass
+class ImportResult:
+    """What one `import_accounts` batch did."""
+
+    rows: int = 0  # rows written or found unchanged
+    accounts_created: int = 0
+    accounts_updated: int = 0  # a name field changed
+    modes_added: int = 0
+    modes_changed: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def add(self, other: ImportResult) -> None:
+        self.rows += other.rows
+        self.accounts_created += other.accounts_created
+        self.accounts_updated += other.accounts_updated
+        self.modes_added += other.modes_added
+        self.modes_changed += other.modes_changed
+        self.rejected.extend(other.rejected)
+
+
+@transaction.atomic
+def import_accounts(
+    *, rows: list[ImportRow], actor: AbstractBaseUser | None = None, source: str = "import"
+) -> ImportResult:
+    """Create or update a batch of accounts and their modes, in one transaction.
+
+    `rows` come validated from `lcm.imports` and name each account once. A
+    row with a do-not-call number is rejected whole, like SetNewModeNumber
+    would refuse it. For the others: a missing account is created; name
+    fields the row sets are updated; each mode the row gives is added, or
+    changed when its number differs (consent reset, as for an agent's
+    change), or left alone, writing nothing, when it holds that number.
+    Every mode added or changed gets one audit entry (action `import`, old
+    and new number), so the audit log replays to the stored modes.
+
+    Batched rather than `_write_mode` per mode: a fixed number of queries
+    per batch (lock the existing accounts, insert the new ones, read the
+    live modes, one bulk insert and one bulk update of modes) and one lock
+    of the audit chain head for all its entries (`append_entries`).
+    """
+    result = ImportResult()
+    keys = [row.account_number for row in rows]
+    if len(set(keys)) != len(keys):
+        raise ValueError("import_accounts: each account may appear once per batch.")
+
+    numbers = {mode.clean.number for row in rows for mode in row.modes.values()}
+    blocked = set(
+        DoNotCallNumber.objects.filter(number__in=numbers).values_list("number", flat=True)
+    )
+    if blocked:
+        kept = []
+        for row in rows:
+            refused = [
+                f"Mode{mode_id}: Number {mode.clean.number} is on the do-not-call list."
+                for mode_id, mode in sorted(row.modes.items())
+                if mode.clean.number in blocked
+            ]
+            if refused:
+                result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
+            else:
+                kept.append(row)
+        rows = kept
+    if not rows:
+        return result
+
+    accounts = _lock_or_create_accounts(rows, result)
+    now = timezone.now()
+    changed_by = actor.get_username() if actor else "import"
+
+    renamed = []
+    for row in rows:
+        account = accounts[row.account_number]
+        if any(getattr(account, name) != value for name, value in row.names.items()):
+            for name, value in row.names.items():
+                setattr(account, name, value)
+            renamed.append(account)
+    if renamed:
+        Account.objects.bulk_update(renamed, ["first_name", "last_name", "campaign"])
+        result.accounts_updated = len(renamed)
+
+    live = {
+        (mode.account_id, mode.mode_type_id): mode
+        for mode in ContactMode.objects.filter(
+            account_id__in=[a.pk for a in accounts.values()], deleted_at=None
+        )
+    }
+    added, changed, entries = [], [], []
+    for row in rows:
+        account = accounts[row.account_number]
+        for mode_id, given in sorted(row.modes.items()):
+            mode = live.get((account.pk, mode_id))
+            if mode is not None and mode.number == given.clean.number:
+                continue
+            old_number = mode.number if mode is not None else ""
+            if mode is None:
+                mode = ContactMode(account=account, mode_type_id=mode_id)
+                added.append(mode)
+            else:
+                changed.append(mode)
+            mode.number = given.clean.number
+            mode.number_as_given = given.as_given
+            mode.number_e164 = given.clean.e164
+            mode.has_consent = False  # a new number carries no consent
+            mode.changed_at = now
+            mode.changed_by = changed_by
+            entries.append(
+                ModeChange(
+                    action=ModeChange.Action.IMPORT,
+                    account=account,
+                    account_number=account.account_number,
+                    user=actor,
+                    username=actor.get_username() if actor else "",
+                    source=source,
+                    mode_id=mode_id,
+                    old_number=old_number,
+                    new_number=given.clean.number,
+                    new_number_e164=given.clean.e164,
+                    deleted_modes=[],
+                )
+            )
+    ContactMode.objects.bulk_create(added)
+    ContactMode.objects.bulk_update(
+        changed,
+        ["number", "number_as_given", "number_e164", "has_consent", "changed_at", "changed_by"],
+    )
+    append_entries(entries)
+    result.rows = len(rows)
+    result.modes_added = len(added)
+    result.modes_changed = len(changed)
+    return result
+
+
+def _lock_or_create_accounts(rows: list[ImportRow], result: ImportResult) -> dict[str, Account]:
+    """The batch's accounts by key, existing ones locked (in pk order, so two
+    imports never deadlock) and missing ones inserted. A key that another
+    transaction inserts meanwhile is skipped by the insert and read back."""
+    keys = [row.account_number for row in rows]
+    accounts = {
+        a.account_number: a
+        for a in Account.objects.select_for_update().filter(account_number__in=keys).order_by("pk")
+    }
+    missing = [row for row in rows if row.account_number not in accounts]
+    if missing:
+        Account.objects.bulk_create(
+            [Account(account_number=row.account_number, **row.names) for row in missing],
+            ignore_conflicts=True,
+        )
+        accounts.update(
+            (a.account_number, a)
+            for a in Account.objects.select_for_update()
+            .filter(account_number__in=[row.account_number for row in missing])
+            .order_by("pk")
+        )
+        result.accounts_created = len(missing)
+    return accounts
+
+
+def _agent(agent_id: str) -> Agent:
+    agent = Agent.objects.filter(agent_id=agent_id).first()
+    if agent is None:
+        raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
+    return agent
+
+
+@transaction.atomic
+def register_call(
+    *,
+    callid: str,
+    account_number: str,
+    agent_id: str,
+    started_at: datetime,
+    actor: AbstractBaseUser | None = None,
+) -> tuple[Call, bool]:
+    """The dialer delivered call `callid` on an account to an agent.
+
+    Idempotent by callid: registering it again with the same account, agent
+    and start time returns the stored call (`created` False), whatever state
+    it reached since. The same callid with another account, agent or start
+    time is a conflict (409), and changes nothing.
+    """
+    agent = _agent(agent_id)
+    account = Account.objects.filter(account_number=account_number).first()
+    if account is None:
+        raise errors.UnknownAccount(errors.UNKNOWN_ACCOUNT.format(account_number=account_number))
+
+    call = Call.objects.select_related("account", "agent").filter(callid=callid).first()
+    created = False
+    if call is None:
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent twin may win
+                call = Call.objects.create(
+                    callid=callid, account=account, agent=agent, started_at=started_at
+                )
+            created = True
+        except IntegrityError:
+            call = Call.objects.select_related("account", "agent").get(callid=callid)
+    if not created:
+        if call.account_id != account.pk:
+            raise errors.CallAccountMismatch(
+                errors.CALL_ACCOUNT_TAKEN.format(
+                    callid=callid, account_number=call.account.account_number
+                ),
+                msg="This callid belongs to another account.",
+            )
+        if call.agent_id != agent.pk:
+            raise errors.CallAgentMismatch(
+                errors.CALL_AGENT_TAKEN.format(callid=callid, agent_id=call.agent.agent_id),
+                msg="This callid belongs to another agent.",
+            )
+        if call.started_at != started_at:
+            raise errors.CallStartMismatch(
+                errors.CALL_START_MISMATCH.format(
+                    callid=callid, started_at=call.started_at.isoformat()
+                ),
+                msg="This callid was registered with another start time.",
+            )
+    return call, created
+
+
+def _locked_call(callid: str) -> Call:
+    call = (
+        Call.objects.select_related("account", "agent")
+        .select_for_update(of=("self",))
+        .filter(callid=callid)
+        .first()
+    )
+    if call is None:
+        raise errors.UnknownCall(callid)
+    return call
+
+
+@transaction.atomic
+def wrap_up_call(*, callid: str, actor: AbstractBaseUser | None = None) -> tuple[Call, bool]:
+    """The agent finished talking: an active call moves to wrap-up.
+
+    Returns the call and whether it changed; a call already in wrap-up is
+    left as it is. An ended call cannot go back (409).
+    """
+    call = _locked_call(callid)
+    if call.state == Call.State.ENDED:
+        raise errors.CallEnded(
+            errors.CALL_ENDED.format(callid=callid, ended_at=call.ended_at.isoformat()),
+            msg="The call has ended; it cannot move to wrap-up.",
+        )
+    if call.state == Call.State.WRAP_UP:
+        return call, False
+    call.state = Call.State.WRAP_UP
+    call.save(update_fields=["state"])
+    return call, True
+
+
+@transaction.atomic
+def end_call(
+    *, callid: str, ended_at: datetime | None = None, actor: AbstractBaseUser | None = None
+) -> tuple[Call, bool]:
+    """The call is over (from active or wrap-up), at `ended_at` (default now).
+
+    Ending an ended call again is harmless when it names no end time or the
+    same one; another end time is a conflict (409). An end before the start
+    is refused (400).
+    """
+    call = _locked_call(callid)
+    if call.state == Call.State.ENDED:
+        if ended_at is None or ended_at == call.ended_at:
+            return call, False
+        raise errors.CallEnded(
+            errors.CALL_ENDED.format(callid=callid, ended_at=call.ended_at.isoformat()),
+            msg="The call has already ended at another time.",
+        )
+    ended_at = ended_at or timezone.now()
+    if ended_at < call.started_at:
+        message = errors.END_BEFORE_START.format(
+            ended_at=ended_at.isoformat(), started_at=call.started_at.isoformat()
+        )
+        raise errors.EndBeforeStart(message, fields={"EndTime": [message]})
+    call.state = Call.State.ENDED
+    call.ended_at = ended_at
+    call.save(update_fields=["state", "ended_at"])
+    return call, True
+
+
+def _set_session(
+    *, agent_id: str, logged_in: bool, at: datetime | None, actor: AbstractBaseUser | None
+) -> tuple[Agent, AgentSessionEvent | None]:
+    agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
+    if agent is None:
+        raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
+    event = AgentSessionEvent.Event.LOGIN if logged_in else AgentSessionEvent.Event.LOGOUT
+    at = at or timezone.now()
+    if agent.is_logged_in == logged_in:
+        return agent, None  # no change, no event
+    if agent.logged_in_changed_at is not None and at < agent.logged_in_changed_at:
+        # Delivered out of order: a later change already happened.
+        raise errors.StaleSessionEvent(
+            errors.STALE_SESSION_EVENT.format(
+                agent_id=agent_id,
+                changed_at=agent.logged_in_changed_at.isoformat(),
+                event=event,
+                at=at.isoformat(),
+            ),
+            msg="A later login or logout of this agent was already recorded.",
+        )
+    agent.is_logged_in = logged_in
+    agent.logged_in_changed_at = at
+    agent.save(update_fields=["is_logged_in", "logged_in_changed_at"])
+    recorded = AgentSessionEvent.objects.create(
+        agent=agent,
+        event=event,
+        at=at,
+        user=actor,
+        username=actor.get_username() if actor else "",
+    )
+    return agent, recorded
+
+
+@transaction.atomic
+def log_agent_in(
+    *, agent_id: str, at: datetime | None = None, actor: AbstractBaseUser | None = None
+) -> tuple[Agent, AgentSessionEvent | None]:
+    """The agent logged in to the agent application at `at` (default now).
+
+    Records an `AgentSessionEvent` and returns it; an agent already logged
+    in is left as it is (no event). A login older than the agent's last
+    change is refused (409): events delivered out of order cannot undo a
+    later one.
+    """
+    return _set_session(agent_id=agent_id, logged_in=True, at=at, actor=actor)
+
+
+@transaction.atomic
+def log_agent_out(
+    *, agent_id: str, at: datetime | None = None, actor: AbstractBaseUser | None = None
+) -> tuple[Agent, AgentSessionEvent | None]:
+    """The agent logged out at `at` (default now); as `log_agent_in`."""
+    return _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor)

@@ -147,3 +147,24 @@ def test_adding_a_token_shows_its_key_once(client, demo):
     key = Token.objects.get(user=user).key
     assert f"<code>{key}</code>" in response.content.decode()
     assert key not in client.get(BASE).content.decode()
+
+
+def test_the_demo_supervisor_may_rotate_and_revoke_tokens(client, dialer_token):
+    client.force_login(get_user_model().objects.get(username="supervisor"))
+    old = dialer_token.key
+
+    client.post(f"{BASE}{dialer_token.user_id}/rotate/")
+    new = Token.objects.get(user=dialer_token.user).key
+    client.post(f"{BASE}{dialer_token.user_id}/revoke/")
+
+    assert new != old
+    assert not Token.objects.filter(user=dialer_token.user).exists()
+
+
+def test_the_demo_auditor_may_not_rotate_a_token(client, dialer_token):
+    client.force_login(get_user_model().objects.get(username="auditor"))
+
+    response = client.post(f"{BASE}{dialer_token.user_id}/rotate/")
+
+    assert response.status_code == 403
+    assert Token.objects.get(user=dialer_token.user).key == dialer_token.key

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
+from lcm.services import DIALER_GROUP, DIALER_PERMISSIONS
 
 MODE_TYPES = [(1, "Home"), (2, "Office"), (3, "Mobile")]
 AGENTS = [("testagent", True), ("otheragent", True), ("offagent", False)]
@@ -126,6 +127,16 @@ class Command(BaseCommand):
         dialer.user_permissions.add(
             Permission.objects.get(codename="act_for_any_agent", content_type__app_label="lcm")
         )
+        # The calls and agent sessions API. Migration 0007 creates the group;
+        # recreated here when a test database was flushed since.
+        group, _ = Group.objects.get_or_create(name=DIALER_GROUP)
+        group.permissions.add(
+            *(
+                Permission.objects.get(content_type__app_label="lcm", codename=perm.split(".")[1])
+                for perm in DIALER_PERMISSIONS
+            )
+        )
+        dialer.groups.add(group)
         user(SUPERUSER, is_staff=True, is_superuser=True)
         user(AUDITOR, is_staff=True).groups.add(Group.objects.get(name=AUDITORS_GROUP))
 

@@ -1,0 +1,26 @@
+"""Agent sessions as the dialer reported them: a read-only history."""
+
+from django.contrib import admin
+
+from lcm.models import AgentSessionEvent
+
+
+@admin.register(AgentSessionEvent)
+class AgentSessionEventAdmin(admin.ModelAdmin):
+    """Written only by `lcm.services.log_agent_in` / `log_agent_out`."""
+
+    list_display = ["agent", "event", "at", "username", "recorded_at"]
+    list_filter = ["event", ("at", admin.DateFieldListFilter)]
+    search_fields = ["=agent__agent_id"]
+    list_select_related = ["agent"]
+    readonly_fields = ["agent", "event", "at", "recorded_at", "user", "username"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,334 @@
+"""Reading account imports: CSV and JSON Lines, one account per row.
+
+This module parses and validates; it writes nothing. `read_csv` and
+`read_jsonl` stream the file (one line in memory at a time) and yield, in
+file order, an `ImportRow` for every valid row and a `Rejected` for every
+bad one, naming its line. A problem with the file itself (empty, binary, a
+bad header, broken CSV quoting) raises `ImportFileError`; rows already
+yielded stay valid. `lcm.services.import_accounts` writes the rows.
+
+Columns (CSV header, or JSON Lines keys), matched case-insensitively:
+
+- ``AccountNumber`` (required): the LCM key;
+- ``FirstName``, ``LastName``, ``Campaign`` (optional): when the file has
+  the column, the account's field is set to it (empty included);
+- one column per mode: ``Mode<ModeID>`` (``Mode1``) or the mode type's name
+  (``Home``). A number is checked exactly as SetNewModeNumber checks
+  ContactNumber (`lcm.numbers.clean_for_mode`). An empty cell leaves that
+  mode as it is: an import adds and changes numbers, it never deletes one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from .errors import InvalidNumber
+from .models import ModeType
+from .numbers import CleanNumber, clean_for_mode
+
+ACCOUNT_NUMBER = "AccountNumber"
+NAME_COLUMNS = {"FirstName": "first_name", "LastName": "last_name", "Campaign": "campaign"}
+MAX_ACCOUNT_NUMBER = 128
+MAX_NAME = 100
+MAX_NUMBER_AS_GIVEN = 64
+SNIFF_BYTES = 8192
+
+_MODE_COLUMN = re.compile(r"mode\s*(\d+)", re.IGNORECASE)
+_UNDECODABLE = re.compile(r"[\udc80-\udcff]")
+
+# Texts of file-level errors and row rejections (tests import them).
+EMPTY_FILE = "The file is empty: expected a header line starting with AccountNumber."
+NO_ROWS = "The file has no rows to import."
+BINARY_FILE = (
+    "The file contains NUL bytes: it is binary, or UTF-16 text. "
+    "Save it as CSV (UTF-8) or JSON Lines (UTF-8)."
+)
+NO_ACCOUNT_COLUMN = "The header has no AccountNumber column."
+UNNAMED_COLUMN = "Column {n} of the header has no name."
+DUPLICATE_COLUMN = "Column {name!r} names the same field as column {other!r}."
+UNKNOWN_COLUMN = "Unknown column {name!r}. Columns are: {known}."
+UNDEFINED_MODE = "Column {name!r}: ModeID {mode_id} is not a defined mode type."
+BAD_CSV = "Line {line}: malformed CSV ({error}); reading stopped here."
+WRONG_FIELD_COUNT = "has {n} fields; the header has {expected}"
+MISSING_ACCOUNT = "AccountNumber is empty"
+TOO_LONG = "{column}: longer than {max} characters"
+UNDECODABLE = "{column}: not valid {encoding} text (save the file as UTF-8, or pass --encoding)"
+NOT_JSON = "not valid JSON ({error})"
+NOT_AN_OBJECT = "not a JSON object"
+NOT_A_STRING = "{column}: must be a JSON string or null"
+
+
+class ImportFileError(Exception):
+    """The file cannot be read (further): nothing after this point imports."""
+
+
+@dataclass(frozen=True)
+class ImportMode:
+    mode_type: ModeType
+    clean: CleanNumber
+    as_given: str
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One valid row: the account's key, the name fields the file sets, and
+    the modes it gives a number for, by ModeID."""
+
+    line: int
+    account_number: str
+    names: dict[str, str] = field(default_factory=dict)
+    modes: dict[int, ImportMode] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    account_number: str
+    reason: str
+
+    def __str__(self) -> str:
+        key = f" (AccountNumber {self.account_number})" if self.account_number else ""
+        # Undecodable bytes show as U+FFFD: the report itself must be printable.
+        return _UNDECODABLE.sub("\ufffd", f"line {self.line}{key}: {self.reason}")
+
+
+@dataclass(frozen=True)
+class Column:
+    """What a header cell or JSON key means: a name field or a mode."""
+
+    label: str
+    field: str | None = None  # "account_number", "first_name", …
+    mode_type: ModeType | None = None
+
+
+class Columns:
+    """Resolves column names against the fields and the defined mode types."""
+
+    def __init__(self, mode_types: Iterable[ModeType]):
+        self.mode_types = {m.id: m for m in mode_types}
+        self._by_name = {m.name.casefold(): m for m in self.mode_types.values()}
+        self._fields = {ACCOUNT_NUMBER.casefold(): "account_number"} | {
+            name.casefold(): attr for name, attr in NAME_COLUMNS.items()
+        }
+
+    def known(self) -> str:
+        modes = ", ".join(f"Mode{m.id} or {m.name}" for m in self.mode_types.values())
+        return f"{ACCOUNT_NUMBER}, {', '.join(NAME_COLUMNS)}" + (f", {modes}" if modes else "")
+
+    def resolve(self, name: str) -> Column:
+        """The column called `name`; raises ValueError with the reason."""
+        label = name.strip()
+        key = label.casefold()
+        if key in self._fields:
+            return Column(label, field=self._fields[key])
+        if key in self._by_name:
+            return Column(label, mode_type=self._by_name[key])
+        match = _MODE_COLUMN.fullmatch(key)
+        if match:
+            mode_id = int(match.group(1))
+            if mode_id not in self.mode_types:
+                raise ValueError(UNDEFINED_MODE.format(name=label, mode_id=mode_id))
+            return Column(label, mode_type=self.mode_types[mode_id])
+        raise ValueError(UNKNOWN_COLUMN.format(name=label, known=self.known()))
+
+
+def validate_row(
+    line: int, values: list[tuple[Column, str | None]], *, encoding: str
+) -> ImportRow | Rejected:
+    """Check one row's cells; every problem of the row is reported at once."""
+    problems: list[str] = []
+    account_number = ""
+    names: dict[str, str] = {}
+    modes: dict[int, ImportMode] = {}
+    for column, raw in values:
+        text = (raw or "").strip()
+        if _UNDECODABLE.search(text):
+            problems.append(UNDECODABLE.format(column=column.label, encoding=encoding))
+            continue
+        if column.field == "account_number":
+            account_number = text
+            if len(text) > MAX_ACCOUNT_NUMBER:
+                problems.append(TOO_LONG.format(column=column.label, max=MAX_ACCOUNT_NUMBER))
+        elif column.field:
+            if len(text) > MAX_NAME:
+                problems.append(TOO_LONG.format(column=column.label, max=MAX_NAME))
+            names[column.field] = text
+        elif text:
+            if len(text) > MAX_NUMBER_AS_GIVEN:
+                problems.append(TOO_LONG.format(column=column.label, max=MAX_NUMBER_AS_GIVEN))
+                continue
+            try:
+                clean = clean_for_mode(text, column.mode_type)
+            except InvalidNumber as exc:
+                problems.append(f"{column.label}: {exc.message}")
+                continue
+            modes[column.mode_type.id] = ImportMode(column.mode_type, clean, text)
+    if not account_number:
+        problems.insert(0, MISSING_ACCOUNT)
+    if problems:
+        shown = account_number if len(account_number) <= MAX_ACCOUNT_NUMBER else ""
+        return Rejected(line, shown, "; ".join(problems))
+    return ImportRow(line, account_number, names, modes)
+
+
+def _sniff(stream: BinaryIO) -> None:
+    sample = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    if not sample.strip():
+        raise ImportFileError(EMPTY_FILE)
+    if b"\0" in sample:
+        raise ImportFileError(BINARY_FILE)
+
+
+def _decoded_lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
+    """The file's lines as text, one at a time. Bytes that do not decode
+    become lone surrogates, which `validate_row` rejects with the line."""
+    first = True
+    for raw in stream:
+        if first and raw.startswith(b"\xef\xbb\xbf") and encoding.lower().startswith("utf"):
+            raw = raw[3:]  # the byte-order mark Excel writes
+        first = False
+        yield raw.decode(encoding, errors="surrogateescape")
+
+
+def read_csv(
+    stream: BinaryIO,
+    *,
+    mode_types: Iterable[ModeType],
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> Iterator[ImportRow | Rejected]:
+    """Rows of a CSV file with a header line (see the module docstring)."""
+    _sniff(stream)
+    columns = Columns(mode_types)
+    reader = csv.reader(_decoded_lines(stream, encoding), delimiter=delimiter, strict=True)
+    header = _read_header(reader, columns, encoding)
+    rows = 0
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ImportFileError(BAD_CSV.format(line=start, error=exc)) from None
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, or a spreadsheet's trailing ",,,"
+        rows += 1
+        if len(cells) != len(header):
+            key = (
+                cells[header.index_of_account].strip()
+                if header.index_of_account < len(cells)
+                else ""
+            )
+            yield Rejected(start, key, WRONG_FIELD_COUNT.format(n=len(cells), expected=len(header)))
+            continue
+        yield validate_row(start, list(zip(header.columns, cells, strict=True)), encoding=encoding)
+    if not rows:
+        raise ImportFileError(NO_ROWS)
+
+
+@dataclass(frozen=True)
+class _Header:
+    columns: list[Column]
+    index_of_account: int
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+
+def _read_header(reader, columns: Columns, encoding: str) -> _Header:
+    try:
+        cells = next((row for row in reader if any(c.strip() for c in row)), None)
+    except csv.Error as exc:
+        raise ImportFileError(BAD_CSV.format(line=reader.line_num, error=exc)) from None
+    if cells is None:
+        raise ImportFileError(EMPTY_FILE)
+    resolved: list[Column] = []
+    problems: list[str] = []
+    seen: dict[object, str] = {}
+    for n, name in enumerate(cells, start=1):
+        if _UNDECODABLE.search(name):
+            problems.append(UNDECODABLE.format(column=f"header column {n}", encoding=encoding))
+            continue
+        if not name.strip():
+            problems.append(UNNAMED_COLUMN.format(n=n))
+            continue
+        try:
+            column = columns.resolve(name)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        target = column.field or column.mode_type.id
+        if target in seen:
+            problems.append(DUPLICATE_COLUMN.format(name=column.label, other=seen[target]))
+            continue
+        seen[target] = column.label
+        resolved.append(column)
+    if "account_number" not in seen and not problems:
+        problems.append(NO_ACCOUNT_COLUMN)
+    if problems:
+        raise ImportFileError(f"Line {reader.line_num} (the header): " + " ".join(problems))
+    index = next(i for i, c in enumerate(resolved) if c.field == "account_number")
+    return _Header(resolved, index)
+
+
+def read_jsonl(
+    stream: BinaryIO, *, mode_types: Iterable[ModeType], encoding: str = "utf-8"
+) -> Iterator[ImportRow | Rejected]:
+    """Rows of a JSON Lines file: one object per line, keyed like the CSV
+    columns, values strings (or null for an empty cell)."""
+    _sniff(stream)
+    columns = Columns(mode_types)
+    rows = 0
+    for line, text in enumerate(_decoded_lines(stream, encoding), start=1):
+        if not text.strip():
+            continue
+        rows += 1
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            reason = (
+                UNDECODABLE.format(column="the line", encoding=encoding)
+                if _UNDECODABLE.search(text)
+                else NOT_JSON.format(error=exc)
+            )
+            yield Rejected(line, "", reason)
+            continue
+        if not isinstance(obj, dict):
+            yield Rejected(line, "", NOT_AN_OBJECT)
+            continue
+        yield _validate_object(line, obj, columns, encoding)
+    if not rows:
+        raise ImportFileError(NO_ROWS)
+
+
+def _validate_object(line: int, obj: dict, columns: Columns, encoding: str):
+    values: list[tuple[Column, str | None]] = []
+    problems: list[str] = []
+    seen: dict[object, str] = {}
+    for key, value in obj.items():
+        try:
+            column = columns.resolve(key)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        target = column.field or column.mode_type.id
+        if target in seen:
+            problems.append(DUPLICATE_COLUMN.format(name=column.label, other=seen[target]))
+            continue
+        seen[target] = column.label
+        if value is not None and not isinstance(value, str):
+            problems.append(NOT_A_STRING.format(column=column.label))
+            continue
+        values.append((column, value))
+    account = obj.get(ACCOUNT_NUMBER)
+    account = account.strip() if isinstance(account, str) else ""
+    if problems:
+        return Rejected(line, account[:MAX_ACCOUNT_NUMBER], "; ".join(problems))
+    return validate_row(line, values, encoding=encoding)
