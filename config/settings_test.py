@@ -12,3 +12,6 @@ from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Every test sees permission changes at once (and SQLite reuses primary keys
+# across rolled-back tests).
+LCM_PERMISSION_CACHE_SECONDS = 0
