@@ -545,7 +545,7 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
     if main:
         for mode, results in main["results"].items():
             out.append(
-                f"### Product against floor, {mode} commits (synchronous_commit "
+                f"#### Product against floor, {mode} commits (synchronous_commit "
                 f"{COMMIT_MODES[mode]}; {args.accounts:,} accounts, {args.agents:,} agents, "
                 f"{args.calls:,} active calls)"
             )
@@ -573,7 +573,7 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
     if sqlite:
         out = header("sqlite")
         r = sqlite["result"]
-        out.append(f"### SQLite, as `make run` serves it ({args.sqlite_accounts:,} accounts)")
+        out.append(f"#### SQLite, as `make run` serves it ({args.sqlite_accounts:,} accounts)")
         out.append("")
         out.append(
             '| connections | req/s | p50 ms | p99 ms | max ms | errors | "database is locked" |'
@@ -588,7 +588,7 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
         out = header("scale")
         small, large = args.scale_small, args.scale_large
         out.append(
-            f"### Cost as data grows (1 connection; {args.audit_per_account} audit "
+            f"#### Cost as data grows (1 connection; {args.audit_per_account} audit "
             "entries per account)"
         )
         out.append("")
@@ -600,7 +600,7 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
                 f"| {subtopic} | {a.p50_ms:.2f} | {b.p50_ms:.2f} | "
                 f"**{b.p50_ms / a.p50_ms:.2f}x** | {a.errors + b.errors} |"
             )
-        texts["scale"] = "\n".join(out)
+        texts[f"scale {small}-{large}"] = "\n".join(out)
     if profile:
         out = header("profile")
         out += ["```", profile.strip(), "```"]
