@@ -261,7 +261,8 @@ def warm_up(server: Server, args, data_file: Path, **kw) -> None:
     steady = 0
     for _ in range(8):
         raw = run_wrk(server.url, connections=8, duration=args.warmup, data_file=data_file, **kw)
-        steady = steady + 1 if raw["timeout"] == 0 and raw["p99_us"] < 1_000_000 else 0
+        ok = raw["timeout"] == 0 and raw["p99_us"] < 1_000_000 and raw["requests"] >= 8
+        steady = steady + 1 if ok else 0
         if steady == 2:
             return
     log(f"{server.name}: still unsteady after the warm-up")
@@ -500,6 +501,14 @@ def phase_scale(args, admin_url: str, template: str, workdir: Path) -> dict:
                 )
                 for subtopic in ("SetNewModeNumber", "GetContactModes")
             }
+            if accounts == args.scale_large:
+                plans = subprocess.run(
+                    [PY, str(BENCH / "explain.py"), "--calls", str(data_file)],
+                    cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                rows["plans"] = plans.stdout.strip()
+                rows["plans_ok"] = plans.returncode == 0
+                log(rows["plans"].splitlines()[-1] if rows["plans"] else plans.stderr)
         finally:
             server.stop()
         with pg_admin(admin_url) as conn:  # give the disk back before the next size
@@ -535,6 +544,10 @@ def machine() -> str:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         mem = f", {kb / 1024 / 1024:.0f} GiB"
     return f"{os.cpu_count()} x {cpu}{mem}, {platform.system()} {platform.release()}"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
 
 
 def load_average() -> str:
@@ -579,9 +592,9 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
                         f"{r.cpu_ms:.2f} ({r.app_cpu_ms:.2f} + {r.db_cpu_ms:.2f}) |"
                     )
                 out.append(
-                    f"| {p.connections} | **product/floor** | **{p.rps / f.rps:.2f}x** | "
-                    f"{p.p50_ms / f.p50_ms:.2f}x | **{p.p99_ms / f.p99_ms:.2f}x** | | | "
-                    f"{p.cpu_ms / f.cpu_ms:.2f}x |"
+                    f"| {p.connections} | **product/floor** | **{ratio(p.rps, f.rps)}** | "
+                    f"{ratio(p.p50_ms, f.p50_ms)} | **{ratio(p.p99_ms, f.p99_ms)}** | | | "
+                    f"{ratio(p.cpu_ms, f.cpu_ms)} |"
                 )
             r = main["integration"][mode]
             out.append(
@@ -620,8 +633,17 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
             a, b = scale[small][subtopic], scale[large][subtopic]
             out.append(
                 f"| {subtopic} | {a.p50_ms:.2f} | {b.p50_ms:.2f} | "
-                f"**{b.p50_ms / a.p50_ms:.2f}x** | {a.errors + b.errors} |"
+                f"**{ratio(b.p50_ms, a.p50_ms)}** | {a.errors + b.errors} |"
             )
+        out += [
+            "",
+            f"Plans at {large:,} accounts (bench/explain.py: EXPLAIN of every statement "
+            "the two messages ran):",
+            "",
+            "```",
+            scale["plans"],
+            "```",
+        ]
         texts[f"scale {small}-{large}"] = "\n".join(out)
     if profile:
         out = header("profile")
@@ -737,7 +759,15 @@ def main(argv=None) -> None:
     if sqlite and (sqlite["result"].errors or sqlite["locked"]):
         failures.append("sqlite")
     if scale:
-        failures += [r.label for row in scale.values() for r in row.values() if r.errors]
+        failures += [
+            r.label
+            for size, row in scale.items()
+            if isinstance(size, int)
+            for r in row.values()
+            if r.errors
+        ]
+        if not scale["plans_ok"]:
+            failures.append("a sequential scan of a big table (bench/explain.py)")
     if failures:
         raise SystemExit("bench: errors in " + ", ".join(failures))
 
