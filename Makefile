@@ -55,7 +55,7 @@ bench: install
 	  bin/with-postgres $(PY) bench/run.py --record $(BENCH_ARGS)
 
 ## Only the scale phase, at 10,000 and 1,000,000 accounts (5,000,000 audit
-## entries): about 15 minutes more for filling the large database.
+## entries): about 16 minutes, most of it filling the large database.
 bench-scale: install
 	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \
 	  BENCH_COMMAND="make bench-scale $(BENCH_ARGS)" \

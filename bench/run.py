@@ -702,7 +702,7 @@ def main(argv=None) -> None:
     args.commit = [m for m in args.commit.split(",") if m]
     if set(args.commit) - set(COMMIT_MODES):
         parser.error(f"--commit: choose among {', '.join(COMMIT_MODES)}")
-    args.command = os.environ.get("BENCH_COMMAND") or " ".join(
+    args.command = os.environ.get("BENCH_COMMAND", "").strip() or " ".join(
         ["bench/run.py", *(argv or sys.argv[1:])]
     )
     phases = set(args.phases.split(","))
