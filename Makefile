@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint format bench clean
+.PHONY: run test test-sqlite test-postgres install lint format bench bench-scale clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -45,6 +45,23 @@ test-postgres: install
 	else \
 	  echo "WARNING: no PostgreSQL binaries: the PostgreSQL run did not happen" >&2; \
 	fi
+
+## SetNewModeNumber against the floor, SQLite, cost as data grows, profile
+## (docs/benchmarks.md). A throwaway PostgreSQL 15 with fsync on; wrk on
+## 127.0.0.1. About 12 minutes. BENCH_ARGS passes flags to bench/run.py,
+## e.g. BENCH_ARGS="--accounts 20000 --duration 5" for a quick run.
+BENCH_PG_OPTS ?= -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min
+bench: install
+	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" BENCH_COMMAND="make bench $(BENCH_ARGS)" \
+	  bin/with-postgres $(PY) bench/run.py --record $(BENCH_ARGS)
+
+## Only the scale phase, at 10,000 and 1,000,000 accounts (5,000,000 audit
+## entries): about 16 minutes, most of it filling the large database.
+bench-scale: install
+	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \
+	  BENCH_COMMAND="make bench-scale $(BENCH_ARGS)" \
+	  bin/with-postgres $(PY) bench/run.py --record --phases scale \
+	  --scale-large 1000000 $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -105,6 +105,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # Server-side binding sends parameters apart from the SQL text, so that
+    # psycopg 3 prepares a statement on the server after `prepare_threshold`
+    # uses on a connection: PostgreSQL then skips parsing and planning it on
+    # every request (more than half of its time on the SetNewModeNumber hot
+    # path, docs/benchmarks.md). Set DATABASE_PREPARED_STATEMENTS=false behind
+    # a pooler that cannot keep prepared statements (PgBouncer in transaction
+    # mode without max_prepared_statements).
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5}
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------
@@ -154,7 +169,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "lcm.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -214,6 +229,13 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # region (phonenumbers) and its E.164 form is stored beside the cleaned one.
 
 LCM_DEFAULT_REGION = env("LCM_DEFAULT_REGION", default="")
+
+# --- Permissions ------------------------------------------------------------
+# How long (seconds) each process remembers whether a user may act for any
+# agent (lcm.act_for_any_agent), sparing two queries per integration request.
+# A granted or revoked permission takes effect within this time; 0 disables.
+
+LCM_PERMISSION_CACHE_SECONDS = env.int("LCM_PERMISSION_CACHE_SECONDS", default=60)
 
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request

@@ -19,3 +19,6 @@ SECURE_SSL_REDIRECT = False
 
 # Schemathesis' WSGI client (tests/test_schema_fuzz.py) sends Host: localhost.
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "localhost"]  # noqa: F405
+# Every test sees permission changes at once (and SQLite reuses primary keys
+# across rolled-back tests).
+LCM_PERMISSION_CACHE_SECONDS = 0

@@ -10,6 +10,7 @@ first entry's `prev_hash` is 64 zeros.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from contextlib import nullcontext
@@ -66,7 +67,8 @@ def append_entry(entry: ModeChange) -> ModeChange:
     ``UPDATE … RETURNING`` on the single AuditChainHead row takes that row's
     lock until commit, so concurrent appends form one gap-free chain, and a
     rollback returns the number. (On SQLite the IMMEDIATE transaction already
-    serialises writers.)
+    serialises writers.) Three statements: take the number, insert the entry,
+    move the head's hash.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -75,9 +77,38 @@ def append_entry(entry: ModeChange) -> ModeChange:
         entry.seq, entry.prev_hash = cursor.fetchone()
         entry.created_at = timezone.now()
         entry.hash = compute_hash(entry)
-        entry.save(force_insert=True)
+        _insert(cursor, entry)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [entry.hash])
     return entry
+
+
+def _insert(cursor, entry: ModeChange) -> None:
+    """`entry.save(force_insert=True)`, minus the ORM's work of compiling the
+    same INSERT on every call: the statement is built once, and each value
+    goes through its field's own `get_db_prep_save`, as the ORM does."""
+    sql, fields = _insert_statement()
+    cursor.execute(sql, [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields])
+    if connection.features.can_return_columns_from_insert:
+        entry.pk = cursor.fetchone()[0]
+    else:
+        entry.pk = cursor.lastrowid
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
+@functools.cache
+def _insert_statement() -> tuple[str, list]:
+    meta = ModeChange._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        # Identifiers from the model's metadata, quoted; every value a parameter.
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if connection.features.can_return_columns_from_insert:
+        sql += f" RETURNING {quote(meta.pk.column)}"
+    return sql, fields
 
 
 def append_entries(entries: list[ModeChange]) -> list[ModeChange]:

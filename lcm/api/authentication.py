@@ -1,0 +1,51 @@
+"""Token authentication for the envelope API."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from rest_framework import authentication, exceptions
+from rest_framework.authtoken.models import Token
+
+# The user fields a web-service request needs: who (id, username) and what
+# the permission checks read (is_active, is_superuser, is_staff). Any other
+# field loads on first access.
+_USER_FIELDS = ("id", "username", "is_active", "is_superuser", "is_staff")
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's `TokenAuthentication` (``Authorization: Token <key>``, the same
+    errors), with the lookup as one hand-written query.
+
+    DRF runs ``Token.objects.select_related("user").get(key=key)``: the ORM
+    compiles that statement again on every request, which costs more CPU
+    than the database spends answering it (docs/benchmarks.md). Here it is
+    one prepared statement reading only the fields a request needs.
+    """
+
+    def authenticate_credentials(self, key):
+        User = get_user_model()
+        meta = User._meta
+        quote = connection.ops.quote_name
+        fields = [meta.get_field(name) for name in _USER_FIELDS]
+        columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(  # identifiers from the models' metadata, quoted; the key a parameter
+                f"SELECT t.{quote('key')}, {columns} "  # noqa: S608
+                f"FROM {quote(Token._meta.db_table)} t "
+                f"JOIN {quote(meta.db_table)} u ON u.{quote(meta.pk.column)} = t.user_id "
+                f"WHERE t.{quote('key')} = %s",
+                [key],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        values = dict(zip((f.attname for f in fields), row[1:], strict=True))
+        if not values["is_active"]:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        # from_db wants the values in the model's field order.
+        names = [f.attname for f in meta.concrete_fields if f.attname in values]
+        user = User.from_db(connection.alias, names, [values[n] for n in names])
+        token = Token.from_db(connection.alias, ["key", "user_id"], [row[0], user.pk])
+        token.user = user
+        return user, token

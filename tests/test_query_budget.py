@@ -1,0 +1,101 @@
+"""The query budget of one SetNewModeNumber: a regression shows in CI.
+
+Speed itself is measured in bench/ (docs/benchmarks.md), never in a test;
+the statements one request issues are exact and the same on every run, on
+both databases.
+"""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from lcm.models import ModeChange
+
+from .conftest import WEBSERVICE, client_for, live_modes, set_mode_body
+from .test_api_set_new_mode_number import DAVID, MARIA
+
+# One SetNewModeNumber on the agent's own path, as (verb, table). Inside a
+# test the service's transaction is a savepoint; in production the same
+# places hold BEGIN and COMMIT.
+BUDGET = [
+    ("SELECT", "authtoken_token"),  # the token and its user (lcm.api.authentication)
+    ("SAVEPOINT", None),  # transaction.atomic: BEGIN
+    ("SELECT", "lcm_modetype"),  # the ModeID's type: its length bounds
+    ("SELECT", "lcm_call"),  # call + agent + account, locking the account; do-not-call
+    ("SELECT", "lcm_contactmode"),  # the live modes, under the lock
+    ("INSERT", "lcm_contactmode"),  # add or change the mode: one upsert
+    ("UPDATE", "lcm_auditchainhead"),  # the next sequence number (locks the chain head)
+    ("INSERT", "lcm_modechange"),  # the audit entry
+    ("UPDATE", "lcm_auditchainhead"),  # the head's new hash
+    ("RELEASE", None),  # COMMIT
+]
+# DeleteOtherModes adds one UPDATE for all the deleted modes, whatever their count.
+BUDGET_DELETING = [*BUDGET[:6], ("UPDATE", "lcm_contactmode"), *BUDGET[6:]]
+
+_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
+_PARENTHESES = re.compile(r"\([^()]*\)")
+
+
+def shape(sql: str) -> tuple[str, str | None]:
+    """(verb, main table) of a statement, subqueries left out."""
+    verb = sql.split(None, 1)[0].upper()
+    while _PARENTHESES.search(sql):
+        sql = _PARENTHESES.sub("", sql)
+    table = _TABLE.search(sql)
+    return verb, table.group(1) if table and verb not in ("SAVEPOINT", "RELEASE") else None
+
+
+def statements(client, body) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(WEBSERVICE, body, format="json")
+    assert response.status_code == 200, response.content
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_set_new_mode_number_spends_exactly_its_budget(agent_client):
+    sql = statements(agent_client, set_mode_body(ModeID=3, ContactNumber="2025550177"))
+
+    assert [shape(s) for s in sql] == BUDGET, "\n".join(sql)
+    assert len(sql) == 10
+    locking_read = sql[3]
+    assert ("FOR UPDATE OF ac" in locking_read) == (connection.vendor == "postgresql")
+    assert "lcm_donotcallnumber" in locking_read
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: "2025550177"}
+
+
+def test_delete_other_modes_adds_one_update_for_all_of_them(agent_client):
+    sql = statements(agent_client, set_mode_body(DeleteOtherModes=True))
+
+    assert [shape(s) for s in sql] == BUDGET_DELETING, "\n".join(sql)
+    assert len(sql) == 11
+    assert live_modes(DAVID) == {1: "961084836"}
+    assert ModeChange.objects.get().deleted_modes == [{"mode_id": 2, "number": "2025550143"}]
+
+
+@override_settings(LCM_PERMISSION_CACHE_SECONDS=60)
+def test_an_integration_account_pays_for_its_permission_once(demo):
+    dialer = client_for("dialer")
+    body = set_mode_body(callid="12346", AccountNumber=MARIA, AgentID="otheragent")
+
+    first = statements(dialer, body)
+    second = statements(dialer, set_mode_body(**{**body["data"], "ContactNumber": "2025550100"}))
+
+    # The first request asks the auth backend (user and group permissions).
+    assert [shape(s) for s in first] == [
+        *BUDGET[:4],
+        ("SELECT", "auth_permission"),
+        ("SELECT", "auth_permission"),
+        *BUDGET[4:],
+    ], "\n".join(first)
+    assert [shape(s) for s in second] == BUDGET, "\n".join(second)
+    assert live_modes(MARIA) == {1: "2025550100"}
