@@ -288,6 +288,17 @@ class AccountAdmin(admin.ModelAdmin):
             },
         )
 
+    def _submit(self, request, form, account, action, describe):
+        """Run one console action (a service call). A refusal comes back as
+        the form with the reason on it; a success as a message and the
+        redirect to the account page. Returns (form, redirect or None)."""
+        try:
+            entry = action()
+        except errors.LcmError as exc:
+            return _refused(form, exc, account), None
+        self.message_user(request, describe(entry), messages.SUCCESS)
+        return form, HttpResponseRedirect(reverse("admin:lcm_account_change", args=[account.pk]))
+
     def set_number_view(self, request, account_id):
         """The "Change a number" form: the account page posts here; a refusal
         re-renders the form alone, the reason next to the field."""
@@ -297,28 +308,27 @@ class AccountAdmin(admin.ModelAdmin):
         else:
             form = SetNumberForm(request.POST)
             if form.is_valid():
-                try:
-                    entry = services.set_mode_number_as_supervisor(
+                data = form.cleaned_data
+                form, done = self._submit(
+                    request,
+                    form,
+                    account,
+                    lambda: services.set_mode_number_as_supervisor(
                         account_id=account.pk,
-                        mode_id=form.cleaned_data["mode_type"].pk,
-                        contact_number=form.cleaned_data["number"],
-                        delete_other_modes=form.cleaned_data["delete_other_modes"],
+                        mode_id=data["mode_type"].pk,
+                        contact_number=data["number"],
+                        delete_other_modes=data["delete_other_modes"],
                         actor=request.user,
-                        expected_seq=form.cleaned_data["expected_seq"],
+                        expected_seq=data["expected_seq"],
                         context=request_context(request),
-                    )
-                except errors.LcmError as exc:
-                    form = _refused(form, exc, account)
-                else:
-                    self.message_user(
-                        request,
+                    ),
+                    lambda entry: (
                         f"Mode {entry.mode_id} now holds {entry.new_number} "
-                        f"(audit entry #{entry.seq}).",
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:lcm_account_change", args=[account.pk])
-                    )
+                        f"(audit entry #{entry.seq})."
+                    ),
+                )
+                if done:
+                    return done
         return self._render(
             request,
             "admin/lcm/account/set_number.html",
@@ -344,26 +354,25 @@ class AccountAdmin(admin.ModelAdmin):
         else:
             form = RestoreForm(request.POST)
             if form.is_valid():
-                try:
-                    entry = services.restore_mode(
+                data = form.cleaned_data
+                form, done = self._submit(
+                    request,
+                    form,
+                    account,
+                    lambda: services.restore_mode(
                         mode_pk=mode.pk,
                         actor=request.user,
-                        expected_seq=form.cleaned_data["expected_seq"],
-                        replace=form.cleaned_data["replace"],
+                        expected_seq=data["expected_seq"],
+                        replace=data["replace"],
                         context=request_context(request),
-                    )
-                except errors.LcmError as exc:
-                    form = _refused(form, exc, account)
-                else:
-                    self.message_user(
-                        request,
+                    ),
+                    lambda entry: (
                         f"Mode {entry.mode_id} restored: {entry.new_number} "
-                        f"(audit entry #{entry.seq}).",
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:lcm_account_change", args=[account.pk])
-                    )
+                        f"(audit entry #{entry.seq})."
+                    ),
+                )
+                if done:
+                    return done
         return self._render(
             request,
             "admin/lcm/account/restore_confirm.html",
@@ -386,25 +395,22 @@ class AccountAdmin(admin.ModelAdmin):
         else:
             form = RevertForm(request.POST)
             if form.is_valid():
-                try:
-                    done = services.revert_mode_change(
+                data = form.cleaned_data
+                form, done = self._submit(
+                    request,
+                    form,
+                    account,
+                    lambda: services.revert_mode_change(
                         change_id=entry.pk,
                         actor=request.user,
-                        expected_seq=form.cleaned_data["expected_seq"],
-                        confirm_superseded=form.cleaned_data["confirm_superseded"],
+                        expected_seq=data["expected_seq"],
+                        confirm_superseded=data["confirm_superseded"],
                         context=request_context(request),
-                    )
-                except errors.LcmError as exc:
-                    form = _refused(form, exc, account)
-                else:
-                    self.message_user(
-                        request,
-                        f"Entry #{entry.seq} reverted (audit entry #{done.seq}).",
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(
-                        reverse("admin:lcm_account_change", args=[account.pk])
-                    )
+                    ),
+                    lambda revert: f"Entry #{entry.seq} reverted (audit entry #{revert.seq}).",
+                )
+                if done:
+                    return done
         plan = services.plan_revert(entry)
         reverted_by = entry.reverted_by.filter(reverted_by__isnull=True).order_by("seq").first()
         return self._render(
