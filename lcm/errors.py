@@ -73,6 +73,13 @@ class UnknownModeChange(NotFound):
     code = "unknown_mode_change"
 
 
+class UnknownEndpoint(NotFound):
+    code = "unknown_endpoint"
+
+    def __init__(self, path: str):
+        super().__init__(f"No API endpoint at {path}. The endpoints are listed at /api/docs/.")
+
+
 class Conflict(LcmError):
     status = 409
 

@@ -238,3 +238,33 @@ def test_throttle_counters_live_in_the_shared_database_cache(agent_client, setti
     # Keyed by a digest: the cache (a table anyone with the database can read)
     # never holds the token itself.
     assert keys == [":1:throttle_token_t" + hashlib.sha256(token.encode()).hexdigest()[:32]]
+
+
+# --- URLs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/lcm/nothing-here/", "/api/lcm/calls/12345/", "/api/lcm/webservice/extra"]
+)
+def test_an_unknown_api_url_is_a_json_404_not_a_page(demo, path):
+    response = client_for("dialer").post(path, {}, format="json")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "unknown_endpoint",
+        "message": f"No API endpoint at {path}. The endpoints are listed at /api/docs/.",
+    }
+
+
+def test_a_callid_holding_a_newline_reaches_the_endpoint(demo):
+    """Django's `path` converter stops at a newline: such a callid used to
+    fall through to the HTML 404 page (found by Schemathesis over HTTP)."""
+    before = snapshot()
+
+    response = client_for("dialer").post("/api/lcm/calls/123%0A45/wrapup/", {}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_call"
+    assert response.json()["message"] == "Invalid Call ID:123\n45"
+    assert snapshot() == before

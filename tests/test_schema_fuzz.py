@@ -1,18 +1,18 @@
-"""Schemathesis against the OpenAPI schema the server publishes.
+"""Schemathesis against the OpenAPI schema the running server publishes.
 
-Every operation of `/api/schema/` is fuzzed through the real WSGI app (the
-whole middleware stack, the real database), authenticated as the demo
-agent, with every check Schemathesis has: no 5xx, status codes, content
-types, headers and bodies as documented, invalid input refused, valid input
-accepted. Fixed seed, bounded examples: the run is the same every time.
+Every operation of `/api/schema/` is fuzzed over real HTTP against a live
+server (the whole middleware stack, the real database), authenticated as
+the demo agent, with every check Schemathesis has: no 5xx, status codes,
+content types, headers and bodies as documented, invalid input refused,
+valid input accepted. Fixed seed, bounded examples: the run is the same
+every time.
 """
 
 import json
 
 import pytest
+import requests
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, seed, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -21,35 +21,36 @@ from config.wsgi import application
 from .conftest import client_for
 
 EXAMPLES = 60
+SCHEMA_PATH = "/api/schema/?format=json"
 # Refusals that depend on data, not on the request's shape: which ModeIDs are
 # defined, a mode type's own digit bounds, a configured region. A request the
 # schema calls valid may meet them; it must then get exactly these codes.
 DATA_RULE_CODES = {"unknown_mode", "invalid_number"}
 
 
-# Loaded at import: the schema needs no database, and Schemathesis' lazy
-# (fixture) loader relies on a pytest internal that pytest 9 removed. The
-# WSGI client calls itself "localhost" (settings_test allows it).
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+# The cases are generated at import, from the schema the app serves (no
+# database needed; Schemathesis' lazy fixture loader relies on a pytest
+# internal that pytest 9 removed). The test then checks that the live
+# server publishes this very schema, and sends every case to it over HTTP.
+PUBLISHED = schemathesis.openapi.from_wsgi(SCHEMA_PATH, application).raw_schema
+schema = schemathesis.openapi.from_dict(PUBLISHED)
 
 
 @pytest.fixture
-def _keep_the_test_connection():
-    """Schemathesis calls the WSGI app directly, so Django's request signals
-    would close the test's database connection (and its transaction) on
-    PostgreSQL; Django's own test client disconnects them the same way."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def agent_token(demo, settings, _keep_the_test_connection):
+def agent_token(demo, settings):
     # Fuzzing sends hundreds of requests; throttling is proved elsewhere.
     settings.API_THROTTLE_RATE = "100000/min"
     return client_for("testagent")._credentials["HTTP_AUTHORIZATION"]
+
+
+@pytest.fixture
+def server(live_server):
+    """The live server, once it is shown to publish the schema fuzzed here."""
+    published = requests.get(live_server.url + SCHEMA_PATH, timeout=30)
+    assert published.status_code == 200
+    assert published.json() == PUBLISHED
+    with requests.Session() as session:
+        yield live_server.url, session
 
 
 @schema.parametrize()
@@ -60,8 +61,10 @@ def agent_token(demo, settings, _keep_the_test_connection):
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_the_api_keeps_the_promises_of_its_schema(case, agent_token):
-    response = case.call(headers={"Authorization": agent_token})
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_api_keeps_the_promises_of_its_schema(case, agent_token, server):
+    base_url, session = server
+    response = case.call(base_url=base_url, session=session, headers={"Authorization": agent_token})
     refused_by_data = response.status_code == 400 and (
         json.loads(response.content)["message"]["error"]["code"] in DATA_RULE_CODES
     )

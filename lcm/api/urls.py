@@ -1,8 +1,30 @@
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import path, re_path, register_converter
+from django.urls.converters import PathConverter
+
+from lcm import errors
 
 from .audit import ModeChangeList
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
+
+
+class AnyTextConverter(PathConverter):
+    """Like `path`, and newlines too: Django's `.+` stops at one, which
+    turned a callid holding a newline into an HTML 404 instead of the
+    endpoint's own JSON answer."""
+
+    regex = r"[\s\S]+"
+
+
+register_converter(AnyTextConverter, "text")
+
+
+def unknown_endpoint(request, rest=""):
+    """Every other URL under /api/lcm/ is a JSON 404, never Django's page."""
+    error = errors.UnknownEndpoint(request.path)
+    return JsonResponse({"code": error.code, "message": error.message}, status=error.status)
+
 
 app_name = "lcm-api"
 
@@ -11,8 +33,9 @@ urlpatterns = [
     path("mode-changes/", ModeChangeList.as_view(), name="mode-changes"),
     # The dialer/CTI doors (lcm.api.intake).
     path("calls/", RegisterCallView.as_view(), name="calls"),
-    path("calls/<path:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),
-    path("calls/<path:callid>/end/", EndCallView.as_view(), name="call-end"),
-    path("agents/<str:agent_id>/login/", AgentLoginView.as_view(), name="agent-login"),
-    path("agents/<str:agent_id>/logout/", AgentLogoutView.as_view(), name="agent-logout"),
+    path("calls/<text:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),
+    path("calls/<text:callid>/end/", EndCallView.as_view(), name="call-end"),
+    path("agents/<text:agent_id>/login/", AgentLoginView.as_view(), name="agent-login"),
+    path("agents/<text:agent_id>/logout/", AgentLogoutView.as_view(), name="agent-logout"),
+    re_path(r"^(?P<rest>[\s\S]*)$", unknown_endpoint, name="unknown-endpoint"),
 ]
