@@ -259,23 +259,32 @@ def _read_header(reader, columns: Columns, encoding: str) -> _Header:
         if not name.strip():
             problems.append(UNNAMED_COLUMN.format(n=n))
             continue
-        try:
-            column = columns.resolve(name)
-        except ValueError as exc:
-            problems.append(str(exc))
-            continue
-        target = column.field or column.mode_type.id
-        if target in seen:
-            problems.append(DUPLICATE_COLUMN.format(name=column.label, other=seen[target]))
-            continue
-        seen[target] = column.label
-        resolved.append(column)
+        column = _claim(columns, name, seen, problems)
+        if column is not None:
+            resolved.append(column)
     if "account_number" not in seen and not problems:
         problems.append(NO_ACCOUNT_COLUMN)
     if problems:
         raise ImportFileError(f"Line {reader.line_num} (the header): " + " ".join(problems))
     index = next(i for i, c in enumerate(resolved) if c.field == "account_number")
     return _Header(resolved, index)
+
+
+def _claim(columns: Columns, name: str, seen: dict[object, str], problems: list[str]):
+    """The column a CSV header cell or a JSON key names, once per target:
+    None (and the reason in `problems`) for an unknown name or a second
+    name for a target already `seen`."""
+    try:
+        column = columns.resolve(name)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
+    target = column.field or column.mode_type.id
+    if target in seen:
+        problems.append(DUPLICATE_COLUMN.format(name=column.label, other=seen[target]))
+        return None
+    seen[target] = column.label
+    return column
 
 
 def read_jsonl(
@@ -313,16 +322,9 @@ def _validate_object(line: int, obj: dict, columns: Columns, encoding: str):
     problems: list[str] = []
     seen: dict[object, str] = {}
     for key, value in obj.items():
-        try:
-            column = columns.resolve(key)
-        except ValueError as exc:
-            problems.append(str(exc))
+        column = _claim(columns, key, seen, problems)
+        if column is None:
             continue
-        target = column.field or column.mode_type.id
-        if target in seen:
-            problems.append(DUPLICATE_COLUMN.format(name=column.label, other=seen[target]))
-            continue
-        seen[target] = column.label
         if value is not None and not isinstance(value, str):
             problems.append(NOT_A_STRING.format(column=column.label))
             continue
