@@ -5,6 +5,8 @@ two requests at once on PostgreSQL.
 """
 
 import io
+import json
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -20,6 +22,7 @@ from lcm.models import Account, DoNotCallNumber, IdempotencyKey, ModeChange
 
 from .conftest import WEBSERVICE, client_for, envelope, live_modes, set_mode_body, snapshot
 from .test_api_set_new_mode_number import DAVID
+from .test_request_logs import request_lines
 
 KEY = "0b6a3c1e-6f4e-4d0a-9c1b-2f8d5e7a9b10"
 SUCCESS = {
@@ -61,6 +64,19 @@ def test_a_retry_with_the_same_key_gets_the_same_reply_and_changes_nothing(agent
     assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: "2025550177"}
     stored = IdempotencyKey.objects.get()
     assert (stored.user.username, stored.key, stored.response_status) == ("testagent", KEY, 200)
+
+
+def test_the_request_log_tells_a_replay_apart(agent_client, caplog):
+    caplog.set_level(logging.INFO)
+
+    post(agent_client, set_mode_body())
+    post(agent_client, set_mode_body())
+
+    first, retry = request_lines(caplog)
+    assert "replayed" not in first
+    assert retry["replayed"] is True
+    assert retry["status"] == first["status"] == 200
+    assert KEY not in json.dumps([first, retry])
 
 
 def test_the_body_is_compared_as_json_not_as_bytes(agent_client):
