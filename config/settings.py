@@ -215,6 +215,19 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_THROTTLE_RATE
         f"API_THROTTLE_RATE must look like 600/min, not {API_THROTTLE_RATE!r}"
     )
 
+# --- Idempotency keys ---------------------------------------------------------
+# A change sent with an `Idempotency-Key` header stores its reply; a retry
+# with the same key and body within IDEMPOTENCY_KEY_TTL_HOURS gets that reply
+# instead of a second change (lcm.idempotency, docs/api.md "Retries and
+# Idempotency-Key"). Older keys count as new; `manage.py
+# purge_idempotency_keys` (run it from cron) deletes them.
+
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+if IDEMPOTENCY_KEY_TTL_HOURS < 1:
+    raise ImproperlyConfigured(
+        f"IDEMPOTENCY_KEY_TTL_HOURS must be at least 1, not {IDEMPOTENCY_KEY_TTL_HOURS}"
+    )
+
 # --- Cache ------------------------------------------------------------------
 # CACHE_URL (django-environ): the default local-memory cache is per process,
 # enough for `make run`. With several workers use a shared one, e.g. the

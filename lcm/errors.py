@@ -179,3 +179,31 @@ class EndBeforeStart(InvalidInput):
 
 class StaleSessionEvent(Conflict):
     code = "stale_session_event"
+
+
+# --- Idempotency-Key (lcm.idempotency) ---------------------------------------
+
+INVALID_IDEMPOTENCY_KEY = (
+    "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces or control "
+    "characters); a UUID is a good key."
+)
+IDEMPOTENCY_KEY_REUSED = (
+    "Idempotency-Key {key} was already used for a different request. Nothing was done: "
+    "send a new key with each new request, and the same key only to retry the same request."
+)
+IDEMPOTENCY_KEY_REUSED_MSG = "This Idempotency-Key was already used for a different request."
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+
+    def __init__(self):
+        super().__init__(INVALID_IDEMPOTENCY_KEY)
+
+
+class IdempotencyKeyReused(LcmError):
+    code = "idempotency_key_reused"
+    status = 422
+
+    def __init__(self, key: str):
+        super().__init__(IDEMPOTENCY_KEY_REUSED.format(key=key), msg=IDEMPOTENCY_KEY_REUSED_MSG)

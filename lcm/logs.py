@@ -138,6 +138,8 @@ class RequestLogMiddleware:
         }
         if response.status_code >= 400:
             fields["code"] = code
+        if response.has_header("Idempotent-Replayed"):  # lcm.idempotency: nothing ran
+            fields["replayed"] = True
         level = logging.INFO if response.status_code < 500 else logging.ERROR
         logger.log(level, "api_request", extra={"api_request": fields})
         return response

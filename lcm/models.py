@@ -360,3 +360,39 @@ class ModeChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.account_number} mode {self.mode_id}"
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` a user sent with a change, and the reply it got.
+
+    Scoped per user: two users may send the same key. `fingerprint` is the
+    SHA-256 of the request's canonical JSON, so a retry is recognised as the
+    same request and a different request under a used key is refused.
+    Only successful replies are stored, in the transaction of the change
+    they report (`lcm.idempotency`): a refused request leaves no row.
+    `response_status` is null only inside that transaction, while the change
+    runs; no other transaction ever sees it so. Rows older than
+    `IDEMPOTENCY_KEY_TTL_HOURS` count as absent and are deleted by
+    `manage.py purge_idempotency_keys`.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="idempotency_keys",
+        db_index=False,  # the unique (user, key) index leads with it
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's JSON.")
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.TextField(blank=True, help_text="The reply envelope, as JSON.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "idempotency key"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_user_key_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"

@@ -99,3 +99,39 @@ def test_an_integration_account_pays_for_its_permission_once(demo):
     ], "\n".join(first)
     assert [shape(s) for s in second] == BUDGET, "\n".join(second)
     assert live_modes(MARIA) == {1: "2025550100"}
+
+
+# With an Idempotency-Key (lcm.idempotency): the key is claimed first, the
+# change runs in its own savepoint, the reply is stored; all one transaction.
+BUDGET_KEYED = [
+    BUDGET[0],
+    ("SAVEPOINT", None),  # idempotency.run_once: BEGIN
+    ("INSERT", "lcm_idempotencykey"),  # claim the key (ON CONFLICT: a live key inserts nothing)
+    *BUDGET[1:],  # the change, unchanged, in a savepoint
+    ("UPDATE", "lcm_idempotencykey"),  # store the reply
+    ("RELEASE", None),  # COMMIT
+]
+# A retry: the claim inserts nothing, the stored reply is read; no change.
+BUDGET_REPLAYED = [
+    BUDGET[0],
+    ("SAVEPOINT", None),
+    ("INSERT", "lcm_idempotencykey"),
+    ("SELECT", "lcm_idempotencykey"),
+    ("RELEASE", None),
+]
+
+
+def test_an_idempotency_key_adds_four_statements_and_a_retry_spends_five(agent_client):
+    body = set_mode_body(ModeID=3, ContactNumber="2025550177")
+    agent_client.credentials(
+        HTTP_AUTHORIZATION=agent_client._credentials["HTTP_AUTHORIZATION"],
+        HTTP_IDEMPOTENCY_KEY="budget-1",
+    )
+
+    first = statements(agent_client, body)
+    retry = statements(agent_client, body)
+
+    assert [shape(s) for s in first] == BUDGET_KEYED, "\n".join(first)
+    assert len(first) == 14
+    assert [shape(s) for s in retry] == BUDGET_REPLAYED, "\n".join(retry)
+    assert ModeChange.objects.count() == 1

@@ -2,7 +2,9 @@
 
 A handler validates `data` with its serializer, calls the service and
 returns the reply's `response` object. It raises `lcm.errors.LcmError`
-for every refusal; the view renders it.
+for every refusal; the view renders it. `changes` says whether the message
+changes anything: only those store their reply under an `Idempotency-Key`
+(a read is safe to retry as it is, and its reply holds contact numbers).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Handler:
     reply_subtopic: str
     serializer: type[serializers.Serializer]
     run: Callable[..., dict]
+    changes: bool
 
 
 def _validated(serializer_class, data: dict) -> dict:
@@ -74,7 +77,9 @@ def get_contact_modes(data: dict, *, user, context: services.RequestContext) -> 
 
 HANDLERS: dict[str, Handler] = {
     "SetNewModeNumber": Handler(
-        "SetNewModeNumberResult", SetNewModeNumberData, set_new_mode_number
+        "SetNewModeNumberResult", SetNewModeNumberData, set_new_mode_number, changes=True
     ),
-    "GetContactModes": Handler("SetContactModes", GetContactModesData, get_contact_modes),
+    "GetContactModes": Handler(
+        "SetContactModes", GetContactModesData, get_contact_modes, changes=False
+    ),
 }

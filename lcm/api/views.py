@@ -10,9 +10,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lcm import errors, services
+from lcm import errors, idempotency, services
 
 from . import envelope
 from .handlers import HANDLERS
@@ -94,7 +95,7 @@ class WebServiceView(APIView):
             "Every answer, errors included, is an envelope; the HTTP status carries the "
             "class of failure (400 bad input, 401 credentials, 403 identity, 404 unknown "
             "callid/AccountNumber, 409 call/agent/account conflict, pre-requisite or "
-            "do-not-call). See docs/api.md for every error code."
+            "do-not-call, 422 Idempotency-Key reused). See docs/api.md for every error code."
         ),
         request=EnvelopeRequest,
         responses={
@@ -104,6 +105,9 @@ class WebServiceView(APIView):
             403: OpenApiResponse(EnvelopeResponse, description="May not act for that agent"),
             404: OpenApiResponse(EnvelopeResponse, description="Unknown callid or account"),
             409: OpenApiResponse(EnvelopeResponse, description="Conflict with the call/DNC"),
+            422: OpenApiResponse(
+                EnvelopeResponse, description="Idempotency-Key already used for another request"
+            ),
             405: OpenApiResponse(EnvelopeResponse, description="Not a POST"),
             413: OpenApiResponse(EnvelopeResponse, description="Body over API_MAX_BODY_BYTES"),
             415: OpenApiResponse(EnvelopeResponse, description="Not application/json"),
@@ -123,6 +127,28 @@ class WebServiceView(APIView):
                 OpenApiParameter.HEADER,
                 response=True,
                 description="The request id, as stored in the audit entry.",
+            ),
+            OpenApiParameter(
+                idempotency.HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                pattern=idempotency.KEY_PATTERN,
+                description="Optional; 1-255 visible ASCII characters (a UUID is a good key). "
+                "A SetNewModeNumber retried with the same key and the same body within "
+                "IDEMPOTENCY_KEY_TTL_HOURS (24 by default) gets the first success's reply "
+                "again, without a second change; the same key with another body is refused "
+                "(422 idempotency_key_reused). Keys are per user; refusals are not stored. "
+                "GetContactModes checks the key but always answers afresh. "
+                "See docs/api.md, Retries and Idempotency-Key.",
+            ),
+            OpenApiParameter(
+                idempotency.REPLAYED_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true"],
+                response=[200],
+                description="Present (true) when the reply is the one stored for this "
+                "Idempotency-Key, replayed: nothing was changed by this request.",
             ),
         ],
         examples=[
@@ -179,5 +205,21 @@ class WebServiceView(APIView):
             client_ip=request.META.get("REMOTE_ADDR") or None,
             request_id=request.lcm_request_id,
         )
-        response = handler.run(message.data, user=request.user, context=context)
-        return envelope.success(handler.reply_subtopic, envelope.echoed_callid(body), response)
+        key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+
+        def run() -> Response:
+            response = handler.run(message.data, user=request.user, context=context)
+            return envelope.success(handler.reply_subtopic, envelope.echoed_callid(body), response)
+
+        if key is None or not handler.changes:
+            return run()
+
+        def run_keyed() -> idempotency.Reply:
+            response = run()
+            return idempotency.Reply(response.status_code, response.data)
+
+        reply = idempotency.run_once(
+            user=request.user, key=key, fingerprint=idempotency.fingerprint(body), run=run_keyed
+        )
+        headers = {idempotency.REPLAYED_HEADER: "true"} if reply.replayed else None
+        return Response(reply.body, status=reply.status, headers=headers)
