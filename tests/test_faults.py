@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from lcm import errors
@@ -232,6 +233,8 @@ def _terminate_django_connection() -> None:
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_every_api_answers_a_lost_database_with_a_json_503(demo):
     clients = {name: client_for(name) for name in ("testagent", "dialer", "auditor")}
+    browser = Client()  # a session: its user is loaded from the database on use
+    browser.force_login(get_user_model().objects.get(username="supervisor"))
     before = snapshot()
     connection.ensure_connection()
     _terminate_django_connection()
@@ -249,6 +252,7 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
                 format="json",
             ),
             "audit": clients["auditor"].get(MODE_CHANGES),
+            "audit, session": browser.get(MODE_CHANGES),
         }
     finally:
         connection.close()  # the next query opens a new connection
@@ -266,10 +270,11 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
         "code": "database_unavailable",
         "message": errors.DATABASE_UNAVAILABLE,
     }
-    assert replies["audit"].json() == {
-        "detail": errors.DATABASE_UNAVAILABLE,
-        "code": "database_unavailable",
-    }
+    for name in ("audit", "audit, session"):
+        assert replies[name].json() == {
+            "detail": errors.DATABASE_UNAVAILABLE,
+            "code": "database_unavailable",
+        }
 
     assert snapshot() == before
     retry = clients["testagent"].post(WEBSERVICE, set_mode_body(), format="json")
