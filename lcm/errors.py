@@ -17,6 +17,7 @@ class LcmError(Exception):
     code = "error"
     status = 400
     error_type = "WS_Error"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, msg: str | None = None, fields: dict | None = None):
         super().__init__(message)
@@ -207,3 +208,39 @@ class IdempotencyKeyReused(LcmError):
 
     def __init__(self, key: str):
         super().__init__(IDEMPOTENCY_KEY_REUSED.format(key=key), msg=IDEMPOTENCY_KEY_REUSED_MSG)
+
+
+# --- Failures that are not refusals: the database, a bug -----------------------
+
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable. Retry in a moment, with the same Idempotency-Key."
+)
+INTERNAL_ERROR = (
+    "Internal error, request id {request_id}. Retry with the same Idempotency-Key; "
+    "quote the request id if it persists."
+)
+# A PostgreSQL restart or failover takes a few seconds.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+class DatabaseUnavailable(LcmError):
+    """The database cannot be reached or dropped the connection (503).
+    The transaction did not commit, unless the connection broke on COMMIT
+    itself: the client cannot know, hence the Idempotency-Key."""
+
+    code = "database_unavailable"
+    status = 503
+    retry_after = DATABASE_RETRY_AFTER_SECONDS
+
+    def __init__(self):
+        super().__init__(DATABASE_UNAVAILABLE)
+
+
+class InternalError(LcmError):
+    """An exception no code raises on purpose (500); logged with its traceback."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, request_id: str):
+        super().__init__(INTERNAL_ERROR.format(request_id=request_id))

@@ -18,6 +18,8 @@ import re
 import time
 from datetime import UTC, datetime
 
+from django.db import DatabaseError
+
 logger = logging.getLogger("lcm.request")
 
 API_PREFIX = "/api/"
@@ -127,13 +129,17 @@ class RequestLogMiddleware:
             response["X-Request-ID"] = request_id_of(request)
         subtopic, code = _envelope_fields(response)
         user = getattr(request, "user", None)
+        try:
+            user_id = user.pk if user is not None and user.is_authenticated else None
+        except DatabaseError:  # a session's user not loaded yet, and the database down
+            user_id = None
         fields = {
             "request_id": response["X-Request-ID"],
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
             "duration_ms": duration_ms,
-            "user_id": user.pk if user is not None and user.is_authenticated else None,
+            "user_id": user_id,
             "subtopic": subtopic,
         }
         if response.status_code >= 400:

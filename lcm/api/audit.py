@@ -14,14 +14,17 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, renderers, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.models import ModeChange
+
+from . import failures
 
 VIEW_MODE_CHANGES = "lcm.view_modechange"
 UNKNOWN_FORMAT = "Use format=json or format=csv."
@@ -137,6 +140,8 @@ class ModeChangeList(generics.ListAPIView):
             401: OpenApiResponse(description="No or bad credentials"),
             403: OpenApiResponse(description="Not an auditor or supervisor"),
             406: OpenApiResponse(description="Accept names neither JSON nor CSV"),
+            500: OpenApiResponse(description="Internal error (`internal_error`)"),
+            503: OpenApiResponse(description="Database unavailable; see Retry-After"),
         },
     )
     def get(self, request, *args, **kwargs):
@@ -148,6 +153,17 @@ class ModeChangeList(generics.ListAPIView):
             return csv_response(queryset.order_by(*newest_first(request.query_params)))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def get_exception_handler(self):
+        return self._render_exception
+
+    def _render_exception(self, exc, context):
+        response = exception_handler(exc, context)  # DRF's own errors, DRF's shape
+        if response is not None:
+            return response
+        error, headers = failures.error_of(exc, context["request"])  # database, bug
+        detail = ErrorDetail(error.message, code=error.code)
+        return Response({"detail": detail, "code": error.code}, error.status, headers=headers)
 
     unknown_format = False
 

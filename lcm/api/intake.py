@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from lcm import errors, services
 from lcm.models import Agent, Call
 
-from . import envelope
+from . import failures
 from .serializers import StrictCharField
 
 MANAGE_CALLS = services.MANAGE_CALLS
@@ -129,18 +129,10 @@ class IntakeView(APIView):
         return self._render_exception
 
     def _render_exception(self, exc, context):
-        if isinstance(exc, errors.LcmError):
-            error = exc
-        elif isinstance(exc, exceptions.APIException):
-            error = envelope.from_drf(exc)
-        else:
-            return None  # a real bug: let Django log it
+        error, headers = failures.error_of(exc, context["request"])
         body = {"code": error.code, "message": error.message}
         if error.fields:
             body["fields"] = error.fields
-        headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
         return Response(body, status=error.status, headers=headers)
 
 
@@ -149,6 +141,10 @@ ERRORS = {
     401: OpenApiResponse(IntakeError, description="No or bad token"),
     403: OpenApiResponse(IntakeError, description="The caller lacks the permission"),
     404: OpenApiResponse(IntakeError, description="Unknown callid, account or agent"),
+    500: OpenApiResponse(IntakeError, description="Internal error (`internal_error`)"),
+    503: OpenApiResponse(
+        IntakeError, description="Database unavailable (`database_unavailable`); see Retry-After"
+    ),
 }
 CALL_EXAMPLE = {
     "callid": "20001",

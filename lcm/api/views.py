@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 
@@ -13,9 +12,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lcm import errors, idempotency, services
+from lcm import idempotency, services
 
-from . import envelope
+from . import envelope, failures
 from .handlers import HANDLERS
 from .schema import EnvelopeAutoSchema
 from .serializers import EnvelopeRequest, EnvelopeResponse
@@ -63,17 +62,7 @@ class WebServiceView(APIView):
             body = request.data
         except exceptions.APIException:
             body = None
-        if isinstance(exc, errors.LcmError):
-            error = exc
-        elif isinstance(exc, exceptions.APIException):
-            error = envelope.from_drf(exc)
-        else:
-            return None  # a real bug: let Django log it
-        headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(math.ceil(exc.wait))
+        error, headers = failures.error_of(exc, request)  # a bug too: 500, logged
         subtopic = getattr(request, "lcm_reply_subtopic", envelope.ERROR_SUBTOPIC)
         return envelope.failure(
             error,
@@ -95,7 +84,8 @@ class WebServiceView(APIView):
             "Every answer, errors included, is an envelope; the HTTP status carries the "
             "class of failure (400 bad input, 401 credentials, 403 identity, 404 unknown "
             "callid/AccountNumber, 409 call/agent/account conflict, pre-requisite or "
-            "do-not-call, 422 Idempotency-Key reused). See docs/api.md for every error code."
+            "do-not-call, 422 Idempotency-Key reused, 500 a bug, 503 database unavailable). "
+            "See docs/api.md for every error code."
         ),
         request=EnvelopeRequest,
         responses={
@@ -112,6 +102,13 @@ class WebServiceView(APIView):
             413: OpenApiResponse(EnvelopeResponse, description="Body over API_MAX_BODY_BYTES"),
             415: OpenApiResponse(EnvelopeResponse, description="Not application/json"),
             429: OpenApiResponse(EnvelopeResponse, description="Token over its rate"),
+            500: OpenApiResponse(
+                EnvelopeResponse, description="Internal error (`internal_error`, the request id)"
+            ),
+            503: OpenApiResponse(
+                EnvelopeResponse,
+                description="Database unavailable (`database_unavailable`); see Retry-After",
+            ),
         },
         parameters=[
             OpenApiParameter(

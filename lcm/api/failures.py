@@ -1,0 +1,73 @@
+"""Every exception an API view lets out, as an error with a stable code.
+
+Each API view renders errors in its own shape (the envelope, the dialer's
+``{"code", "message"}``, DRF's ``{"detail"}``) but decides *what* the error
+is here, so that none of them ever answers with Django's HTML page:
+
+- a domain refusal (`lcm.errors.LcmError`) is itself;
+- DRF's own exceptions (401, 405, 415, 429…) get their codes
+  (`lcm.api.envelope.from_drf`);
+- a lost or unreachable database (`OperationalError`, `InterfaceError`) is
+  503 `database_unavailable` with ``Retry-After``: transient, retry;
+- anything else is a bug: 500 `internal_error` naming the request id,
+  logged with its traceback on ``lcm.request`` with the request id, method
+  and path (the console handler masks numbers and tokens); the 503 is
+  logged too, as a warning. Django adds its own one-line
+  ``django.request`` "Internal Server Error" for every 5xx answer.
+
+The service's transaction has rolled back by the time a view sees the
+exception, so a failed request leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from django.db import InterfaceError, OperationalError
+from rest_framework import exceptions
+
+from lcm import errors
+
+from . import envelope
+
+logger = logging.getLogger("lcm.request")
+
+
+def request_id(request) -> str:
+    """The request's id, made once: the answer's ``X-Request-ID`` and the
+    logged line carry the same one."""
+    from .views import request_id_of  # views imports this module
+
+    if not getattr(request, "lcm_request_id", ""):
+        request.lcm_request_id = request_id_of(request)
+    return request.lcm_request_id
+
+
+def error_of(exc: Exception, request) -> tuple[errors.LcmError, dict[str, str]]:
+    """The error to answer for `exc`, and the headers of that answer."""
+    headers = {}
+    if isinstance(exc, errors.LcmError):
+        error = exc
+    elif isinstance(exc, exceptions.APIException):
+        error = envelope.from_drf(exc)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(math.ceil(exc.wait))
+    else:
+        error = _unexpected(exc, request)
+        headers["X-Request-ID"] = request_id(request)
+    if error.retry_after:
+        headers["Retry-After"] = str(error.retry_after)
+    return error, headers
+
+
+def _unexpected(exc: Exception, request) -> errors.LcmError:
+    exc_info = (type(exc), exc, exc.__traceback__)
+    fields = {"request_id": request_id(request), "method": request.method, "path": request.path}
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable", exc_info=exc_info, extra={"api_request": fields})
+        return errors.DatabaseUnavailable()
+    logger.error("unhandled exception", exc_info=exc_info, extra={"api_request": fields})
+    return errors.InternalError(fields["request_id"])
