@@ -64,7 +64,10 @@ class TokenAdmin(DrfTokenAdmin):
         return self._render(request, token, action=None)
 
     def delete_view(self, request, object_id, extra_context=None):
-        """Deleting a token is revoking it: one door, through the service."""
+        """Deleting a token is revoking it: one door, through the service.
+        Refused here already to whoever may not revoke (not sent on to a 403)."""
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
         return HttpResponseRedirect(self._url("revoke", object_id))
 
     def rotate_view(self, request, object_id):
