@@ -611,12 +611,13 @@ def test_the_api_table_covers_every_role_and_endpoint():
 # Each capability is one or more cells of the tables above; a role has it when
 # every one of those cells is allowed (2xx, or the admin's redirect after a POST).
 CAPABILITIES = [
-    ("SetNewModeNumber on a call of the agent's own", ["api:SetNewModeNumber for testagent"]),
-    ("SetNewModeNumber on another agent's call", ["api:SetNewModeNumber for otheragent"]),
-    ("GetContactModes of an account the agent has a call on",
+    ("SetNewModeNumber for testagent, on its call", ["api:SetNewModeNumber for testagent"]),
+    ("SetNewModeNumber for otheragent, on its call", ["api:SetNewModeNumber for otheragent"]),
+    ("GetContactModes of an account testagent has a call on",
      ["api:GetContactModes with testagent's callid",
       "api:GetContactModes of testagent's account, no callid"]),
-    ("GetContactModes of any account", ["api:GetContactModes of otheragent's account, no callid"]),
+    ("GetContactModes of any other account",
+     ["api:GetContactModes of otheragent's account, no callid"]),
     ("Register, wrap up and end calls (API)",
      ["api:register a call", "api:move a call to wrap-up", "api:end a call"]),
     ("Log agents in and out (API)", ["api:log an agent in", "api:log an agent out"]),
@@ -651,7 +652,7 @@ CAPABILITIES = [
 ]  # fmt: skip
 DOC_ROLES = ("agent", "integration", "supervisor", "auditor", "superuser")
 DOC_HEADINGS = {
-    "agent": "agent",
+    "agent": "agent (`testagent`)",
     "integration": "integration (`dialer`)",
     "supervisor": "Supervisors",
     "auditor": "Auditors",
