@@ -262,6 +262,7 @@ ADMIN = [
     Page("lcm_account_revert",             GET,  200, 403, 200),
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
+    Page("lcm_account_change",             POST, MOVED, 403, MOVED, data="rename"),
     # Modes change only through the console's forms: read-only here, for everyone.
     *model_pages("lcm.contactmode",   ALL,        NOBODY,      ALL,    NOBODY,      ALL),
     Page("lcm_contactmode_change",         POST, 403, 403, 403, data="contactmode"),
@@ -430,6 +431,7 @@ def post_data(kind: str, world: World) -> dict:
         "restore": {"expected_seq": seq},
         "revert": {"expected_seq": seq},
         "account": {"account_number": "7|7|7|0|0|44|1", "first_name": "New", "last_name": "One"},
+        "rename": {"first_name": "Dave", "last_name": "Berry", "campaign": ""},
         "contactmode": {"number": "2025550100"},
         "modechange": {"new_number": "2025550100"},
         "dnc": {"number": "2025550188", "reason": "asked"},
