@@ -192,6 +192,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs page are public (SERVE_PUBLIC): they read no
+    # credentials, so a stale or bad token gets them too, never a 401.
+    "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the installed sidecar package, not a CDN: works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -651,28 +651,30 @@ def restore_mode(
     )
 
 
-def may_read_contacts(user) -> bool:
-    """Agents, integrations and staff with view rights may read numbers."""
-    return (
-        Agent.objects.filter(user_id=user.pk).exists()
-        or user.has_perm(ACT_FOR_ANY_AGENT)
-        or user.has_perm("lcm.view_contactmode")
-    )
+def may_read_any_contact(user) -> bool:
+    """Integrations and staff with view rights read any contact's modes."""
+    return may_act_for_any_agent(user) or user.has_perm("lcm.view_contactmode")
 
 
 def contact_modes(*, account_number: str, callid: str | None, actor) -> list[ContactMode]:
     """GetContactModes: the live modes of an account, by ModeID.
 
-    When a callid is given it must exist and be on that account. Readers
-    are agents, integrations and users allowed to view contact modes.
+    When a callid is given it must exist and be on that account. An agent
+    reads the accounts of its own calls only: the call named must be its
+    own, or without a callid it must have had a call on the account.
+    Integrations and users allowed to view contact modes read any account;
+    anyone else is refused.
     """
-    if not may_read_contacts(actor):
+    agent_pk = Agent.objects.filter(user_id=actor.pk).values_list("pk", flat=True).first()
+    if agent_pk is None and not may_read_any_contact(actor):
         raise errors.NotAllowed("You may not read contact modes.")
     account = Account.objects.filter(account_number=account_number).first()
     if callid:
-        call = Call.objects.filter(callid=callid).only("account_id").first()
+        call = Call.objects.filter(callid=callid).only("account_id", "agent_id").first()
         if call is None:
             raise errors.UnknownCall(callid)
+        if agent_pk is not None and call.agent_id != agent_pk and not may_read_any_contact(actor):
+            raise errors.NotAllowed(f"Call {callid} is not handled by you.")
         if account is not None and call.account_id != account.pk:
             raise errors.CallAccountMismatch(
                 f"Call {callid} is not on account {account_number}.",
@@ -680,6 +682,13 @@ def contact_modes(*, account_number: str, callid: str | None, actor) -> list[Con
             )
     if account is None:
         raise errors.UnknownAccount(f"Unknown AccountNumber: {account_number}")
+    if (
+        agent_pk is not None
+        and not callid
+        and not Call.objects.filter(account=account, agent_id=agent_pk).exists()
+        and not may_read_any_contact(actor)
+    ):
+        raise errors.NotAllowed(f"You have no call on account {account_number}.")
     return list(
         ContactMode.objects.filter(account=account, deleted_at=None)
         .select_related("mode_type")

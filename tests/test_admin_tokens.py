@@ -104,6 +104,12 @@ def test_the_stock_delete_page_leads_to_revoke(client, dialer_token):
     assert response["Location"] == f"{BASE}{dialer_token.user_id}/revoke/"
 
 
+def test_the_stock_delete_page_refuses_who_may_not_revoke(client, dialer_token):
+    client.force_login(staff_with("view_tokenproxy", "change_tokenproxy"))
+
+    assert client.get(f"{BASE}{dialer_token.user_id}/delete/").status_code == 403
+
+
 @pytest.mark.parametrize(
     ("codenames", "action"),
     [
@@ -147,6 +153,26 @@ def test_adding_a_token_shows_its_key_once(client, demo):
     key = Token.objects.get(user=user).key
     assert f"<code>{key}</code>" in response.content.decode()
     assert key not in client.get(BASE).content.decode()
+
+
+def test_adding_a_token_keeps_its_key_out_of_the_admin_log_and_the_history(client, demo):
+    """Django's admin logs an addition as `obj.pk` / `str(obj)`: for a token,
+    its key, kept in django_admin_log and shown in "Recent actions"."""
+    from django.contrib.admin.models import LogEntry
+
+    client.force_login(get_user_model().objects.get(username="admin"))
+    user = get_user_model().objects.get(username="offagent")
+    client.post(f"{BASE}add/", {"user": user.pk}, follow=True)  # the key, shown once
+    key = Token.objects.get(user=user).key
+
+    entry = LogEntry.objects.get()
+    assert (entry.object_id, entry.object_repr) == (str(user.pk), "API token of offagent")
+    index = client.get("/admin/").content.decode()
+    history = client.get(f"{BASE}{user.pk}/history/")
+    assert history.status_code == 200
+    assert "API token of offagent" in index and "API token of offagent" in history.content.decode()
+    assert key not in index and key not in history.content.decode()
+    assert "Added." in history.content.decode()  # the entry is found by the user's id
 
 
 def test_the_demo_supervisor_may_rotate_and_revoke_tokens(client, dialer_token):

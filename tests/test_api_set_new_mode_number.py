@@ -10,7 +10,7 @@ from lcm import errors
 from lcm.models import AuditChainHead, Call, ContactMode, ModeChange, ModeType
 from lcm.numbers import NOT_A_NUMBER
 
-from .conftest import WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
+from .conftest import WEBSERVICE, client_for, envelope, live_modes, set_mode_body, snapshot
 from .factories import ContactModeFactory, ModeTypeFactory, UserFactory
 
 DAVID = "5|3|1|0|0|44|1"
@@ -523,3 +523,35 @@ def test_get_contact_modes_is_open_to_an_integration(demo):
     assert [m["CValue"] for m in response.json()["message"]["response"]["Contactmodes"]] == [
         "2025550111"
     ]
+
+
+def test_get_contact_modes_keeps_an_agent_to_the_accounts_of_its_own_calls(demo):
+    """otheragent may not read David's numbers: not through testagent's
+    call, not by naming the account; its own ended call on an account is
+    enough (after-call work)."""
+    other = client_for("otheragent")
+    through_call = envelope("GetContactModes", callid="12345", AccountNumber=DAVID)
+    by_account = envelope("GetContactModes", AccountNumber=DAVID)
+
+    refused = [post(other, through_call), post(other, by_account)]
+
+    assert [r.status_code for r in refused] == [403, 403]
+    assert [r.json()["message"]["error"]["errorMessage"] for r in refused] == [
+        "Call 12345 is not handled by you.",
+        "You have no call on account 5|3|1|0|0|44|1.",
+    ]
+    Call.objects.filter(callid="12346").update(
+        account=Call.objects.get(callid="12345").account, state=Call.State.ENDED
+    )
+    assert post(other, by_account).status_code == 200
+
+
+def test_get_contact_modes_lets_an_agent_with_view_rights_read_any_account(demo):
+    from django.contrib.auth.models import Permission
+
+    user = Call.objects.get(callid="12346").agent.user
+    user.user_permissions.add(Permission.objects.get(codename="view_contactmode"))
+
+    response = post(client_for("otheragent"), envelope("GetContactModes", AccountNumber=DAVID))
+
+    assert response.status_code == 200

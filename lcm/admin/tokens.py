@@ -11,6 +11,8 @@ Permissions: rotating needs `authtoken.change_tokenproxy`, revoking
 (the admin's permissions on DRF's TokenProxy model).
 """
 
+import json
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -23,6 +25,19 @@ from rest_framework.authtoken.models import TokenProxy
 from lcm import services
 
 HINT_LENGTH = 4
+
+
+class _TokenShown:
+    """A token as the admin's generic pages may show it: by its user (the
+    pages' URLs are by user id, too), never by its key."""
+
+    def __init__(self, token):
+        self.pk = token.user_id
+        self.label = f"API token of {token.user}"
+
+    def __str__(self) -> str:
+        return self.label
+
 
 if admin.site.is_registered(TokenProxy):
     admin.site.unregister(TokenProxy)
@@ -64,7 +79,10 @@ class TokenAdmin(DrfTokenAdmin):
         return self._render(request, token, action=None)
 
     def delete_view(self, request, object_id, extra_context=None):
-        """Deleting a token is revoking it: one door, through the service."""
+        """Deleting a token is revoking it: one door, through the service.
+        Refused here already to whoever may not revoke (not sent on to a 403)."""
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
         return HttpResponseRedirect(self._url("revoke", object_id))
 
     def rotate_view(self, request, object_id):
@@ -106,6 +124,28 @@ class TokenAdmin(DrfTokenAdmin):
             messages.SUCCESS,
         )
         return HttpResponseRedirect(self._url("changelist"))
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Django titles this page with `str(token)`, which is the key."""
+        shown = _TokenShown(self._token_or_404(request, object_id))
+        context = {"title": f"Change history: {shown}", "object": shown}
+        return super().history_view(request, object_id, {**(extra_context or {}), **context})
+
+    def log_addition(self, request, obj, message):
+        """Django's log entry is keyed by `obj.pk` and labelled `str(obj)`:
+        both are the key, kept for good in django_admin_log and shown in
+        "Recent actions". Logged by the user's id and name instead."""
+        from django.contrib.admin.models import ADDITION, LogEntry
+        from django.contrib.contenttypes.models import ContentType
+
+        return LogEntry.objects.create(
+            user_id=request.user.pk,
+            content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+            object_id=str(obj.user_id),
+            object_repr=str(_TokenShown(obj))[:200],
+            action_flag=ADDITION,
+            change_message=json.dumps(message) if isinstance(message, list) else message,
+        )
 
     # --- helpers ------------------------------------------------------------------
 
