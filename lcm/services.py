@@ -431,11 +431,14 @@ def entry_effect(entry: ModeChange) -> tuple[Numbers, Numbers]:
     if entry.action == ModeChange.Action.REVERT and entry.reverts_id:
         put_back, _ = entry_effect(entry.reverts)
         for mode_id, number in put_back.items():
-            if mode_id not in before and number is not None:
-                # Restored from no live mode, or already holding `number`:
-                # the entry's fields cannot tell, the log before it can.
-                if _number_before(entry, mode_id) == number:
-                    continue
+            # Not in its fields: restored from no live mode, or already holding
+            # `number` (left alone)? The log before the entry tells.
+            if (
+                mode_id not in before
+                and number is not None
+                and _number_before(entry, mode_id) == number
+            ):
+                continue
             before.setdefault(mode_id, None)
             after[mode_id] = number
     return before, after
