@@ -421,7 +421,8 @@ Numbers = dict[int, str | None]  # ModeID → number, None: no live mode
 def entry_effect(entry: ModeChange) -> tuple[Numbers, Numbers]:
     """What one audit entry did: the numbers of the modes it touched, before
     and after. A revert entry put back the `before` of the entry it reverts
-    (its `reverts`), having soft-deleted its `deleted_modes` to make room."""
+    (its `reverts`), having soft-deleted its `deleted_modes` to make room;
+    a mode that already held its number then was left alone, not touched."""
     before: Numbers = {entry.mode_id: entry.old_number or None}
     after: Numbers = {entry.mode_id: entry.new_number or None}
     for deleted in entry.deleted_modes:
@@ -430,9 +431,33 @@ def entry_effect(entry: ModeChange) -> tuple[Numbers, Numbers]:
     if entry.action == ModeChange.Action.REVERT and entry.reverts_id:
         put_back, _ = entry_effect(entry.reverts)
         for mode_id, number in put_back.items():
+            # Not in its fields: restored from no live mode, or already holding
+            # `number` (left alone)? The log before the entry tells.
+            if (
+                mode_id not in before
+                and number is not None
+                and _number_before(entry, mode_id) == number
+            ):
+                continue
             before.setdefault(mode_id, None)
             after[mode_id] = number
     return before, after
+
+
+def _number_before(entry: ModeChange, mode_id: int) -> str | None:
+    """The number mode `mode_id` of the entry's account held just before
+    `entry`, by the audit log: what the latest earlier entry touching that
+    mode left in it (None: no live mode)."""
+    earlier = (
+        ModeChange.objects.filter(account_id=entry.account_id, seq__lt=entry.seq)
+        .select_related("reverts")
+        .order_by("-seq")
+    )
+    for other in earlier.iterator(chunk_size=100):
+        _, after = entry_effect(other)
+        if mode_id in after:
+            return after[mode_id]
+    return None
 
 
 @dataclass(frozen=True)

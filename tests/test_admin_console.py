@@ -449,6 +449,30 @@ def test_a_change_cannot_be_reverted_twice_but_a_revert_can_be_reverted(supervis
     assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
 
 
+def test_undoing_a_revert_leaves_alone_a_mode_that_the_revert_did_not_change(supervisor):
+    # Found by tests/test_properties.py's replay: the revert of #1 found
+    # mode 2 already back (#2) and left it alone, yet undoing that revert
+    # deleted mode 2, as if the revert had restored it.
+    wipe = set_as_supervisor("600123456", mode_id=3, delete_other_modes=True)
+    office = ContactMode.objects.get(account=david(), mode_type=2, deleted_at__isnull=False)
+    services.restore_mode(mode_pk=office.pk, actor=supervisor_user(), expected_seq=None)
+    undo = services.revert_mode_change(
+        change_id=wipe.pk, actor=supervisor_user(), expected_seq=None, confirm_superseded=True
+    )
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143"}
+    assert services.entry_effect(undo) == (
+        {3: "600123456", 1: None},
+        {3: None, 1: "6491462346"},
+    )
+
+    redo = services.revert_mode_change(change_id=undo.pk, actor=supervisor_user(), expected_seq=3)
+
+    assert live_modes(DAVID) == {2: "2025550143", 3: "600123456"}
+    assert (redo.old_number, redo.new_number) == ("", "600123456")
+    assert redo.deleted_modes == [{"mode_id": 1, "number": "6491462346"}]
+    assert replay(DAVID, {1: "6491462346", 2: "2025550143"}) == live_modes(DAVID)
+
+
 def test_a_revert_that_would_put_a_do_not_call_number_back_is_refused(supervisor):
     entry = set_as_supervisor("600123456", mode_id=2)
     DoNotCallNumber.objects.create(number="2025550143")
