@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -55,6 +54,13 @@ BENCH = ROOT / "bench"
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DOC = ROOT / "docs" / "benchmarks.md"
+
+# The production environment and free ports come from the fault tests'
+# helpers, so the benchmark measures the process those tests prove.
+sys.path.insert(0, str(ROOT))
+from tests import processes as tests_processes  # noqa: E402
+from tests.processes import free_port  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MARK = "<!-- set-new-mode-number bench {phase} {edge}: written by bench/run.py --record -->"
 
@@ -95,12 +101,6 @@ def tree_cpu_seconds(roots: list[int]) -> float:
         if pid in table:
             total += table[pid][1]
     return total / CLK_TCK
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -169,23 +169,10 @@ def gunicorn_argv(app: str, workers: int, *extra: str) -> list[str]:
 
 
 def production_env(database_url: str) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        CONN_MAX_AGE="600",
-        LOG_LEVEL="WARNING",
-        # Plain HTTP on loopback: no TLS proxy in front, so no HTTPS redirect.
-        SECURE_SSL_REDIRECT="false",
-        SECURE_COOKIES="false",
-        # The throttle still runs (its cost is measured) but never trips: the
-        # load generator is one client sending far beyond an agent's rate.
-        API_THROTTLE_RATE="1000000/s",
-    )
-    return env
+    """The fault tests' production process environment, with persistent
+    connections as a deployment would run (the throttle still runs, so its
+    cost is measured, but never trips)."""
+    return tests_processes.production_env(database_url, CONN_MAX_AGE="600")
 
 
 # --- load ------------------------------------------------------------------------
