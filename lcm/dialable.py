@@ -225,19 +225,21 @@ def hhmm(value: time) -> str:
 
 
 def area_code(e164: str) -> str:
-    """The number's national destination code, ``""`` when none or unknown.
+    """The number's geographical area code, ``""`` when it has none or is unknown.
 
-    The destination code rather than the geographical area code, because the
-    spec asks for the "area/destination code": it is the area code in the
-    NANP (``+1 202`` → ``202``) and also names mobile and non-geographic
-    ranges elsewhere (``+44 7911`` → ``7911``), where the geographical area
-    code would be empty. Only valid numbers get one: for others phonenumbers'
-    metadata cannot vouch for where the code ends.
+    The area code (phonenumbers' ``length_of_geographical_area_code``), not
+    the national destination code: the field is ``AreaCode`` and tells a
+    supervisor where the callee is. ``+1 202`` gives ``202`` (every NANP
+    number has one), ``+49 30`` gives ``30``; a UK or German mobile, or any
+    number in a plan without areas (Singapore), gives ``""``, where the
+    destination code would be a mobile range or just the first digit group.
+    Only valid numbers get one: for others the metadata cannot vouch for
+    where the code ends.
     """
     number = _parse(e164)
     if number is None or not phonenumbers.is_valid_number(number):
         return ""
-    length = phonenumbers.length_of_national_destination_code(number)
+    length = phonenumbers.length_of_geographical_area_code(number)
     if length <= 0:
         return ""
     return phonenumbers.national_significant_number(number)[:length]
