@@ -34,7 +34,7 @@ import psycopg
 _SEPARATORS = re.compile(r"[\s\-.()]")
 _CLEAN = re.compile(r"\+?[0-9]+")
 
-# The statements, in the order the product issues them (lcm.services).
+# The statements, in the order the product issues them (lcm.actions.agent_requests).
 TOKEN_USER = """
     SELECT u.id, u.username, u.is_active
     FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id

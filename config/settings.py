@@ -246,6 +246,13 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 LCM_DEFAULT_REGION = env("LCM_DEFAULT_REGION", default="")
 
+# LCM_DEFAULT_TIME_ZONE: an IANA zone (e.g. "America/New_York") for modes
+# whose zone neither the number, the mode, nor the account (TimeZone, ZIP
+# code, Country) tells. Empty by default: such a mode is not callable,
+# never silently UTC. Both values are checked when the app starts
+# (lcm.apps): a typo stops the server with a message.
+LCM_DEFAULT_TIME_ZONE = env("LCM_DEFAULT_TIME_ZONE", default="")
+
 # --- Permissions ------------------------------------------------------------
 # How long (seconds) each process remembers whether a user may act for any
 # agent (lcm.act_for_any_agent), sparing two queries per integration request.

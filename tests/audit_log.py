@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 
-from lcm import services
+from lcm.actions import RequestContext, agent_requests
 from lcm.models import ModeChange
 
 DAVID = "5|3|1|0|0|44|1"
@@ -10,7 +10,7 @@ MARIA = "596|485|587|0|0|44|59"
 
 
 def set_number(callid, account, agent, mode_id, number, *, delete_others=False, source=""):
-    return services.set_new_mode_number(
+    return agent_requests.set_new_mode_number(
         callid=callid,
         account_number=account,
         mode_id=mode_id,
@@ -18,7 +18,7 @@ def set_number(callid, account, agent, mode_id, number, *, delete_others=False, 
         delete_other_modes=delete_others,
         agent_id=agent,
         actor=get_user_model().objects.get(username=agent),
-        context=services.RequestContext(source=source, client_ip="10.0.0.7", request_id="r1"),
+        context=RequestContext(source=source, client_ip="10.0.0.7", request_id="r1"),
     )
 
 

@@ -36,7 +36,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from lcm import services
+from lcm.actions import agent_requests, supervisor
 from lcm.models import (
     Account,
     Agent,
@@ -343,7 +343,7 @@ def _build_world() -> World:
     users = {username: User.objects.get(username=username) for username in USERS.values()}
     for user in users.values():
         Token.objects.get_or_create(user=user)
-    entry = services.set_new_mode_number(
+    entry = agent_requests.set_new_mode_number(
         callid="12345",
         account_number=DAVID,
         mode_id=1,
@@ -429,7 +429,7 @@ def _model_label(name: str) -> str | None:
 
 
 def post_data(kind: str, world: World) -> dict:
-    seq = services.latest_seq(world.pks["lcm.account"])
+    seq = supervisor.latest_seq(world.pks["lcm.account"])
     return {
         "empty": {},
         "delete": {"post": "yes"},

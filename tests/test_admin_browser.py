@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from lcm.actions import supervisor
 from lcm.models import Account, ModeChange
 
 from .conftest import DEMO_PASSWORD, live_modes, snapshot
@@ -154,12 +155,11 @@ def nothing_to_submit(page):
 
 def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):
     call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
-    from lcm import services
 
     from .test_admin_console import set_as_supervisor
 
     change = set_as_supervisor("600123456", delete_other_modes=True)
-    assert services.latest_seq(change.account) == 1
+    assert supervisor.latest_seq(change.account) == 1
     view_only_user()
     account = Account.objects.get(account_number=DAVID)
     before = snapshot()

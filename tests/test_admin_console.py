@@ -8,7 +8,8 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from lcm import errors, services
+from lcm import errors
+from lcm.actions import supervisor as console_actions
 from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange, ModeType
 from lcm.numbers import NOT_A_NUMBER, TOO_LONG
 
@@ -72,7 +73,7 @@ def supervisor_user():
 
 
 def set_as_supervisor(number, mode_id=3, delete_other_modes=False):
-    return services.set_mode_number_as_supervisor(
+    return console_actions.set_mode_number_as_supervisor(
         account_id=david().pk,
         mode_id=mode_id,
         contact_number=number,
@@ -86,7 +87,7 @@ def replay(account_number, initial):
     """The live modes the audit log says the account has, entry by entry."""
     modes = dict(initial)
     for entry in ModeChange.objects.filter(account_number=account_number).order_by("seq"):
-        before, after = services.entry_effect(entry)
+        before, after = console_actions.entry_effect(entry)
         assert modes.get(entry.mode_id) == (entry.old_number or None), f"at #{entry.seq}"
         assert {k: modes.get(k) for k in before} == before, f"at #{entry.seq}"
         for deleted in entry.deleted_modes:
@@ -165,7 +166,7 @@ def test_the_account_page_shows_modes_deleted_modes_calls_and_history(supervisor
     assert response.status_code == 200
     html = response.content.decode()
     context = response.context
-    assert [(m.mode_type_id, m.number, m.changed_by) for m in context["live_modes"]] == [
+    assert [(m.mode_type_id, m.number, m.changed_by) for m in (c.mode for c in context["live_modes"])] == [
         (3, "600123456", "supervisor")
     ]
     assert sorted((m.mode_type_id, m.number) for m in context["deleted_modes"]) == [
@@ -347,7 +348,7 @@ def test_the_service_refuses_a_user_without_change_permission(demo):
     user = UserFactory(username="viewer2", is_staff=True)
 
     with pytest.raises(errors.NotAllowed):
-        services.set_mode_number_as_supervisor(
+        console_actions.set_mode_number_as_supervisor(
             account_id=david().pk,
             mode_id=3,
             contact_number="600123456",
@@ -427,7 +428,7 @@ def test_reverting_a_superseded_change_shows_the_later_ones_and_needs_confirmati
 
 def test_a_change_cannot_be_reverted_twice_but_a_revert_can_be_reverted(supervisor):
     entry = set_as_supervisor("600123456", mode_id=2, delete_other_modes=True)
-    services.revert_mode_change(change_id=entry.pk, actor=supervisor_user(), expected_seq=1)
+    console_actions.revert_mode_change(change_id=entry.pk, actor=supervisor_user(), expected_seq=1)
     before = snapshot()
 
     again = supervisor.post(revert_url(entry), {"expected_seq": 2})
@@ -455,17 +456,19 @@ def test_undoing_a_revert_leaves_alone_a_mode_that_the_revert_did_not_change(sup
     # deleted mode 2, as if the revert had restored it.
     wipe = set_as_supervisor("600123456", mode_id=3, delete_other_modes=True)
     office = ContactMode.objects.get(account=david(), mode_type=2, deleted_at__isnull=False)
-    services.restore_mode(mode_pk=office.pk, actor=supervisor_user(), expected_seq=None)
-    undo = services.revert_mode_change(
+    console_actions.restore_mode(mode_pk=office.pk, actor=supervisor_user(), expected_seq=None)
+    undo = console_actions.revert_mode_change(
         change_id=wipe.pk, actor=supervisor_user(), expected_seq=None, confirm_superseded=True
     )
     assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143"}
-    assert services.entry_effect(undo) == (
+    assert console_actions.entry_effect(undo) == (
         {3: "600123456", 1: None},
         {3: None, 1: "6491462346"},
     )
 
-    redo = services.revert_mode_change(change_id=undo.pk, actor=supervisor_user(), expected_seq=3)
+    redo = console_actions.revert_mode_change(
+        change_id=undo.pk, actor=supervisor_user(), expected_seq=3
+    )
 
     assert live_modes(DAVID) == {2: "2025550143", 3: "600123456"}
     assert (redo.old_number, redo.new_number) == ("", "600123456")
@@ -669,7 +672,9 @@ def test_the_supervisors_group_survives_as_created_by_the_migration(db):
 def test_reverting_a_restore_deletes_the_mode_again(supervisor):
     set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
     deleted = ContactMode.objects.get(mode_type_id=2, deleted_at__isnull=False)
-    restore = services.restore_mode(mode_pk=deleted.pk, actor=supervisor_user(), expected_seq=1)
+    restore = console_actions.restore_mode(
+        mode_pk=deleted.pk, actor=supervisor_user(), expected_seq=1
+    )
 
     response = supervisor.post(revert_url(restore), {"expected_seq": 2})
 
@@ -703,7 +708,7 @@ def test_two_supervisors_submitting_forms_of_the_same_page_one_wins(demo):
     def submit(number):
         barrier.wait()
         try:
-            services.set_mode_number_as_supervisor(
+            console_actions.set_mode_number_as_supervisor(
                 account_id=account_id,
                 mode_id=3,
                 contact_number=number,
@@ -737,7 +742,9 @@ def test_the_account_page_costs_the_same_queries_however_long_its_history(superv
     for i in range(30):
         entry = set_as_supervisor(f"60020{i:04d}", mode_id=1 + i % 3, delete_other_modes=i % 4 == 0)
         if i % 5 == 0:
-            services.revert_mode_change(change_id=entry.pk, actor=entry.user, expected_seq=None)
+            console_actions.revert_mode_change(
+                change_id=entry.pk, actor=entry.user, expected_seq=None
+            )
     with CaptureQueriesContext(connection) as long:
         supervisor.get(url)
 

@@ -16,7 +16,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
-from lcm import audit_triggers, services
+from lcm import audit_triggers
+from lcm.actions import agent_requests
 from lcm.audit import GENESIS_HASH, append_entry, compute_hash, verify_chain
 from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange
 
@@ -30,7 +31,7 @@ def change(n: int = 1, **overrides) -> list[ModeChange]:
     """`n` SetNewModeNumber calls by testagent on David, through the service."""
     actor = get_user_model().objects.get(username="testagent")
     return [
-        services.set_new_mode_number(
+        agent_requests.set_new_mode_number(
             callid="12345",
             account_number=DAVID,
             mode_id=1 + i % 2,

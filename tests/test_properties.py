@@ -38,7 +38,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from lcm import errors, imports, services
+from lcm import errors, imports
+from lcm.actions import agent_requests, supervisor
+from lcm.actions import imports as imports_writer
 from lcm.audit import verify_chain
 from lcm.models import (
     Account,
@@ -271,7 +273,7 @@ class ModeServices(RuleBasedStateMachine):
     # -- helpers --
 
     def _expected_seq(self, account_id: int, choice: str) -> int | None:
-        current = services.latest_seq(account_id)
+        current = supervisor.latest_seq(account_id)
         return {"none": None, "current": current, "stale": current - 1}[choice]
 
     def _attempt(self, action, **kwargs):
@@ -295,7 +297,7 @@ class ModeServices(RuleBasedStateMachine):
     def set_number(self, account, mode_id, number, delete_other_modes, actor):
         """SetNewModeNumber on the account's own call, as its agent or the dialer."""
         self._attempt(
-            services.set_new_mode_number,
+            agent_requests.set_new_mode_number,
             callid=f"prop-{account}",
             account_number=KEYS[account],
             mode_id=mode_id,
@@ -319,7 +321,7 @@ class ModeServices(RuleBasedStateMachine):
     ):
         """SetNewModeNumber with any call, account, agent and actor: mostly refused."""
         self._attempt(
-            services.set_new_mode_number,
+            agent_requests.set_new_mode_number,
             callid=callid,
             account_number=KEYS[account],
             mode_id=mode_id,
@@ -341,7 +343,7 @@ class ModeServices(RuleBasedStateMachine):
         if target is None:
             return
         self._attempt(
-            services.set_mode_number_as_supervisor,
+            supervisor.set_mode_number_as_supervisor,
             account_id=target.pk,
             mode_id=mode_id,
             contact_number=number,
@@ -364,10 +366,10 @@ class ModeServices(RuleBasedStateMachine):
             return
         entry = entries[-1 - back % len(entries)]
         before = full_snapshot()
-        plan = services.plan_revert(entry)
+        plan = supervisor.plan_revert(entry)
         assert full_snapshot() == before, "plan_revert wrote something"
         record = self._attempt(
-            services.revert_mode_change,
+            supervisor.revert_mode_change,
             change_id=entry.pk,
             actor=self.users[actor],
             expected_seq=self._expected_seq(entry.account_id, expected),
@@ -416,7 +418,7 @@ class ModeServices(RuleBasedStateMachine):
         if mode is None:
             return
         self._attempt(
-            services.restore_mode,
+            supervisor.restore_mode,
             mode_pk=mode.pk,
             actor=self.users["supervisor"],
             expected_seq=self._expected_seq(mode.account_id, expected),
@@ -450,7 +452,7 @@ class ModeServices(RuleBasedStateMachine):
         if not rows:
             return
         entries_before = our_entries().count()
-        result = services.import_accounts(
+        result = imports_writer.import_accounts(
             rows=rows, actor=self.users["dialer"] if as_dialer else None
         )
         written = result.modes_added + result.modes_changed

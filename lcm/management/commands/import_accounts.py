@@ -1,7 +1,7 @@
 """Import accounts and their modes from CSV or JSON Lines (idempotent).
 
 Streams the file and writes it in batches, one transaction each
-(`lcm.services.import_accounts`), so memory stays flat on a million rows and
+(`lcm.actions.imports.import_accounts`), so memory stays flat on a million rows and
 a bad row costs only itself. Rejected rows go to stderr with their line
 number and reason; progress and the summary to stdout.
 
@@ -20,7 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from lcm import imports, services
+from lcm import imports
+from lcm.actions import imports as writer
 from lcm.models import ModeType
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         else:
             rows = imports.read_jsonl(stream, mode_types=mode_types, encoding=options["encoding"])
 
-        self.total = services.ImportResult()
+        self.total = writer.ImportResult()
         self.rejected = 0
         self.read = 0
         self.started = time.monotonic()
@@ -141,19 +142,19 @@ class Command(BaseCommand):
         rows = list(batch.values())
         batch.clear()
         try:
-            self._account(services.import_accounts(rows=rows, actor=actor))
+            self._account(writer.import_accounts(rows=rows, actor=actor))
         except DatabaseError:
             for row in rows:
                 try:
-                    self._account(services.import_accounts(rows=[row], actor=actor))
+                    self._account(writer.import_accounts(rows=[row], actor=actor))
                 except DatabaseError as exc:
                     self._account(
-                        services.ImportResult(
+                        writer.ImportResult(
                             rejected=[imports.Rejected(row.line, row.account_number, str(exc))]
                         )
                     )
 
-    def _account(self, result: services.ImportResult) -> None:
+    def _account(self, result: writer.ImportResult) -> None:
         self._reject(result.rejected)
         result.rejected = []
         self.total.add(result)
