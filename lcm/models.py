@@ -145,6 +145,7 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["account_number"]
+        permissions = [("import_accounts", "Can import account lists (CSV, JSON Lines)")]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()

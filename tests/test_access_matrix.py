@@ -258,6 +258,8 @@ ADMIN = [
     *model_pages("lcm.account",       ALL,        SUP_NOT_AUD, ALL,    ROOT_ONLY,   ALL),
     Page("lcm_account_set_number",         GET,  200, 403, 200),
     Page("lcm_account_set_number",         POST, MOVED, 403, MOVED, data="set_number"),
+    Page("lcm_account_mode_settings",      GET,  200, 403, 200),
+    Page("lcm_account_mode_settings",      POST, MOVED, 403, MOVED, data="mode_settings"),
     Page("lcm_account_restore_mode",       GET,  200, 403, 200),
     Page("lcm_account_restore_mode",       POST, MOVED, 403, MOVED, data="restore"),
     Page("lcm_account_revert",             GET,  200, 403, 200),
@@ -393,6 +395,7 @@ def _build_world() -> World:
         "axes.accesslog": log.pk,
         "axes.accessfailurelog": failure.pk,
         "deleted_mode": deleted.pk,
+        "live_mode_id": 1,  # the settings page of David's mode 1
     }
     return world
 
@@ -410,6 +413,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"], pks["lcm.modechange"]]
     elif name.startswith("lcm_account_set_number"):
         args = [pks["lcm.account"]]
+    elif name == "lcm_account_mode_settings":
+        args = [pks["lcm.account"], pks["live_mode_id"]]
     elif name.startswith("authtoken_tokenproxy_"):
         args = [] if name.endswith(("changelist", "add")) else [pks["authtoken.tokenproxy"]]
     else:
@@ -435,6 +440,7 @@ def post_data(kind: str, world: World) -> dict:
         "delete": {"post": "yes"},
         "set_number": {"expected_seq": seq, "mode_type": 3, "number": "2025550166"},
         "restore": {"expected_seq": seq},
+        "mode_settings": {"expected_seq": seq, "consent": "on", "time_zone": "America/Chicago"},
         "revert": {"expected_seq": seq},
         "account": {"account_number": "7|7|7|0|0|44|1", "first_name": "New", "last_name": "One"},
         "rename": {"first_name": "Dave", "last_name": "Berry", "campaign": ""},
@@ -635,9 +641,9 @@ CAPABILITIES = [
     ("View accounts, contact modes, calls, agents, DNC numbers, mode types",
      [f"admin:GET lcm_{m}_changelist" for m in
       ("account", "contactmode", "call", "agent", "donotcallnumber", "modetype")]),
-    ("Change a number, restore a mode, revert a change (console)",
-     ["admin:POST lcm_account_set_number", "admin:POST lcm_account_restore_mode",
-      "admin:POST lcm_account_revert"]),
+    ("Change a number, consent and calling window, restore a mode, revert a change (console)",
+     ["admin:POST lcm_account_set_number", "admin:POST lcm_account_mode_settings",
+      "admin:POST lcm_account_restore_mode", "admin:POST lcm_account_revert"]),
     ("Add and change accounts, calls and agents",
      ["admin:POST lcm_account_add", "admin:GET lcm_call_add", "admin:GET lcm_agent_add"]),
     ("Add and delete DNC numbers and mode types",

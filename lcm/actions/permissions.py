@@ -26,7 +26,7 @@ CHANGE_MODES = "lcm.change_contactmode"
 VIEW_MODES = "lcm.view_contactmode"
 MANAGE_CALLS = "lcm.manage_calls"
 MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
-IMPORT_ACCOUNTS = "lcm.add_account"
+IMPORT_ACCOUNTS = "lcm.import_accounts"
 MANAGE_DO_NOT_CALL = "lcm.add_donotcallnumber"
 CHANGE_TOKENS = "authtoken.change_tokenproxy"
 DELETE_TOKENS = "authtoken.delete_tokenproxy"
@@ -34,14 +34,14 @@ DELETE_TOKENS = "authtoken.delete_tokenproxy"
 # The group a dialer/CTI user joins (created by migration 0007, which keeps
 # its own copy of this list, as migrations must).
 DIALER_GROUP = "Dialer integration"
-DIALER_PERMISSIONS = [MANAGE_CALLS, MANAGE_AGENT_SESSIONS, ACT_FOR_ANY_AGENT]
+DIALER_PERMISSIONS = [MANAGE_CALLS, MANAGE_AGENT_SESSIONS, ACT_FOR_ANY_AGENT, IMPORT_ACCOUNTS]
 
 # What the refusal says, per permission (the rest get the generic text).
 REFUSALS = {
     CHANGE_MODES: errors.MAY_NOT_CHANGE_MODES,
     MANAGE_CALLS: "You may not register, wrap up or end calls (lcm.manage_calls).",
     MANAGE_AGENT_SESSIONS: "You may not log agents in or out (lcm.manage_agent_sessions).",
-    IMPORT_ACCOUNTS: "You may not import accounts (lcm.add_account).",
+    IMPORT_ACCOUNTS: "You may not import accounts (lcm.import_accounts).",
     MANAGE_DO_NOT_CALL: "You may not change the do-not-call list.",
 }
 

@@ -20,8 +20,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from lcm import imports
+from lcm import errors, imports
 from lcm.actions import imports as writer
+from lcm.actions import permissions
 from lcm.models import ModeType
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -79,6 +80,10 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=options["user"]).first()
             if actor is None:
                 raise CommandError(f"Unknown user {options['user']!r}.", returncode=2)
+            try:  # the import is attributed to that user: they must be allowed it
+                permissions.require(actor, permissions.IMPORT_ACCOUNTS)
+            except errors.NotAllowed as exc:
+                raise CommandError(exc.message, returncode=2) from None
         try:
             stream = path.open("rb")
         except OSError as exc:
