@@ -70,7 +70,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the project's own: the axes lockout page
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
