@@ -11,4 +11,3 @@ class LcmConfig(AppConfig):
         from . import conf
 
         checks.register(conf.check_settings)
-        checks.register(conf.check_installed_apps)

@@ -152,22 +152,3 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
     return errors
 
-
-# The apps whose models and migrations lcm's own depend on (API tokens).
-REQUIRED_APPS = ["rest_framework", "rest_framework.authtoken"]
-
-
-def check_installed_apps(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """`lcm.E002` for each app lcm needs that the host did not install."""
-    from django.apps import apps
-
-    return [
-        checks.Error(
-            f"lcm needs {name!r} in INSTALLED_APPS.",
-            hint="INSTALLED_APPS += ['rest_framework', 'rest_framework.authtoken', 'lcm']; "
-            "see docs/install.md.",
-            id="lcm.E002",
-        )
-        for name in REQUIRED_APPS
-        if not apps.is_installed(name)
-    ]
