@@ -109,6 +109,14 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+# Read unprefixed before 0.2.0: a host still setting one is told (lcm.W002).
+RENAMED = {
+    "API_MAX_BODY_BYTES": "LCM_API_MAX_BODY_BYTES",
+    "API_THROTTLE_RATE": "LCM_API_THROTTLE_RATE",
+    "IDEMPOTENCY_KEY_TTL_HOURS": "LCM_IDEMPOTENCY_KEY_TTL_HOURS",
+}
+
+
 class _LcmSettings:
     """``lcm_settings.LCM_X``: ``settings.LCM_X`` if the host set it, else the default."""
 
@@ -137,7 +145,17 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                     id="lcm.E001",
                 )
             )
-    if not errors:
+    for old, new in RENAMED.items():
+        if hasattr(settings, old) and not hasattr(settings, new):
+            errors.append(
+                checks.Warning(
+                    f"{old} is no longer read: lcm reads {new} "
+                    f"(default {SETTINGS[new].default!r}).",
+                    hint=f"Rename the setting to {new}. See CHANGELOG.md (0.2.0).",
+                    id="lcm.W002",
+                )
+            )
+    if not any(e.level >= checks.ERROR for e in errors):
         # Django refuses larger bodies itself (an HTML 400) before lcm can answer 413.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and limit < lcm_settings.LCM_API_MAX_BODY_BYTES:

@@ -1,6 +1,8 @@
 """lcm's settings (lcm/conf.py): defaults for a host that sets none, and
 wrong values reported by Django's system checks, not by a traceback."""
 
+from pathlib import Path
+
 import pytest
 from django.core import checks
 
@@ -117,3 +119,24 @@ def test_the_project_passes_a_malformed_environment_value_to_the_check(tmp_path)
         "(lcm.E001) LCM_API_MAX_BODY_BYTES must be a whole number of at least 1, not '64k'."
         in result.stderr
     )
+
+
+def test_a_setting_still_under_its_pre_0_2_name_is_a_warning(settings):
+    settings.API_THROTTLE_RATE = "20/s"
+    if hasattr(settings, "LCM_API_THROTTLE_RATE"):
+        del settings.LCM_API_THROTTLE_RATE
+
+    assert lcm_messages() == [
+        (
+            "lcm.W002",
+            "API_THROTTLE_RATE is no longer read: lcm reads LCM_API_THROTTLE_RATE "
+            "(default '600/min').",
+        )
+    ]
+
+
+def test_docs_install_lists_every_setting_with_its_default():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "install.md").read_text()
+
+    for name, setting in SETTINGS.items():
+        assert f"| `{name}` | `{setting.default!r}` |" in text, name
