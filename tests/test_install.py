@@ -356,7 +356,10 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
         # The agent is no auditor; anything else under the prefix is lcm's JSON 404.
         assert server.api("GET", "/lcm/mode-changes/", token)[0] == 403
         status, missing = server.api("GET", "/lcm/nothing-here/", token)
-        assert (status, missing["code"]) == (404, "unknown_endpoint")
+        assert (status, missing) == (
+            404,
+            {"code": "unknown_endpoint", "message": "No API endpoint at /lcm/nothing-here/."},
+        )
 
         admin_page = supervisor_session(server.port)
         # lcm's pages, in the host's admin and under the host's own branding.
