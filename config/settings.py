@@ -167,19 +167,13 @@ STORAGES = {
 
 # --- Django REST framework ---------------------------------------------------
 
+# lcm's views declare their own authentication, parsers, throttle and
+# renderers (lcm/api/policy.py); these defaults are for the project's other
+# DRF views (the OpenAPI schema) and any a host adds.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "lcm.api.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Request limits (see "Request limits and throttling" below).
-    "DEFAULT_PARSER_CLASSES": ["lcm.api.parsers.BoundedJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lcm.api.parsers.BoundedContentNegotiation",
-    "DEFAULT_THROTTLE_CLASSES": ["lcm.api.throttling.TokenRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {

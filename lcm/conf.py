@@ -15,7 +15,10 @@ traceback at the first request: see `check_settings`, registered by
 
 Adding a setting is one entry in `SETTINGS`: its default, a function that
 returns what is wrong with a value (``None`` when it is fine), and one line
-of documentation (docs/install.md lists them all). For example::
+of documentation; plus its row in docs/install.md's table (tests/test_conf.py
+compares the two) and, for our standalone project, the line of
+config/settings.py that reads it from the environment (listed in
+.env.example). For example::
 
     "LCM_DEFAULT_TIME_ZONE": Setting("", time_zone_name, "IANA zone, e.g. Europe/Madrid"),
 
