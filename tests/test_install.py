@@ -7,7 +7,8 @@ with `python -m build`, installs it into a fresh virtualenv, adds the app and
 on the database this suite runs on (SQLite, then PostgreSQL in `make test`'s
 second pass), serves the host with `runserver`, and sends the spec's sample
 request, GetContactModes, an auditor's list and a supervisor's admin login
-over real HTTP, asserting the exact replies.
+and the dialer's calls and agent sessions over real HTTP, asserting the
+exact replies.
 
 The fresh virtualenv sees our .venv's installed libraries through a `.pth`
 file and gets the wheel with `--no-deps`: nothing is downloaded, and `pip
@@ -267,6 +268,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
     assert "Demo data ready." in seeded
     token = manage(host, python, "drf_create_token", "testagent").split()[2]
     auditor_token = manage(host, python, "drf_create_token", "auditor").split()[2]
+    dialer_token = manage(host, python, "drf_create_token", "dialer").split()[2]
     # On the suite's database, with lcm's users in the host's own user table.
     facts = manage(host, python, "shell", "--no-imports", "-c", HOST_FACTS).split()
     assert facts == [
@@ -353,6 +355,20 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                 }
             ],
         }
+        # The dialer's door: a call delivered to an agent, and the agent's login.
+        call = {
+            "callid": "20001",
+            "AccountNumber": DAVID,
+            "AgentID": "offagent",
+            "StartTime": "2026-11-26T15:00:00Z",
+        }
+        assert server.api("POST", "/lcm/calls/", dialer_token, call) == (
+            201,
+            {**call, "State": "active", "EndTime": None},
+        )
+        status, session = server.api("POST", "/lcm/agents/offagent/login/", dialer_token)
+        assert (status, session["AgentID"], session["LoggedIn"]) == (200, "offagent", True)
+
         # The agent is no auditor; anything else under the prefix is lcm's JSON 404.
         assert server.api("GET", "/lcm/mode-changes/", token)[0] == 403
         status, missing = server.api("GET", "/lcm/nothing-here/", token)
