@@ -97,23 +97,38 @@ CUSTOM_USER_APP = {
             name = "accounts"
             default_auto_field = "django.db.models.BigAutoField"
         """,
+    # Logs in by e-mail: no `username` field at all, its own primary key
+    # name and table. (The demo users' "e-mail addresses" are their names.)
     "accounts/models.py": """
-        from django.contrib.auth.models import AbstractUser
+        from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
         from django.db import models
 
-        class User(AbstractUser):
+        class StaffManager(BaseUserManager):
+            def create_user(self, email, password=None, **fields):
+                user = self.model(email=email, **fields)
+                user.set_password(password)
+                user.save()
+                return user
+
+        class User(AbstractBaseUser, PermissionsMixin):
+            staff_number = models.BigAutoField(primary_key=True)
+            email = models.EmailField(unique=True)
             extension = models.CharField(max_length=10, blank=True)
+            is_staff = models.BooleanField(default=False)
+            is_active = models.BooleanField(default=True)
+
+            USERNAME_FIELD = "email"
+            objects = StaffManager()
 
             class Meta:
                 db_table = "crm_staff"
         """,
     "accounts/admin.py": """
         from django.contrib import admin
-        from django.contrib.auth.admin import UserAdmin
 
         from .models import User
 
-        admin.site.register(User, UserAdmin)
+        admin.site.register(User, search_fields=["email"])
         """,
 }
 
@@ -122,7 +137,7 @@ HOST_FACTS = """
 from django.contrib.auth import get_user_model
 from django.db import connection
 User = get_user_model()
-names = User.objects.order_by("username").values_list("username", flat=True)
+names = User.objects.order_by(User.USERNAME_FIELD).values_list(User.USERNAME_FIELD, flat=True)
 print(connection.vendor, User._meta.db_table, ",".join(names))
 """
 

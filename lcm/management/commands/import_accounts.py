@@ -80,7 +80,8 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown encoding {options['encoding']!r}.", returncode=2) from None
         actor = None
         if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
+            User = get_user_model()
+            actor = User.objects.filter(**{User.USERNAME_FIELD: options["user"]}).first()
             if actor is None:
                 raise CommandError(f"Unknown user {options['user']!r}.", returncode=2)
         try:

@@ -72,7 +72,9 @@ class Command(BaseCommand):
 
         def user(username: str, **flags):
             nonlocal generated
-            obj, created = User.objects.get_or_create(username=username, defaults=flags)
+            obj, created = User.objects.get_or_create(
+                **{User.USERNAME_FIELD: username}, defaults=flags
+            )
             for key, value in flags.items():
                 setattr(obj, key, value)
             if password:
