@@ -144,3 +144,22 @@ def test_the_account_page_shows_its_live_modes(demo_admin):
 
 def test_audit_entries_cannot_be_added_in_the_admin(demo_admin):
     assert demo_admin.get("/admin/lcm/modechange/add/").status_code == 403
+
+
+def test_make_writes_a_demo_password_of_its_own_into_a_new_env_file(tmp_path):
+    """`make run` on a fresh checkout: .env is .env.example plus a random
+    DEMO_PASSWORD, so that every run sets and prints the same password."""
+    import shutil
+    import subprocess
+
+    from .processes import BASE_DIR
+
+    for name in ("Makefile", ".env.example"):
+        shutil.copy(BASE_DIR / name, tmp_path / name)
+
+    subprocess.run(["make", "--silent", ".env"], cwd=tmp_path, check=True, timeout=60)  # noqa: S607
+
+    example = (BASE_DIR / ".env.example").read_text()
+    env = (tmp_path / ".env").read_text()
+    assert env.startswith(example)
+    assert re.fullmatch(r"DEMO_PASSWORD=[A-Za-z0-9_-]{16}\n", env[len(example) :])
