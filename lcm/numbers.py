@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from django.conf import settings
 
+from .conf import lcm_settings
 from .errors import InvalidNumber
 
 DEFAULT_MIN_LENGTH = 3
@@ -51,7 +51,7 @@ def clean_number(
         raise InvalidNumber(TOO_SHORT.format(n=digits, mode=mode_name, min=low))
     if digits > high:
         raise InvalidNumber(TOO_LONG.format(n=digits, mode=mode_name, max=high))
-    region = settings.LCM_DEFAULT_REGION if region is None else region
+    region = lcm_settings.LCM_DEFAULT_REGION if region is None else region
     if not region:
         return CleanNumber(number=number, e164="")
     try:

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -19,6 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from . import errors
 from .audit import append_entries, append_entry
+from .conf import lcm_settings
 from .imports import ImportRow, Rejected
 from .models import (
     Account,
@@ -61,7 +61,7 @@ def may_act_for_any_agent(user: AbstractBaseUser | AnonymousUser) -> bool:
     """
     if not user.is_authenticated:
         return False
-    timeout = settings.LCM_PERMISSION_CACHE_SECONDS
+    timeout = lcm_settings.LCM_PERMISSION_CACHE_SECONDS
     if not timeout:
         return user.has_perm(ACT_FOR_ANY_AGENT)
     key = f"lcm:act_for_any_agent:{user.pk}:{user.get_username()}"

@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseRedirect
@@ -72,7 +73,7 @@ class AgentAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at", "active_call"]
     list_filter = ["is_logged_in"]
-    search_fields = ["=agent_id", "user__username"]
+    search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     list_per_page = 50

@@ -25,6 +25,7 @@ from lcm import errors, services
 from lcm.models import Agent, Call
 
 from . import failures
+from .policy import LcmApiPolicy
 from .serializers import StrictCharField
 
 MANAGE_CALLS = services.MANAGE_CALLS
@@ -122,7 +123,7 @@ def validated(serializer_class, data) -> dict:
 # --- Views --------------------------------------------------------------------
 
 
-class IntakeView(APIView):
+class IntakeView(LcmApiPolicy, APIView):
     """Errors as ``{"code", "message"[, "fields"]}``, never HTML."""
 
     def get_exception_handler(self):

@@ -16,6 +16,7 @@ from lcm import idempotency, services
 
 from . import envelope, failures
 from .handlers import HANDLERS
+from .policy import LcmApiPolicy
 from .schema import EnvelopeAutoSchema
 from .serializers import EnvelopeRequest, EnvelopeResponse
 
@@ -47,7 +48,7 @@ def request_id_of(request) -> str:
     return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-class WebServiceView(APIView):
+class WebServiceView(LcmApiPolicy, APIView):
     """POST an envelope; get an envelope back, errors included."""
 
     permission_classes = [IsAuthenticated]
