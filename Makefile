@@ -17,14 +17,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+## Development settings, and a demo password of this checkout's own, so that
+## every `make run` can print it (seed_demo sets it on the demo users).
 .env:
 	cp .env.example .env
+	echo "DEMO_PASSWORD=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))')" >> .env
 
-## Install, migrate, load the demo data, serve on http://127.0.0.1:8000 (SQLite).
+## Install, migrate, load the demo data, serve on http://$(HOST):$(PORT) (SQLite);
+## e.g. `make run PORT=8001`. The users, password and URLs are printed last.
 run: install .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite: on SQLite, then on a throwaway PostgreSQL 15.

@@ -4,12 +4,12 @@ Every variable read here is listed, with its default, in `.env.example`.
 A `.env` file in the project folder is read when present (never committed).
 """
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from lcm import conf as lcm_conf  # lcm's settings and their defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the project's own: the axes lockout page
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -167,19 +167,13 @@ STORAGES = {
 
 # --- Django REST framework ---------------------------------------------------
 
+# lcm's views declare their own authentication, parsers, throttle and
+# renderers (lcm/api/policy.py); these defaults are for the project's other
+# DRF views (the OpenAPI schema) and any a host adds.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "lcm.api.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Request limits (see "Request limits and throttling" below).
-    "DEFAULT_PARSER_CLASSES": ["lcm.api.parsers.BoundedJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lcm.api.parsers.BoundedContentNegotiation",
-    "DEFAULT_THROTTLE_CLASSES": ["lcm.api.throttling.TokenRateThrottle"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -202,34 +196,60 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Request limits and throttling ------------------------------------------
+# --- lcm's own settings -------------------------------------------------------
+# lcm/conf.py lists every setting the app reads, with its default (a host
+# project needs none of them); here each comes from an environment variable
+# of .env.example. A value that is not even of the right type is passed on
+# as text: `manage.py check` then names the setting (lcm.E001) instead of
+# this module raising a traceback.
+#
 # API_MAX_BODY_BYTES: a larger API request body is refused (413) before it is
 # read or parsed. API_THROTTLE_RATE: requests per token (per user: DRF gives
 # a user one token), as DRF writes rates: "600/min", "20/s", "10000/hour".
 # The counters live in the cache, so several workers share one limit only
 # when they share the cache (CACHE_URL below).
-
-API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
-# Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
-API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
-if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_THROTTLE_RATE):
-    raise ImproperlyConfigured(
-        f"API_THROTTLE_RATE must look like 600/min, not {API_THROTTLE_RATE!r}"
-    )
-
-# --- Idempotency keys ---------------------------------------------------------
-# A change sent with an `Idempotency-Key` header stores its reply; a retry
-# with the same key and body within IDEMPOTENCY_KEY_TTL_HOURS gets that reply
-# instead of a second change (lcm.idempotency, docs/api.md "Retries and
-# Idempotency-Key"). Older keys count as new; `manage.py
+# IDEMPOTENCY_KEY_TTL_HOURS: a change sent with an `Idempotency-Key` header
+# stores its reply; a retry with the same key and body within this time gets
+# that reply instead of a second change (lcm.idempotency, docs/api.md
+# "Retries and Idempotency-Key"). Older keys count as new; `manage.py
 # purge_idempotency_keys` (run it from cron) deletes them.
+# LCM_DEFAULT_REGION: an ISO 3166 region (e.g. "US", "ES"). Empty by default:
+# no region is assumed. When set, every number must also be valid for that
+# region (phonenumbers) and its E.164 form is stored beside the cleaned one.
+# LCM_DEFAULT_TIME_ZONE: an IANA zone (e.g. "America/New_York") for modes
+# whose zone neither the number, the mode, nor the account (TimeZone, ZIP
+# code, Country) tells. Empty by default: such a mode is not callable, never
+# silently UTC. A wrong value stops every process at start-up (lcm.apps).
+# LCM_PERMISSION_CACHE_SECONDS: how long each process remembers whether a
+# user may act for any agent (lcm.act_for_any_agent), sparing two queries per
+# integration request. A granted or revoked permission takes effect within
+# this time; 0 disables.
 
-IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
-if IDEMPOTENCY_KEY_TTL_HOURS < 1:
-    raise ImproperlyConfigured(
-        f"IDEMPOTENCY_KEY_TTL_HOURS must be at least 1, not {IDEMPOTENCY_KEY_TTL_HOURS}"
-    )
+
+def lcm_env(variable: str, setting: str, cast=str):
+    """lcm's `setting` from the environment `variable`, else lcm's default."""
+    raw = env.str(variable, default=None)
+    if raw is None:
+        return lcm_conf.SETTINGS[setting].default
+    try:
+        return cast(raw)
+    except ValueError:
+        return raw  # reported by `manage.py check` as lcm.E001
+
+
+LCM_API_MAX_BODY_BYTES = lcm_env("API_MAX_BODY_BYTES", "LCM_API_MAX_BODY_BYTES", int)
+LCM_API_THROTTLE_RATE = lcm_env("API_THROTTLE_RATE", "LCM_API_THROTTLE_RATE")
+LCM_IDEMPOTENCY_KEY_TTL_HOURS = lcm_env(
+    "IDEMPOTENCY_KEY_TTL_HOURS", "LCM_IDEMPOTENCY_KEY_TTL_HOURS", int
+)
+LCM_DEFAULT_REGION = lcm_env("LCM_DEFAULT_REGION", "LCM_DEFAULT_REGION")
+LCM_DEFAULT_TIME_ZONE = lcm_env("LCM_DEFAULT_TIME_ZONE", "LCM_DEFAULT_TIME_ZONE")
+LCM_PERMISSION_CACHE_SECONDS = lcm_env(
+    "LCM_PERMISSION_CACHE_SECONDS", "LCM_PERMISSION_CACHE_SECONDS", int
+)
+# Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
+if isinstance(LCM_API_MAX_BODY_BYTES, int):
+    DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, LCM_API_MAX_BODY_BYTES)
 
 # --- Cache ------------------------------------------------------------------
 # CACHE_URL (django-environ): the default local-memory cache is per process,
@@ -238,27 +258,6 @@ if IDEMPOTENCY_KEY_TTL_HOURS < 1:
 # after migrate) or `rediscache://…`.
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-
-# --- Numbers ----------------------------------------------------------------
-# LCM_DEFAULT_REGION: an ISO 3166 region (e.g. "US", "ES"). Empty by default:
-# no region is assumed. When set, every number must also be valid for that
-# region (phonenumbers) and its E.164 form is stored beside the cleaned one.
-
-LCM_DEFAULT_REGION = env("LCM_DEFAULT_REGION", default="")
-
-# LCM_DEFAULT_TIME_ZONE: an IANA zone (e.g. "America/New_York") for modes
-# whose zone neither the number, the mode, nor the account (TimeZone, ZIP
-# code, Country) tells. Empty by default: such a mode is not callable,
-# never silently UTC. Both values are checked when the app starts
-# (lcm.apps): a typo stops the server with a message.
-LCM_DEFAULT_TIME_ZONE = env("LCM_DEFAULT_TIME_ZONE", default="")
-
-# --- Permissions ------------------------------------------------------------
-# How long (seconds) each process remembers whether a user may act for any
-# agent (lcm.act_for_any_agent), sparing two queries per integration request.
-# A granted or revoked permission takes effect within this time; 0 disables.
-
-LCM_PERMISSION_CACHE_SECONDS = env.int("LCM_PERMISSION_CACHE_SECONDS", default=60)
 
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request

@@ -12,7 +12,7 @@ admin.site.index_title = "Contacts, calls and their audit trail"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("api/lcm/", include("lcm.api.urls")),
+    path("api/lcm/", include("lcm.urls")),  # as any host mounts lcm, under our prefix
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script as a file, so the page runs under
     # a Content-Security-Policy without inline scripts.

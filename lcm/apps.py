@@ -1,5 +1,10 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+
+# Read on the hot path of every number: a wrong value must stop every process
+# at start-up (gunicorn runs no system checks), not fail the first request.
+STARTUP_CRITICAL = ("LCM_DEFAULT_REGION", "LCM_DEFAULT_TIME_ZONE")
 
 
 class LcmConfig(AppConfig):
@@ -7,25 +12,12 @@ class LcmConfig(AppConfig):
     verbose_name = "List and Campaign Manager"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
-        check_number_settings()
+    def ready(self):
+        from . import conf
 
-
-def check_number_settings() -> None:
-    """A misconfigured default region or time zone stops every process at
-    start-up (runserver, gunicorn, manage.py) with the reason, not at the
-    first request that reads it."""
-    from django.conf import settings
-
-    from lcm.dialable import validate_time_zone
-    from lcm.numbers import normalise_region
-
-    try:
-        normalise_region(settings.LCM_DEFAULT_REGION)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"LCM_DEFAULT_REGION: {exc}") from None
-    if settings.LCM_DEFAULT_TIME_ZONE:
-        try:
-            validate_time_zone(settings.LCM_DEFAULT_TIME_ZONE)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"LCM_DEFAULT_TIME_ZONE: {exc}") from None
+        checks.register(conf.check_settings)
+        for name in STARTUP_CRITICAL:
+            value = getattr(conf.lcm_settings, name)
+            problem = conf.SETTINGS[name].problem(value)
+            if problem:
+                raise ImproperlyConfigured(f"{name} {problem}, not {value!r}.")

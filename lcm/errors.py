@@ -77,8 +77,9 @@ class UnknownModeChange(NotFound):
 class UnknownEndpoint(NotFound):
     code = "unknown_endpoint"
 
-    def __init__(self, path: str):
-        super().__init__(f"No API endpoint at {path}. The endpoints are listed at /api/docs/.")
+    def __init__(self, path: str, docs_url: str | None = None):
+        listed = f" The endpoints are listed at {docs_url}." if docs_url else ""
+        super().__init__(f"No API endpoint at {path}.{listed}")
 
 
 class Conflict(LcmError):

@@ -10,7 +10,7 @@ Idempotency-Key HTTP Header Field" (draft-ietf-httpapi-idempotency-key-header).
 How one keyed request runs (`run_once`, one transaction):
 
 1. Claim the key: `INSERT … ON CONFLICT DO UPDATE … WHERE expired`. A new
-   key (or one past `IDEMPOTENCY_KEY_TTL_HOURS`) inserts its row; a live one
+   key (or one past `LCM_IDEMPOTENCY_KEY_TTL_HOURS`) inserts its row; a live one
    inserts nothing. While another transaction holds an uncommitted claim on
    the same key, PostgreSQL makes this statement wait on the unique index
    until that transaction ends (SQLite's IMMEDIATE transactions run one at a
@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+
+from lcm.conf import lcm_settings
 
 from . import errors
 from .models import IdempotencyKey
@@ -81,7 +82,7 @@ def fingerprint(body: Any) -> str:
 
 def expiry_cutoff() -> datetime:
     """Keys created before this moment count as absent."""
-    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    return timezone.now() - timedelta(hours=lcm_settings.LCM_IDEMPOTENCY_KEY_TTL_HOURS)
 
 
 # Hand-written: the ORM has no ON CONFLICT … DO UPDATE … WHERE. Portable to

@@ -24,6 +24,7 @@ from django.db import DatabaseError
 logger = logging.getLogger("lcm.request")
 
 API_PREFIX = "/api/"
+API_NAMESPACE = "lcm-api"  # lcm.api.urls.app_name
 KEPT_DIGITS = 3
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -123,6 +124,14 @@ def _envelope_fields(response) -> tuple[str | None, str | None]:
     return subtopic, getattr(detail, "code", None)
 
 
+def _is_api(request) -> bool:
+    """Under /api/, or anywhere a host mounted lcm's URLs (`include("lcm.urls")`)."""
+    match = getattr(request, "resolver_match", None)
+    return request.path.startswith(API_PREFIX) or (
+        match is not None and API_NAMESPACE in match.namespaces
+    )
+
+
 class RequestLogMiddleware:
     """One `lcm.request` line per API request, after the response is made."""
 
@@ -130,11 +139,11 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path.startswith(API_PREFIX):
-            return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        if not _is_api(request):
+            return response
         if not response.has_header("X-Request-ID"):
             response["X-Request-ID"] = request_id_of(request)
         subtopic, code = _envelope_fields(response)

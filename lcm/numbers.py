@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from django.conf import settings
 
+from .conf import lcm_settings
 from .errors import InvalidNumber
 
 DEFAULT_MIN_LENGTH = 3
@@ -135,7 +135,7 @@ def region_for(country: str = "") -> tuple[str, bool]:
     """Where a number without ``+`` is read, and whether it must be valid
     there: the account's country, else `LCM_DEFAULT_REGION`; strict only
     when the operator configured a default region (set-new-mode-number.md)."""
-    default = settings.LCM_DEFAULT_REGION.upper()
+    default = lcm_settings.LCM_DEFAULT_REGION.upper()
     return (country or default), bool(default)
 
 
@@ -173,7 +173,7 @@ def clean_any(raw: str) -> CleanNumber:
     searches): any 3 to 20 digits, identified with the default region, never
     refused for it (a block or a search errs on the side of matching)."""
     number = _shape(raw, min_length=None, max_length=None, mode_name="phone")
-    return identify(number, region=settings.LCM_DEFAULT_REGION.upper())
+    return identify(number, region=lcm_settings.LCM_DEFAULT_REGION.upper())
 
 
 def candidates(number: CleanNumber) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ def error_of(response) -> dict:
 
 
 def test_a_body_over_the_limit_is_refused_with_a_413_envelope(agent_client, settings):
-    settings.API_MAX_BODY_BYTES = 1024
+    settings.LCM_API_MAX_BODY_BYTES = 1024
     body = set_mode_body(padding="x" * 2000)
     before = snapshot()
 
@@ -66,7 +66,7 @@ def test_a_body_over_the_limit_is_refused_with_a_413_envelope(agent_client, sett
 
 def test_a_body_of_exactly_the_limit_is_accepted(agent_client, settings):
     text = json.dumps(set_mode_body())
-    settings.API_MAX_BODY_BYTES = len(text.encode())
+    settings.LCM_API_MAX_BODY_BYTES = len(text.encode())
 
     response = post_raw(agent_client, text)
 
@@ -76,7 +76,7 @@ def test_a_body_of_exactly_the_limit_is_accepted(agent_client, settings):
 
 
 def test_the_default_limit_is_64_kib(agent_client, settings):
-    assert settings.API_MAX_BODY_BYTES == 65536
+    assert settings.LCM_API_MAX_BODY_BYTES == 65536
     text = json.dumps(set_mode_body(padding="x" * 65536))
 
     assert post_raw(agent_client, text).status_code == 413
@@ -94,7 +94,7 @@ def test_a_declared_length_over_the_limit_is_refused_whatever_the_body(agent_cli
 
 
 def test_a_short_declared_length_reads_no_further(agent_client, settings):
-    settings.API_MAX_BODY_BYTES = 1024
+    settings.LCM_API_MAX_BODY_BYTES = 1024
     text = json.dumps(set_mode_body(padding="x" * 5000))
     before = snapshot()
 
@@ -193,7 +193,7 @@ READ = envelope("GetContactModes", callid="12345", AccountNumber=DAVID)
 
 
 def test_a_token_over_its_rate_gets_a_429_envelope_with_retry_after(agent_client, settings):
-    settings.API_THROTTLE_RATE = "3/min"
+    settings.LCM_API_THROTTLE_RATE = "3/min"
     for _ in range(3):
         assert agent_client.post(WEBSERVICE, READ, format="json").status_code == 200
     before = snapshot()
@@ -211,7 +211,7 @@ def test_a_token_over_its_rate_gets_a_429_envelope_with_retry_after(agent_client
 
 
 def test_the_limit_is_per_token(agent_client, settings):
-    settings.API_THROTTLE_RATE = "2/min"
+    settings.LCM_API_THROTTLE_RATE = "2/min"
     other = client_for("otheragent")
     for _ in range(2):
         assert agent_client.post(WEBSERVICE, READ, format="json").status_code == 200
@@ -224,7 +224,7 @@ def test_the_limit_is_per_token(agent_client, settings):
 def test_the_default_rate_is_600_a_minute(settings):
     from lcm.api.throttling import TokenRateThrottle
 
-    assert settings.API_THROTTLE_RATE == "600/min"
+    assert settings.LCM_API_THROTTLE_RATE == "600/min"
     assert (TokenRateThrottle().num_requests, TokenRateThrottle().duration) == (600, 60)
 
 
@@ -237,7 +237,7 @@ def test_throttle_counters_live_in_the_shared_database_cache(agent_client, setti
         }
     }
     call_command("createcachetable", verbosity=0)
-    settings.API_THROTTLE_RATE = "2/min"
+    settings.LCM_API_THROTTLE_RATE = "2/min"
     for _ in range(2):
         assert agent_client.post(WEBSERVICE, READ, format="json").status_code == 200
 

@@ -175,7 +175,7 @@ def test_healthz_is_never_throttled(client, settings, demo):
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="admin"))
-    settings.API_THROTTLE_RATE = "2/min"
+    settings.LCM_API_THROTTLE_RATE = "2/min"
 
     statuses = [client.get("/healthz").status_code for _ in range(5)]
 

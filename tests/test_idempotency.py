@@ -197,7 +197,7 @@ def test_keys_of_1_to_255_visible_characters_are_taken(agent_client, key):
     assert IdempotencyKey.objects.get().key == key
 
 
-@override_settings(IDEMPOTENCY_KEY_TTL_HOURS=24)
+@override_settings(LCM_IDEMPOTENCY_KEY_TTL_HOURS=24)
 def test_an_expired_key_counts_as_new(agent_client):
     post(agent_client, set_mode_body(ContactNumber="2025550100"))
     old = timezone.now() - timedelta(hours=24, seconds=1)
@@ -215,7 +215,7 @@ def test_an_expired_key_counts_as_new(agent_client):
     assert retry["Idempotent-Replayed"] == "true"
 
 
-@override_settings(IDEMPOTENCY_KEY_TTL_HOURS=24)
+@override_settings(LCM_IDEMPOTENCY_KEY_TTL_HOURS=24)
 def test_a_key_just_inside_its_retention_is_still_replayed(agent_client):
     post(agent_client, set_mode_body())
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=23, minutes=59))
@@ -224,7 +224,7 @@ def test_a_key_just_inside_its_retention_is_still_replayed(agent_client):
     assert ModeChange.objects.count() == DEMO_ENTRIES + 1
 
 
-@override_settings(IDEMPOTENCY_KEY_TTL_HOURS=2)
+@override_settings(LCM_IDEMPOTENCY_KEY_TTL_HOURS=2)
 def test_purge_deletes_only_expired_keys(agent_client):
     for key in ("old", "fresh"):
         assert post(agent_client, set_mode_body(), key=key).status_code == 200

@@ -59,6 +59,17 @@ def assert_chain_intact():
         assert compute_hash(entry) == entry.hash
 
 
+def test_one_row_is_counted_in_the_singular(demo, tmp_path):
+    one = HEADER + "1|1|1|0|0|44|1,Ada,Lovelace,Spring,2025550101,,\nbroken\n"
+
+    status, out, err = run(tmp_path, one)
+
+    assert status == 1
+    assert "accounts.csv: 1 row imported in " in out
+    assert "(1 account created, 0 renamed; 1 mode added, 0 changed); 1 rejected." in out
+    assert "1 row rejected (listed above)." in err
+
+
 def test_a_csv_creates_accounts_and_modes_and_audits_every_mode(demo, tmp_path):
     status, out, err = run(tmp_path, TWO_ACCOUNTS)
 

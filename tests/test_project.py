@@ -1,6 +1,7 @@
 """The project's doors other than the envelope: demo data, OpenAPI, admin."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -46,16 +47,44 @@ def test_seed_demo_creates_the_demo_set_and_is_idempotent():
     assert User.objects.get(username="testagent").check_password("pw-123456")
 
 
-def test_seed_demo_generates_and_prints_a_password_when_none_is_given():
+def seed(*args, **options) -> str:
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", *args, stdout=out, **options)
+    return out.getvalue()
 
-    printed = out.getvalue()
-    password = printed.split("password: ")[1].split()[0]
+
+def test_seed_demo_generates_and_prints_a_password_when_none_is_given(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)  # a developer's .env may set one
+
+    printed = seed()
+
+    password = re.search(r"^Password: +(\S+)  \(generated now", printed, re.M).group(1)
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.get(username="admin").check_password(password)
     assert "drf_create_token testagent" in printed
+    # A second run cannot show it again (only its hash is kept), and says so.
+    again = seed()
+    assert password not in again
+    assert "Password:   unchanged: the one printed when the users were created" in again
+
+
+def test_seed_demo_prints_who_where_and_the_password_it_was_given_at_the_end(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "from-env-123")
+
+    lines = seed(base_url="http://127.0.0.1:8123").splitlines()
+
+    assert lines == [
+        "Demo data ready.",
+        "Demo users: admin, supervisor, dialer, auditor, testagent, otheragent, offagent",
+        "Password:   from-env-123  (from DEMO_PASSWORD)",
+        "Admin:      http://127.0.0.1:8123/admin/  (user 'admin'; 'supervisor' runs the "
+        "console, 'auditor' reads only)",
+        "API:        POST http://127.0.0.1:8123/api/lcm/webservice/  with a token from "
+        "`python manage.py drf_create_token testagent`",
+        "API docs:   http://127.0.0.1:8123/api/docs/",
+    ]
+    assert "Password:   given-456  (from --password)" in seed(password="given-456")
 
 
 def test_drf_create_token_works_for_a_demo_agent():
@@ -115,3 +144,22 @@ def test_the_account_page_shows_its_live_modes(demo_admin):
 
 def test_audit_entries_cannot_be_added_in_the_admin(demo_admin):
     assert demo_admin.get("/admin/lcm/modechange/add/").status_code == 403
+
+
+def test_make_writes_a_demo_password_of_its_own_into_a_new_env_file(tmp_path):
+    """`make run` on a fresh checkout: .env is .env.example plus a random
+    DEMO_PASSWORD, so that every run sets and prints the same password."""
+    import shutil
+    import subprocess
+
+    from .processes import BASE_DIR
+
+    for name in ("Makefile", ".env.example"):
+        shutil.copy(BASE_DIR / name, tmp_path / name)
+
+    subprocess.run(["make", "--silent", ".env"], cwd=tmp_path, check=True, timeout=60)  # noqa: S607
+
+    example = (BASE_DIR / ".env.example").read_text()
+    env = (tmp_path / ".env").read_text()
+    assert env.startswith(example)
+    assert re.fullmatch(r"DEMO_PASSWORD=[A-Za-z0-9_-]{16}\n", env[len(example) :])

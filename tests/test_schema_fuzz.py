@@ -52,7 +52,7 @@ def error_code(response) -> str | None:
 @pytest.fixture(params=["testagent", "dialer"])
 def token(request, demo, settings):
     # Fuzzing sends hundreds of requests; throttling is proved elsewhere.
-    settings.API_THROTTLE_RATE = "100000/min"
+    settings.LCM_API_THROTTLE_RATE = "100000/min"
     return client_for(request.param)._credentials["HTTP_AUTHORIZATION"]
 
 

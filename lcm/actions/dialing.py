@@ -12,9 +12,8 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from lcm import dialable
+from lcm.conf import lcm_settings
 from lcm.models import Account, ContactMode
 from lcm.numbers import formatted
 
@@ -102,7 +101,7 @@ def zones_of(mode: ContactMode, account: Account) -> dialable.Zones:
         account_time_zone=account.time_zone,
         account_zip=account.zip_code,
         account_country=account.country,
-        default_time_zone=settings.LCM_DEFAULT_TIME_ZONE,
+        default_time_zone=lcm_settings.LCM_DEFAULT_TIME_ZONE,
     )
 
 

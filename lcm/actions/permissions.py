@@ -13,11 +13,11 @@ integration).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 
 from lcm import errors
+from lcm.conf import lcm_settings
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -71,7 +71,7 @@ def may_act_for_any_agent(user: User) -> bool:
     """
     if user is None or not user.is_authenticated:
         return False
-    timeout = settings.LCM_PERMISSION_CACHE_SECONDS
+    timeout = lcm_settings.LCM_PERMISSION_CACHE_SECONDS
     if not timeout:
         return user.has_perm(ACT_FOR_ANY_AGENT)
     key = f"lcm:act_for_any_agent:{user.pk}:{user.get_username()}"

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseRedirect
@@ -21,12 +22,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from lcm import errors
+from lcm import dialable, errors
 from lcm.actions import RequestContext, do_not_call, permissions, supervisor
 from lcm.actions.dialing import dialable_modes
 from lcm.logs import request_id_of
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
-from lcm import dialable
 from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
@@ -76,7 +76,7 @@ class AgentAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at", "active_call"]
     list_filter = ["is_logged_in"]
-    search_fields = ["=agent_id", "user__username"]
+    search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     list_per_page = 50

@@ -25,6 +25,7 @@ from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.models import ModeChange
 
 from . import failures
+from .policy import LcmApiPolicy
 
 VIEW_MODE_CHANGES = "lcm.view_modechange"
 UNKNOWN_FORMAT = "Use format=json or format=csv."
@@ -101,7 +102,7 @@ class ModeChangeSerializer(serializers.ModelSerializer):
 _PARAMETER_TYPES = {"mode": OpenApiTypes.INT}
 
 
-class ModeChangeList(generics.ListAPIView):
+class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
     """The audit log, newest first."""
 
     permission_classes = [IsAuthenticated, CanViewModeChanges]

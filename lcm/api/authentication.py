@@ -7,10 +7,11 @@ from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-# The user fields a web-service request needs: who (id, username) and what
-# the permission checks read (is_active, is_superuser, is_staff). Any other
-# field loads on first access.
-_USER_FIELDS = ("id", "username", "is_active", "is_superuser", "is_staff")
+# The user fields a web-service request needs: who (the primary key and the
+# USERNAME_FIELD, whatever the project's user model calls them) and what the
+# permission checks read (is_active, is_superuser, is_staff). Any other field
+# loads on first access.
+_FLAGS = ("is_active", "is_superuser", "is_staff")
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -27,7 +28,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
         User = get_user_model()
         meta = User._meta
         quote = connection.ops.quote_name
-        fields = [meta.get_field(name) for name in _USER_FIELDS]
+        fields = [meta.pk, meta.get_field(User.USERNAME_FIELD)]
+        fields += [meta.get_field(name) for name in _FLAGS]
         columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
         with connection.cursor() as cursor:
             cursor.execute(  # identifiers from the models' metadata, quoted; the key a parameter

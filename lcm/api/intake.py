@@ -26,6 +26,7 @@ from lcm.actions import calls
 from lcm.models import Agent, Call
 
 from . import failures
+from .policy import LcmApiPolicy
 from .serializers import StrictCharField
 
 # --- Shapes -------------------------------------------------------------------
@@ -106,7 +107,7 @@ def validated(serializer_class, data) -> dict:
 # --- Views --------------------------------------------------------------------
 
 
-class IntakeView(APIView):
+class IntakeView(LcmApiPolicy, APIView):
     """Errors as ``{"code", "message"[, "fields"]}``, never HTML."""
 
     def get_exception_handler(self):

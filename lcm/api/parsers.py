@@ -5,7 +5,7 @@ Python's decoder recurses as deep as the JSON nests: a large body costs
 memory, a deep one ends in a RecursionError (a 500). Here:
 
 - `BoundedContentNegotiation` refuses a body whose declared length is over
-  `settings.API_MAX_BODY_BYTES` (413) when DRF picks a parser, which is
+  `lcm_settings.LCM_API_MAX_BODY_BYTES` (413) when DRF picks a parser, which is
   before DRF reads the body;
 - `BoundedJSONParser` re-checks the bytes it gets and refuses JSON nested
   deeper than `MAX_DEPTH` (400).
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import io
 
-from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
+
+from lcm.conf import lcm_settings
 
 # The envelope nests three levels (envelope, data, a value); leave room for
 # the other endpoints' bodies, refuse anything built to exhaust the stack.
@@ -65,14 +66,14 @@ class BoundedContentNegotiation(DefaultContentNegotiation):
     """
 
     def select_parser(self, request, parsers):
-        if declared_length(request) > settings.API_MAX_BODY_BYTES:
-            raise too_large(settings.API_MAX_BODY_BYTES)
+        if declared_length(request) > lcm_settings.LCM_API_MAX_BODY_BYTES:
+            raise too_large(lcm_settings.LCM_API_MAX_BODY_BYTES)
         return super().select_parser(request, parsers)
 
 
 class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.API_MAX_BODY_BYTES
+        limit = lcm_settings.LCM_API_MAX_BODY_BYTES
         body = stream.read(limit + 1)  # whatever was declared, never more
         if len(body) > limit:
             raise too_large(limit)

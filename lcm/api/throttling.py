@@ -1,6 +1,6 @@
 """Per-token throttling of the API.
 
-One bucket per token (`settings.API_THROTTLE_RATE`, e.g. "600/min"); a
+One bucket per token (`lcm_settings.LCM_API_THROTTLE_RATE`, e.g. "600/min"); a
 session-authenticated user (a supervisor trying the API from the docs page)
 gets one per user. Anonymous requests are refused by authentication before
 throttling, so they need no bucket. The counters live in the default cache:
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
+
+from lcm.conf import lcm_settings
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -21,7 +22,7 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str:
         # Read at each request, not frozen into DRF's settings at import.
-        return settings.API_THROTTLE_RATE
+        return lcm_settings.LCM_API_THROTTLE_RATE
 
     def get_cache_key(self, request, view) -> str | None:
         if not (request.user and request.user.is_authenticated):

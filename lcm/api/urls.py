@@ -1,5 +1,5 @@
 from django.http import JsonResponse
-from django.urls import path, re_path, register_converter
+from django.urls import NoReverseMatch, path, re_path, register_converter, reverse
 from django.urls.converters import PathConverter
 
 from lcm import errors
@@ -21,8 +21,12 @@ register_converter(AnyTextConverter, "text")
 
 
 def unknown_endpoint(request, rest=""):
-    """Every other URL under /api/lcm/ is a JSON 404, never Django's page."""
-    error = errors.UnknownEndpoint(request.path)
+    """Every other URL under lcm's prefix is a JSON 404, never Django's page."""
+    try:  # the project's docs page, when it serves one (ours: config/urls.py)
+        docs_url = reverse("api-docs")
+    except NoReverseMatch:
+        docs_url = None
+    error = errors.UnknownEndpoint(request.path, docs_url)
     return JsonResponse({"code": error.code, "message": error.message}, status=error.status)
 
 

@@ -15,6 +15,7 @@ from lcm.logs import request_id_of
 
 from . import envelope, failures
 from .handlers import HANDLERS
+from .policy import LcmApiPolicy
 from .schema import EnvelopeAutoSchema
 from .serializers import EnvelopeRequest, EnvelopeResponse
 
@@ -39,7 +40,7 @@ SAMPLE_RESPONSE = {
 }
 
 
-class WebServiceView(APIView):
+class WebServiceView(LcmApiPolicy, APIView):
     """POST an envelope; get an envelope back, errors included."""
 
     permission_classes = [IsAuthenticated]

@@ -28,6 +28,11 @@ from lcm.models import ModeType
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 row", "2 rows", "1,000 rows": the summary reads as English."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 class Command(BaseCommand):
     help = (
         "Import accounts and their contact modes from a CSV file (header: AccountNumber, "
@@ -77,7 +82,8 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown encoding {options['encoding']!r}.", returncode=2) from None
         actor = None
         if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
+            User = get_user_model()
+            actor = User.objects.filter(**{User.USERNAME_FIELD: options["user"]}).first()
             if actor is None:
                 raise CommandError(f"Unknown user {options['user']!r}.", returncode=2)
             try:  # the import is attributed to that user: they must be allowed it
@@ -135,7 +141,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {broken}", returncode=2 if not self.total.rows else 1)
         if self.rejected:
             raise CommandError(
-                f"{self.rejected:,} rows rejected (listed above).",
+                f"{count(self.rejected, 'row')} rejected (listed above).",
                 returncode=1 if self.total.rows else 2,
             )
 
@@ -173,7 +179,7 @@ class Command(BaseCommand):
     def _progress(self) -> None:
         elapsed = time.monotonic() - self.started
         self.stdout.write(
-            f"{self.read:,} rows read: {self.total.rows:,} imported, "
+            f"{count(self.read, 'row')} read: {self.total.rows:,} imported, "
             f"{self.rejected:,} rejected ({self.read / elapsed:,.0f} rows/s)"
         )
 
@@ -181,8 +187,8 @@ class Command(BaseCommand):
         t = self.total
         elapsed = time.monotonic() - self.started
         self.stdout.write(
-            f"{path}: {t.rows:,} rows imported in {elapsed:,.1f} s "
-            f"({t.accounts_created:,} accounts created, {t.accounts_updated:,} renamed; "
-            f"{t.modes_added:,} modes added, {t.modes_changed:,} changed); "
+            f"{path}: {count(t.rows, 'row')} imported in {elapsed:,.1f} s "
+            f"({count(t.accounts_created, 'account')} created, {t.accounts_updated:,} renamed; "
+            f"{count(t.modes_added, 'mode')} added, {t.modes_changed:,} changed); "
             f"{self.rejected:,} rejected."
         )

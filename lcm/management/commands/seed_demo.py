@@ -7,6 +7,7 @@ printed on the first run.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from lcm.actions.do_not_call import add_number
@@ -58,11 +60,20 @@ class Command(BaseCommand):
             help="Password for every demo user (default: $DEMO_PASSWORD, else generated "
             "once; existing users keep theirs).",
         )
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the site is served, for the URLs printed at the end "
+            "(default http://127.0.0.1:8000; make run passes its HOST and PORT).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, password=None, **options):
+    def handle(self, *args, password=None, base_url="http://127.0.0.1:8000", **options):
         import os
 
+        given = (
+            "--password" if password else "DEMO_PASSWORD" if os.environ.get("DEMO_PASSWORD") else ""
+        )
         password = password or os.environ.get("DEMO_PASSWORD") or None
         generated = None
         User = get_user_model()
@@ -70,7 +81,9 @@ class Command(BaseCommand):
 
         def user(username: str, **flags):
             nonlocal generated
-            obj, created = User.objects.get_or_create(username=username, defaults=flags)
+            obj, created = User.objects.get_or_create(
+                **{User.USERNAME_FIELD: username}, defaults=flags
+            )
             for key, value in flags.items():
                 setattr(obj, key, value)
             if password:
@@ -157,17 +170,35 @@ class Command(BaseCommand):
         user(SUPERUSER, is_staff=True, is_superuser=True)
         user(AUDITOR, is_staff=True).groups.add(Group.objects.get(name=AUDITORS_GROUP))
 
-        self._print_summary(generated)
+        self._print_summary(
+            base_url.rstrip("/"), password=password, given=given, generated=generated
+        )
 
-    def _print_summary(self, generated: str | None) -> None:
+    def _print_summary(self, base_url: str, *, password, given: str, generated) -> None:
+        """What a newcomer needs, once, at the end: who, with which password, where."""
         out = self.stdout.write
         out(self.style.SUCCESS("Demo data ready."))
-        users = ", ".join([SUPERUSER, INTEGRATION, AUDITOR] + [a for a, _ in AGENTS])
+        users = ", ".join([SUPERUSER, SUPERVISOR, INTEGRATION, AUDITOR] + [a for a, _ in AGENTS])
+        out(f"Demo users: {users}")
         if generated:
-            out(f"Demo users ({users}) were given the password: {generated}")
+            out(
+                f"Password:   {generated}  (generated now and shown only this once; "
+                "set DEMO_PASSWORD to choose one)"
+            )
+        elif password:
+            out(f"Password:   {password}  (from {given})")
         else:
-            out(f"Demo users: {users} (passwords unchanged, or as given).")
-        out("Admin:     http://127.0.0.1:8000/admin/  (user 'admin'; 'auditor' reads only)")
-        out("API token: python manage.py drf_create_token testagent")
-        out("API docs:  http://127.0.0.1:8000/api/docs/")
-        out(f"Console:   user '{SUPERVISOR}' (group Supervisors), same password as the others")
+            out(
+                "Password:   unchanged: the one printed when the users were created "
+                "(set DEMO_PASSWORD or pass --password to reset it)"
+            )
+        out(
+            f"Admin:      {base_url}{reverse('admin:index')}  (user '{SUPERUSER}'; "
+            f"'{SUPERVISOR}' runs the console, '{AUDITOR}' reads only)"
+        )
+        out(
+            f"API:        POST {base_url}{reverse('lcm-api:webservice')}  with a token from "
+            "`python manage.py drf_create_token testagent`"
+        )
+        with contextlib.suppress(NoReverseMatch):  # a host may serve no docs page
+            out(f"API docs:   {base_url}{reverse('api-docs')}")

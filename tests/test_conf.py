@@ -1,0 +1,142 @@
+"""lcm's settings (lcm/conf.py): defaults for a host that sets none, and
+wrong values reported by Django's system checks, not by a traceback."""
+
+from pathlib import Path
+
+import pytest
+from django.core import checks
+
+from lcm.conf import SETTINGS, lcm_settings
+
+DEFAULTS = {
+    "LCM_API_MAX_BODY_BYTES": 65536,
+    "LCM_API_THROTTLE_RATE": "600/min",
+    "LCM_IDEMPOTENCY_KEY_TTL_HOURS": 24,
+    "LCM_DEFAULT_REGION": "",
+    "LCM_PERMISSION_CACHE_SECONDS": 60,
+}
+
+
+def lcm_messages():
+    return [(m.id, m.msg) for m in checks.run_checks() if m.id and m.id.startswith("lcm.")]
+
+
+def test_a_host_that_sets_none_of_them_gets_the_documented_defaults(settings):
+    for name in SETTINGS:
+        if hasattr(settings, name):
+            delattr(settings, name)
+
+    assert {name: getattr(lcm_settings, name) for name in SETTINGS} == DEFAULTS
+    assert lcm_messages() == []
+
+
+def test_a_set_value_wins_over_the_default(settings):
+    settings.LCM_API_THROTTLE_RATE = "20/s"
+    settings.LCM_DEFAULT_REGION = "ES"
+
+    assert lcm_settings.LCM_API_THROTTLE_RATE == "20/s"
+    assert lcm_settings.LCM_DEFAULT_REGION == "ES"
+    assert lcm_messages() == []
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="lcm has no setting LCM_NOPE"):
+        lcm_settings.LCM_NOPE  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "LCM_API_MAX_BODY_BYTES",
+            "64k",
+            "LCM_API_MAX_BODY_BYTES must be a whole number of at least 1, not '64k'.",
+        ),
+        (
+            "LCM_API_MAX_BODY_BYTES",
+            0,
+            "LCM_API_MAX_BODY_BYTES must be a whole number of at least 1, not 0.",
+        ),
+        (
+            "LCM_API_THROTTLE_RATE",
+            "lots",
+            "LCM_API_THROTTLE_RATE must look like 600/min (a count, then /s, /min, /hour "
+            "or /day), not 'lots'.",
+        ),
+        (
+            "LCM_IDEMPOTENCY_KEY_TTL_HOURS",
+            True,
+            "LCM_IDEMPOTENCY_KEY_TTL_HOURS must be a whole number of at least 1, not True.",
+        ),
+        (
+            "LCM_DEFAULT_REGION",
+            "XX",
+            "LCM_DEFAULT_REGION must be an ISO 3166 region that phonenumbers knows, such as "
+            "'US' or 'ES', or '', not 'XX'.",
+        ),
+        (
+            "LCM_PERMISSION_CACHE_SECONDS",
+            -1,
+            "LCM_PERMISSION_CACHE_SECONDS must be a whole number, 0 or more, not -1.",
+        ),
+    ],
+)
+def test_a_wrong_value_is_a_system_check_error_naming_it(settings, name, value, message):
+    setattr(settings, name, value)
+
+    [error] = [m for m in checks.run_checks() if m.id == "lcm.E001"]
+
+    assert error.level == checks.ERROR
+    assert error.msg == message
+    assert repr(SETTINGS[name].default) in error.hint
+
+
+def test_a_body_limit_over_djangos_own_is_a_warning(settings):
+    settings.LCM_API_MAX_BODY_BYTES = 4_000_000
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+    assert lcm_messages() == [
+        (
+            "lcm.W001",
+            "LCM_API_MAX_BODY_BYTES (4000000) is over DATA_UPLOAD_MAX_MEMORY_SIZE (2621440): "
+            "larger bodies get Django's HTML 400 instead of lcm's 413 envelope.",
+        )
+    ]
+
+
+def test_the_project_passes_a_malformed_environment_value_to_the_check(tmp_path):
+    """config/settings.py maps API_MAX_BODY_BYTES onto LCM_API_MAX_BODY_BYTES;
+    "64k" is no integer, and still no traceback: the check names it."""
+    from .processes import manage, production_env
+
+    env = production_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", API_MAX_BODY_BYTES="64k")
+
+    result = manage(env, "check")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        "(lcm.E001) LCM_API_MAX_BODY_BYTES must be a whole number of at least 1, not '64k'."
+        in result.stderr
+    )
+
+
+def test_a_setting_still_under_its_pre_0_2_name_is_a_warning(settings):
+    settings.API_THROTTLE_RATE = "20/s"
+    if hasattr(settings, "LCM_API_THROTTLE_RATE"):
+        del settings.LCM_API_THROTTLE_RATE
+
+    assert lcm_messages() == [
+        (
+            "lcm.W002",
+            "API_THROTTLE_RATE is no longer read: lcm reads LCM_API_THROTTLE_RATE "
+            "(default '600/min').",
+        )
+    ]
+
+
+def test_docs_install_lists_every_setting_with_its_default():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "install.md").read_text()
+
+    for name, setting in SETTINGS.items():
+        assert f"| `{name}` | `{setting.default!r}` |" in text, name
