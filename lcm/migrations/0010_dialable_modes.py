@@ -11,11 +11,10 @@ def identify_numbers(apps, schema_editor):
     (E.164 where known, the national key), the columns do-not-call matching
     compares. Uses the running code's rule (lcm.numbers.identify): the
     identity must be the one new rows get."""
-    from django.conf import settings
-
+    from lcm.conf import lcm_settings
     from lcm.numbers import identify
 
-    region = settings.LCM_DEFAULT_REGION.upper()
+    region = lcm_settings.LCM_DEFAULT_REGION.upper()
     for model_name in ("ContactMode", "DoNotCallNumber"):
         model = apps.get_model("lcm", model_name)
         batch = []
