@@ -425,3 +425,19 @@ def test_an_audit_entry_records_every_mode_it_touched_before_and_after(agent_cli
     assert [(m["mode_id"], (m["before"] or {}).get("number"), (m["after"] or {}).get("number"))
             for m in entry.modes] == [(1, "6491462346", "961084836"),
                                       (2, "2025550143", None)]  # fmt: skip
+
+
+def test_the_audit_entry_page_shows_each_mode_before_and_after(demo, client):
+    account = Account.objects.get(account_number=DAVID)
+    entry = supervisor.change_mode_settings(
+        account_id=account.pk, mode_id=2, consent=True, time_zone="America/Chicago",
+        window=(dt.time(9), dt.time(17)), actor=supervisor_user(), expected_seq=None,
+    )  # fmt: skip
+    client.login(username="auditor", password=DEMO_PASSWORD)
+
+    page = client.get(reverse("admin:lcm_modechange_change", args=[entry.pk])).content.decode()
+
+    assert (
+        "<tr><td>2</td><td>+12025550143</td>"
+        "<td>+12025550143, consent (supervisor supervisor), America/Chicago, 09:00-17:00</td></tr>"
+    ) in page
