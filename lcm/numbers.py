@@ -27,6 +27,7 @@ calling, so ``2025550199`` with no country blocks ``+12025550199`` and
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -101,6 +102,7 @@ def _e164(parsed) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=65_536)
 def identify(number: str, *, region: str = "", strict: bool = False) -> CleanNumber:
     """The identity of an already cleaned `number` (optional + and digits).
 
@@ -108,6 +110,9 @@ def identify(number: str, *, region: str = "", strict: bool = False) -> CleanNum
     country, else the default region). With `strict` (an operator set
     `LCM_DEFAULT_REGION`), such a number must be valid there; without it,
     a number that is not valid there simply keeps an unknown country.
+
+    A pure function of its arguments, remembered per process: phonenumbers'
+    parsing is the costliest step of a SetNewModeNumber in Python.
     """
     if number.startswith("+"):
         parsed = _parse(number, None)

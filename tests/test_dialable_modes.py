@@ -441,3 +441,29 @@ def test_the_audit_entry_page_shows_each_mode_before_and_after(demo, client):
         "<tr><td>2</td><td>+12025550143</td>"
         "<td>+12025550143, consent (supervisor supervisor), America/Chicago, 09:00-17:00</td></tr>"
     ) in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"time_zone": "America/Nowhere"}, "time_zone",
+         dialable.TIME_ZONE_UNKNOWN.format(name="America/Nowhere")),
+        ({"country": "XX"}, "country",
+         "'XX' is not a country code phonenumbers knows (use ISO 3166, e.g. US, ES)."),
+    ],
+)  # fmt: skip
+def test_an_account_with_a_bad_zone_or_country_is_refused_in_the_console(demo, client, fields,
+                                                                       field, message):  # fmt: skip
+    client.login(username="supervisor", password=DEMO_PASSWORD)
+    account = Account.objects.get(account_number=DAVID)
+    before = list(Account.objects.values())
+
+    response = client.post(
+        reverse("admin:lcm_account_change", args=[account.pk]),
+        {"first_name": "David", "last_name": "Berry", "campaign": "Spring", "country": "US",
+         "time_zone": "", "zip_code": "", **fields},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [message]
+    assert list(Account.objects.values()) == before

@@ -151,12 +151,11 @@ def set_new_mode_number(
         actor=actor,
     )
     live = modes.live_states(call.account)
-    targets = {mode_id: modes.Target(modes.with_number(live.state(mode_id), clean, contact_number))}
-    if delete_other_modes:
-        targets.update({other: modes.Target(None) for other in live.modes if other != mode_id})
     return modes.write(
         live=live,
-        targets=targets,
+        targets=modes.number_targets(
+            live, mode_id, clean, contact_number, delete_other_modes=delete_other_modes
+        ),
         main_mode_id=mode_id,
         by=call.agent.agent_id,
         entry=ModeChange(

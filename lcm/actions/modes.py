@@ -145,9 +145,8 @@ def with_settings(
 
 # --- Reading ------------------------------------------------------------------------
 
-_COLUMNS = (
-    "id",
-    "mode_type_id",
+# A mode's state, column by column, in `ModeState`'s order.
+_STATE_COLUMNS = (
     "number",
     "number_e164",
     "number_national",
@@ -160,6 +159,7 @@ _COLUMNS = (
     "window_start",
     "window_end",
 )
+_COLUMNS = ("id", "mode_type_id", *_STATE_COLUMNS)
 _LIVE_MODES = (
     f"SELECT {', '.join(_COLUMNS)} FROM lcm_contactmode "  # noqa: S608 (constant columns)
     "WHERE account_id = %s AND deleted_at IS NULL"
@@ -253,24 +253,22 @@ def clean_for(raw: str, mode_type: ModeType, account: Account, *, field: str = "
         raise errors.InvalidNumber(exc.message, fields={field: [exc.message]}) from None
 
 
+def number_targets(
+    live: Live, mode_id: int, clean: CleanNumber, as_given: str, *, delete_other_modes: bool
+) -> dict[int, Target]:
+    """SetNewModeNumber's change, whoever makes it (an agent, a supervisor):
+    mode `mode_id` holds the number, and with `delete_other_modes` every
+    other live mode goes."""
+    targets = {mode_id: Target(with_number(live.state(mode_id), clean, as_given))}
+    if delete_other_modes:
+        targets.update({other: Target(None) for other in live.modes if other != mode_id})
+    return targets
+
+
 # --- Writing --------------------------------------------------------------------------
 
 # Values are computed by the rules above; the statements only store them.
-_WRITTEN = (
-    "number",
-    "number_e164",
-    "number_national",
-    "number_as_given",
-    "has_consent",
-    "consent_source",
-    "consent_by",
-    "consent_at",
-    "time_zone",
-    "window_start",
-    "window_end",
-    "changed_at",
-    "changed_by",
-)
+_WRITTEN = (*_STATE_COLUMNS, "changed_at", "changed_by")
 # Add or replace the live mode of a slot in one statement: the partial
 # unique index (one live mode per account and ModeID) is the conflict target.
 _UPSERT = (

@@ -85,12 +85,11 @@ def set_mode_number_as_supervisor(
     mode_type = modes.mode_type(mode_id)
     live = _locked(account_id, expected_seq)
     clean = modes.clean_for(contact_number, mode_type, live.account)
-    targets = {mode_id: modes.Target(modes.with_number(live.state(mode_id), clean, contact_number))}
-    if delete_other_modes:
-        targets.update({other: modes.Target(None) for other in live.modes if other != mode_id})
     return modes.write(
         live=live,
-        targets=targets,
+        targets=modes.number_targets(
+            live, mode_id, clean, contact_number, delete_other_modes=delete_other_modes
+        ),
         main_mode_id=mode_id,
         by=actor.get_username(),
         entry=_entry(ModeChange.Action.SET, actor, context),

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from lcm import dialable, errors
+from lcm import errors
 from lcm.actions import RequestContext, do_not_call, permissions, supervisor
 from lcm.actions.dialing import dialable_modes
 from lcm.logs import request_id_of
@@ -30,7 +30,7 @@ from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeC
 from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
-from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm
+from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
 
 # The account page lists this many calls, deleted modes and audit entries,
 # newest first, and links to the full filtered lists for the rest.
@@ -241,12 +241,8 @@ class AccountForm(forms.ModelForm):
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
-    def clean_time_zone(self):
-        value = self.cleaned_data["time_zone"].strip()
-        try:
-            return dialable.validate_time_zone(value) if value else ""
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+    class Meta:
+        field_classes = {"time_zone": TimeZoneField}
 
 
 @admin.register(Account)

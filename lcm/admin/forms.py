@@ -57,6 +57,17 @@ class RestoreForm(StaleGuardForm):
     error_fields = {errors.ModeSlotTaken: "replace"}
 
 
+class TimeZoneField(forms.CharField):
+    """An IANA zone, or empty; refused in `lcm.dialable`'s words."""
+
+    def clean(self, value):
+        value = super().clean(value).strip()
+        try:
+            return dialable.validate_time_zone(value) if value else ""
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 class ModeSettingsForm(StaleGuardForm):
     consent = forms.BooleanField(
         required=False,
@@ -64,7 +75,7 @@ class ModeSettingsForm(StaleGuardForm):
         help_text="Prior express written consent for this number. Granting or withdrawing "
         "it is recorded with you as its source.",
     )
-    time_zone = forms.CharField(
+    time_zone = TimeZoneField(
         required=False,
         max_length=64,
         help_text="An IANA zone such as America/Chicago. Empty: the zones the number, "
@@ -78,13 +89,6 @@ class ModeSettingsForm(StaleGuardForm):
     )
 
     error_fields = {errors.InvalidInput: "time_zone"}
-
-    def clean_time_zone(self):
-        value = self.cleaned_data["time_zone"].strip()
-        try:
-            return dialable.validate_time_zone(value) if value else ""
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
         data = super().clean()
