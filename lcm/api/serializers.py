@@ -9,15 +9,23 @@ of digits and an integer, as the vendor's sample sends a number.
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from lcm import inputs
+
 MAX_MODE_ID = 32767
 
 
 class StrictCharField(serializers.CharField):
+    """A JSON string that the database and the audit hash can store
+    (`lcm.inputs.text_problem`: no NUL, no unpaired surrogate)."""
+
     default_error_messages = {"not_a_string": "Must be a string."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")
+        problem = inputs.text_problem(data)
+        if problem:
+            raise serializers.ValidationError(f"This field {problem}", code="invalid_text")
         return super().to_internal_value(data)
 
 
@@ -43,7 +51,10 @@ class ModeIdField(serializers.Field):
             text = data.strip()
             if not text.isascii() or not text.isdigit():
                 self.fail("invalid")
-            data = int(text)
+            try:  # digits counted before int(): no length reaches Python's limit
+                return inputs.bounded_int(text, minimum=1, maximum=MAX_MODE_ID)
+            except inputs.OutOfBounds:
+                self.fail("range")
         if not isinstance(data, int):
             self.fail("invalid")
         if not 1 <= data <= MAX_MODE_ID:
