@@ -69,11 +69,12 @@ class TextField(forms.CharField):
     """A filter's text: what `lcm.inputs.text_problem` lets every door store."""
 
     def clean(self, value):
-        value = super().clean(value)
         problem = value and inputs.text_problem(value, max_length=MAX_VALUE_LENGTH)
         if problem:
-            raise forms.ValidationError(inputs.printable(repr(value[:40])) + " " + problem)
-        return value
+            raise forms.ValidationError(
+                "%(value)s " + problem, code="invalid_text", params={"value": repr(value[:40])}
+            )
+        return super().clean(value)
 
 
 class SinceField(TextField):

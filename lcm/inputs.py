@@ -104,34 +104,3 @@ def after(moment: dt.datetime, delta: dt.timedelta) -> dt.datetime | None:
     except OverflowError:
         return None
     return later
-
-
-# --- The admin's doors ----------------------------------------------------------
-
-API_PREFIX = "/api/"
-
-
-class QueryTextMiddleware:
-    """The admin's (and any page's) path and query parameters pass
-    `text_problem`, as its forms' fields do: a NUL in a search box, a list
-    filter or an object's URL reached PostgreSQL and was a 500 there.
-    Under /api/ each endpoint checks its own parameters and answers in its
-    own JSON shape, so this leaves those alone.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if not request.path.startswith(API_PREFIX):
-            problem = text_problem(request.path) and f"The address {text_problem(request.path)}"
-            for name, values in request.GET.lists():
-                for value in [name, *values]:
-                    problem = problem or (
-                        text_problem(value) and f"{printable(name)}: {text_problem(value)}"
-                    )
-            if problem:
-                from django.http import HttpResponseBadRequest
-
-                return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
-        return self.get_response(request)
