@@ -186,8 +186,14 @@ CALL_EXAMPLE = {
     "StartTime": "2026-11-26T15:00:00Z",
     "EndTime": None,
 }
-CALLID = OpenApiParameter("callid", str, OpenApiParameter.PATH, description="The dialer's call ID.")
-AGENT_ID = OpenApiParameter("agent_id", str, OpenApiParameter.PATH, description="The AgentID.")
+# 1 to 64 characters, no NUL (`check_path`).
+PATH_TEXT = r"^[^\x00]{1,64}$"
+CALLID = OpenApiParameter(
+    "callid", str, OpenApiParameter.PATH, description="The dialer's call ID.", pattern=PATH_TEXT
+)
+AGENT_ID = OpenApiParameter(
+    "agent_id", str, OpenApiParameter.PATH, description="The AgentID.", pattern=PATH_TEXT
+)
 
 
 def _example_error(name, code, message, status_code):

@@ -111,6 +111,19 @@ class _ModeIdSchema(serializers.Field):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+        "pattern": NO_NUL,
+        "description": "Name of the sending app; recorded in the audit log. No NUL character.",
+    }
+)
+class _SourceSchema(serializers.Field):
+    pass
+
+
 def _text(max_length: int, help_text: str, *, pattern: str = NON_BLANK, **kwargs):
     return serializers.RegexField(
         pattern, max_length=max_length, help_text=help_text, trim_whitespace=False, **kwargs
@@ -148,13 +161,7 @@ class _EnvelopeSchema(serializers.Serializer):
         r"^[Ww][Ee][Bb][Ss][Ee][Rr][Vv][Ii][Cc][Ee]$",
         help_text="`WebService`, compared case-insensitively.",
     )
-    source = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        max_length=100,
-        help_text="Name of the sending app; recorded in the audit log.",
-    )
+    source = _SourceSchema(required=False, allow_null=True)
 
 
 class SetNewModeNumberEnvelope(_EnvelopeSchema):
