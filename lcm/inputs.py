@@ -2,8 +2,10 @@
 
 One rule, one place. The envelope (`source` and every data field), the
 intake API (bodies and path parameters), the audit log's filters (API,
-CSV export, admin), the admin's forms and filters, and account imports all
-call these, so a value that one door refuses no other door lets through:
+CSV export, admin), the console's list filters and account imports all
+call these, so a value that one door refuses no other door lets through.
+(The admin's forms are Django form fields, which refuse a NUL themselves;
+a browser's form or URL cannot carry a lone surrogate.)
 
 - **text** (`text_problem`): at most a length; no NUL character (PostgreSQL
   cannot store one, and SQLite cuts or keeps it depending on the path); no

@@ -38,7 +38,7 @@ from lcm.models import (
 
 from .conftest import WEBSERVICE, client_for, envelope, set_mode_body
 
-EXAMPLES = 60
+EXAMPLES = 120
 HOSTILE = settings(
     max_examples=EXAMPLES,
     derandomize=True,
@@ -173,12 +173,13 @@ def dialer(demo):
 @given(
     outer=st.dictionaries(st.sampled_from(ENVELOPE_KEYS), hostile_json, max_size=2),
     data=st.dictionaries(st.sampled_from(SET_MODE_KEYS), hostile_json, min_size=1, max_size=3),
+    extra=st.dictionaries(hostile_text, hostile_json, max_size=1),  # keys no message defines
     keyed=st.booleans(),
 )
-def test_set_new_mode_number_answers_every_hostile_field_in_json(dialer, outer, data, keyed):
+def test_set_new_mode_number_answers_every_hostile_field_in_json(dialer, outer, data, extra, keyed):
     body = set_mode_body()
     body.update(outer)
-    body["data"].update(data)
+    body["data"].update({**extra, **data})
     before = world()
     headers = {"HTTP_IDEMPOTENCY_KEY": "hostile-" + str(abs(hash(repr(body))))} if keyed else {}
 
@@ -606,7 +607,7 @@ ADMIN_LISTS = {
 }
 
 
-@settings(HOSTILE, max_examples=40)
+@settings(HOSTILE, max_examples=60)
 @given(
     page=st.sampled_from(sorted(ADMIN_LISTS)),
     values=st.lists(hostile_text, min_size=1, max_size=3),
