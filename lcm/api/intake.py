@@ -142,7 +142,7 @@ def check_path(kwargs: dict) -> None:
     (a NUL in `/calls/a%00b/wrapup/` was a 500 on PostgreSQL)."""
     fields = {}
     for key, value in kwargs.items():
-        name, max_length = PATH_PARAMETERS[key]
+        name, max_length = PATH_PARAMETERS.get(key, (key, 64))
         problem = inputs.text_problem(value, max_length=max_length)
         if problem:
             fields[name] = [f"This field {problem}"]
