@@ -10,44 +10,48 @@ Here its loggers use the same filter and formatter as Django's `LOGGING`
 (`lcm/logs.py`): every line on stderr is one JSON object, numbers masked.
 
 Only logging is set here; workers, bind address and the rest stay on the
-command line. `--log-level` still applies to gunicorn's error log.
+command line, and `--log-level` and `--access-logfile` keep their meaning
+(the access log, off by default, is JSON too when turned on).
 """
 
 import logging
-import os
 import sys
 from pathlib import Path
 
-# The filter and formatter are imported by name: make this checkout
-# importable whatever directory `--chdir` moves gunicorn to.
+from gunicorn.glogging import Logger
+
+# lcm.logs is imported from this checkout whatever directory `--chdir`
+# moves gunicorn to.
 _ROOT = str(Path(__file__).resolve().parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-# Python's warnings (Django's "No directory at: …/staticfiles/" before
-# collectstatic) go to stderr as two plain lines: route them to logging.
-logging.captureWarnings(True)
+from lcm.logs import JsonFormatter, MaskSecretsFilter  # noqa: E402
 
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"mask_secrets": {"()": "lcm.logs.MaskSecretsFilter"}},
-    "formatters": {"json": {"()": "lcm.logs.JsonFormatter"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stderr",
-            "formatter": "json",
-            "filters": ["mask_secrets"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Replacing gunicorn's own handlers (listed, so dictConfig removes the
-    # plain-text ones gunicorn set up); no level, so --log-level holds.
-    # A logging config turns gunicorn's access log on: lcm.request already
-    # logs each API request, so it stays below its level (INFO) here.
-    "loggers": {
-        "gunicorn.error": {"handlers": ["console"], "propagate": False},
-        "gunicorn.access": {"handlers": ["console"], "propagate": False, "level": "WARNING"},
-    },
-}
+
+class JsonLogger(Logger):
+    """gunicorn's logger, writing through lcm's JSON formatter and mask.
+
+    gunicorn gives its error log (and the access log, when asked for) plain
+    text handlers in `setup`; each keeps its destination (stderr, or the
+    file given) and gets the JSON formatter and the mask. Python warnings
+    (Django's "No directory at: …/staticfiles/" before collectstatic) go to
+    stderr the same way instead of two plain lines.
+    """
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+                handler.addFilter(MaskSecretsFilter())
+        warnings_handler = logging.StreamHandler(sys.stderr)
+        warnings_handler.setFormatter(JsonFormatter())
+        warnings_handler.addFilter(MaskSecretsFilter())
+        warnings_log = logging.getLogger("py.warnings")
+        warnings_log.handlers = [warnings_handler]
+        warnings_log.propagate = False
+        logging.captureWarnings(True)
+
+
+logger_class = JsonLogger

@@ -29,6 +29,7 @@ from .conftest import client_for
 from .processes import BASE_DIR, free_port, manage, production_env, wait_for
 
 CALLID = "99912345678"  # 11 digits: it must never appear unmasked
+MASKED = "********678"
 
 
 def _entry(seq: int, account_id: int, deleted_modes) -> tuple:
@@ -84,6 +85,7 @@ def test_a_failing_streamed_response_is_logged_by_gunicorn_as_masked_json(tmp_pa
 
     port = free_port()
     stderr = tempfile.NamedTemporaryFile(prefix="lcm-gunicorn-", suffix=".log")  # noqa: SIM115
+    stdout = tempfile.NamedTemporaryFile(prefix="lcm-gunicorn-", suffix=".out")  # noqa: SIM115
     server = subprocess.Popen(  # noqa: S603 (our interpreter and gunicorn)
         [
             sys.executable,
@@ -97,11 +99,13 @@ def test_a_failing_streamed_response_is_logged_by_gunicorn_as_masked_json(tmp_pa
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
-            "debug",  # gunicorn's most talkative: the request line too
+            "debug",  # gunicorn's most talkative
+            "--access-logfile",
+            "-",  # its access log too (on stdout): the request line, query included
         ],
         cwd=BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=stderr,
         start_new_session=True,
     )
@@ -109,6 +113,16 @@ def test_a_failing_streamed_response_is_logged_by_gunicorn_as_masked_json(tmp_pa
     try:
         wait_for(lambda: "Booting worker" in log.read_text(), "gunicorn's worker", 30)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        # A page of the same entries succeeds, and gunicorn's access log
+        # writes its request line, query included.
+        conn.request(
+            "GET",
+            f"/api/lcm/mode-changes/?callid={CALLID}",
+            headers={"Authorization": f"Token {token}"},
+        )
+        page = conn.getresponse()
+        assert page.status == 200, page.read()
+        page.read()
         conn.request(
             "GET",
             f"/api/lcm/mode-changes/?format=csv&callid={CALLID}",
@@ -124,18 +138,20 @@ def test_a_failing_streamed_response_is_logged_by_gunicorn_as_masked_json(tmp_pa
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(15)
 
-    text = log.read_text()
+    text = log.read_text() + Path(stdout.name).read_text()
     lines = []
-    for line in text.splitlines():  # every line, not only ours
+    for line in text.splitlines():  # every line, stderr and stdout, not only ours
         try:
             lines.append(json.loads(line))
         except ValueError:
-            pytest.fail(f"not a JSON line on gunicorn's stderr: {line!r}")
+            pytest.fail(f"not a JSON line in gunicorn's output: {line!r}")
     assert all(isinstance(line, dict) for line in lines)
     failure = next(line for line in lines if line["message"].startswith("Error handling request"))
     assert failure["logger"] == "gunicorn.error"
     assert failure["level"] == "ERROR"
     assert "Traceback" in failure["exception"] and "TypeError" in failure["exception"]
+    access = next(line for line in lines if line["logger"] == "gunicorn.access")
+    assert f"callid={MASKED} HTTP/1.1" in access["message"]
     assert CALLID not in text
     # gunicorn's own numbers pass the same filter: in "Listening at:
     # http://127.0.0.1:PORT (PID)" the port and pid form one run of 6+
@@ -145,6 +161,7 @@ def test_a_failing_streamed_response_is_logged_by_gunicorn_as_masked_json(tmp_pa
     assert listening["message"].startswith("Listening at: http://***.0.0.1:*****")
     assert CALLID not in text
     stderr.close()
+    stdout.close()
 
 
 def test_an_export_that_fails_before_its_first_byte_is_a_json_500(demo):
