@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 
 from lcm import inputs
 from lcm.api.envelope import SOURCE_NOT_A_STRING
+from lcm.api.serializers import ModeIdField
 from lcm.audit_filters import MOMENT_OUT_OF_RANGE
 from lcm.models import (
     Account,
@@ -324,7 +325,8 @@ def test_a_mode_id_of_thousands_of_digits_in_a_string_is_a_400_naming_it(dialer)
 
     body = assert_json_below_500(response)
     assert response.status_code == 400
-    assert body["message"]["error"]["fields"] == {"ModeID": ["Must be between 1 and 32767."]}
+    range_error = ModeIdField.default_error_messages["range"]
+    assert body["message"]["error"]["fields"] == {"ModeID": [range_error]}
     assert world() == before
 
 
