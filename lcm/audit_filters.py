@@ -39,11 +39,13 @@ def _not_a_moment(text: str) -> forms.ValidationError:
     return forms.ValidationError(NOT_A_DATE, code="invalid", params={"value": repr(text)})
 
 
-def parse_moment(text: str) -> tuple[dt.datetime, bool]:
+def parse_moment(text: str, *, first_day_from_start: bool = False) -> tuple[dt.datetime, bool]:
     """`text` as an aware datetime, and whether it was a bare date.
 
     The moment must lie within the calendar in UTC (`lcm.inputs`), so that
-    both databases can compare it: `0001-01-01T00:00:00+14:00` cannot.
+    both databases can compare it: `0001-01-01T00:00:00+14:00` cannot. With
+    `first_day_from_start`, the calendar's first day as a bare date, whose
+    midnight in a zone ahead of UTC is before it, means its first moment.
     """
     text = text.strip()
     try:
@@ -58,6 +60,8 @@ def parse_moment(text: str) -> tuple[dt.datetime, bool]:
             moment = timezone.make_aware(moment)
     except OverflowError:
         moment = None
+    if first_day_from_start and is_date and moment.date() == dt.date.min:
+        return dt.datetime.min.replace(tzinfo=dt.UTC), True
     if moment is None or inputs.moment_problem(moment):
         raise forms.ValidationError(
             MOMENT_OUT_OF_RANGE, code="out_of_range", params={"value": repr(text)}
@@ -82,7 +86,7 @@ class SinceField(TextField):
 
     def clean(self, value):
         value = super().clean(value)
-        return parse_moment(value)[0] if value else None
+        return parse_moment(value, first_day_from_start=True)[0] if value else None
 
 
 class UntilField(TextField):

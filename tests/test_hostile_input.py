@@ -628,3 +628,25 @@ def test_the_admin_lists_answer_every_hostile_filter_below_500(demo_admin, page,
     if response.status_code == 200 and response.get("Content-Type", "").startswith("text/csv"):
         b"".join(response.streaming_content)
     assert world() == before
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])  # UTC+14, UTC-12
+def test_the_calendar_edges_hold_in_any_server_time_zone(auditor, settings, zone):
+    """A date or a time without an offset is read in TIME_ZONE: the
+    calendar's first and last days are every entry there too, and a moment
+    past them in UTC is refused with the range."""
+    settings.TIME_ZONE = zone
+    url = "/api/lcm/mode-changes/"
+    everything = [{"since": "0001-01-01"}, {"until": "9999-12-31"}]
+    everything += [{"since": "0001-01-01", "until": "9999-12-31"}]
+    for params in everything:
+        response = auditor.get(url, params)
+        assert response.status_code == 200, (params, response.json())
+        assert len(response.json()["results"]) == 1
+    edge = "0001-01-01T00:00:00" if zone == "Etc/GMT-14" else "9999-12-31T23:00:00"
+    field = "since" if zone == "Etc/GMT-14" else "until"
+
+    response = auditor.get(url, {field: edge})
+
+    assert response.status_code == 400
+    assert response.json() == {field: [MOMENT_OUT_OF_RANGE % {"value": repr(edge)}]}
