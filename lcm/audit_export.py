@@ -9,6 +9,7 @@ checked against the chain (docs/audit.md).
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC
@@ -100,10 +101,19 @@ def _chunks(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def csv_response(queryset: QuerySet, *, name: str = "mode-changes") -> StreamingHttpResponse:
-    """A streamed CSV download of `queryset` (already filtered and ordered)."""
+    """A streamed CSV download of `queryset` (already filtered and ordered).
+
+    The first chunk is made here, in the view: the query runs and its first
+    rows are read before the answer starts, so a failure then (the database
+    gone, an entry that cannot be written) is the view's own error — JSON
+    under /api/ — instead of gunicorn's plain-text 500. A failure further
+    on can only cut the download short; gunicorn logs it (gunicorn.conf.py).
+    """
     stamp = timezone.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    chunks = _chunks(csv_lines(queryset))
+    first = next(chunks)
     response = StreamingHttpResponse(
-        _chunks(csv_lines(queryset)), content_type="text/csv; charset=utf-8"
+        itertools.chain([first], chunks), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

@@ -16,6 +16,7 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
+from . import inputs
 from .models import Account, Agent, Call, ModeChange
 
 MOMENT_HELP = (
@@ -28,42 +29,71 @@ UNKNOWN_ACCOUNT = "No account has the LCM key %(value)s."
 UNKNOWN_AGENT = "No agent %(value)s is known."
 UNKNOWN_CALL = "No call %(value)s is known."
 NOT_A_MODE = "ModeID must be a whole number, e.g. 1."
+MODE_OUT_OF_RANGE = "ModeID " + inputs.OUT_OF_RANGE.format(min=1, max=32767)
+MOMENT_OUT_OF_RANGE = "%(value)s is outside the calendar: a moment " + inputs.MOMENT_OUT_OF_RANGE
+# The longest filter value worth a query: longer names nothing stored.
+MAX_VALUE_LENGTH = 128
 
 
 def _not_a_moment(text: str) -> forms.ValidationError:
     return forms.ValidationError(NOT_A_DATE, code="invalid", params={"value": repr(text)})
 
 
-def parse_moment(text: str) -> tuple[dt.datetime, bool]:
-    """`text` as an aware datetime, and whether it was a bare date."""
+def parse_moment(text: str, *, first_day_from_start: bool = False) -> tuple[dt.datetime, bool]:
+    """`text` as an aware datetime, and whether it was a bare date.
+
+    The moment must lie within the calendar in UTC (`lcm.inputs`), so that
+    both databases can compare it: `0001-01-01T00:00:00+14:00` cannot. With
+    `first_day_from_start`, the calendar's first day as a bare date, whose
+    midnight in a zone ahead of UTC is before it, means its first moment.
+    """
     text = text.strip()
     try:
-        return timezone.make_aware(
-            dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
-        ), True
+        moment, is_date = dt.datetime.combine(dt.date.fromisoformat(text), dt.time()), True
     except ValueError:
-        pass
+        try:
+            moment, is_date = dt.datetime.fromisoformat(text), False
+        except ValueError:
+            raise _not_a_moment(text) from None
     try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise _not_a_moment(text) from None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment, False
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+    except OverflowError:
+        moment = None
+    if first_day_from_start and is_date and moment.date() == dt.date.min:
+        return dt.datetime.min.replace(tzinfo=dt.UTC), True
+    if moment is None or inputs.moment_problem(moment):
+        raise forms.ValidationError(
+            MOMENT_OUT_OF_RANGE, code="out_of_range", params={"value": repr(text)}
+        )
+    return moment, is_date
 
 
-class SinceField(forms.CharField):
+class TextField(forms.CharField):
+    """A filter's text: what `lcm.inputs.text_problem` lets every door store."""
+
+    def clean(self, value):
+        problem = value and inputs.text_problem(value, max_length=MAX_VALUE_LENGTH)
+        if problem:
+            raise forms.ValidationError(
+                "%(value)s " + problem, code="invalid_text", params={"value": repr(value[:40])}
+            )
+        return super().clean(value)
+
+
+class SinceField(TextField):
     """Entries at or after this moment (a date: from its midnight)."""
 
     def clean(self, value):
         value = super().clean(value)
-        return parse_moment(value)[0] if value else None
+        return parse_moment(value, first_day_from_start=True)[0] if value else None
 
 
-class UntilField(forms.CharField):
+class UntilField(TextField):
     """Entries up to this moment, included (a date: the whole day).
 
-    Cleans to the exclusive upper bound, so the lookup is always `__lt`.
+    Cleans to the exclusive upper bound, so the lookup is always `__lt`;
+    up to the last day of the calendar there is no upper bound (None).
     """
 
     def clean(self, value):
@@ -71,13 +101,11 @@ class UntilField(forms.CharField):
         if not value:
             return None
         moment, is_date = parse_moment(value)
-        try:
-            return moment + (dt.timedelta(days=1) if is_date else dt.timedelta(microseconds=1))
-        except OverflowError:
-            raise _not_a_moment(value) from None
+        step = dt.timedelta(days=1) if is_date else dt.timedelta(microseconds=1)
+        return inputs.after(moment, step)
 
 
-class _KnownValueField(forms.CharField):
+class _KnownValueField(TextField):
     """A value that must name something known (`exists(value)`)."""
 
     unknown = "%(value)s"
@@ -120,15 +148,21 @@ class CallIdField(_KnownValueField):
         )
 
 
-class ModeIdField(forms.IntegerField):
-    default_error_messages = {"invalid": NOT_A_MODE}
+class ModeIdField(forms.CharField):
+    """A ModeID, its digits bounded before conversion (`lcm.inputs.bounded_int`)."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        super().__init__(**kwargs)
+    def clean(self, value):
+        value = (super().clean(value) or "").strip()
+        if not value:
+            return None
+        try:
+            return inputs.bounded_int(value, minimum=1, maximum=32767)
+        except inputs.OutOfBounds as exc:
+            message = NOT_A_MODE if str(exc) == inputs.NOT_WHOLE_NUMBER else MODE_OUT_OF_RANGE
+            raise forms.ValidationError(message, code="invalid") from None
 
 
-class SourceField(forms.CharField):
+class SourceField(TextField):
     def clean(self, value):
         return (super().clean(value) or "").strip() or None
 

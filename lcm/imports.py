@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from . import inputs
 from .dialable import validate_time_zone
 from .errors import InvalidNumber
 from .models import ModeType
@@ -72,6 +73,7 @@ DUPLICATE_COLUMN = "Column {name!r} names the same field as column {other!r}."
 UNKNOWN_COLUMN = "Unknown column {name!r}. Columns are: {known}."
 UNDEFINED_MODE = "Column {name!r}: ModeID {mode_id} is not a defined mode type."
 BAD_CSV = "Line {line}: malformed CSV ({error}); reading stopped here."
+CELL_TOO_LONG = "a cell is longer than {limit:,} characters; the row is skipped"
 WRONG_FIELD_COUNT = "has {n} fields; the header has {expected}"
 MISSING_ACCOUNT = "AccountNumber is empty"
 TOO_LONG = "{column}: longer than {max} characters"
@@ -186,6 +188,10 @@ def validate_row(
         if _UNDECODABLE.search(text):
             problems.append(UNDECODABLE.format(column=column.label, encoding=encoding))
             continue
+        problem = inputs.text_problem(text)  # a NUL, or a "\ud800" in JSON Lines
+        if problem:
+            problems.append(f"{column.label}: {problem}")
+            continue
         if column.field == "account_number":
             account_number = text
             if len(text) > MAX_ACCOUNT_NUMBER:
@@ -260,17 +266,26 @@ def read_csv(
     """Rows of a CSV file with a header line (see the module docstring)."""
     _sniff(stream)
     columns = Columns(mode_types)
-    reader = csv.reader(_decoded_lines(stream, encoding), delimiter=delimiter, strict=True)
+    lines = _RecordLines(_decoded_lines(stream, encoding), delimiter)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     header = _read_header(reader, columns, encoding)
     rows = 0
     while True:
-        start = reader.line_num + 1
+        start = lines.count + 1
+        lines.begin_record()
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ImportFileError(BAD_CSV.format(line=start, error=exc)) from None
+            if not str(exc).startswith("field larger than field limit"):
+                raise ImportFileError(BAD_CSV.format(line=start, error=exc)) from None
+            # One over-long cell costs its row only: the reader starts
+            # afresh on the next line, once past the rest of that row.
+            rows += 1
+            lines.skip_rest_of_record()
+            yield Rejected(start, "", CELL_TOO_LONG.format(limit=csv.field_size_limit()))
+            continue
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, or a spreadsheet's trailing ",,,"
         rows += 1
@@ -285,6 +300,69 @@ def read_csv(
         yield validate_row(start, list(zip(header.columns, cells, strict=True)), encoding=encoding)
     if not rows:
         raise ImportFileError(NO_ROWS)
+
+
+# Where a CSV line leaves the parser (the `csv` module's default dialect:
+# `"` quotes, doubled inside a quoted cell): outside a quoted cell, inside
+# one, or just after a quote inside one.
+_OUT, _QUOTED, _QUOTE_SEEN = range(3)
+
+
+def _scan(state: int, line: str, delimiter: str) -> int:
+    """The parser's state after `line` (with its line break), from `state`."""
+    field_start, previous = 0, -2
+    for match in re.finditer(f'["\r\n{re.escape(delimiter)}]', line):
+        char, pos = match.group(), match.start()
+        if state == _QUOTED:
+            if char == '"':
+                state, previous = _QUOTE_SEEN, pos
+            continue
+        if state == _QUOTE_SEEN:
+            if char == '"' and pos == previous + 1:
+                state = _QUOTED  # a doubled quote inside the cell
+                continue
+            state = _OUT
+        if char == '"':
+            if pos == field_start:
+                state = _QUOTED
+        else:
+            field_start = pos + 1
+    return state
+
+
+class _RecordLines:
+    """The decoded lines the CSV reader reads, counted, keeping those of the
+    record being read so that a rejected record can be skipped to its end
+    (a quoted cell may span lines)."""
+
+    def __init__(self, lines: Iterator[str], delimiter: str):
+        self._lines = lines
+        self._delimiter = delimiter
+        self._record: list[str] = []
+        self._skipping = _OUT
+        self.count = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            line = next(self._lines)
+            self.count += 1
+            if self._skipping == _OUT:
+                self._record.append(line)
+                return line
+            self._skipping = _scan(self._skipping, line, self._delimiter)
+
+    def begin_record(self) -> None:
+        self._record = []
+
+    def skip_rest_of_record(self) -> None:
+        state = _OUT
+        for line in self._record:
+            state = _scan(state, line, self._delimiter)
+        self._skipping = _OUT if state == _OUT else _QUOTED
+        self._record = []
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ from django.urls import reverse
 
 from lcm.admin.audit import AuditPaginator
 from lcm.audit_export import COLUMNS
-from lcm.audit_filters import NOT_A_DATE, NOT_A_MODE, UNKNOWN_ACCOUNT, UNKNOWN_AGENT, UNKNOWN_CALL
+from lcm.audit_filters import (
+    MOMENT_OUT_OF_RANGE,
+    NOT_A_DATE,
+    NOT_A_MODE,
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_AGENT,
+    UNKNOWN_CALL,
+)
 from lcm.models import ModeChange
 
 from .audit_log import DAVID, MARIA, make_log, seq
@@ -118,7 +125,16 @@ def test_the_date_filters_take_moments_to_the_microsecond(auditor):
     [
         ({"since": "2026-13-01"}, "Since: " + NOT_A_DATE % {"value": "'2026-13-01'"}),
         ({"until": "yesterday"}, "Until: " + NOT_A_DATE % {"value": "'yesterday'"}),
-        ({"until": "9999-12-31"}, "Until: " + NOT_A_DATE % {"value": "'9999-12-31'"}),
+        # The calendar's last day is a date (every entry, tested below); a
+        # moment past it in UTC is not one both databases can compare.
+        (
+            {"until": "9999-12-31T20:00:00-14:00"},
+            "Until: " + MOMENT_OUT_OF_RANGE % {"value": "'9999-12-31T20:00:00-14:00'"},
+        ),
+        (
+            {"since": "0001-01-01T00:00:00+14:00"},
+            "Since: " + MOMENT_OUT_OF_RANGE % {"value": "'0001-01-01T00:00:00+14:00'"},
+        ),
         ({"agent": "nobody"}, "AgentID: " + UNKNOWN_AGENT % {"value": "nobody"}),
         ({"account": "1|2|3"}, "LCM key: " + UNKNOWN_ACCOUNT % {"value": "1|2|3"}),
         ({"callid": "99999"}, "Call ID: " + UNKNOWN_CALL % {"value": "99999"}),

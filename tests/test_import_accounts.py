@@ -1,5 +1,6 @@
 """`manage.py import_accounts` through the real command and database."""
 
+import csv
 import io
 import itertools
 import json
@@ -11,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from lcm import imports
+from lcm import imports, inputs
 from lcm.audit import GENESIS_HASH, compute_hash
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import NOT_A_NUMBER, TOO_SHORT
@@ -418,3 +419,51 @@ def test_an_import_cannot_be_attributed_to_a_user_who_may_not_import(demo, tmp_p
     assert status == 2
     assert "You may not import accounts (lcm.import_accounts)." in err
     assert snapshot() == before
+
+
+def test_an_over_long_cell_costs_its_row_only_and_the_import_goes_on(demo, tmp_path):
+    """A 1 MB cell used to end reading ("field larger than field limit");
+    it is one rejected row now, quoted over several lines or not."""
+    huge = "x" * 1_000_000
+    content = HEADER + (
+        "6|0|1,Good,One,,2025550101,,\n"  # line 2
+        f"6|0|2,{huge},Two,,2025550102,,\n"  # line 3
+        "6|0|3,Good,Three,,2025550103,,\n"  # line 4
+        f'6|0|4,"{huge}\n6|0|9,Not,A,,2025550109,,\n'  # lines 5-7: one row, its
+        'still ""the"" quoted cell",Four,,2025550104,,\n'  # cell spans three lines
+        "6|0|5,Good,Five,,2025550105,,\n"  # line 8
+    )
+
+    status, out, err = run(tmp_path, content)
+
+    too_long = imports.CELL_TOO_LONG.format(limit=csv.field_size_limit())
+    assert status == 1
+    assert err.splitlines()[:2] == [f"line 3: {too_long}", f"line 5: {too_long}"]
+    assert "3 rows imported" in out and "2 rejected" in out
+    assert {a: live_modes(a) for a in ["6|0|1", "6|0|3", "6|0|5"]} == {
+        "6|0|1": {1: "2025550101"},
+        "6|0|3": {1: "2025550103"},
+        "6|0|5": {1: "2025550105"},
+    }
+    assert not Account.objects.filter(account_number__in=["6|0|2", "6|0|4", "6|0|9"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("Ann\\u0000", inputs.NUL_CHARACTER), ("Ann\\ud800", None)],
+)
+def test_a_json_lines_value_no_database_can_store_rejects_its_row(demo, tmp_path, value, problem):
+    content = (
+        '{"AccountNumber": "6|1|1", "FirstName": "' + value + '", "Mode1": "2025550111"}\n'
+        '{"AccountNumber": "6|1|2", "FirstName": "Bob", "Mode1": "2025550112"}\n'
+    )
+    before_entries = ModeChange.objects.count()
+
+    status, _, err = run(tmp_path, content, "people.jsonl")
+
+    problem = problem or inputs.UNPAIRED_SURROGATE.format(codepoint="U+D800")
+    assert status == 1
+    assert err.splitlines()[0] == f"line 1 (AccountNumber 6|1|1): FirstName: {problem}"
+    assert not Account.objects.filter(account_number="6|1|1").exists()
+    assert live_modes("6|1|2") == {1: "2025550112"}
+    assert ModeChange.objects.count() == before_entries + 1

@@ -14,6 +14,8 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from lcm import inputs
+
 
 class InputFilter(admin.SimpleListFilter):
     """An exact-match text box: set `title`, `parameter_name` and `lookup`."""
@@ -30,6 +32,9 @@ class InputFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = (self.value() or "").strip()
+        problem = inputs.text_problem(value, max_length=128)
+        if problem:
+            raise IncorrectLookupParameters(f"{self.title}: {problem}")
         return queryset.filter(**{self.lookup: value}) if value else queryset
 
     def choices(self, changelist):
@@ -86,10 +91,17 @@ class DateRangeFilter(admin.ListFilter):
         tz = timezone.get_current_timezone()
         if start in self.bounds:
             since = datetime.combine(self.bounds[start], time.min, tzinfo=tz)
-            queryset = queryset.filter(**{f"{self.field}__gte": since})
+            # From year 1's midnight in a zone ahead of UTC: before the
+            # calendar in UTC, so no lower bound at all.
+            if not inputs.moment_problem(since):
+                queryset = queryset.filter(**{f"{self.field}__gte": since})
         if end in self.bounds:
-            until = datetime.combine(self.bounds[end] + timedelta(days=1), time.min, tzinfo=tz)
-            queryset = queryset.filter(**{f"{self.field}__lt": until})
+            # Through the calendar's last day: no upper bound at all.
+            until = inputs.after(
+                datetime.combine(self.bounds[end], time.min, tzinfo=tz), timedelta(days=1)
+            )
+            if until is not None:
+                queryset = queryset.filter(**{f"{self.field}__lt": until})
         return queryset
 
     def choices(self, changelist):

@@ -13,13 +13,15 @@ from typing import Any
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from lcm import errors
+from lcm import errors, inputs
 
 from .parsers import PayloadTooLarge
 
 CHANNEL = "LCM"
 TOPIC = "WebService"
 ERROR_SUBTOPIC = "Error"
+MAX_SOURCE = 100
+SOURCE_NOT_A_STRING = f"source must be a string of at most {MAX_SOURCE} characters."
 
 
 class EnvelopeError(errors.InvalidInput):
@@ -70,8 +72,11 @@ def parse(body: Any, known_subtopics: list[str]) -> Envelope:
     source = body.get("source", "")
     if source is None:
         source = ""
-    if not isinstance(source, str) or len(source) > 100:
-        raise InvalidEnvelope("source must be a string of at most 100 characters.")
+    if not isinstance(source, str) or len(source) > MAX_SOURCE:
+        raise InvalidEnvelope(SOURCE_NOT_A_STRING)
+    problem = inputs.text_problem(source)  # the free text the audit entry hashes
+    if problem:
+        raise InvalidEnvelope(f"source {problem}", fields={"source": [problem]})
     data = body.get("data")
     if not isinstance(data, dict):
         raise InvalidEnvelope("data must be a JSON object.")
@@ -82,7 +87,7 @@ def echoed_callid(body: Any) -> str | None:
     """The callid to echo back, when the request carried a usable one."""
     if isinstance(body, dict) and isinstance(body.get("data"), dict):
         callid = body["data"].get("callid")
-        if isinstance(callid, str):
+        if isinstance(callid, str) and inputs.text_problem(callid) is None:
             return callid[:64]
     return None
 

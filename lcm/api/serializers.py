@@ -9,15 +9,23 @@ of digits and an integer, as the vendor's sample sends a number.
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from lcm import inputs
+
 MAX_MODE_ID = 32767
 
 
 class StrictCharField(serializers.CharField):
+    """A JSON string that the database and the audit hash can store
+    (`lcm.inputs.text_problem`: no NUL, no unpaired surrogate)."""
+
     default_error_messages = {"not_a_string": "Must be a string."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")
+        problem = inputs.text_problem(data)
+        if problem:
+            raise serializers.ValidationError(f"This field {problem}", code="invalid_text")
         return super().to_internal_value(data)
 
 
@@ -43,7 +51,10 @@ class ModeIdField(serializers.Field):
             text = data.strip()
             if not text.isascii() or not text.isdigit():
                 self.fail("invalid")
-            data = int(text)
+            try:  # digits counted before int(): no length reaches Python's limit
+                return inputs.bounded_int(text, minimum=1, maximum=MAX_MODE_ID)
+            except inputs.OutOfBounds:
+                self.fail("range")
         if not isinstance(data, int):
             self.fail("invalid")
         if not 1 <= data <= MAX_MODE_ID:
@@ -100,6 +111,19 @@ class _ModeIdSchema(serializers.Field):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "maxLength": 100,
+        "pattern": NO_NUL,
+        "description": "Name of the sending app; recorded in the audit log. No NUL character.",
+    }
+)
+class _SourceSchema(serializers.Field):
+    pass
+
+
 def _text(max_length: int, help_text: str, *, pattern: str = NON_BLANK, **kwargs):
     return serializers.RegexField(
         pattern, max_length=max_length, help_text=help_text, trim_whitespace=False, **kwargs
@@ -137,13 +161,7 @@ class _EnvelopeSchema(serializers.Serializer):
         r"^[Ww][Ee][Bb][Ss][Ee][Rr][Vv][Ii][Cc][Ee]$",
         help_text="`WebService`, compared case-insensitively.",
     )
-    source = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        max_length=100,
-        help_text="Name of the sending app; recorded in the audit log.",
-    )
+    source = _SourceSchema(required=False, allow_null=True)
 
 
 class SetNewModeNumberEnvelope(_EnvelopeSchema):

@@ -1,6 +1,7 @@
 from django.http import JsonResponse
 from django.urls import NoReverseMatch, path, re_path, register_converter, reverse
 from django.urls.converters import PathConverter
+from django.views.decorators.csrf import csrf_exempt
 
 from lcm import errors
 
@@ -20,8 +21,13 @@ class AnyTextConverter(PathConverter):
 register_converter(AnyTextConverter, "text")
 
 
+@csrf_exempt
 def unknown_endpoint(request, rest=""):
-    """Every other URL under lcm's prefix is a JSON 404, never Django's page."""
+    """Every other URL under lcm's prefix (and, in our project, under /api/)
+    is a JSON 404, never Django's page, for every method: exempt from the
+    CSRF check, as it changes nothing and the API's clients send tokens, not
+    cookies (a POST here was Django's HTML "CSRF verification failed" page,
+    even with a valid token)."""
     try:  # the project's docs page, when it serves one (ours: config/urls.py)
         docs_url = reverse("api-docs")
     except NoReverseMatch:
