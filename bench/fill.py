@@ -97,36 +97,44 @@ def fill(
 
         step(
             "mode types",
-            "INSERT INTO lcm_modetype (id, name, channel_type) VALUES "
-            "(1, 'Home', 'voice'), (2, 'Office', 'voice'), (3, 'Mobile', 'voice'), "
-            "(4, 'Other', 'voice')",
+            "INSERT INTO lcm_modetype (id, name, channel_type, window_start, window_end) VALUES "
+            "(1, 'Home', 'voice', '08:00', '21:00'), (2, 'Office', 'voice', '08:00', '21:00'), "
+            "(3, 'Mobile', 'voice', '08:00', '21:00'), (4, 'Other', 'voice', '08:00', '21:00')",
         )
         step(
             f"{accounts:,} accounts",
             "INSERT INTO lcm_account (account_number, first_name, last_name, campaign, "
-            "created_at) "
+            "country, time_zone, zip_code, created_at) "
             f"SELECT 'B|' || CAST(s.i AS TEXT) || '|1|0|0|44|1', 'Ada', "
-            f"'Customer' || CAST(s.i AS TEXT), 'bench', %s FROM {series(vendor, accounts)}",
+            f"'Customer' || CAST(s.i AS TEXT), 'bench', '', '', '', %s "
+            f"FROM {series(vendor, accounts)}",
             [now],
         )
         cur.execute("SELECT min(id) FROM lcm_account")
         base = cur.fetchone()[0] - 1  # account i has id base + i
         step(
             "modes (1-4 per account)",
+            # No region: a number's country is unknown and its national key is
+            # its digits (lcm.numbers.identify), unless they read as a valid
+            # international number, which the do-not-call-free bench ignores.
             "INSERT INTO lcm_contactmode (account_id, mode_type_id, number, number_as_given, "
-            "number_e164, has_consent, changed_at, changed_by, deleted_by) "
-            "SELECT %s + s.i, mt.id, n.number, n.number, '', %s, %s, 'fill', '' "
+            "number_e164, number_national, has_consent, consent_source, consent_by, time_zone, "
+            "changed_at, changed_by, deleted_by) "
+            "SELECT %s + s.i, mt.id, n.number, n.number, '', n.number, %s, '', '', '', %s, "
+            "'fill', '' "
             f"FROM {series(vendor, accounts)} "
             "JOIN lcm_modetype mt ON mt.id <= 1 + s.i %% 4 "
             "CROSS JOIN LATERAL (SELECT CAST(2000000000 + (s.i * 7919 + mt.id * 104729) "
             "%% 7000000000 AS TEXT) AS number) n"
             if pg
             else "INSERT INTO lcm_contactmode (account_id, mode_type_id, number, "
-            "number_as_given, number_e164, has_consent, changed_at, changed_by, deleted_by) "
+            "number_as_given, number_e164, number_national, has_consent, consent_source, "
+            "consent_by, time_zone, changed_at, changed_by, deleted_by) "
             "SELECT %s + s.i, mt.id, "
             "CAST(2000000000 + (s.i * 7919 + mt.id * 104729) %% 7000000000 AS TEXT), "
+            "CAST(2000000000 + (s.i * 7919 + mt.id * 104729) %% 7000000000 AS TEXT), '', "
             "CAST(2000000000 + (s.i * 7919 + mt.id * 104729) %% 7000000000 AS TEXT), "
-            "'', %s, %s, 'fill', '' "
+            "%s, '', '', '', %s, 'fill', '' "
             f"FROM {series(vendor, accounts)} JOIN lcm_modetype mt ON mt.id <= 1 + s.i %% 4",
             [base, False, now],
         )
@@ -178,8 +186,12 @@ def fill(
         )
         step(
             f"{dnc:,} do-not-call numbers",
-            "INSERT INTO lcm_donotcallnumber (number, reason, added_at) "
-            "SELECT '19' || CAST(10000000 + s.i AS TEXT), 'bench', %s "
+            # 19…: no region, not a valid international number: country unknown,
+            # national key the digits (as lcm.numbers.identify makes it).
+            "INSERT INTO lcm_donotcallnumber (number, number_e164, number_national, reason, "
+            "added_at, added_by) "
+            "SELECT '19' || CAST(10000000 + s.i AS TEXT), '', '19' || CAST(10000000 + s.i AS "
+            "TEXT), 'bench', %s, 'fill' "
             f"FROM {series(vendor, dnc)}",
             [now],
         )

@@ -5,11 +5,13 @@
 A bare WSGI callable that does, per request, the same SQL work as the
 product's SetNewModeNumber on PostgreSQL, with psycopg 3 and its automatic
 server-side prepared statements: the token lookup, the same statements in
-the same transaction (the mode type; the call, agent and account with the
-account row locked ``FOR UPDATE OF`` and the do-not-call lookup; the live
-modes; the upsert of the mode; one UPDATE for the deleted modes; the audit
-append on the chain head with the same SHA-256 hash as `lcm.audit`), and
-the same envelope back. It checks
+the same transaction (the call, agent, account and mode type with the
+account row locked ``FOR UPDATE OF``; the live modes; the do-not-call lookup
+by the number's identity, made with phonenumbers as the product does; the
+upsert of the mode; one UPDATE for the deleted modes; the audit append on
+the chain head with the same SHA-256 hash as `lcm.audit`, the entry's
+before and after of every touched mode included), and the same envelope
+back. It checks
 what the product checks on the agent's own path (the token's user is the
 call's agent, call and account match, active call or logged-in agent, the
 number's shape and length) and answers anything else with a non-200, which
@@ -29,50 +31,65 @@ import re
 import uuid
 from datetime import UTC, datetime
 
+import phonenumbers
 import psycopg
 
 _SEPARATORS = re.compile(r"[\s\-.()]")
 _CLEAN = re.compile(r"\+?[0-9]+")
 
-# The statements, in the order the product issues them (lcm.services).
+# The statements, in the order the product issues them (lcm.actions.agent_requests).
 TOKEN_USER = """
     SELECT u.id, u.username, u.is_active
     FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id
     WHERE t.key = %s"""
-MODE_TYPE = "SELECT name, min_length, max_length FROM lcm_modetype WHERE id = %s"
 CALL_LOCKING_ACCOUNT = """
     SELECT c.id, c.state, c.agent_id, ag.agent_id, ag.user_id, ag.is_logged_in,
-           c.account_id, ac.account_number,
-           EXISTS (SELECT 1 FROM lcm_donotcallnumber d WHERE d.number = %s)
+           c.account_id, ac.account_number, ac.country,
+           mt.id, mt.min_length, mt.max_length
     FROM lcm_call c
     JOIN lcm_agent ag ON ag.id = c.agent_id
     JOIN lcm_account ac ON ac.id = c.account_id
+    LEFT JOIN lcm_modetype mt ON mt.id = %s
     WHERE c.callid = %s
     FOR UPDATE OF ac"""
 LIVE_MODES = """
-    SELECT mode_type_id, number FROM lcm_contactmode
-    WHERE account_id = %s AND deleted_at IS NULL"""
+    SELECT id, mode_type_id, number, number_e164, number_national, number_as_given, has_consent,
+           consent_source, consent_by, consent_at, time_zone, window_start, window_end
+    FROM lcm_contactmode WHERE account_id = %s AND deleted_at IS NULL"""
+DO_NOT_CALL_KNOWN = """
+    SELECT d.number FROM lcm_donotcallnumber d
+    WHERE (d.expires_at IS NULL OR d.expires_at > %s)
+      AND (d.number_e164 = %s OR (d.number_e164 = '' AND
+           (d.number_national IN (%s) OR d.number IN (%s))))
+    ORDER BY d.id LIMIT 1"""
+DO_NOT_CALL_UNKNOWN = """
+    SELECT d.number FROM lcm_donotcallnumber d
+    WHERE (d.expires_at IS NULL OR d.expires_at > %s)
+      AND (d.number_national IN (%s, %s) OR (d.number_e164 = '' AND d.number IN (%s, %s)))
+    ORDER BY d.id LIMIT 1"""
 UPSERT_MODE = """
-    INSERT INTO lcm_contactmode (account_id, mode_type_id, number, number_as_given,
-                                 number_e164, has_consent, changed_at, changed_by, deleted_by)
-    VALUES (%s, %s, %s, %s, '', false, %s, %s, '')
+    INSERT INTO lcm_contactmode (account_id, mode_type_id, number, number_e164, number_national,
+        number_as_given, has_consent, consent_source, consent_by, consent_at, time_zone,
+        window_start, window_end, changed_at, changed_by, deleted_by)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '')
     ON CONFLICT (account_id, mode_type_id) WHERE deleted_at IS NULL DO UPDATE SET
-        number = excluded.number,
-        number_as_given = excluded.number_as_given,
-        number_e164 = excluded.number_e164,
-        has_consent = lcm_contactmode.has_consent AND lcm_contactmode.number = excluded.number,
-        changed_at = excluded.changed_at,
+        number = excluded.number, number_e164 = excluded.number_e164,
+        number_national = excluded.number_national, number_as_given = excluded.number_as_given,
+        has_consent = excluded.has_consent, consent_source = excluded.consent_source,
+        consent_by = excluded.consent_by, consent_at = excluded.consent_at,
+        time_zone = excluded.time_zone, window_start = excluded.window_start,
+        window_end = excluded.window_end, changed_at = excluded.changed_at,
         changed_by = excluded.changed_by"""
 DELETE_OTHER_MODES = """
     UPDATE lcm_contactmode SET deleted_at = %s, deleted_by = %s
-    WHERE account_id = %s AND deleted_at IS NULL AND mode_type_id <> %s"""
+    WHERE account_id = %s AND deleted_at IS NULL AND mode_type_id = ANY(%s)"""
 NEXT_SEQ = "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
 INSERT_ENTRY = """
     INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
         callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
-        new_number, new_number_e164, deleted_modes, reverts_id, client_ip, request_id,
+        new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
         prev_hash, hash)
-    VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', %s, NULL,
+    VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
         %s, %s, %s, %s)"""
 SET_HEAD_HASH = "UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1"
 
@@ -117,6 +134,40 @@ def _hash(entry: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _identify(number: str, region: str) -> tuple[str, str]:
+    """(E.164, national key) as `lcm.numbers.identify` makes them (no
+    default region: the account's country only)."""
+    if number.startswith("+"):
+        parsed = phonenumbers.parse(number, None)
+        return _e164(parsed), phonenumbers.national_significant_number(parsed)
+    if region:
+        try:
+            parsed = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            return _e164(parsed), phonenumbers.national_significant_number(parsed)
+    try:
+        parsed = phonenumbers.parse("+" + number, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None and phonenumbers.is_valid_number(parsed):
+        return "", phonenumbers.national_significant_number(parsed)
+    return "", number.lstrip("0") or number
+
+
+def _e164(parsed) -> str:
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _state(number, e164, consent=False, source="", by="", at=None, zone="", start=None, end=None):
+    """A mode's state as the audit entry records it (`ModeState.audit`)."""
+    at = at and at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    window = [start.strftime("%H:%M"), end.strftime("%H:%M")] if start else None
+    return {"number": number, "e164": e164, "pewc": consent, "pewc_source": source,
+            "pewc_by": by, "pewc_at": at, "time_zone": zone, "window": window}  # fmt: skip
+
+
 class Refused(Exception):
     def __init__(self, status: str):
         self.status = status
@@ -147,34 +198,53 @@ def application(environ, start_response):
             raise Refused("401 Unauthorized")
         user_id, username, _ = user
         with db.transaction():
-            mode_type = db.execute(MODE_TYPE, (mode_id,)).fetchone()
-            if mode_type is None:
-                raise Refused("400 Bad Request")
-            digits = len(number.lstrip("+"))
-            if not (mode_type[1] or 3) <= digits <= (mode_type[2] or 20):
-                raise Refused("400 Bad Request")
-            call = db.execute(CALL_LOCKING_ACCOUNT, (number, callid)).fetchone()
+            call = db.execute(CALL_LOCKING_ACCOUNT, (mode_id, callid)).fetchone()
             if call is None:
                 raise Refused("404 Not Found")
             call_pk, state, agent_pk, call_agent_code, agent_user_id, logged_in = call[:6]
-            account_pk, call_account_number, on_do_not_call = call[6:]
+            account_pk, call_account_number, country, type_id, low, high = call[6:]
+            if type_id is None:
+                raise Refused("400 Bad Request")
+            digits = len(number.lstrip("+"))
+            if not (low or 3) <= digits <= (high or 20):
+                raise Refused("400 Bad Request")
+            e164, national = _identify(number, country)
             if call_agent_code != agent_code or agent_user_id != user_id:
                 raise Refused("403 Forbidden")
             if call_account_number != account_number:
                 raise Refused("409 Conflict")
             if state != "active" and not logged_in:
                 raise Refused("409 Conflict")
-            if on_do_not_call:
-                raise Refused("409 Conflict")
 
             now = datetime.now(UTC)
-            live = dict(db.execute(LIVE_MODES, (account_pk,)).fetchall())
-            old_number = live.pop(mode_id, "")
-            db.execute(UPSERT_MODE, (account_pk, mode_id, number, raw_number, now, agent_code))
+            live = {row[1]: row for row in db.execute(LIVE_MODES, (account_pk,)).fetchall()}
+            if e164:
+                listed = db.execute(DO_NOT_CALL_KNOWN, (now, e164, national, national))
+            else:
+                listed = db.execute(DO_NOT_CALL_UNKNOWN, (now, national, number, national, number))
+            if listed.fetchone() is not None:
+                raise Refused("409 Conflict")
+            held = live.pop(mode_id, None)
+            before = _state(held[2], held[3], *held[6:]) if held else None
+            if held and (held[3] or held[2]) == (e164 or number):  # the same number keeps all
+                after = dict(before, number=number, e164=e164)
+                kept = held[6:]
+            else:
+                after = _state(number, e164)
+                kept = (False, "", "", None, "", None, None)
+            db.execute(UPSERT_MODE, (account_pk, mode_id, number, e164, national, raw_number,
+                                     *kept, now, agent_code))  # fmt: skip
+            old_number = held[2] if held else ""
+            touched = [{"mode_id": mode_id, "before": before, "after": after}]
             deleted = []
             if delete_others and live:
-                db.execute(DELETE_OTHER_MODES, (now, agent_code, account_pk, mode_id))
-                deleted = [{"mode_id": m, "number": n} for m, n in sorted(live.items())]
+                db.execute(DELETE_OTHER_MODES, (now, agent_code, account_pk, sorted(live)))
+                deleted = [{"mode_id": m, "number": row[2]} for m, row in sorted(live.items())]
+                touched += [
+                    {"mode_id": m, "before": _state(row[2], row[3], *row[6:]), "after": None}
+                    for m, row in sorted(live.items())
+                ]
+                touched.sort(key=lambda t: t["mode_id"])
 
             seq, prev_hash = db.execute(NEXT_SEQ).fetchone()
             entry = {
@@ -193,8 +263,9 @@ def application(environ, start_response):
                 "mode_id": mode_id,
                 "old_number": old_number,
                 "new_number": number,
-                "new_number_e164": "",
+                "new_number_e164": e164,
                 "deleted_modes": deleted,
+                "modes": touched,
                 "reverts_id": None,
                 "client_ip": environ.get("REMOTE_ADDR") or None,
                 "request_id": request_id,
@@ -218,7 +289,9 @@ def application(environ, start_response):
                     mode_id,
                     old_number,
                     number,
+                    e164,
                     json.dumps(deleted),
+                    json.dumps(touched),
                     entry["client_ip"],
                     request_id,
                     prev_hash,

@@ -216,6 +216,10 @@ SPECTACULAR_SETTINGS = {
 # LCM_DEFAULT_REGION: an ISO 3166 region (e.g. "US", "ES"). Empty by default:
 # no region is assumed. When set, every number must also be valid for that
 # region (phonenumbers) and its E.164 form is stored beside the cleaned one.
+# LCM_DEFAULT_TIME_ZONE: an IANA zone (e.g. "America/New_York") for modes
+# whose zone neither the number, the mode, nor the account (TimeZone, ZIP
+# code, Country) tells. Empty by default: such a mode is not callable, never
+# silently UTC. A wrong value stops every process at start-up (lcm.apps).
 # LCM_PERMISSION_CACHE_SECONDS: how long each process remembers whether a
 # user may act for any agent (lcm.act_for_any_agent), sparing two queries per
 # integration request. A granted or revoked permission takes effect within
@@ -239,6 +243,7 @@ LCM_IDEMPOTENCY_KEY_TTL_HOURS = lcm_env(
     "IDEMPOTENCY_KEY_TTL_HOURS", "LCM_IDEMPOTENCY_KEY_TTL_HOURS", int
 )
 LCM_DEFAULT_REGION = lcm_env("LCM_DEFAULT_REGION", "LCM_DEFAULT_REGION")
+LCM_DEFAULT_TIME_ZONE = lcm_env("LCM_DEFAULT_TIME_ZONE", "LCM_DEFAULT_TIME_ZONE")
 LCM_PERMISSION_CACHE_SECONDS = lcm_env(
     "LCM_PERMISSION_CACHE_SECONDS", "LCM_PERMISSION_CACHE_SECONDS", int
 )

@@ -1,5 +1,10 @@
 from django.apps import AppConfig
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+# Read on the hot path of every number: a wrong value must stop every process
+# at start-up (gunicorn runs no system checks), not fail the first request.
+STARTUP_CRITICAL = ("LCM_DEFAULT_REGION", "LCM_DEFAULT_TIME_ZONE")
 
 
 class LcmConfig(AppConfig):
@@ -11,3 +16,8 @@ class LcmConfig(AppConfig):
         from . import conf
 
         checks.register(conf.check_settings)
+        for name in STARTUP_CRITICAL:
+            value = getattr(conf.lcm_settings, name)
+            problem = conf.SETTINGS[name].problem(value)
+            if problem:
+                raise ImproperlyConfigured(f"{name} {problem}, not {value!r}.")

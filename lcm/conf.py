@@ -81,6 +81,18 @@ def region_code(value: Any) -> str | None:
     return None
 
 
+def time_zone_name(value: Any) -> str | None:
+    if value == "":
+        return None
+    from lcm.dialable import validate_time_zone
+
+    try:
+        validate_time_zone(value if isinstance(value, str) else "")
+    except ValueError:
+        return "must be an IANA time zone name such as 'America/New_York', or ''"
+    return None
+
+
 # --- The settings ---------------------------------------------------------------
 
 
@@ -104,7 +116,12 @@ SETTINGS: dict[str, Setting] = {
     "LCM_DEFAULT_REGION": Setting(
         "",
         region_code,
-        "ISO region every number must be valid for (E.164 then stored), '' for none",
+        "ISO region numbers without + are read in and must be valid for, '' for none",
+    ),
+    "LCM_DEFAULT_TIME_ZONE": Setting(
+        "",
+        time_zone_name,
+        "IANA zone for modes whose zone nothing else tells, '' for none (not callable)",
     ),
     "LCM_PERMISSION_CACHE_SECONDS": Setting(
         60, non_negative_int, "Seconds a process caches lcm.act_for_any_agent, 0 for never"

@@ -86,7 +86,7 @@ class Conflict(LcmError):
     status = 409
 
 
-# --- Supervisors' console (lcm.services: set_mode_number_as_supervisor,
+# --- Supervisors' console (lcm.actions.supervisor: set_mode_number_as_supervisor,
 # revert_mode_change, restore_mode). Texts are format strings; tests import them.
 
 STALE_FORM = (
@@ -151,6 +151,25 @@ class DoNotCall(Conflict):
 
 class NothingToRestore(Conflict):
     code = "nothing_to_restore"
+
+
+# --- Mode settings and the do-not-call list (lcm.actions.supervisor, .do_not_call)
+
+NO_LIVE_MODE = "Mode {mode_id} has no live number: set one first."
+NOTHING_CHANGED = "Mode {mode_id} already has these settings; nothing was changed."
+EXPIRY_IN_THE_PAST = "The end of the block must be in the future (leave it empty: permanent)."
+
+
+class NoLiveMode(Conflict):
+    code = "no_live_mode"
+
+
+class NothingChanged(Conflict):
+    code = "nothing_changed"
+
+
+class AlreadyListed(Conflict):
+    code = "already_listed"
 
 
 # --- Dialer intake: calls and agent sessions ----------------------------------

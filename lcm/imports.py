@@ -5,17 +5,23 @@ This module parses and validates; it writes nothing. `read_csv` and
 file order, an `ImportRow` for every valid row and a `Rejected` for every
 bad one, naming its line. A problem with the file itself (empty, binary, a
 bad header, broken CSV quoting) raises `ImportFileError`; rows already
-yielded stay valid. `lcm.services.import_accounts` writes the rows.
+yielded stay valid. `lcm.actions.imports.import_accounts` writes the rows.
 
 Columns (CSV header, or JSON Lines keys), matched case-insensitively:
 
 - ``AccountNumber`` (required): the LCM key;
-- ``FirstName``, ``LastName``, ``Campaign`` (optional): when the file has
-  the column, the account's field is set to it (empty included);
+- ``FirstName``, ``LastName``, ``Campaign``, ``Country``, ``TimeZone``,
+  ``ZipCode`` (optional): when the file has the column, the account's field
+  is set to it (empty included). ``Country`` is an ISO 3166 code (``US``),
+  ``TimeZone`` an IANA zone (``America/New_York``);
 - one column per mode: ``Mode<ModeID>`` (``Mode1``) or the mode type's name
   (``Home``). A number is checked exactly as SetNewModeNumber checks
   ContactNumber (`lcm.numbers.clean_for_mode`). An empty cell leaves that
-  mode as it is: an import adds and changes numbers, it never deletes one.
+  mode as it is: an import adds and changes numbers, it never deletes one;
+- one consent column per mode: the mode's column name followed by ``PEWC``
+  (``Mode1PEWC``, ``Home PEWC``): ``true``/``false`` (also ``yes``/``no``,
+  ``1``/``0``) grants or withdraws prior express written consent for the
+  mode's number, recorded with source ``import``; empty leaves it as it is.
 """
 
 from __future__ import annotations
@@ -28,18 +34,30 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from . import inputs
+from .dialable import validate_time_zone
 from .errors import InvalidNumber
 from .models import ModeType
-from .numbers import CleanNumber, clean_for_mode
+from .numbers import CleanNumber, clean_for_mode, normalise_region
 
 ACCOUNT_NUMBER = "AccountNumber"
-NAME_COLUMNS = {"FirstName": "first_name", "LastName": "last_name", "Campaign": "campaign"}
+NAME_COLUMNS = {
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "Campaign": "campaign",
+    "Country": "country",
+    "TimeZone": "time_zone",
+    "ZipCode": "zip_code",
+}
 MAX_ACCOUNT_NUMBER = 128
 MAX_NAME = 100
+MAX_ZIP_CODE = 16
+CONSENT_VALUES = {"true": True, "yes": True, "y": True, "1": True,
+                  "false": False, "no": False, "n": False, "0": False}  # fmt: skip
 MAX_NUMBER_AS_GIVEN = 64
 SNIFF_BYTES = 8192
 
 _MODE_COLUMN = re.compile(r"mode\s*(\d+)", re.IGNORECASE)
+_CONSENT_COLUMN = re.compile(r"(.+?)[\s_-]*pewc", re.IGNORECASE)
 _UNDECODABLE = re.compile(r"[\udc80-\udcff]")
 
 # Texts of file-level errors and row rejections (tests import them).
@@ -63,6 +81,9 @@ UNDECODABLE = "{column}: not valid {encoding} text (save the file as UTF-8, or p
 NOT_JSON = "not valid JSON ({error})"
 NOT_AN_OBJECT = "not a JSON object"
 NOT_A_STRING = "{column}: must be a JSON string or null"
+BAD_CONSENT = "{column}: {value!r} is not a consent value; use true or false (or leave it empty)"
+BAD_COUNTRY = "{column}: {reason}"
+BAD_TIME_ZONE = "{column}: {reason}"
 
 
 class ImportFileError(Exception):
@@ -85,6 +106,7 @@ class ImportRow:
     account_number: str
     names: dict[str, str] = field(default_factory=dict)
     modes: dict[int, ImportMode] = field(default_factory=dict)
+    consent: dict[int, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,7 @@ class Column:
     label: str
     field: str | None = None  # "account_number", "first_name", …
     mode_type: ModeType | None = None
+    consent: bool = False  # the mode's PEWC column, not its number
 
 
 class Columns:
@@ -120,11 +143,19 @@ class Columns:
 
     def known(self) -> str:
         modes = ", ".join(f"Mode{m.id} or {m.name}" for m in self.mode_types.values())
-        return f"{ACCOUNT_NUMBER}, {', '.join(NAME_COLUMNS)}" + (f", {modes}" if modes else "")
+        consent = " (each followed by PEWC for its consent, e.g. Mode1PEWC)" if modes else ""
+        return f"{ACCOUNT_NUMBER}, {', '.join(NAME_COLUMNS)}" + (
+            f", {modes}{consent}" if modes else ""
+        )
 
     def resolve(self, name: str) -> Column:
         """The column called `name`; raises ValueError with the reason."""
         label = name.strip()
+        consent = _CONSENT_COLUMN.fullmatch(label)
+        if consent and consent.group(1).casefold() not in self._fields:
+            mode = self.resolve(consent.group(1))
+            if mode.mode_type is not None:
+                return Column(label, mode_type=mode.mode_type, consent=True)
         key = label.casefold()
         if key in self._fields:
             return Column(label, field=self._fields[key])
@@ -147,6 +178,11 @@ def validate_row(
     account_number = ""
     names: dict[str, str] = {}
     modes: dict[int, ImportMode] = {}
+    consent: dict[int, bool] = {}
+    country = ""
+    for column, raw in values:
+        if column.field == "country":
+            country = (raw or "").strip().upper()
     for column, raw in values:
         text = (raw or "").strip()
         if _UNDECODABLE.search(text):
@@ -160,16 +196,34 @@ def validate_row(
             account_number = text
             if len(text) > MAX_ACCOUNT_NUMBER:
                 problems.append(TOO_LONG.format(column=column.label, max=MAX_ACCOUNT_NUMBER))
+        elif column.field == "country":
+            try:
+                names["country"] = normalise_region(text)
+            except ValueError as exc:
+                problems.append(BAD_COUNTRY.format(column=column.label, reason=exc))
+        elif column.field == "time_zone":
+            try:
+                names["time_zone"] = validate_time_zone(text) if text else ""
+            except ValueError as exc:
+                problems.append(BAD_TIME_ZONE.format(column=column.label, reason=exc))
         elif column.field:
-            if len(text) > MAX_NAME:
-                problems.append(TOO_LONG.format(column=column.label, max=MAX_NAME))
+            limit = MAX_ZIP_CODE if column.field == "zip_code" else MAX_NAME
+            if len(text) > limit:
+                problems.append(TOO_LONG.format(column=column.label, max=limit))
             names[column.field] = text
+        elif column.consent:
+            if text:
+                value = CONSENT_VALUES.get(text.casefold())
+                if value is None:
+                    problems.append(BAD_CONSENT.format(column=column.label, value=text[:20]))
+                else:
+                    consent[column.mode_type.id] = value
         elif text:
             if len(text) > MAX_NUMBER_AS_GIVEN:
                 problems.append(TOO_LONG.format(column=column.label, max=MAX_NUMBER_AS_GIVEN))
                 continue
             try:
-                clean = clean_for_mode(text, column.mode_type)
+                clean = clean_for_mode(text, column.mode_type, country=country)
             except InvalidNumber as exc:
                 problems.append(f"{column.label}: {exc.message}")
                 continue
@@ -179,7 +233,7 @@ def validate_row(
     if problems:
         shown = account_number if len(account_number) <= MAX_ACCOUNT_NUMBER else ""
         return Rejected(line, shown, "; ".join(problems))
-    return ImportRow(line, account_number, names, modes)
+    return ImportRow(line, account_number, names, modes, consent)
 
 
 def _sniff(stream: BinaryIO) -> None:
@@ -357,7 +411,7 @@ def _claim(columns: Columns, name: str, seen: dict[object, str], problems: list[
     except ValueError as exc:
         problems.append(str(exc))
         return None
-    target = column.field or column.mode_type.id
+    target = column.field or (column.mode_type.id, column.consent)
     if target in seen:
         problems.append(DUPLICATE_COLUMN.format(name=column.label, other=seen[target]))
         return None

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from datetime import UTC, datetime
 
 from django.db import DatabaseError
@@ -25,6 +26,17 @@ logger = logging.getLogger("lcm.request")
 API_PREFIX = "/api/"
 API_NAMESPACE = "lcm-api"  # lcm.api.urls.app_name
 KEPT_DIGITS = 3
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_of(request) -> str:
+    """The request's id: the client's `X-Request-ID` when it is a sane one
+    (1-64 of A-Z a-z 0-9 . _ -), else a new one. The API answers it in
+    `X-Request-ID`, the audit entry stores it, the log line carries it."""
+    given = request.headers.get("X-Request-ID", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
 
 # A phone number as people write it: 6+ digits, optionally after a `+`, with
 # spaces, dots, dashes or brackets between them; not glued to a word (so
@@ -132,8 +144,6 @@ class RequestLogMiddleware:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if not _is_api(request):
             return response
-        from lcm.api.views import request_id_of
-
         if not response.has_header("X-Request-ID"):
             response["X-Request-ID"] = request_id_of(request)
         subtopic, code = _envelope_fields(response)

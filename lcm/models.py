@@ -1,13 +1,19 @@
 """The lcm domain: who calls whom, on which number, and what changed.
 
-Business rules live in `lcm.services`; models hold fields, invariants
+Business rules live in `lcm.actions`; models hold fields, invariants
 (constraints) and the indexes of the hot queries.
 """
+
+import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+DEFAULT_WINDOW_START = datetime.time(8, 0)
+DEFAULT_WINDOW_END = datetime.time(21, 0)
+WINDOW_END_BEFORE_START = "The end of the calling window must be after its start."
 
 
 class ModeType(models.Model):
@@ -30,6 +36,17 @@ class ModeType(models.Model):
     max_length = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Most digits a number may have (20 when empty)."
     )
+    window_start = models.TimeField(
+        "calling from",
+        default=DEFAULT_WINDOW_START,
+        help_text="Local time of the callee from which numbers of this type may be dialled.",
+    )
+    window_end = models.TimeField(
+        "calling until",
+        default=DEFAULT_WINDOW_END,
+        help_text="Local time of the callee until which they may be dialled (08:00-21:00 is "
+        "the TCPA's 8 a.m. to 9 p.m.).",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -41,6 +58,10 @@ class ModeType(models.Model):
                 name="modetype_min_le_max",
             ),
             models.CheckConstraint(condition=Q(id__gte=1), name="modetype_id_positive"),
+            models.CheckConstraint(
+                condition=Q(window_start__lt=models.F("window_end")),
+                name="modetype_window_start_before_end",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -63,6 +84,12 @@ class ModeType(models.Model):
             and self.min_length > self.max_length
         ):
             errors["max_length"] = "The maximum cannot be below the minimum."
+        if (
+            self.window_start is not None
+            and self.window_end is not None
+            and self.window_start >= self.window_end
+        ):
+            errors["window_end"] = WINDOW_END_BEFORE_START
         if errors:
             raise ValidationError(errors)
 
@@ -102,10 +129,23 @@ class Account(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     campaign = models.CharField(max_length=100, blank=True, db_index=True)
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text="ISO 3166 code (US, ES…): where numbers without + are read, and the "
+        "time zones of last resort.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA zone (America/New_York) for numbers whose zone is unknown.",
+    )
+    zip_code = models.CharField("ZIP code", max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["account_number"]
+        permissions = [("import_accounts", "Can import account lists (CSV, JSON Lines)")]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
@@ -113,12 +153,21 @@ class Account(models.Model):
 
 
 class ContactMode(models.Model):
-    """One number slot of an account.
+    """One dialable channel of an account: a number slot (ModeID) with the
+    number's identity, consent, time zone and calling window.
 
-    A mode is never erased: deleting sets `deleted_at`, so a supervisor can
-    restore it and the audit log keeps pointing at a real row. At most one
-    *live* mode per (account, ModeID) — a partial unique index.
+    Written only by the mode kernel (`lcm.actions.modes`). A mode is never
+    erased: deleting sets `deleted_at`, so a supervisor can restore it and
+    the audit log keeps pointing at a real row. At most one *live* mode per
+    (account, ModeID) — a partial unique index. Do-not-call status is not
+    stored: it is read live from the do-not-call list by identity
+    (`lcm.actions.do_not_call`), so it can neither drift nor outlive an
+    expired block.
     """
+
+    class ConsentSource(models.TextChoices):
+        IMPORT = "import", "Import"
+        SUPERVISOR = "supervisor", "Supervisor"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="modes")
     mode_type = models.ForeignKey(ModeType, on_delete=models.PROTECT, related_name="+")
@@ -127,13 +176,29 @@ class ContactMode(models.Model):
     )
     number_as_given = models.CharField(max_length=64, blank=True)
     number_e164 = models.CharField(
-        "E.164", max_length=21, blank=True, help_text="Set when a default region is configured."
+        "E.164", max_length=21, blank=True, help_text="Set when the number's country is known."
+    )
+    number_national = models.CharField(
+        "national number",
+        max_length=21,
+        help_text="The national significant number (a best guess when the country is "
+        "unknown): what do-not-call matching compares.",
     )
     has_consent = models.BooleanField(
         "PEWC",
         default=False,
         help_text="Prior express written consent for this number. A new number starts without.",
     )
+    consent_source = models.CharField(max_length=20, choices=ConsentSource, blank=True)
+    consent_by = models.CharField(max_length=150, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="Overrides the zones derived from the number."
+    )
+    window_start = models.TimeField(
+        null=True, blank=True, help_text="Overrides the mode type's calling window."
+    )
+    window_end = models.TimeField(null=True, blank=True)
     changed_at = models.DateTimeField()
     changed_by = models.CharField(max_length=150, blank=True, help_text="Agent or user.")
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -147,10 +212,18 @@ class ContactMode(models.Model):
                 condition=Q(deleted_at__isnull=True),
                 name="contactmode_one_live_per_modeid",
             ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True, window_end__isnull=True)
+                | Q(window_start__lt=models.F("window_end")),
+                name="contactmode_window_both_or_none",
+            ),
         ]
         indexes = [
             # Admin search "any of the contact's numbers".
             models.Index(fields=["number"], name="contactmode_number_idx"),
+            # Do-not-call matching by identity (lcm.actions.do_not_call).
+            models.Index(fields=["number_e164"], name="contactmode_e164_idx"),
+            models.Index(fields=["number_national"], name="contactmode_national_idx"),
         ]
 
     def __str__(self) -> str:
@@ -196,6 +269,37 @@ class Call(models.Model):
         return self.callid
 
 
+class CallEvent(models.Model):
+    """One state change of a call, and who made it (the dialer's API or a
+    supervisor). `Call.state` holds the current state; these rows keep every
+    change. Written only by `lcm.actions.calls`."""
+
+    class Event(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        WRAP_UP = "wrapup", "Moved to wrap-up"
+        ENDED = "ended", "Ended"
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="events")
+    event = models.CharField(max_length=12, choices=Event)
+    at = models.DateTimeField(help_text="When it happened (the reporter's time, else now).")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["call", "-at"], name="callevent_call_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.call.callid} {self.event} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 class AgentSessionEvent(models.Model):
     """One login or logout of an agent, as the dialer/CTI reported it.
 
@@ -233,30 +337,36 @@ class AgentSessionEvent(models.Model):
 
 
 class DoNotCallNumber(models.Model):
-    """A number that must never be stored as a contact mode."""
+    """A number that must not be dialled or stored as a live contact mode.
+
+    Stored cleaned, with the same identity as modes (`lcm.numbers`), so a
+    block matches the number however it is typed. An entry counts while
+    `expires_at` is empty or in the future. Written only by
+    `lcm.actions.do_not_call`.
+    """
 
     number = models.CharField(
         max_length=21, unique=True, help_text="Cleaned form: optional + and digits."
     )
+    number_e164 = models.CharField("E.164", max_length=21, blank=True)
+    number_national = models.CharField("national number", max_length=21)
     reason = models.CharField(max_length=200, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.CharField(max_length=150, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the block is permanent."
+    )
 
     class Meta:
         ordering = ["number"]
         verbose_name = "do-not-call number"
+        indexes = [
+            models.Index(fields=["number_e164"], name="donotcall_e164_idx"),
+            models.Index(fields=["number_national"], name="donotcall_national_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number
-
-    def clean(self) -> None:
-        """Store the cleaned form, the one modes are compared with."""
-        from .errors import InvalidNumber
-        from .numbers import clean_number
-
-        try:
-            self.number = clean_number(self.number or "", region="").number
-        except InvalidNumber as exc:
-            raise ValidationError({"number": exc.message}) from None
 
 
 class AuditChainHead(models.Model):
@@ -286,7 +396,12 @@ class ModeChange(models.Model):
     authenticated user), `source` (the app that sent it, `admin`, `import`).
     What: on `account_number`, mode `mode_id` went from `old_number` (empty
     when the mode was added) to `new_number`; `deleted_modes` lists the other
-    modes deleted with it as ``[{"mode_id": 2, "number": "…"}, …]``.
+    modes deleted with it as ``[{"mode_id": 2, "number": "…"}, …]``. Those
+    fields are the entry's headline; `modes` is the whole of it: for every
+    mode the change touched, its state before and after
+    (``[{"mode_id": 1, "before": {…} | null, "after": {…} | null}, …]``,
+    null: no live mode; the state's keys are `lcm.actions.modes.STATE_KEYS`),
+    so that undoing an entry reads the entry and nothing else.
     When and from where: `created_at`, `callid`, `client_ip`, `request_id`.
 
     Identifiers are copied as text, so the entry reads the same whatever
@@ -300,6 +415,7 @@ class ModeChange(models.Model):
         REVERT = "revert", "Revert"
         RESTORE = "restore", "Restore"
         IMPORT = "import", "Import"
+        SETTINGS = "settings", "Mode settings"
 
     seq = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
@@ -332,6 +448,12 @@ class ModeChange(models.Model):
     new_number = models.CharField(max_length=21)
     new_number_e164 = models.CharField(max_length=21, blank=True)
     deleted_modes = models.JSONField(default=list, blank=True)
+    modes = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Every mode the change touched, before and after (lcm.actions.modes). "
+        "Empty on entries written before it existed.",
+    )
     reverts = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reverted_by"
     )

@@ -1,16 +1,49 @@
-"""A small audit log for the auditors' tests: three changes by two agents."""
+"""A small audit log for the auditors' tests: three changes by two agents,
+written after the demo's own entries (the seeded import, seq 1 to 3)."""
 
 from django.contrib.auth import get_user_model
 
-from lcm import services
+from lcm.actions import RequestContext, agent_requests
 from lcm.models import ModeChange
+
+from .conftest import DEMO_ENTRIES
 
 DAVID = "5|3|1|0|0|44|1"
 MARIA = "596|485|587|0|0|44|59"
 
+# What `seed_demo` appends, oldest first: its import of the demo accounts,
+# mode by mode, as (seq, action, source, username, account, mode, new number).
+DEMO_LOG = [
+    (1, "import", "seed_demo", "", DAVID, 1, "6491462346"),
+    (2, "import", "seed_demo", "", DAVID, 2, "2025550143"),
+    (3, "import", "seed_demo", "", MARIA, 1, "2025550111"),
+]
+assert len(DEMO_LOG) == DEMO_ENTRIES
+
+
+def seq(n: int) -> int:
+    """The seq of the n-th entry a test appends (1-based), after the demo's."""
+    return DEMO_ENTRIES + n
+
+
+def demo_log() -> list[tuple]:
+    """The demo's entries as they are in the log, in DEMO_LOG's shape."""
+    return list(
+        ModeChange.objects.filter(seq__lte=DEMO_ENTRIES)
+        .order_by("seq")
+        .values_list(
+            "seq", "action", "source", "username", "account_number", "mode_id", "new_number"
+        )
+    )
+
+
+def new_entries():
+    """The entries appended after the demo's, oldest first."""
+    return ModeChange.objects.filter(seq__gt=DEMO_ENTRIES).order_by("seq")
+
 
 def set_number(callid, account, agent, mode_id, number, *, delete_others=False, source=""):
-    return services.set_new_mode_number(
+    return agent_requests.set_new_mode_number(
         callid=callid,
         account_number=account,
         mode_id=mode_id,
@@ -18,13 +51,13 @@ def set_number(callid, account, agent, mode_id, number, *, delete_others=False, 
         delete_other_modes=delete_others,
         agent_id=agent,
         actor=get_user_model().objects.get(username=agent),
-        context=services.RequestContext(source=source, client_ip="10.0.0.7", request_id="r1"),
+        context=RequestContext(source=source, client_ip="10.0.0.7", request_id="r1"),
     )
 
 
 def make_log() -> list[ModeChange]:
-    """#1 testagent sets David's Home, #2 otheragent sets Maria's Home,
-    #3 testagent sets David's Office and deletes his other modes."""
+    """seq(1) testagent sets David's Home, seq(2) otheragent sets Maria's Home,
+    seq(3) testagent sets David's Office and deletes his other modes."""
     return [
         set_number("12345", DAVID, "testagent", 1, "300 555 0101", source="agentapp"),
         set_number("12346", MARIA, "otheragent", 1, "3005550202", source="crm"),

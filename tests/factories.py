@@ -2,7 +2,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from lcm.actions.do_not_call import add_number
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
+from lcm.numbers import identify
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -49,6 +51,9 @@ class ContactModeFactory(factory.django.DjangoModelFactory):
     mode_type = factory.SubFactory(ModeTypeFactory)
     number = factory.Sequence(lambda n: f"20255{n:05d}")
     number_as_given = factory.SelfAttribute("number")
+    # The identity columns, as the mode kernel computes them.
+    number_e164 = factory.LazyAttribute(lambda o: identify(o.number).e164)
+    number_national = factory.LazyAttribute(lambda o: identify(o.number).national)
     changed_at = factory.LazyFunction(timezone.now)
 
 
@@ -64,8 +69,14 @@ class CallFactory(factory.django.DjangoModelFactory):
 
 
 class DoNotCallFactory(factory.django.DjangoModelFactory):
+    """Through the one writer of the list, so entries carry their identity."""
+
     class Meta:
         model = DoNotCallNumber
-        django_get_or_create = ["number"]
 
     number = "2025550199"
+
+    @classmethod
+    def _create(cls, model_class, number, **kwargs):
+        existing = model_class.objects.filter(number=number).first()
+        return existing or add_number(number=number, **kwargs)[0]

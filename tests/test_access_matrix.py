@@ -36,7 +36,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from lcm import services
+from lcm.actions import agent_requests, supervisor
 from lcm.models import (
     Account,
     Agent,
@@ -258,6 +258,8 @@ ADMIN = [
     *model_pages("lcm.account",       ALL,        SUP_NOT_AUD, ALL,    ROOT_ONLY,   ALL),
     Page("lcm_account_set_number",         GET,  200, 403, 200),
     Page("lcm_account_set_number",         POST, MOVED, 403, MOVED, data="set_number"),
+    Page("lcm_account_mode_settings",      GET,  200, 403, 200),
+    Page("lcm_account_mode_settings",      POST, MOVED, 403, MOVED, data="mode_settings"),
     Page("lcm_account_restore_mode",       GET,  200, 403, 200),
     Page("lcm_account_restore_mode",       POST, MOVED, 403, MOVED, data="restore"),
     Page("lcm_account_revert",             GET,  200, 403, 200),
@@ -345,7 +347,7 @@ def _build_world() -> World:
     users = {username: User.objects.get(username=username) for username in USERS.values()}
     for user in users.values():
         Token.objects.get_or_create(user=user)
-    entry = services.set_new_mode_number(
+    entry = agent_requests.set_new_mode_number(
         callid="12345",
         account_number=DAVID,
         mode_id=1,
@@ -395,6 +397,7 @@ def _build_world() -> World:
         "axes.accesslog": log.pk,
         "axes.accessfailurelog": failure.pk,
         "deleted_mode": deleted.pk,
+        "live_mode_id": 1,  # the settings page of David's mode 1
     }
     return world
 
@@ -412,6 +415,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"], pks["lcm.modechange"]]
     elif name.startswith("lcm_account_set_number"):
         args = [pks["lcm.account"]]
+    elif name == "lcm_account_mode_settings":
+        args = [pks["lcm.account"], pks["live_mode_id"]]
     elif name.startswith("authtoken_tokenproxy_"):
         args = [] if name.endswith(("changelist", "add")) else [pks["authtoken.tokenproxy"]]
     else:
@@ -431,12 +436,13 @@ def _model_label(name: str) -> str | None:
 
 
 def post_data(kind: str, world: World) -> dict:
-    seq = services.latest_seq(world.pks["lcm.account"])
+    seq = supervisor.latest_seq(world.pks["lcm.account"])
     return {
         "empty": {},
         "delete": {"post": "yes"},
         "set_number": {"expected_seq": seq, "mode_type": 3, "number": "2025550166"},
         "restore": {"expected_seq": seq},
+        "mode_settings": {"expected_seq": seq, "consent": "on", "time_zone": "America/Chicago"},
         "revert": {"expected_seq": seq},
         "account": {"account_number": "7|7|7|0|0|44|1", "first_name": "New", "last_name": "One"},
         "rename": {"first_name": "Dave", "last_name": "Berry", "campaign": ""},
@@ -637,9 +643,9 @@ CAPABILITIES = [
     ("View accounts, contact modes, calls, agents, DNC numbers, mode types",
      [f"admin:GET lcm_{m}_changelist" for m in
       ("account", "contactmode", "call", "agent", "donotcallnumber", "modetype")]),
-    ("Change a number, restore a mode, revert a change (console)",
-     ["admin:POST lcm_account_set_number", "admin:POST lcm_account_restore_mode",
-      "admin:POST lcm_account_revert"]),
+    ("Change a number, consent and calling window, restore a mode, revert a change (console)",
+     ["admin:POST lcm_account_set_number", "admin:POST lcm_account_mode_settings",
+      "admin:POST lcm_account_restore_mode", "admin:POST lcm_account_revert"]),
     ("Add and change accounts, calls and agents",
      ["admin:POST lcm_account_add", "admin:GET lcm_call_add", "admin:GET lcm_agent_add"]),
     ("Add and delete DNC numbers and mode types",

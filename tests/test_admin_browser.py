@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from lcm.actions import supervisor
 from lcm.models import Account, ModeChange
 
 from .conftest import DEMO_PASSWORD, live_modes, snapshot
@@ -44,8 +45,12 @@ def log_in(page, live_server, username):
     expect(page.locator("#user-tools")).to_contain_text(username)
 
 
+SEEDED = 3  # the demo's import wrote entries #1 to #3
+
+
 def entry(seq):
-    change = ModeChange.objects.select_related("reverts").get(seq=seq)
+    """The `seq`-th entry after the demo's."""
+    change = ModeChange.objects.select_related("reverts").get(seq=SEEDED + seq)
     return (
         change.action,
         change.username,
@@ -54,7 +59,7 @@ def entry(seq):
         change.old_number,
         change.new_number,
         change.deleted_modes,
-        change.reverts.seq if change.reverts else None,
+        change.reverts.seq - SEEDED if change.reverts else None,
     )
 
 
@@ -110,28 +115,36 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
     )
 
     # Revert entry #2 from its audit entry: the confirmation shows each change.
-    page.locator("#history").get_by_role("link", name="#2", exact=True).click()
+    page.locator("#history").get_by_role("link", name=f"#{SEEDED + 2}", exact=True).click()
     page.get_by_role("link", name="Revert this change").click()
     changes = page.locator("#revert-changes tbody tr")
     expect(changes).to_have_count(3)
     expect(page.locator("#revert-changes")).to_contain_text("6491462346")
-    page.get_by_role("button", name="Yes, revert entry #2").click()
-    expect(page.locator(".messagelist")).to_contain_text("Entry #2 reverted (audit entry #3)")
+    page.get_by_role("button", name=f"Yes, revert entry #{SEEDED + 2}").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Entry #{SEEDED + 2} reverted (audit entry #{SEEDED + 3})"
+    )
     assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
     assert entry(3) == ("revert", "supervisor", "admin", 1, "600999999", "6491462346", [], 2)
 
     # Revert entry #1 (mode 3 added): #2 and #3 since touched mode 3, so the
     # page says so and wants an explicit confirmation.
-    page.locator("#history tr[data-seq='1']").get_by_role("link", name="Revert…").click()
+    page.locator(f"#history tr[data-seq='{SEEDED + 1}']").get_by_role(
+        "link", name="Revert…"
+    ).click()
     expect(page.locator("#superseded")).to_contain_text("This change was superseded")
     expect(page.locator("#superseded tbody tr")).to_have_count(2)
     before = snapshot()
-    page.get_by_role("button", name="Yes, revert entry #1").click()
-    expect(page.locator(".errornote").last).to_contain_text("Later changes (#2, #3)")
+    page.get_by_role("button", name=f"Yes, revert entry #{SEEDED + 1}").click()
+    expect(page.locator(".errornote").last).to_contain_text(
+        f"Later changes (#{SEEDED + 2}, #{SEEDED + 3})"
+    )
     assert snapshot() == before
     page.get_by_label("Overwrite the later changes listed above").check()
-    page.get_by_role("button", name="Yes, revert entry #1").click()
-    expect(page.locator(".messagelist")).to_contain_text("Entry #1 reverted (audit entry #4)")
+    page.get_by_role("button", name=f"Yes, revert entry #{SEEDED + 1}").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Entry #{SEEDED + 1} reverted (audit entry #{SEEDED + 4})"
+    )
     assert live_modes(DAVID) == DAVID_AT_START
     assert entry(4) == ("revert", "supervisor", "admin", 3, "600123456", "", [], 1)
 
@@ -140,7 +153,7 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
     expect(page.locator(".messagelist")).to_contain_text("Mode 3 restored: 600123456")
     assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
     assert entry(5) == ("restore", "supervisor", "admin", 3, "", "600123456", [], None)
-    expect(page.locator("#history tbody tr")).to_have_count(5)
+    expect(page.locator("#history tbody tr")).to_have_count(5 + 2)  # and the demo's import
 
 
 def nothing_to_submit(page):
@@ -154,12 +167,11 @@ def nothing_to_submit(page):
 
 def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):
     call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
-    from lcm import services
 
     from .test_admin_console import set_as_supervisor
 
     change = set_as_supervisor("600123456", delete_other_modes=True)
-    assert services.latest_seq(change.account) == 1
+    assert supervisor.latest_seq(change.account) == SEEDED + 1
     view_only_user()
     account = Account.objects.get(account_number=DAVID)
     before = snapshot()
@@ -178,7 +190,7 @@ def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):
     expect(page.locator("#deleted-modes")).to_contain_text("6491462346")
     nothing_to_submit(page)
     expect(page.get_by_text("Revert")).to_have_count(0)
-    page.locator("#history").get_by_role("link", name="#1", exact=True).click()
+    page.locator("#history").get_by_role("link", name=f"#{SEEDED + 1}", exact=True).click()
     expect(page.locator("#content")).to_contain_text("600123456")
     expect(page.get_by_role("link", name="Revert this change")).to_have_count(0)
     nothing_to_submit(page)

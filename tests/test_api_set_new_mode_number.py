@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -37,6 +38,11 @@ SAMPLE_RESPONSE = {
 }
 
 
+# A mode's state in an audit entry, without consent or overrides.
+NO_SETTINGS = {"pewc": False, "pewc_source": "", "pewc_by": "", "pewc_at": None,
+               "time_zone": "", "window": None}  # fmt: skip
+
+
 def post(client, body, **extra):
     return client.post(WEBSERVICE, body, format="json", **extra)
 
@@ -54,7 +60,7 @@ def test_the_spec_sample_request_gets_the_spec_sample_response(agent_client):
     assert response.json() == SAMPLE_RESPONSE
     assert response["X-Request-ID"] == "req-1"
     assert live_modes(DAVID) == {1: "961084836", 2: "2025550143"}
-    entry = ModeChange.objects.get()
+    entry = ModeChange.objects.exclude(source="seed_demo").get()
     assert {
         "seq": entry.seq,
         "action": entry.action,
@@ -71,8 +77,9 @@ def test_the_spec_sample_request_gets_the_spec_sample_response(agent_client):
         "client_ip": entry.client_ip,
         "request_id": entry.request_id,
         "prev_hash": entry.prev_hash,
+        "modes": entry.modes,
     } == {
-        "seq": 1,
+        "seq": 4,  # after the demo's import (#1 to #3)
         "action": "set",
         "account_number": DAVID,
         "callid": "12345",
@@ -86,7 +93,16 @@ def test_the_spec_sample_request_gets_the_spec_sample_response(agent_client):
         "deleted_modes": [],
         "client_ip": "10.1.2.3",
         "request_id": "req-1",
-        "prev_hash": "0" * 64,
+        "prev_hash": ModeChange.objects.get(seq=3).hash,
+        # The whole of the change: the mode it touched, before and after. The
+        # spec sample's number is not a US number: its country stays unknown.
+        "modes": [
+            {
+                "mode_id": 1,
+                "before": {**NO_SETTINGS, "number": "6491462346", "e164": ""},
+                "after": {**NO_SETTINGS, "number": "961084836", "e164": ""},
+            }
+        ],
     }
     assert len(entry.hash) == 64
 
@@ -99,7 +115,7 @@ def test_topic_is_compared_case_insensitively_and_source_is_audited(agent_client
     response = post(agent_client, body)
 
     assert response.status_code == 200
-    assert ModeChange.objects.get().source == "AgentDesktop 7"
+    assert ModeChange.objects.exclude(source="seed_demo").get().source == "AgentDesktop 7"
 
 
 def test_mode_id_may_be_a_string_of_digits(agent_client):
@@ -116,7 +132,7 @@ def test_a_new_mode_is_added_with_no_old_number(agent_client):
     assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: "2025550177"}
     mode = ContactMode.objects.get(account__account_number=DAVID, mode_type_id=3)
     assert mode.number_as_given == "(202) 555.0177"
-    entry = ModeChange.objects.get()
+    entry = ModeChange.objects.exclude(source="seed_demo").get()
     assert (entry.mode_id, entry.old_number, entry.new_number) == (3, "", "2025550177")
 
 
@@ -130,7 +146,7 @@ def test_delete_other_modes_soft_deletes_them_and_audits_their_numbers(agent_cli
         (1, "6491462346", "testagent"),
         (2, "2025550143", "testagent"),
     ]
-    entry = ModeChange.objects.get()
+    entry = ModeChange.objects.exclude(source="seed_demo").get()
     assert entry.deleted_modes == [
         {"mode_id": 1, "number": "6491462346"},
         {"mode_id": 2, "number": "2025550143"},
@@ -141,7 +157,7 @@ def test_setting_the_same_number_succeeds_and_is_still_audited(agent_client):
     response = post(agent_client, set_mode_body(ContactNumber="6491462346"))
 
     assert response.status_code == 200
-    entry = ModeChange.objects.get()
+    entry = ModeChange.objects.exclude(source="seed_demo").get()
     assert (entry.old_number, entry.new_number) == ("6491462346", "6491462346")
 
 
@@ -163,7 +179,7 @@ def test_an_ended_call_is_allowed_while_the_agent_is_logged_in(agent_client):
     response = post(agent_client, set_mode_body(callid="12300"))
 
     assert response.status_code == 200
-    assert ModeChange.objects.get().callid == "12300"
+    assert ModeChange.objects.exclude(source="seed_demo").get().callid == "12300"
 
 
 def test_an_integration_account_may_act_for_any_agent(demo):
@@ -173,7 +189,7 @@ def test_an_integration_account_may_act_for_any_agent(demo):
     )
 
     assert response.status_code == 200
-    entry = ModeChange.objects.get()
+    entry = ModeChange.objects.exclude(source="seed_demo").get()
     assert (entry.agent_code, entry.username) == ("otheragent", "dialer")
 
 
@@ -190,6 +206,7 @@ def test_mode_bounds_come_from_the_mode_type(agent_client):
     assert right.status_code == 200
 
 
+@time_machine.travel("2026-11-30T15:00:00Z", tick=False)  # 10:00 in New York
 def test_get_contact_modes_lists_the_live_modes(agent_client):
     body = {
         "channel": "LCM",
@@ -201,6 +218,21 @@ def test_get_contact_modes_lists_the_live_modes(agent_client):
     response = post(agent_client, body)
 
     assert response.status_code == 200
+    common = {
+        "ModeDesc": "Home",
+        "CampaignID": "Spring",
+        "ModeDialingStartTime": "08:00",
+        "ModeDialingEndTime": "21:00",
+        "TimeZone": "America/New_York",
+        "TimeZone1": "",
+        "TimeZone2": "",
+        "TimeZone3": "",
+        "PEWC": False,
+        "ZipCode": "20500",
+        "DNC": False,
+        "Callable": True,
+        "ChannelType": "voice",
+    }
     assert response.json() == {
         "channel": "LCM",
         "topic": "WebService",
@@ -210,26 +242,27 @@ def test_get_contact_modes_lists_the_live_modes(agent_client):
             "response": {
                 "success": True,
                 "Contactmodes": [
+                    # Not a valid US number (649 is the Turks and Caicos): its
+                    # country stays unknown, its zone is the account's.
+                    {**common, "ModeID": 1, "CValue": "6491462346", "AreaCode": "", "E164": ""},
                     {
-                        "ModeID": 1,
-                        "ModeDesc": "Home",
-                        "CValue": "6491462346",
-                        "E164": "",
-                        "PEWC": False,
-                        "ChannelType": "voice",
-                    },
-                    {
+                        **common,
                         "ModeID": 2,
                         "ModeDesc": "Office",
                         "CValue": "2025550143",
-                        "E164": "",
-                        "PEWC": False,
-                        "ChannelType": "voice",
+                        "AreaCode": "202",
+                        "E164": "+12025550143",
                     },
                 ],
             },
         },
     }
+    # The spec's element, field by field and in its order, then the two extras.
+    assert list(response.json()["message"]["response"]["Contactmodes"][0]) == [
+        "ModeID", "ModeDesc", "CampaignID", "CValue", "ModeDialingStartTime",
+        "ModeDialingEndTime", "TimeZone", "TimeZone1", "TimeZone2", "TimeZone3", "PEWC",
+        "AreaCode", "ZipCode", "DNC", "Callable", "E164", "ChannelType",
+    ]  # fmt: skip
 
 
 def test_get_contact_modes_refuses_an_unknown_account(agent_client):
@@ -415,7 +448,7 @@ def test_a_bad_token_is_a_401_envelope_with_the_auth_scheme(demo):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert response.json()["message"]["error"]["code"] == "authentication_failed"
-    assert ModeChange.objects.count() == 0
+    assert not ModeChange.objects.exclude(source="seed_demo").exists()
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from lcm.audit_filters import (
 )
 from lcm.models import ModeChange
 
-from .audit_log import DAVID, MARIA, make_log
+from .audit_log import DAVID, MARIA, make_log, seq
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,13 +49,13 @@ def test_the_list_shows_old_and_new_number_deleted_modes_and_links(auditor):
 
     response = auditor.get(CHANGELIST)
 
-    assert seqs(response) == [3, 2, 1]
+    assert seqs(response) == [seq(3), seq(2), seq(1), 3, 2, 1]  # 3, 2, 1: the demo's import
     html = response.content.decode()
     third = entries[2]
     assert f'<a href="/admin/lcm/account/{third.account_id}/change/">{DAVID}</a>' in html
     assert f'<a href="/admin/lcm/call/{third.call_id}/change/">12345</a>' in html
     assert "?account=5%7C3%7C1%7C0%7C0%7C44%7C1" in html  # the account's history
-    assert "mode 1: 3005550101" in html  # deleted with #3, number readable
+    assert "mode 1: 3005550101" in html  # deleted with seq(3), number readable
     row = html[html.index(f">{third.seq}</a>") :]
     assert row.index("2025550143") < row.index("3005550303")  # old number, then new
     assert "Export CSV" in html
@@ -68,11 +68,11 @@ def test_the_list_never_counts_the_whole_log(auditor):
     with CaptureQueriesContext(connection) as queries:
         response = auditor.get(CHANGELIST)
 
-    assert seqs(response) == [3, 2, 1]
+    assert seqs(response) == [seq(3), seq(2), seq(1), 3, 2, 1]
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counts, "the capped count ran"
     assert all("LIMIT 10001" in sql for sql in counts), counts
-    assert b"3 mode changes" in response.content
+    assert f"{seq(3)} mode changes".encode() in response.content
 
 
 def test_the_paginator_says_more_than_its_cap(auditor, monkeypatch):
@@ -88,15 +88,17 @@ def test_the_paginator_says_more_than_its_cap(auditor, monkeypatch):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ({"account": DAVID}, [3, 1]),
-        ({"account": MARIA}, [2]),
-        ({"callid": "12346"}, [2]),
-        ({"agent": "testagent"}, [3, 1]),
-        ({"mode": "2"}, [3]),
-        ({"source": "crm"}, [2]),
-        ({"action": "set"}, [3, 2, 1]),
-        ({"agent": "testagent", "mode": "1"}, [1]),
-        ({"since": "2000-01-01", "until": "2999-12-31"}, [3, 2, 1]),
+        # seq 1 to 3 are the demo's imports: David's Home and Office, Maria's Home.
+        ({"account": DAVID}, [seq(3), seq(1), 2, 1]),
+        ({"account": MARIA}, [seq(2), 3]),
+        ({"callid": "12346"}, [seq(2)]),
+        ({"agent": "testagent"}, [seq(3), seq(1)]),
+        ({"mode": "2"}, [seq(3), 2]),
+        ({"source": "crm"}, [seq(2)]),
+        ({"action": "set"}, [seq(3), seq(2), seq(1)]),
+        ({"action": "import"}, [3, 2, 1]),
+        ({"agent": "testagent", "mode": "1"}, [seq(1)]),
+        ({"since": "2000-01-01", "until": "2999-12-31"}, [seq(3), seq(2), seq(1), 3, 2, 1]),
         ({"until": "2000-01-01"}, []),
         ({"since": "2999-01-01T00:00:00Z"}, []),
     ],
@@ -114,8 +116,8 @@ def test_the_date_filters_take_moments_to_the_microsecond(auditor):
     entries = make_log()
     second = entries[1].created_at.isoformat()
 
-    assert seqs(auditor.get(CHANGELIST, {"since": second})) == [3, 2]
-    assert seqs(auditor.get(CHANGELIST, {"until": second})) == [2, 1]
+    assert seqs(auditor.get(CHANGELIST, {"since": second})) == [seq(3), seq(2)]
+    assert seqs(auditor.get(CHANGELIST, {"until": second})) == [seq(2), seq(1), 3, 2, 1]
 
 
 @pytest.mark.parametrize(
@@ -151,11 +153,11 @@ def test_a_bad_filter_value_gets_a_message_and_no_rows(auditor, query, message):
 @pytest.mark.parametrize(
     ("term", "expected"),
     [
-        (DAVID, [3, 1]),
-        ("12346", [2]),
-        ("otheragent", [2]),
-        ("300-555-0303", [3]),  # new number, typed with separators
-        ("2025550143", [3]),  # old number
+        (DAVID, [seq(3), seq(1), 2, 1]),  # 2, 1: the demo's import
+        ("12346", [seq(2)]),
+        ("otheragent", [seq(2)]),
+        ("300-555-0303", [seq(3)]),  # new number, typed with separators
+        ("2025550143", [seq(3), 2]),  # old number of seq(3), new number of the demo's #2
         ("300555", []),  # exact, not a substring
     ],
 )
@@ -192,7 +194,7 @@ def test_the_csv_export_carries_the_list_filters(auditor):
     response = auditor.get(EXPORT, {"agent": "testagent", "p": "1", "o": "1"})
 
     rows = read_csv(response)
-    assert [row["seq"] for row in rows] == ["1", "3"]  # ordered by seq ascending (o=1)
+    assert [row["seq"] for row in rows] == [str(seq(1)), str(seq(3))]  # by seq ascending (o=1)
     third = rows[1]
     assert list(third) == [header for header, _ in COLUMNS]
     assert {k: third[k] for k in ["account", "callid", "agent", "mode", "old_number"]} == {
@@ -225,8 +227,9 @@ def test_the_csv_export_neutralises_spreadsheet_formulas(auditor):
 
     set_number("12345", DAVID, "testagent", 1, "+34961084836", source="=HYPERLINK(1)")
 
-    (row,) = read_csv(auditor.get(EXPORT))
+    row, *demo = read_csv(auditor.get(EXPORT))
 
+    assert [r["seq"] for r in [row, *demo]] == [str(seq(1)), "3", "2", "1"]  # then the demo's
     assert row["source"] == "'=HYPERLINK(1)"
     assert row["new_number"] == "+34961084836"
 

@@ -10,7 +10,7 @@ from lcm.api.audit import UNKNOWN_FORMAT
 from lcm.audit_filters import NOT_A_DATE, UNKNOWN_AGENT
 from lcm.models import ModeChange
 
-from .audit_log import DAVID, MARIA, make_log
+from .audit_log import DAVID, MARIA, make_log, seq
 from .conftest import client_for
 from .factories import UserFactory
 
@@ -35,10 +35,10 @@ def test_an_auditor_reads_the_log_newest_first_with_every_field(auditor_api):
 
     assert response.status_code == 200
     body = response.json()
-    assert [e["seq"] for e in body["results"]] == [3, 2, 1]
+    assert [e["seq"] for e in body["results"]] == [seq(3), seq(2), seq(1), 3, 2, 1]  # 3..1: demo
     assert body["next"] is None
     assert body["results"][0] == {
-        "seq": 3,
+        "seq": seq(3),
         "created_at": body["results"][0]["created_at"],
         "action": "set",
         "account": DAVID,
@@ -64,25 +64,29 @@ def test_pages_follow_the_cursor(auditor_api):
 
     first = auditor_api.get(URL, {"page_size": 2})
     second = auditor_api.get(first.json()["next"])
+    third = auditor_api.get(second.json()["next"])
 
-    assert seqs(first) == [3, 2]
-    assert seqs(second) == [1]
-    assert second.json()["next"] is None
+    assert seqs(first) == [seq(3), seq(2)]
+    assert seqs(second) == [seq(1), 3]
+    assert seqs(third) == [2, 1]
+    assert third.json()["next"] is None
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ({"account": DAVID}, [3, 1]),
-        ({"account": MARIA}, [2]),
-        ({"callid": "12346"}, [2]),
-        ({"agent": "testagent"}, [3, 1]),
-        ({"mode": "1"}, [2, 1]),
-        ({"source": "crm"}, [2]),
-        ({"since": "2000-01-01", "until": "2999-12-31"}, [3, 2, 1]),
+        # seq 1 to 3 are the demo's imports: David's Home and Office, Maria's Home.
+        ({"account": DAVID}, [seq(3), seq(1), 2, 1]),
+        ({"account": MARIA}, [seq(2), 3]),
+        ({"callid": "12346"}, [seq(2)]),
+        ({"agent": "testagent"}, [seq(3), seq(1)]),
+        ({"mode": "1"}, [seq(2), seq(1), 3, 1]),
+        ({"source": "crm"}, [seq(2)]),
+        ({"source": "seed_demo"}, [3, 2, 1]),
+        ({"since": "2000-01-01", "until": "2999-12-31"}, [seq(3), seq(2), seq(1), 3, 2, 1]),
         ({"since": "2999-01-01T00:00:00+02:00"}, []),
         ({"until": "2000-01-01"}, []),
-        ({"agent": "testagent", "mode": "2"}, [3]),
+        ({"agent": "testagent", "mode": "2"}, [seq(3)]),
     ],
 )
 def test_each_filter(auditor_api, query, expected):
@@ -141,7 +145,7 @@ def test_csv_by_format_parameter_or_accept_header_carries_the_filters(auditor_ap
     by_accept = read_csv(auditor_api.get(URL, {"agent": "testagent"}, HTTP_ACCEPT="text/csv"))
 
     assert by_format == by_accept
-    assert [row["seq"] for row in by_format] == ["3", "1"]
+    assert [row["seq"] for row in by_format] == [str(seq(3)), str(seq(1))]
     assert by_format[1]["hash"] == entries[0].hash
     assert by_format[1]["new_number"] == "3005550101"
 
@@ -151,7 +155,7 @@ def test_csv_is_not_paginated(auditor_api):
 
     rows = read_csv(auditor_api.get(URL, {"format": "csv", "page_size": 1}))
 
-    assert len(rows) == 3
+    assert [row["seq"] for row in rows] == [str(n) for n in (seq(3), seq(2), seq(1), 3, 2, 1)]
 
 
 @pytest.mark.parametrize("username", ["testagent", "dialer"])
@@ -177,8 +181,9 @@ def test_a_holder_of_view_modechange_reads_it_as_does_a_superuser(demo):
     supervisor = UserFactory(username="supervisor")
     supervisor.user_permissions.add(Permission.objects.get(codename="view_modechange"))
 
-    assert seqs(client_for("supervisor").get(URL)) == [3, 2, 1]
-    assert seqs(client_for("admin").get(URL)) == [3, 2, 1]
+    everything = [seq(3), seq(2), seq(1), 3, 2, 1]
+    assert seqs(client_for("supervisor").get(URL)) == everything
+    assert seqs(client_for("admin").get(URL)) == everything
 
 
 def test_session_auth_works_for_a_logged_in_auditor(demo, client):
@@ -187,7 +192,7 @@ def test_session_auth_works_for_a_logged_in_auditor(demo, client):
     make_log()
     client.force_login(get_user_model().objects.get(username="auditor"))
 
-    assert seqs(client.get(URL)) == [3, 2, 1]
+    assert seqs(client.get(URL)) == [seq(3), seq(2), seq(1), 3, 2, 1]
 
 
 def test_the_read_api_refuses_writes(auditor_api):
@@ -219,6 +224,9 @@ def test_pages_follow_the_cursor_within_a_date_range(auditor_api):
 
     first = auditor_api.get(URL, query)
     second = auditor_api.get(first.json()["next"])
+    third = auditor_api.get(second.json()["next"])
 
-    assert seqs(first) == [3, 2]
-    assert seqs(second) == [1]
+    assert seqs(first) == [seq(3), seq(2)]
+    assert seqs(second) == [seq(1), 3]
+    assert seqs(third) == [2, 1]
+    assert third.json()["next"] is None

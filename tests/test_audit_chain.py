@@ -16,11 +16,13 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
-from lcm import audit_triggers, services
+from lcm import audit_triggers
+from lcm.actions import agent_requests
 from lcm.audit import GENESIS_HASH, append_entry, compute_hash, verify_chain
 from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange
 
-from .conftest import set_mode_body
+from .audit_log import DEMO_LOG, demo_log, seq
+from .conftest import DEMO_ENTRIES, set_mode_body
 from .test_api_set_new_mode_number import DAVID
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +32,7 @@ def change(n: int = 1, **overrides) -> list[ModeChange]:
     """`n` SetNewModeNumber calls by testagent on David, through the service."""
     actor = get_user_model().objects.get(username="testagent")
     return [
-        services.set_new_mode_number(
+        agent_requests.set_new_mode_number(
             callid="12345",
             account_number=DAVID,
             mode_id=1 + i % 2,
@@ -121,7 +123,7 @@ def test_postgresql_refuses_to_truncate_the_log(demo):
 def test_the_chain_head_row_stays_updatable(demo):
     change(2)
 
-    assert AuditChainHead.objects.get().seq == 2
+    assert AuditChainHead.objects.get().seq == seq(2)
 
 
 def test_deleting_what_an_entry_names_is_refused_and_the_entry_is_intact(demo):
@@ -156,112 +158,129 @@ def test_verify_audit_on_an_empty_log_succeeds(db):
     assert verify() == f"Audit chain OK: 0 entries, head #0 {GENESIS_HASH}\n"
 
 
+def test_the_demo_log_holds_only_the_seeded_import(demo):
+    head = ModeChange.objects.get(seq=DEMO_ENTRIES)
+
+    assert demo_log() == DEMO_LOG
+    assert ModeChange.objects.count() == DEMO_ENTRIES
+    assert verify() == f"Audit chain OK: {DEMO_ENTRIES} entries, head #{DEMO_ENTRIES} {head.hash}\n"
+
+
 def test_verify_audit_prints_the_count_and_the_head_hash(demo, agent_client):
     entries = change(3)
     agent_client.post("/api/lcm/webservice/", set_mode_body(), format="json")
-    head = ModeChange.objects.get(seq=4)
+    head = ModeChange.objects.get(seq=seq(4))
 
-    assert verify() == f"Audit chain OK: 4 entries, head #4 {head.hash}\n"
-    assert [e.seq for e in entries] == [1, 2, 3]
+    assert verify() == f"Audit chain OK: {seq(4)} entries, head #{seq(4)} {head.hash}\n"
+    assert [e.seq for e in entries] == [seq(1), seq(2), seq(3)]
     assert head.prev_hash == entries[-1].hash
 
 
 def test_verify_audit_names_an_altered_entry(demo):
     entries = change(4)
     audit_triggers.uninstall(connection)
-    sql("UPDATE lcm_modechange SET old_number = '2025550000' WHERE seq = 3")
+    sql("UPDATE lcm_modechange SET old_number = '2025550000' WHERE seq = %s", [seq(3)])
 
     message = verify_fails()
 
-    assert f"entry #3 (id {entries[2].pk}) was altered" in message
-    assert "2 entries before it are intact" in message
+    assert f"entry #{seq(3)} (id {entries[2].pk}) was altered" in message
+    assert f"{seq(2)} entries before it are intact" in message
 
 
 def test_verify_audit_names_an_entry_altered_with_its_hash_recomputed(demo):
     change(4)
     audit_triggers.uninstall(connection)
-    forged = ModeChange.objects.get(seq=2)
+    forged = ModeChange.objects.get(seq=seq(2))
     forged.new_number = "2025550000"
     forged.hash = compute_hash(forged)
     forged.save()
 
-    assert "entry #3" in verify_fails()  # its prev_hash no longer matches #2
-    assert "does not follow entry #2" in verify_fails()
+    assert f"entry #{seq(3)}" in verify_fails()  # its prev_hash no longer matches seq(2)'s
+    assert f"does not follow entry #{seq(2)}" in verify_fails()
 
 
 def test_verify_audit_names_a_removed_entry(demo):
     entries = change(4)
     audit_triggers.uninstall(connection)
-    sql("DELETE FROM lcm_modechange WHERE seq = 2")
+    sql("DELETE FROM lcm_modechange WHERE seq = %s", [seq(2)])
 
     message = verify_fails()
 
-    assert "entry #2 was removed" in message
-    assert f"jumps from #1 to #3 (id {entries[2].pk})" in message
+    assert f"entry #{seq(2)} was removed" in message
+    assert f"jumps from #{seq(1)} to #{seq(3)} (id {entries[2].pk})" in message
 
 
 def test_verify_audit_names_the_last_entry_removed(demo):
     change(3)
     audit_triggers.uninstall(connection)
-    sql("DELETE FROM lcm_modechange WHERE seq = 3")
+    sql("DELETE FROM lcm_modechange WHERE seq = %s", [seq(3)])
 
-    assert "entry #3 was removed: the chain head is at #3" in verify_fails()
+    assert f"entry #{seq(3)} was removed: the chain head is at #{seq(3)}" in verify_fails()
 
 
 def test_verify_audit_names_reordered_entries(demo):
     entries = change(4)
     audit_triggers.uninstall(connection)
-    sql("UPDATE lcm_modechange SET seq = -1 WHERE seq = 2")
-    sql("UPDATE lcm_modechange SET seq = 2 WHERE seq = 3")
-    sql("UPDATE lcm_modechange SET seq = 3 WHERE seq = -1")
+    sql("UPDATE lcm_modechange SET seq = -1 WHERE seq = %s", [seq(2)])
+    sql("UPDATE lcm_modechange SET seq = %s WHERE seq = %s", [seq(2), seq(3)])
+    sql("UPDATE lcm_modechange SET seq = %s WHERE seq = -1", [seq(3)])
 
     message = verify_fails()
 
-    assert f"entry #2 (id {entries[2].pk}) was reordered: it was written as #3" in message
+    assert (
+        f"entry #{seq(2)} (id {entries[2].pk}) was reordered: it was written as #{seq(3)}"
+        in message
+    )
 
 
 def test_verify_audit_names_an_entry_inserted_in_the_middle(demo):
     entries = change(3)
     audit_triggers.uninstall(connection)
-    sql("UPDATE lcm_modechange SET seq = seq + 100 WHERE seq >= 2")
+    sql("UPDATE lcm_modechange SET seq = seq + 100 WHERE seq >= %s", [seq(2)])
     sql("UPDATE lcm_modechange SET seq = seq - 99 WHERE seq >= 100")
-    forged = ModeChange.objects.get(seq=3)
-    forged.pk, forged.seq, forged.new_number = None, 2, "2025550000"
+    forged = ModeChange.objects.get(seq=seq(3))
+    forged.pk, forged.seq, forged.new_number = None, seq(2), "2025550000"
     forged.prev_hash = entries[0].hash
     forged.hash = compute_hash(forged)
     forged.save(force_insert=True)
 
     message = verify_fails()
 
-    # The forgery chains onto #1; the genuine entry after it does not.
-    assert f"entry #3 (id {entries[1].pk}) was reordered: it was written as #2" in message
+    # The forgery chains onto seq(1); the genuine entry after it does not.
+    assert (
+        f"entry #{seq(3)} (id {entries[1].pk}) was reordered: it was written as #{seq(2)}"
+        in message
+    )
 
 
 def test_verify_audit_names_an_entry_appended_past_the_head(demo):
     last = change(2)[-1]
     forged = ModeChange.objects.get(pk=last.pk)
-    forged.pk, forged.seq, forged.prev_hash = None, 3, last.hash
+    forged.pk, forged.seq, forged.prev_hash = None, seq(3), last.hash
     forged.hash = compute_hash(forged)
     forged.save(force_insert=True)  # an INSERT: the triggers allow it
 
     message = verify_fails()
 
-    assert f"entry #3 (id {forged.pk}) was inserted: it lies past the chain head #2" in message
+    assert (
+        f"entry #{seq(3)} (id {forged.pk}) was inserted: it lies past the chain head #{seq(2)}"
+        in message
+    )
 
 
 def test_verify_audit_checks_the_head_row_against_the_last_entry(demo):
     change(2)
     AuditChainHead.objects.update(hash="f" * 64)
 
-    assert "entry #2 does not match the chain head" in verify_fails()
+    assert f"entry #{seq(2)} does not match the chain head" in verify_fails()
 
 
 def test_verify_audit_catches_a_consistent_rewrite_with_the_recorded_head(demo):
     change(3)
-    recorded = verify().split("head ")[1].replace(" ", ":").strip()  # "#3:<hash>"
+    recorded = verify().split("head ")[1].replace(" ", ":").strip()  # "#<seq(3)>:<hash>"
     audit_triggers.uninstall(connection)
     previous = GENESIS_HASH
-    for entry in ModeChange.objects.order_by("seq"):  # rewrite every hash
+    for entry in ModeChange.objects.order_by("seq"):  # rewrite every hash, the demo's too
         entry.source = "rewritten"
         entry.prev_hash = previous
         entry.hash = previous = compute_hash(entry)
@@ -269,8 +288,8 @@ def test_verify_audit_catches_a_consistent_rewrite_with_the_recorded_head(demo):
     AuditChainHead.objects.update(hash=previous)
     audit_triggers.install(connection)
 
-    assert verify().startswith("Audit chain OK: 3 entries")  # a rewrite is self-consistent
-    with pytest.raises(CommandError, match="REWRITTEN: the recorded head #3"):
+    assert verify().startswith(f"Audit chain OK: {seq(3)} entries")  # a rewrite is consistent
+    with pytest.raises(CommandError, match=f"REWRITTEN: the recorded head #{seq(3)}"):
         call_command("verify_audit", expect=recorded.lstrip("#"), stdout=io.StringIO())
 
 
@@ -300,9 +319,9 @@ def test_a_failed_append_gives_its_number_back(demo):
         append_entry(broken)
     second = change()[0]
 
-    assert (first.seq, second.seq) == (1, 2)
+    assert (first.seq, second.seq) == (seq(1), seq(2))
     assert second.prev_hash == first.hash
-    assert AuditChainHead.objects.get().seq == 2
+    assert AuditChainHead.objects.get().seq == seq(2)
     assert verify_chain().ok
 
 
@@ -315,7 +334,11 @@ def test_a_refused_request_leaves_no_gap(demo, agent_client):
     assert agent_client.post(webservice, set_mode_body(ModeID=2), format="json").status_code == 200
 
     assert refused.status_code == 409
-    assert list(ModeChange.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2]
+    assert list(ModeChange.objects.order_by("seq").values_list("seq", flat=True)) == [
+        *range(1, DEMO_ENTRIES + 1),  # the demo's
+        seq(1),
+        seq(2),
+    ]
     assert verify_chain().ok
 
 
@@ -357,11 +380,14 @@ def test_concurrent_changes_on_different_accounts_form_one_gap_free_chain(live_s
         )
 
     assert sorted(statuses) == [200] * 39 + [409] * 9
-    entries = list(ModeChange.objects.order_by("seq"))
-    assert len(entries) == 39
+    entries = list(ModeChange.objects.order_by("seq"))  # the demo's, then the 39
+    assert len(entries) == seq(39)
+    assert demo_log() == DEMO_LOG
     chain_is_whole(entries)
-    assert AuditChainHead.objects.get().seq == 39
-    assert verify().startswith(f"Audit chain OK: 39 entries, head #39 {entries[-1].hash}")
+    assert AuditChainHead.objects.get().seq == seq(39)
+    assert verify().startswith(
+        f"Audit chain OK: {seq(39)} entries, head #{seq(39)} {entries[-1].hash}"
+    )
 
 
 def _token_of(username: str) -> str:

@@ -8,7 +8,8 @@ from django.db import DatabaseError, connection, transaction
 
 from lcm.models import ModeChange
 
-from .audit_log import make_log
+from .audit_log import DEMO_LOG, demo_log, make_log, new_entries
+from .conftest import DEMO_ENTRIES
 
 GRANTS = Path(__file__).resolve().parent.parent / "docs" / "sql" / "app-role-grants.sql"
 
@@ -32,7 +33,7 @@ def as_app_role(demo):
 
 def test_the_app_role_appends_and_reads_but_cannot_alter_the_log(as_app_role):
     entries = make_log()  # a real SetNewModeNumber, as the app role
-    assert ModeChange.objects.count() == 3
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 3
 
     refused = [
         "UPDATE lcm_modechange SET new_number = '1'",
@@ -49,4 +50,5 @@ def test_the_app_role_appends_and_reads_but_cannot_alter_the_log(as_app_role):
         ):
             sql(statement)
 
-    assert [e.hash for e in ModeChange.objects.order_by("seq")] == [e.hash for e in entries]
+    assert [e.hash for e in new_entries()] == [e.hash for e in entries]
+    assert demo_log() == DEMO_LOG

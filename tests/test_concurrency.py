@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from lcm.audit import GENESIS_HASH, compute_hash
 from lcm.models import ContactMode, ModeChange
 
-from .conftest import DEMO_PASSWORD, live_modes, set_mode_body
+from .conftest import DEMO_ENTRIES, DEMO_PASSWORD, live_modes, set_mode_body
 from .test_api_set_new_mode_number import DAVID
 
 # serialized_rollback: start from what migrations wrote (the audit chain head),
@@ -70,14 +70,15 @@ def test_concurrent_changes_to_one_account_lose_no_update(live_server):
 
     assert [status for status, _ in results] == [200] * 40, results
     entries = list(ModeChange.objects.order_by("seq"))
-    assert [e.seq for e in entries] == list(range(1, 41))
+    assert [e.seq for e in entries] == list(range(1, DEMO_ENTRIES + 41))  # the demo's, then ours
     assert entries[0].prev_hash == GENESIS_HASH
     for prev, entry in itertools.pairwise(entries):
         assert entry.prev_hash == prev.hash
     for entry in entries:
         entry.refresh_from_db()
         assert compute_hash(entry) == entry.hash
-    assert replay(DAVID, initial) == live_modes(DAVID)
+    assert initial == {1: "6491462346", 2: "2025550143"}
+    assert replay(DAVID, {}) == live_modes(DAVID)  # from the demo's import on
     assert ContactMode.objects.filter(account__account_number=DAVID, deleted_at=None).count() <= 3
 
 

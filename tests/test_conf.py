@@ -13,6 +13,7 @@ DEFAULTS = {
     "LCM_API_THROTTLE_RATE": "600/min",
     "LCM_IDEMPOTENCY_KEY_TTL_HOURS": 24,
     "LCM_DEFAULT_REGION": "",
+    "LCM_DEFAULT_TIME_ZONE": "",
     "LCM_PERMISSION_CACHE_SECONDS": 60,
 }
 
@@ -75,6 +76,12 @@ def test_an_unknown_name_is_an_attribute_error():
             "'US' or 'ES', or '', not 'XX'.",
         ),
         (
+            "LCM_DEFAULT_TIME_ZONE",
+            "Mars/Olympus",
+            "LCM_DEFAULT_TIME_ZONE must be an IANA time zone name such as "
+            "'America/New_York', or '', not 'Mars/Olympus'.",
+        ),
+        (
             "LCM_PERMISSION_CACHE_SECONDS",
             -1,
             "LCM_PERMISSION_CACHE_SECONDS must be a whole number, 0 or more, not -1.",
@@ -119,6 +126,28 @@ def test_the_project_passes_a_malformed_environment_value_to_the_check(tmp_path)
         "(lcm.E001) LCM_API_MAX_BODY_BYTES must be a whole number of at least 1, not '64k'."
         in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LCM_DEFAULT_TIME_ZONE", "America/Nowhere", "LCM_DEFAULT_TIME_ZONE must be an IANA"),
+        ("LCM_DEFAULT_REGION", "XX", "LCM_DEFAULT_REGION must be an ISO 3166 region"),
+    ],
+)
+def test_a_wrong_region_or_time_zone_stops_every_process_at_start_up(tmp_path, variable, value,
+                                                                      message):  # fmt: skip
+    """Read on every number: not a check a server could run without
+    (gunicorn runs none), but a refusal to start, naming the setting."""
+    from .processes import manage, production_env
+
+    env = production_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", **{variable: value})
+
+    result = manage(env, "migrate", "--noinput")
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists() or "Applying" not in result.stdout
 
 
 def test_a_setting_still_under_its_pre_0_2_name_is_a_warning(settings):

@@ -33,7 +33,8 @@ from lcm import errors
 from lcm.audit import verify_chain
 from lcm.models import Call, ModeChange
 
-from .conftest import WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
+from .audit_log import DEMO_LOG, seq
+from .conftest import DEMO_ENTRIES, WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
 from .processes import (
     Gunicorn,
     PostgresCluster,
@@ -112,6 +113,9 @@ def seqs() -> list[int]:
     return list(ModeChange.objects.order_by("seq").values_list("seq", flat=True))
 
 
+DEMO_SEQS = list(range(1, DEMO_ENTRIES + 1))  # the demo's import, before any test's entry
+
+
 # --- A database error mid-request ---------------------------------------------
 
 
@@ -143,7 +147,7 @@ def test_a_database_error_at_the_audit_insert_changes_nothing(
     assert live_modes(DAVID) == modes_before
     report = verify_chain()
     assert report.ok, report.problem
-    assert (report.count, report.head_seq) == (1, 1)
+    assert (report.count, report.head_seq) == (seq(1), seq(1))
 
     retry = agent_client.post(
         WEBSERVICE,
@@ -152,8 +156,8 @@ def test_a_database_error_at_the_audit_insert_changes_nothing(
     )
 
     assert retry.status_code == 200, retry.json()
-    assert seqs() == [1, 2]
-    assert ModeChange.objects.get(seq=2).new_number == "3005550101"
+    assert seqs() == [*DEMO_SEQS, seq(1), seq(2)]
+    assert ModeChange.objects.get(seq=seq(2)).new_number == "3005550101"
     assert len(live_modes(DAVID)) == live_after
     assert verify_chain().ok
 
@@ -279,7 +283,7 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
     assert snapshot() == before
     retry = clients["testagent"].post(WEBSERVICE, set_mode_body(), format="json")
     assert retry.status_code == 200
-    assert seqs() == [1]
+    assert seqs() == [*DEMO_SEQS, seq(1)]
 
 
 # --- A worker killed mid-request (PostgreSQL, gunicorn) -------------------------
@@ -354,7 +358,7 @@ def test_a_worker_killed_mid_request_leaves_no_partial_state(demo):
             token,
         )
         assert retry.status == 200, retry
-        assert seqs() == [1, 2]
+        assert seqs() == [*DEMO_SEQS, seq(1), seq(2)]
         assert live_modes(DAVID) == {1: "3005550200"}
         assert verify_chain().ok
     finally:
@@ -456,8 +460,9 @@ def test_the_product_recovers_when_postgresql_restarts_under_load():
                 "WHERE a.account_number = %s AND m.mode_type_id = 1 AND m.deleted_at IS NULL",
                 [DAVID],
             ).fetchall()
-        assert [seq for seq, _ in entries] == list(range(1, len(entries) + 1))  # no gap
-        audited = [number for _, number in entries]
+        assert [n for n, _ in entries] == list(range(1, len(entries) + 1))  # no gap
+        assert entries[:DEMO_ENTRIES] == [(n, number) for n, *_, number in DEMO_LOG]
+        audited = [number for _, number in entries[DEMO_ENTRIES:]]  # after the demo's
         assert len(audited) == len(set(audited))  # one entry per change, never two
         assert succeeded <= set(audited)  # every success has its entry
         # An entry without a success is only possible for a reply lost on

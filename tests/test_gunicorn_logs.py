@@ -25,7 +25,7 @@ import pytest
 from lcm.models import Account, ModeChange
 
 from .audit_log import DAVID
-from .conftest import client_for
+from .conftest import DEMO_ENTRIES, client_for
 from .processes import BASE_DIR, free_port, manage, production_env, wait_for
 
 CALLID = "99912345678"  # 11 digits: it must never appear unmasked
@@ -63,8 +63,9 @@ def _fill(database: Path, entries: int) -> None:
         (account_id,) = db.execute(
             "SELECT id FROM lcm_account WHERE account_number = ?", [DAVID]
         ).fetchone()
-        rows = [_entry(1, account_id, "not a list")]
-        rows += [_entry(seq, account_id, []) for seq in range(2, entries + 1)]
+        first = DEMO_ENTRIES + 1  # after the demo's import
+        rows = [_entry(first, account_id, "not a list")]
+        rows += [_entry(seq, account_id, []) for seq in range(first + 1, first + entries)]
         db.executemany(
             "INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number,"
             " callid, agent_code, username, source, mode_id, old_number, new_number,"
@@ -168,7 +169,7 @@ def test_an_export_that_fails_before_its_first_byte_is_a_json_500(demo):
     """The query runs in the view: the API's own error, never gunicorn's page."""
     account = Account.objects.get(account_number=DAVID)
     ModeChange.objects.create(
-        seq=1,
+        seq=DEMO_ENTRIES + 1,  # the newest: the export reads it first
         created_at=dt.datetime(2026, 11, 26, tzinfo=dt.UTC),
         account=account,
         account_number=DAVID,

@@ -38,7 +38,7 @@ from lcm.models import (
     ModeChange,
 )
 
-from .conftest import WEBSERVICE, client_for, envelope, set_mode_body
+from .conftest import DEMO_ENTRIES, WEBSERVICE, client_for, envelope, set_mode_body
 
 EXAMPLES = 120
 HOSTILE = settings(
@@ -442,14 +442,14 @@ def test_until_the_last_day_of_the_calendar_is_every_entry(auditor):
     response = auditor.get("/api/lcm/mode-changes/", {"until": "9999-12-31"})
 
     assert response.status_code == 200
-    assert len(response.json()["results"]) == ModeChange.objects.count() == 1
+    assert len(response.json()["results"]) == ModeChange.objects.count() == DEMO_ENTRIES + 1
 
 
 def test_since_the_first_day_of_the_calendar_is_every_entry(auditor):
     response = auditor.get("/api/lcm/mode-changes/", {"since": "0001-01-01T00:00:00Z"})
 
     assert response.status_code == 200
-    assert len(response.json()["results"]) == 1
+    assert len(response.json()["results"]) == DEMO_ENTRIES + 1
 
 
 # --- Any method on any path under /api/ -------------------------------------------
@@ -527,9 +527,12 @@ def audit_admin(auditor, client):
 @pytest.mark.parametrize(
     ("params", "rows"),
     [
-        ({"until": "9999-12-31"}, 1),
-        ({"since": "0001-01-01"}, 1),
-        ({"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59.999999Z"}, 1),
+        ({"until": "9999-12-31"}, DEMO_ENTRIES + 1),
+        ({"since": "0001-01-01"}, DEMO_ENTRIES + 1),
+        (
+            {"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59.999999Z"},
+            DEMO_ENTRIES + 1,
+        ),
         ({"since": "9999-12-31"}, 0),
     ],
 )
@@ -645,7 +648,7 @@ def test_the_calendar_edges_hold_in_any_server_time_zone(auditor, settings, zone
     for params in everything:
         response = auditor.get(url, params)
         assert response.status_code == 200, (params, response.json())
-        assert len(response.json()["results"]) == 1
+        assert len(response.json()["results"]) == DEMO_ENTRIES + 1
     edge = "0001-01-01T00:00:00" if zone == "Etc/GMT-14" else "9999-12-31T23:00:00"
     field = "since" if zone == "Etc/GMT-14" else "until"
 

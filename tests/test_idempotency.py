@@ -20,7 +20,16 @@ from django.utils import timezone
 from lcm import errors
 from lcm.models import Account, DoNotCallNumber, IdempotencyKey, ModeChange
 
-from .conftest import WEBSERVICE, client_for, envelope, live_modes, set_mode_body, snapshot
+from .audit_log import new_entries
+from .conftest import (
+    DEMO_ENTRIES,
+    WEBSERVICE,
+    client_for,
+    envelope,
+    live_modes,
+    set_mode_body,
+    snapshot,
+)
 from .test_api_set_new_mode_number import DAVID
 from .test_request_logs import request_lines
 
@@ -59,7 +68,8 @@ def test_a_retry_with_the_same_key_gets_the_same_reply_and_changes_nothing(agent
     assert retry["Idempotent-Replayed"] == "true"
     assert retry["X-Request-ID"] == "retry"
     assert snapshot() == after_first
-    entry = ModeChange.objects.get()
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 1
+    entry = new_entries().get()
     assert (entry.request_id, entry.new_number) == ("first", "2025550177")
     assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: "2025550177"}
     stored = IdempotencyKey.objects.get()
@@ -95,7 +105,7 @@ def test_the_body_is_compared_as_json_not_as_bytes(agent_client):
 
     assert first.status_code == retry.status_code == 200
     assert retry["Idempotent-Replayed"] == "true"
-    assert ModeChange.objects.count() == 1
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 1
 
 
 def test_the_same_key_with_another_body_is_refused_and_changes_nothing(agent_client):
@@ -126,7 +136,8 @@ def test_keys_belong_to_their_user(demo):
 
     assert mine.status_code == theirs.status_code == 200
     assert "Idempotent-Replayed" not in theirs
-    assert [e.username for e in ModeChange.objects.order_by("seq")] == ["testagent", "dialer"]
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 2
+    assert [e.username for e in new_entries()] == ["testagent", "dialer"]
     assert live_modes(DAVID)[1] == "2025550111"
     assert IdempotencyKey.objects.filter(key=KEY).count() == 2
 
@@ -147,7 +158,7 @@ def test_a_refused_request_leaves_its_key_unused_so_the_retry_runs(agent_client)
     assert retry.status_code == 200
     assert "Idempotent-Replayed" not in retry
     assert live_modes(DAVID)[1] == "2025550199"
-    assert ModeChange.objects.count() == 1
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 1
 
 
 def test_a_key_of_a_refused_request_may_carry_the_corrected_request(agent_client):
@@ -158,7 +169,7 @@ def test_a_key_of_a_refused_request_may_carry_the_corrected_request(agent_client
     assert error_of(refused)["code"] == "unknown_call"
     assert corrected.status_code == 200
     assert "Idempotent-Replayed" not in corrected
-    assert ModeChange.objects.count() == 1
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 1
 
 
 @pytest.mark.parametrize(
@@ -196,7 +207,7 @@ def test_an_expired_key_counts_as_new(agent_client):
 
     assert again.status_code == 200
     assert "Idempotent-Replayed" not in again
-    assert ModeChange.objects.count() == 2
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 2
     assert live_modes(DAVID)[1] == "2025550111"
     stored = IdempotencyKey.objects.get()
     assert stored.created_at > old
@@ -210,7 +221,7 @@ def test_a_key_just_inside_its_retention_is_still_replayed(agent_client):
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=23, minutes=59))
 
     assert post(agent_client, set_mode_body())["Idempotent-Replayed"] == "true"
-    assert ModeChange.objects.count() == 1
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 1
 
 
 @override_settings(LCM_IDEMPOTENCY_KEY_TTL_HOURS=2)
@@ -226,7 +237,7 @@ def test_purge_deletes_only_expired_keys(agent_client):
 
     assert out.getvalue() == "Deleted 1 idempotency key(s) older than 2 hour(s).\n"
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
-    assert ModeChange.objects.count() == 2  # the audit log is not touched
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 2  # the audit log is not touched
 
 
 def test_get_contact_modes_checks_the_key_but_always_answers_afresh(agent_client):
@@ -250,7 +261,7 @@ def test_without_the_header_nothing_is_stored(agent_client):
     assert post(agent_client, set_mode_body(), key=None).status_code == 200
     assert post(agent_client, set_mode_body(), key=None).status_code == 200
 
-    assert ModeChange.objects.count() == 2
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 2
     assert not IdempotencyKey.objects.exists()
 
 
@@ -307,6 +318,6 @@ def test_two_concurrent_requests_with_one_key_make_one_change():
     assert status_a == status_b == 200
     assert content_a == content_b
     assert sorted([replayed_a, replayed_b], key=str) == [None, "true"]
-    assert ModeChange.objects.count() == 1
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 1
     assert live_modes(DAVID) == {1: "6491462346", 2: "2025550143", 3: "2025550177"}
     assert IdempotencyKey.objects.get().response_status == 200

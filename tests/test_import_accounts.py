@@ -6,6 +6,7 @@ import itertools
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -45,7 +46,7 @@ def run(tmp_path, content, name="accounts.csv", *args):
 def entries():
     return [
         (e.action, e.source, e.account_number, e.mode_id, e.old_number, e.new_number)
-        for e in ModeChange.objects.order_by("seq")
+        for e in ModeChange.objects.exclude(source="seed_demo").order_by("seq")
     ]
 
 
@@ -87,7 +88,7 @@ def test_a_csv_creates_accounts_and_modes_and_audits_every_mode(demo, tmp_path):
         ("import", "import", "1|1|2|0|0|44|1", 1, "", "+442079460018"),
         ("import", "import", "1|1|2|0|0|44|1", 3, "", "2025550103"),
     ]
-    entry = ModeChange.objects.order_by("seq").first()
+    entry = ModeChange.objects.exclude(source="seed_demo").order_by("seq").first()
     assert (entry.call, entry.callid, entry.agent, entry.user, entry.username) == (
         None,
         "",
@@ -124,7 +125,7 @@ def test_a_re_import_that_changes_one_number_audits_it_and_leaves_the_rest(demo,
         untouched
     )
     new = ModeChange.objects.order_by("-seq").first()
-    assert ModeChange.objects.count() == 5
+    assert ModeChange.objects.exclude(source="seed_demo").count() == 5
     assert (new.action, new.source, new.account_number, new.mode_id) == (
         "import",
         "import",
@@ -188,7 +189,7 @@ def test_bad_rows_are_reported_with_their_line_and_the_good_ones_imported(demo, 
         "2|0|0|0|0|44|1",
         "2|0|0|0|0|44|5",
     }
-    assert ModeChange.objects.count() == 2
+    assert ModeChange.objects.exclude(source="seed_demo").count() == 2
 
 
 def test_every_row_rejected_exits_2(demo, tmp_path):
@@ -226,8 +227,9 @@ def test_the_same_account_twice_in_a_batch_applies_both_in_file_order(demo, tmp_
             "AccountNumber,Hme\n1,2025550101\n",
             imports.UNKNOWN_COLUMN.format(
                 name="Hme",
-                known="AccountNumber, FirstName, LastName, Campaign, "
-                "Mode1 or Home, Mode2 or Office, Mode3 or Mobile",
+                known="AccountNumber, FirstName, LastName, Campaign, Country, TimeZone, "
+                "ZipCode, Mode1 or Home, Mode2 or Office, Mode3 or Mobile (each followed by "
+                "PEWC for its consent, e.g. Mode1PEWC)",
             ),
         ),
         (
@@ -398,13 +400,25 @@ def test_import_entries_and_set_new_mode_number_share_one_chain(demo, tmp_path, 
 
 
 def test_the_user_option_attributes_the_import(demo, tmp_path):
-    UserFactory(username="loader")
+    loader = UserFactory(username="loader")
+    loader.user_permissions.add(Permission.objects.get(codename="import_accounts"))
 
     run(tmp_path, TWO_ACCOUNTS, "a.csv", "--user", "loader")
 
-    assert set(ModeChange.objects.values_list("username", "user__username")) == {
-        ("loader", "loader")
-    }
+    assert set(
+        ModeChange.objects.exclude(source="seed_demo").values_list("username", "user__username")
+    ) == {("loader", "loader")}
+
+
+def test_an_import_cannot_be_attributed_to_a_user_who_may_not_import(demo, tmp_path):
+    UserFactory(username="visitor")
+    before = snapshot()
+
+    status, _, err = run(tmp_path, TWO_ACCOUNTS, "a.csv", "--user", "visitor")
+
+    assert status == 2
+    assert "You may not import accounts (lcm.import_accounts)." in err
+    assert snapshot() == before
 
 
 def test_an_over_long_cell_costs_its_row_only_and_the_import_goes_on(demo, tmp_path):

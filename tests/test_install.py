@@ -33,6 +33,7 @@ import urllib.request
 import uuid
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -299,6 +300,23 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
             SAMPLE_RESPONSE,
         )
 
+        # The demo's David is in New York (08:00-21:00): callable by the clock.
+        new_york = datetime.now(ZoneInfo("America/New_York"))
+        element = {
+            "ModeDesc": "Home",
+            "CampaignID": "Spring",
+            "ModeDialingStartTime": "08:00",
+            "ModeDialingEndTime": "21:00",
+            "TimeZone": "America/New_York",
+            "TimeZone1": "",
+            "TimeZone2": "",
+            "TimeZone3": "",
+            "PEWC": False,
+            "ZipCode": "20500",
+            "DNC": False,
+            "Callable": 8 <= new_york.hour < 21,
+            "ChannelType": "voice",
+        }
         get_modes = {
             "channel": "LCM",
             "topic": "WebService",
@@ -317,20 +335,19 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                         "success": True,
                         "Contactmodes": [
                             {
+                                **element,
                                 "ModeID": 1,
-                                "ModeDesc": "Home",
                                 "CValue": "961084836",
+                                "AreaCode": "",
                                 "E164": "",
-                                "PEWC": False,
-                                "ChannelType": "voice",
                             },
                             {
+                                **element,
                                 "ModeID": 2,
                                 "ModeDesc": "Office",
                                 "CValue": "2025550143",
-                                "E164": "",
-                                "PEWC": False,
-                                "ChannelType": "voice",
+                                "AreaCode": "202",
+                                "E164": "+12025550143",
                             },
                         ],
                     },
@@ -340,7 +357,12 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
 
         status, log = server.api("GET", "/lcm/mode-changes/", auditor_token)
         assert status == 200
-        [entry] = log["results"]
+        entry, *seeded = log["results"]  # and, before it, the demo's import
+        assert [(e["seq"], e["action"], e["source"]) for e in seeded] == [
+            (3, "import", "seed_demo"),
+            (2, "import", "seed_demo"),
+            (1, "import", "seed_demo"),
+        ]
         assert datetime.fromisoformat(entry["created_at"])
         assert re.fullmatch(r"[0-9a-f]{64}", entry["hash"])
         assert re.fullmatch(r"[0-9a-f]{32}", entry["request_id"])
@@ -349,7 +371,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
             "previous": None,
             "results": [
                 {
-                    "seq": 1,
+                    "seq": 4,
                     "created_at": entry["created_at"],
                     "action": "set",
                     "account": DAVID,
@@ -365,9 +387,10 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                     "reverts_seq": None,
                     "client_ip": "127.0.0.1",
                     "request_id": entry["request_id"],
-                    "prev_hash": "0" * 64,
+                    "prev_hash": seeded[0]["hash"],
                     "hash": entry["hash"],
-                }
+                },
+                *seeded,
             ],
         }
         # The dialer's door: a call delivered to an agent, and the agent's login.
@@ -406,7 +429,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
 
     # The chain the host's database holds is the one the auditor was shown.
     verified = manage(host, python, "verify_audit")
-    assert verified.strip() == f"Audit chain OK: 1 entries, head #1 {entry['hash']}"
+    assert verified.strip() == f"Audit chain OK: 4 entries, head #4 {entry['hash']}"
 
 
 def supervisor_session(port: int) -> str:

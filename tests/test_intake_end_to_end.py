@@ -8,7 +8,8 @@ from django.core.management import call_command
 
 from lcm.models import ModeChange
 
-from .conftest import WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
+from .audit_log import DEMO_LOG, demo_log, new_entries
+from .conftest import DEMO_ENTRIES, WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +64,10 @@ def test_import_register_login_set_end_logout_then_refused(demo, tmp_path):
     assert error["msg"] == "The agent must be on an active call or logged in."
     assert snapshot() == before
     assert live_modes(ACCOUNT) == {1: "2025550170", 2: "2025550171"}
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 2
+    assert demo_log() == DEMO_LOG
     assert list(
-        ModeChange.objects.order_by("seq").values_list(
+        new_entries().values_list(
             "action", "source", "callid", "agent_code", "mode_id", "old_number", "new_number"
         )
     ) == [

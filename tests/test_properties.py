@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -38,7 +39,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from lcm import errors, imports, services
+from lcm import errors, imports
+from lcm.actions import agent_requests, do_not_call, modes, supervisor
+from lcm.actions import imports as imports_writer
+from lcm.actions.dialing import dialable_modes
 from lcm.audit import verify_chain
 from lcm.models import (
     Account,
@@ -46,9 +50,11 @@ from lcm.models import (
     AuditChainHead,
     Call,
     ContactMode,
+    DoNotCallNumber,
     ModeChange,
     ModeType,
 )
+from lcm.numbers import same_number
 
 from .conftest import snapshot
 
@@ -92,109 +98,142 @@ class ReplayMismatch(AssertionError):
     """An entry's "before" is not what the log itself says came before it."""
 
 
-def replay(entries: Iterable[ModeChange]) -> dict[str, dict[int, str]]:
-    """The live modes (account → ModeID → number) that the audit `entries`,
+State = dict  # a mode's state as an audit entry records it (lcm.actions.modes.STATE_KEYS)
+
+
+def replay(entries: Iterable[ModeChange]) -> dict[str, dict[int, State]]:
+    """The live held (account → ModeID → state) that the audit `entries`,
     applied in `seq` order from the empty state, describe.
 
-    Each entry must tell the truth about the state it changed: its
-    `old_number` is the number its mode held (empty: none), each of its
-    `deleted_modes` held that number. Then:
+    Each entry records, for every mode it touched, the state before and
+    after (`modes`). The replay holds it to the truth:
 
-    - `set`, `import`, `restore`: mode `mode_id` holds `new_number`;
-    - `revert` of entry E: the modes E changed get back the numbers they had
-      just before E (this replay's own record, not E's fields), a mode E
-      added is removed, and no other mode changes (its `deleted_modes` are
-      only modes E changed); `new_number` must be what `mode_id` now holds.
-
-    The modes an entry changed are its `mode_id`, its `deleted_modes`, and
-    any other mode whose number differs before and after it.
+    - every `before` is the state the replay holds for that mode (None: no
+      live mode), and then the mode holds `after`;
+    - its headline agrees: `old_number`/`new_number` are the main mode's
+      numbers before and after, `deleted_modes` the other held it emptied;
+    - a `revert` of entry E touches only held E touched, and leaves every
+      one of them as it was just before E (this replay's own record of E);
+    - a `settings` change never changes a number.
     """
-    state: dict[str, dict[int, str]] = defaultdict(dict)
-    before_of: dict[int, dict[int, str | None]] = {}  # entry pk → its modes before it
+    state: dict[str, dict[int, State]] = defaultdict(dict)
+    before_of: dict[int, dict[int, State | None]] = {}  # entry pk → E's held before E
     for entry in entries:
-        modes = state[entry.account_number]
-        before = dict(modes)
+        held = state[entry.account_number]
         where = f"entry #{entry.seq} ({entry.action} {entry.account_number} mode {entry.mode_id})"
-        if modes.get(entry.mode_id, "") != entry.old_number:
-            raise ReplayMismatch(
-                f"{where}: old_number {entry.old_number!r}, but the log says mode "
-                f"{entry.mode_id} held {modes.get(entry.mode_id, '')!r}"
-            )
-        reverting = entry.action == ModeChange.Action.REVERT
-        if reverting and entry.reverts_id not in before_of:
-            raise ReplayMismatch(f"{where}: reverts an entry not replayed before it")
-        put_back = before_of[entry.reverts_id] if reverting else {}
-        for deleted in entry.deleted_modes:
-            mode_id, number = deleted["mode_id"], deleted["number"]
-            if modes.get(mode_id) != number:
+        if entry.modes is None:
+            raise ReplayMismatch(f"{where}: records no modes")
+        touched = {m["mode_id"]: m for m in entry.modes}
+        for mode_id, change in touched.items():
+            if held.get(mode_id) != change["before"]:
                 raise ReplayMismatch(
-                    f"{where}: deleted mode {mode_id} as {number!r}, but the log says it held "
-                    f"{modes.get(mode_id)!r}"
+                    f"{where}: mode {mode_id} was {change['before']!r} before, but the log "
+                    f"says {held.get(mode_id)!r}"
                 )
-            if reverting and (mode_id not in put_back or put_back[mode_id] == number):
+        main = touched.get(entry.mode_id, {"before": held.get(entry.mode_id)})
+        main["after"] = main.get("after", main["before"])
+        if entry.old_number != ((main["before"] or {}).get("number") or ""):
+            raise ReplayMismatch(f"{where}: old_number {entry.old_number!r} is not the before")
+        if entry.new_number != ((main["after"] or {}).get("number") or ""):
+            raise ReplayMismatch(f"{where}: new_number {entry.new_number!r} is not the after")
+        emptied = [
+            {"mode_id": m, "number": c["before"]["number"]}
+            for m, c in sorted(touched.items())
+            if m != entry.mode_id and c["after"] is None
+        ]
+        if entry.deleted_modes != emptied:
+            raise ReplayMismatch(f"{where}: deleted_modes {entry.deleted_modes} are not {emptied}")
+        if entry.action == ModeChange.Action.SETTINGS and any(
+            (c["before"] or {}).get("number") != (c["after"] or {}).get("number")
+            for c in touched.values()
+        ):
+            raise ReplayMismatch(f"{where}: a settings change changed a number")
+        before_of[entry.pk] = {m: c["before"] for m, c in touched.items()}
+        for mode_id, change in touched.items():
+            if change["after"] is None:
+                held.pop(mode_id, None)
+            else:
+                held[mode_id] = change["after"]
+        if entry.action == ModeChange.Action.REVERT:
+            if entry.reverts_id not in before_of:
+                raise ReplayMismatch(f"{where}: reverts an entry not replayed before it")
+            put_back = before_of[entry.reverts_id]
+            if not set(touched) <= set(put_back):
                 raise ReplayMismatch(
-                    f"{where}: deleted mode {mode_id} ({number!r}), which the reverted entry "
-                    f"id {entry.reverts_id} did not change"
+                    f"{where}: touched modes {sorted(set(touched) - set(put_back))}, which the "
+                    f"reverted entry id {entry.reverts_id} did not change"
                 )
-            del modes[mode_id]
-        if reverting:
-            for mode_id, number in put_back.items():
-                if number is None:
-                    modes.pop(mode_id, None)
-                else:
-                    modes[mode_id] = number
-            if modes.get(entry.mode_id, "") != entry.new_number:
-                raise ReplayMismatch(
-                    f"{where}: new_number {entry.new_number!r}, but reverting entry "
-                    f"id {entry.reverts_id} puts back {modes.get(entry.mode_id, '')!r}"
-                )
-        else:
-            if not entry.new_number:
-                raise ReplayMismatch(f"{where}: a {entry.action} entry without a new number")
-            modes[entry.mode_id] = entry.new_number
-        changed = {entry.mode_id} | {d["mode_id"] for d in entry.deleted_modes}
-        changed |= {m for m in before.keys() | modes.keys() if before.get(m) != modes.get(m)}
-        before_of[entry.pk] = {m: before.get(m) for m in changed}
-    return {account: modes for account, modes in state.items() if modes}
+            for mode_id, wanted in put_back.items():
+                if held.get(mode_id) != wanted:
+                    raise ReplayMismatch(
+                        f"{where}: left mode {mode_id} as {held.get(mode_id)!r}, not as it was "
+                        f"before entry id {entry.reverts_id} ({wanted!r})"
+                    )
+    return {account: held for account, held in state.items() if held}
+
+
+def _state(number: str, **settings) -> State:
+    return {"number": number, "e164": "", "pewc": False, "pewc_source": "", "pewc_by": "",
+            "pewc_at": None, "time_zone": "", "window": None, **settings}  # fmt: skip
 
 
 def test_the_replay_follows_sets_deletions_and_reverts_of_reverts():
     """The replay itself, on a hand-written log (no database)."""
 
-    def entry(pk, action, mode_id, old, new, deleted=(), reverts=None):
+    def entry(pk, action, mode_id, changes, reverts=None):
+        touched = [{"mode_id": m, "before": b, "after": a} for m, b, a in changes]
+        main = next((c for c in touched if c["mode_id"] == mode_id), None)
         return ModeChange(
             pk=pk,
             seq=pk,
             action=action,
             account_number="A",
             mode_id=mode_id,
-            old_number=old,
-            new_number=new,
-            deleted_modes=[{"mode_id": m, "number": n} for m, n in deleted],
+            old_number=(main["before"] or {}).get("number", "") if main else "",
+            new_number=(main["after"] or {}).get("number", "") if main else "",
+            deleted_modes=[
+                {"mode_id": c["mode_id"], "number": c["before"]["number"]}
+                for c in touched
+                if c["mode_id"] != mode_id and c["after"] is None
+            ],
+            modes=touched,
             reverts_id=reverts,
         )
 
+    one, two, three = _state("111"), _state("222"), _state("333")
+    consented = _state("111", pewc=True, pewc_source="supervisor", pewc_by="s", pewc_at="x")
     log = [
-        entry(1, "import", 1, "", "111"),
-        entry(2, "import", 2, "", "222"),
-        entry(3, "set", 3, "", "333", deleted=[(1, "111"), (2, "222")]),
-        entry(4, "set", 2, "", "222"),
-        entry(5, "revert", 3, "333", "", reverts=3),  # mode 2 already holds 222
-        entry(6, "revert", 3, "", "333", deleted=[(1, "111")], reverts=5),
+        entry(1, "import", 1, [(1, None, one)]),
+        entry(2, "import", 2, [(2, None, two)]),
+        entry(3, "set", 3, [(1, one, None), (2, two, None), (3, None, three)]),
+        entry(4, "set", 2, [(2, None, two)]),
+        entry(5, "revert", 3, [(1, None, one), (3, three, None)], reverts=3),  # 2 is back already
+        entry(6, "revert", 3, [(1, one, None), (3, None, three)], reverts=5),
+        entry(7, "settings", 1, []),
     ]
 
-    assert replay(log[:3]) == {"A": {3: "333"}}
-    assert replay(log[:5]) == {"A": {1: "111", 2: "222"}}
+    assert replay(log[:3]) == {"A": {3: three}}
+    assert replay(log[:5]) == {"A": {1: one, 2: two}}
     # Undoing the revert deletes mode 1 again, but keeps mode 2: entry 5
     # did not change it (entry 4 had set it back already).
-    assert replay(log) == {"A": {2: "222", 3: "333"}}
-    undoes_too_much = entry(6, "revert", 3, "", "333", deleted=[(1, "111"), (2, "222")], reverts=5)
-    with pytest.raises(ReplayMismatch, match=r"deleted mode 2 .* did not change"):
+    assert replay(log[:6]) == {"A": {2: two, 3: three}}
+    undoes_too_much = entry(
+        6, "revert", 3, [(1, one, None), (2, two, None), (3, None, three)], reverts=5
+    )
+    with pytest.raises(ReplayMismatch, match=r"touched modes \[2\], which the reverted"):
         replay([*log[:5], undoes_too_much])
-    with pytest.raises(ReplayMismatch, match="old_number '999'"):
-        replay([log[0], entry(2, "set", 1, "999", "1")])
-    with pytest.raises(ReplayMismatch, match="deleted mode 2"):
-        replay([log[0], entry(2, "set", 1, "111", "1", deleted=[(2, "222")])])
+    with pytest.raises(ReplayMismatch, match=r"mode 1 was .*'999'"):
+        replay([log[0], entry(2, "set", 1, [(1, _state("999"), one)])])
+    with pytest.raises(ReplayMismatch, match="mode 2 was"):
+        replay([log[0], entry(2, "set", 1, [(1, one, one), (2, two, None)])])
+    with pytest.raises(ReplayMismatch, match="settings change changed a number"):
+        replay([log[0], entry(2, "settings", 1, [(1, one, two)])])
+    grant = entry(2, "settings", 1, [(1, one, consented)])
+    assert replay([log[0], grant]) == {"A": {1: consented}}
+    lie = entry(2, "set", 1, [(1, one, two)])
+    lie.old_number = "999"
+    with pytest.raises(ReplayMismatch, match="old_number '999' is not the before"):
+        replay([log[0], lie])
 
 
 # --- The state machine ----------------------------------------------------------
@@ -210,13 +249,21 @@ def our_entries():
     return ModeChange.objects.filter(account_number__startswith=PREFIX).order_by("seq")
 
 
-def our_live_modes() -> dict[str, dict[int, str]]:
-    live: dict[str, dict[int, str]] = defaultdict(dict)
-    for key, mode_id, number in ContactMode.objects.filter(
+def our_live_modes() -> dict[str, dict[int, State]]:
+    """The table's live modes, as the audit log records a mode's state."""
+    live: dict[str, dict[int, State]] = defaultdict(dict)
+    for mode in ContactMode.objects.filter(
         account__account_number__startswith=PREFIX, deleted_at=None
-    ).values_list("account__account_number", "mode_type_id", "number"):
-        live[key][mode_id] = number
+    ).select_related("account"):
+        live[mode.account.account_number][mode.mode_type_id] = modes.state_of(mode).audit()
     return dict(live)
+
+
+def our_numbers() -> dict[str, dict[int, str]]:
+    return {
+        key: {mode_id: state["number"] for mode_id, state in live.items()}
+        for key, live in our_live_modes().items()
+    }
 
 
 def full_snapshot():
@@ -271,7 +318,7 @@ class ModeServices(RuleBasedStateMachine):
     # -- helpers --
 
     def _expected_seq(self, account_id: int, choice: str) -> int | None:
-        current = services.latest_seq(account_id)
+        current = supervisor.latest_seq(account_id)
         return {"none": None, "current": current, "stale": current - 1}[choice]
 
     def _attempt(self, action, **kwargs):
@@ -295,7 +342,7 @@ class ModeServices(RuleBasedStateMachine):
     def set_number(self, account, mode_id, number, delete_other_modes, actor):
         """SetNewModeNumber on the account's own call, as its agent or the dialer."""
         self._attempt(
-            services.set_new_mode_number,
+            agent_requests.set_new_mode_number,
             callid=f"prop-{account}",
             account_number=KEYS[account],
             mode_id=mode_id,
@@ -319,7 +366,7 @@ class ModeServices(RuleBasedStateMachine):
     ):
         """SetNewModeNumber with any call, account, agent and actor: mostly refused."""
         self._attempt(
-            services.set_new_mode_number,
+            agent_requests.set_new_mode_number,
             callid=callid,
             account_number=KEYS[account],
             mode_id=mode_id,
@@ -341,7 +388,7 @@ class ModeServices(RuleBasedStateMachine):
         if target is None:
             return
         self._attempt(
-            services.set_mode_number_as_supervisor,
+            supervisor.set_mode_number_as_supervisor,
             account_id=target.pk,
             mode_id=mode_id,
             contact_number=number,
@@ -364,10 +411,10 @@ class ModeServices(RuleBasedStateMachine):
             return
         entry = entries[-1 - back % len(entries)]
         before = full_snapshot()
-        plan = services.plan_revert(entry)
+        plan = supervisor.plan_revert(entry)
         assert full_snapshot() == before, "plan_revert wrote something"
         record = self._attempt(
-            services.revert_mode_change,
+            supervisor.revert_mode_change,
             change_id=entry.pk,
             actor=self.users[actor],
             expected_seq=self._expected_seq(entry.account_id, expected),
@@ -377,7 +424,8 @@ class ModeServices(RuleBasedStateMachine):
             return
         assert record.reverts_id == entry.pk
         live = our_live_modes().get(entry.account_number, {})
-        assert {m: live.get(m) for m in plan.target} == plan.target, "the revert missed its plan"
+        wanted = {m: state.audit() if state else None for m, state in plan.target.items()}
+        assert {m: live.get(m) for m in plan.target} == wanted, "the revert missed its plan"
 
     @rule()
     def undo_the_latest_entry(self):
@@ -416,7 +464,7 @@ class ModeServices(RuleBasedStateMachine):
         if mode is None:
             return
         self._attempt(
-            services.restore_mode,
+            supervisor.restore_mode,
             mode_pk=mode.pk,
             actor=self.users["supervisor"],
             expected_seq=self._expected_seq(mode.account_id, expected),
@@ -437,10 +485,12 @@ class ModeServices(RuleBasedStateMachine):
     )
     def import_accounts(self, batch, as_dialer):
         """A CSV read by `lcm.imports`, its valid rows written by the service."""
-        lines = ["AccountNumber,FirstName,Mode1,Mode2,Mode3,Mode4"]
-        for key, modes in batch:
-            cells = [f'"{modes.get(m, "")}"' for m in (1, 2, 3, 4)]
-            lines.append(",".join([KEYS[key], f"Name{key}", *cells]))
+        lines = ["AccountNumber,FirstName,Country,Mode1,Mode2,Mode3,Mode4,Mode1PEWC,Mobile PEWC"]
+        for key, numbers in batch:
+            cells = [f'"{numbers.get(m, "")}"' for m in (1, 2, 3, 4)]
+            consent = ["yes" if numbers.get(1) else "", "no" if key else "true"]
+            country = "US" if key == 1 else ""
+            lines.append(",".join([KEYS[key], f"Name{key}", country, *cells, *consent]))
         parsed = list(
             imports.read_csv(
                 io.BytesIO("\n".join(lines).encode()), mode_types=ModeType.objects.all()
@@ -450,17 +500,66 @@ class ModeServices(RuleBasedStateMachine):
         if not rows:
             return
         entries_before = our_entries().count()
-        result = services.import_accounts(
+        result = imports_writer.import_accounts(
             rows=rows, actor=self.users["dialer"] if as_dialer else None
         )
         written = result.modes_added + result.modes_changed
         assert our_entries().count() == entries_before + written, "one entry per mode written"
+
+    @rule(
+        account=st.integers(0, len(KEYS) - 1),
+        mode_id=st.sampled_from(DEFINED),
+        consent=st.booleans(),
+        time_zone=st.sampled_from(["", "", "America/Chicago", "Europe/Madrid", "Mars/Olympus"]),
+        window=st.sampled_from([None, None, (time(9), time(17)), (time(18), time(9))]),
+        expected=EXPECTED_SEQ,
+    )
+    def change_settings(self, account, mode_id, consent, time_zone, window, expected):
+        """A supervisor grants or withdraws consent, or overrides the zone
+        and window (some of them invalid, refused)."""
+        target = Account.objects.filter(account_number=KEYS[account]).first()
+        if target is None:
+            return
+        self._attempt(
+            supervisor.change_mode_settings,
+            account_id=target.pk,
+            mode_id=mode_id,
+            consent=consent,
+            time_zone=time_zone,
+            window=window,
+            actor=self.users["supervisor"],
+            expected_seq=self._expected_seq(target.pk, expected),
+        )
+
+    @rule(number=st.sampled_from(["+1 202-555-0101", "5551234", "+44 20 7946 0018"]))
+    def block_a_number(self, number):
+        """A supervisor puts a number on the do-not-call list, under a
+        spelling other than the modes'; every live mode holding it is then
+        do-not-call (the invariant below), and it can no longer be set."""
+        self._attempt(do_not_call.add_number, number=number, actor=self.users["supervisor"])
 
     # -- invariants --
 
     @invariant()
     def live_modes_are_the_replayed_audit_log(self):
         assert our_live_modes() == replay(our_entries())
+
+    @invariant()
+    def every_live_mode_on_the_list_is_do_not_call(self):
+        """The product's live status (`dialing.dialable_modes`, one query by
+        candidates) agrees with the rule applied pair by pair."""
+        now = timezone.now()
+        listed = [
+            do_not_call.as_clean(entry)
+            for entry in DoNotCallNumber.objects.filter(do_not_call.active_q(now))
+        ]
+        for account in Account.objects.filter(account_number__startswith=PREFIX):
+            live = list(account.modes.filter(deleted_at=None).select_related("mode_type"))
+            for channel in dialable_modes(account, live, now=now):
+                held = do_not_call.as_clean(channel.mode)
+                expected = any(same_number(held, entry) for entry in listed)
+                assert channel.do_not_call == expected, (channel.mode, channel.blocked_as)
+                assert not (channel.do_not_call and channel.callable)
 
     @invariant()
     def the_hash_chain_is_intact(self):

@@ -161,6 +161,21 @@ class ModeFilter(admin.SimpleListFilter):
         return queryset.filter(mode_id=mode_id) if mode_id is not None else queryset
 
 
+def _state_text(state: dict | None) -> str:
+    """A mode's recorded state in a line: "+12025550143, consent (import), America/Chicago,
+    09:00-17:00"; "no live mode" for none."""
+    if state is None:
+        return "no live mode"
+    parts = [state["e164"] or state["number"]]
+    if state["pewc"]:
+        parts.append(f"consent ({state['pewc_source']} {state['pewc_by']})".replace(" )", ")"))
+    if state["time_zone"]:
+        parts.append(state["time_zone"])
+    if state["window"]:
+        parts.append("-".join(state["window"]))
+    return ", ".join(parts)
+
+
 @admin.register(ModeChange)
 class ModeChangeAdmin(admin.ModelAdmin):
     """Read-only for everyone: the table is append-only."""
@@ -200,13 +215,13 @@ class ModeChangeAdmin(admin.ModelAdmin):
     actions = None
     fieldsets = [
         ("Change", {"fields": ["action", "mode_id", "old_number", "new_number",
-                               "new_number_e164", "deleted", "reverts"]}),
+                               "new_number_e164", "deleted", "reverts", "touched"]}),
         ("Who and where", {"fields": ["account", "account_number", "call", "callid", "agent",
                                       "agent_code", "user", "username", "source"]}),
         ("When and from where", {"fields": ["created_at", "client_ip", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
-    readonly_fields = ["deleted"]
+    readonly_fields = ["deleted", "touched"]
 
     @admin.display(description="account")
     def account_link(self, obj):
@@ -237,6 +252,24 @@ class ModeChangeAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join(
             ", ", "mode {}: {}", ((m["mode_id"], m["number"]) for m in obj.deleted_modes)
+        )
+
+    @admin.display(description="every mode it touched, before → after")
+    def touched(self, obj):
+        """The entry's `modes`: each mode's state before and after."""
+        if obj.modes is None:
+            return "— (recorded before entries kept it: see the fields above)"
+        return format_html(
+            "<table><thead><tr><th>Mode</th><th>Before</th><th>After</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (m["mode_id"], _state_text(m["before"]), _state_text(m["after"]))
+                    for m in obj.modes
+                ),
+            ),
         )
 
     @admin.display(description="action")

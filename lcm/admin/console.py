@@ -1,6 +1,6 @@
 """The supervisors' console: accounts, modes, calls, agents, DNC, mode types.
 
-Every change to a number goes through `lcm.services` (validated, locked,
+Every change to a number goes through `lcm.actions.supervisor` (validated, locked,
 audited with the supervisor as the actor): the account page hosts the
 "Change a number" form, the Restore buttons of deleted modes and the
 revert confirmation of an audit entry. No admin form writes a mode itself.
@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -21,13 +22,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from lcm import errors, services
-from lcm.api.views import request_id_of
+from lcm import errors
+from lcm.actions import RequestContext, do_not_call, permissions, supervisor
+from lcm.actions.dialing import dialable_modes
+from lcm.logs import request_id_of
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
-from lcm.numbers import clean_number
+from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
-from .forms import RestoreForm, RevertForm, SetNumberForm
+from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
 
 # The account page lists this many calls, deleted modes and audit entries,
 # newest first, and links to the full filtered lists for the rest.
@@ -46,9 +49,9 @@ def short_time(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def request_context(request) -> services.RequestContext:
-    return services.RequestContext(
-        source=services.ADMIN_SOURCE,
+def request_context(request) -> RequestContext:
+    return RequestContext(
+        source=supervisor.ADMIN_SOURCE,
         client_ip=request.META.get("REMOTE_ADDR") or None,
         request_id=request_id_of(request),  # the API's rule: a sane X-Request-ID, else a new one
     )
@@ -147,36 +150,104 @@ class CallAdmin(admin.ModelAdmin):
         return str(timedelta(seconds=seconds))
 
 
+class DoNotCallForm(forms.ModelForm):
+    """A new entry is checked by the action's own rules before saving."""
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and "number" in data:
+            try:
+                do_not_call.validate_new(data["number"], data.get("expires_at"))
+            except errors.LcmError as exc:
+                for field, reasons in (exc.fields or {None: [exc.msg]}).items():
+                    for reason in reasons:
+                        self.add_error(field, reason)
+        return data
+
+    class Meta:
+        model = DoNotCallNumber
+        fields = ["number", "reason", "expires_at"]
+        help_texts = {
+            "number": "Any spelling: spaces, dashes, a + or a country code. The block "
+            "matches the number however a mode holds it.",
+        }
+
+
 @admin.register(DoNotCallNumber)
 class DoNotCallNumberAdmin(admin.ModelAdmin):
-    """Numbers are stored cleaned (`DoNotCallNumber.clean()`), so that the
-    list matches modes however the number was typed."""
+    """The do-not-call list. Every write goes through `lcm.actions.do_not_call`,
+    which stores the number's identity and says how many live modes the
+    block now flags."""
 
-    list_display = ["number", "reason", "added_at"]
+    form = DoNotCallForm
+    list_display = ["number", "number_e164", "reason", "added_at", "added_by", "expires_at"]
     search_fields = ["=number"]
     list_per_page = 50
 
+    def get_readonly_fields(self, request, obj=None):
+        # A number is the entry's identity: to block another, add it.
+        return ["number", "number_e164", "added_at", "added_by"] if obj else []
+
     def get_search_results(self, request, queryset, search_term):
-        return _search_cleaned_number(
-            super().get_search_results, request, queryset, search_term, "number"
-        )
+        return search_by_identity(super().get_search_results, request, queryset, search_term, "")
+
+    def save_model(self, request, obj, form, change):
+        """Through the action; its refusal comes back on the form (`_changeform_view`)."""
+        data = form.cleaned_data
+        if change:
+            saved = do_not_call.change_entry(
+                entry_pk=obj.pk,
+                reason=data["reason"],
+                expires_at=data["expires_at"],
+                actor=request.user,
+            )
+        else:
+            saved, summary = do_not_call.add_number(
+                number=data["number"],
+                reason=data["reason"],
+                expires_at=data["expires_at"],
+                actor=request.user,
+            )
+            self.message_user(request, summary, messages.INFO)
+        obj.pk, obj.number = saved.pk, saved.number
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        do_not_call.remove_number(entry_pk=obj.pk, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for entry in queryset:
+            do_not_call.remove_number(entry_pk=entry.pk, actor=request.user)
 
 
-def _search_cleaned_number(search, request, queryset, term, field):
-    """Also match `term` as a number, however it was typed ("202-555 0199")."""
+def search_by_identity(search, request, queryset, term, prefix):
+    """Also match `term` as a number, by identity: however it was typed
+    ("202-555 0199", "+1 202…"), and however the row holds it."""
     results, may_have_duplicates = search(request, queryset, term)
     try:
-        number = clean_number(term, region="").number
+        number = clean_any(term)
     except errors.InvalidNumber:
         return results, may_have_duplicates
-    if number != term.strip():
-        results |= queryset.filter(**{field: number})
-        may_have_duplicates = True
-    return results, may_have_duplicates
+    results |= queryset.filter(do_not_call.match_q(number, prefix))
+    return results, True
+
+
+class AccountForm(forms.ModelForm):
+    """Country and time zone are checked as imports check them."""
+
+    def clean_country(self):
+        try:
+            return normalise_region(self.cleaned_data["country"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    class Meta:
+        field_classes = {"time_zone": TimeZoneField}
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
     list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
@@ -187,8 +258,8 @@ class AccountAdmin(admin.ModelAdmin):
     change_form_template = "admin/lcm/account/change_form.html"
 
     def get_search_results(self, request, queryset, search_term):
-        return _search_cleaned_number(
-            super().get_search_results, request, queryset, search_term, "modes__number"
+        return search_by_identity(
+            super().get_search_results, request, queryset, search_term, "modes__"
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -203,6 +274,11 @@ class AccountAdmin(admin.ModelAdmin):
                 "<int:account_id>/set-number/",
                 view(self.set_number_view),
                 name="lcm_account_set_number",
+            ),
+            path(
+                "<int:account_id>/modes/<int:mode_id>/settings/",
+                view(self.mode_settings_view),
+                name="lcm_account_mode_settings",
             ),
             path(
                 "<int:account_id>/modes/<int:mode_pk>/restore/",
@@ -227,8 +303,8 @@ class AccountAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def _console_context(self, request, account, set_number_form=None):
-        seq = services.latest_seq(account)
-        can_change = request.user.has_perm(services.CHANGE_MODES)
+        seq = supervisor.latest_seq(account)
+        can_change = permissions.may(request.user, permissions.CHANGE_MODES)
         deleted = list(
             ContactMode.objects.filter(account=account, deleted_at__isnull=False)
             .select_related("mode_type")
@@ -248,9 +324,15 @@ class AccountAdmin(admin.ModelAdmin):
             "account": account,
             "latest_seq": seq,
             "can_change_modes": can_change,
-            "live_modes": ContactMode.objects.filter(account=account, deleted_at=None)
-            .select_related("mode_type")
-            .order_by("mode_type_id"),
+            "live_modes": dialable_modes(
+                account,
+                list(
+                    ContactMode.objects.filter(account=account, deleted_at=None)
+                    .select_related("mode_type")
+                    .order_by("mode_type_id")
+                ),
+                now=timezone.now(),
+            ),
             "deleted_modes": deleted[:ACCOUNT_PAGE_ROWS],
             "more_deleted_modes": len(deleted) > ACCOUNT_PAGE_ROWS,
             "deleted_modes_url": reverse("admin:lcm_contactmode_changelist")
@@ -272,7 +354,7 @@ class AccountAdmin(admin.ModelAdmin):
     # --- Console actions: each one calls one service ---------------------
 
     def _account_for_change(self, request, account_id) -> Account:
-        if not request.user.has_perm(services.CHANGE_MODES):
+        if not permissions.may(request.user, permissions.CHANGE_MODES):
             raise PermissionDenied
         return get_object_or_404(Account, pk=account_id)
 
@@ -305,7 +387,7 @@ class AccountAdmin(admin.ModelAdmin):
         re-renders the form alone, the reason next to the field."""
         account = self._account_for_change(request, account_id)
         if request.method != "POST":
-            form = SetNumberForm(initial={"expected_seq": services.latest_seq(account)})
+            form = SetNumberForm(initial={"expected_seq": supervisor.latest_seq(account)})
         else:
             form = SetNumberForm(request.POST)
             if form.is_valid():
@@ -314,7 +396,7 @@ class AccountAdmin(admin.ModelAdmin):
                     request,
                     form,
                     account,
-                    lambda: services.set_mode_number_as_supervisor(
+                    lambda: supervisor.set_mode_number_as_supervisor(
                         account_id=account.pk,
                         mode_id=data["mode_type"].pk,
                         contact_number=data["number"],
@@ -338,6 +420,61 @@ class AccountAdmin(admin.ModelAdmin):
             form=form,
         )
 
+    def mode_settings_view(self, request, account_id, mode_id):
+        """Consent (PEWC), time zone and calling window of one live mode."""
+        account = self._account_for_change(request, account_id)
+        mode = get_object_or_404(
+            ContactMode.objects.select_related("mode_type"),
+            account=account,
+            mode_type_id=mode_id,
+            deleted_at=None,
+        )
+        if request.method != "POST":
+            form = ModeSettingsForm(
+                initial={
+                    "expected_seq": supervisor.latest_seq(account),
+                    "consent": mode.has_consent,
+                    "time_zone": mode.time_zone,
+                    "window_start": mode.window_start,
+                    "window_end": mode.window_end,
+                }
+            )
+        else:
+            form = ModeSettingsForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                form, done = self._submit(
+                    request,
+                    form,
+                    account,
+                    lambda: supervisor.change_mode_settings(
+                        account_id=account.pk,
+                        mode_id=mode.mode_type_id,
+                        consent=data["consent"],
+                        time_zone=data["time_zone"],
+                        window=data["window"],
+                        actor=request.user,
+                        expected_seq=data["expected_seq"],
+                        context=request_context(request),
+                    ),
+                    lambda entry: (
+                        f"Settings of mode {entry.mode_id} ({entry.new_number}) saved "
+                        f"(audit entry #{entry.seq})."
+                    ),
+                )
+                if done:
+                    return done
+        (channel,) = dialable_modes(account, [mode], now=timezone.now())
+        return self._render(
+            request,
+            "admin/lcm/account/mode_settings.html",
+            account,
+            title=f"Settings of mode {mode.mode_type_id} ({mode.mode_type.name}) of {account}",
+            mode=mode,
+            channel=channel,
+            form=form,
+        )
+
     def restore_view(self, request, account_id, mode_pk):
         account = self._account_for_change(request, account_id)
         mode = get_object_or_404(
@@ -351,7 +488,7 @@ class AccountAdmin(admin.ModelAdmin):
             .first()
         )
         if request.method != "POST":
-            form = RestoreForm(initial={"expected_seq": services.latest_seq(account)})
+            form = RestoreForm(initial={"expected_seq": supervisor.latest_seq(account)})
         else:
             form = RestoreForm(request.POST)
             if form.is_valid():
@@ -360,7 +497,7 @@ class AccountAdmin(admin.ModelAdmin):
                     request,
                     form,
                     account,
-                    lambda: services.restore_mode(
+                    lambda: supervisor.restore_mode(
                         mode_pk=mode.pk,
                         actor=request.user,
                         expected_seq=data["expected_seq"],
@@ -392,7 +529,7 @@ class AccountAdmin(admin.ModelAdmin):
         if entry is None or entry.account_id != account.pk:
             raise Http404(errors.UNKNOWN_MODE_CHANGE.format(ref=change_id))
         if request.method != "POST":
-            form = RevertForm(initial={"expected_seq": services.latest_seq(account)})
+            form = RevertForm(initial={"expected_seq": supervisor.latest_seq(account)})
         else:
             form = RevertForm(request.POST)
             if form.is_valid():
@@ -401,7 +538,7 @@ class AccountAdmin(admin.ModelAdmin):
                     request,
                     form,
                     account,
-                    lambda: services.revert_mode_change(
+                    lambda: supervisor.revert_mode_change(
                         change_id=entry.pk,
                         actor=request.user,
                         expected_seq=data["expected_seq"],
@@ -412,7 +549,7 @@ class AccountAdmin(admin.ModelAdmin):
                 )
                 if done:
                     return done
-        plan = services.plan_revert(entry)
+        plan = supervisor.plan_revert(entry)
         reverted_by = entry.reverted_by.filter(reverted_by__isnull=True).order_by("seq").first()
         return self._render(
             request,
@@ -433,7 +570,7 @@ def _refused(form, exc: errors.LcmError, account: Account):
     confirmation box cleared: confirming again is a new, informed decision."""
     if isinstance(exc, errors.StaleForm):
         data = form.data.copy()
-        data["expected_seq"] = str(services.latest_seq(account))
+        data["expected_seq"] = str(supervisor.latest_seq(account))
         for confirmation in ("confirm_superseded", "replace"):
             data.pop(confirmation, None)
         form = type(form)(data)
@@ -445,7 +582,7 @@ def _refused(form, exc: errors.LcmError, account: Account):
 @admin.register(ContactMode)
 class ContactModeAdmin(admin.ModelAdmin):
     """Read-only: numbers change only through the account page's forms,
-    which call `lcm.services` (validated, locked, audited)."""
+    which call `lcm.actions.supervisor` (validated, locked, audited)."""
 
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = [

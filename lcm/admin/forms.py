@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from lcm import errors
+from lcm import dialable, errors
 from lcm.models import ModeType
 
 
@@ -55,3 +55,50 @@ class RestoreForm(StaleGuardForm):
     )
 
     error_fields = {errors.ModeSlotTaken: "replace"}
+
+
+class TimeZoneField(forms.CharField):
+    """An IANA zone, or empty; refused in `lcm.dialable`'s words."""
+
+    def clean(self, value):
+        value = super().clean(value).strip()
+        try:
+            return dialable.validate_time_zone(value) if value else ""
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class ModeSettingsForm(StaleGuardForm):
+    consent = forms.BooleanField(
+        required=False,
+        label="Consent (PEWC)",
+        help_text="Prior express written consent for this number. Granting or withdrawing "
+        "it is recorded with you as its source.",
+    )
+    time_zone = TimeZoneField(
+        required=False,
+        max_length=64,
+        help_text="An IANA zone such as America/Chicago. Empty: the zones the number, "
+        "then the account, tell.",
+    )
+    window_start = forms.TimeField(
+        required=False, label="Calling from", help_text="HH:MM, the callee's local time."
+    )
+    window_end = forms.TimeField(
+        required=False, label="Calling until", help_text="Empty both: the mode type's window."
+    )
+
+    error_fields = {errors.InvalidInput: "time_zone"}
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        data["window"] = None
+        if (start is None) != (end is None):
+            self.add_error("window_end", "Give both ends of the window, or neither.")
+        elif start is not None:
+            try:
+                data["window"] = dialable.validate_window(start, end)
+            except ValueError as exc:
+                self.add_error("window_end", str(exc))
+        return data

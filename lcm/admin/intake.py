@@ -7,7 +7,7 @@ from lcm.models import AgentSessionEvent
 
 @admin.register(AgentSessionEvent)
 class AgentSessionEventAdmin(admin.ModelAdmin):
-    """Written only by `lcm.services.log_agent_in` / `log_agent_out`."""
+    """Written only by `lcm.actions.calls.log_agent_in` / `log_agent_out`."""
 
     list_display = ["agent", "event", "at", "username", "recorded_at"]
     list_filter = ["event", ("at", admin.DateFieldListFilter)]

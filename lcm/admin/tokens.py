@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from lcm import services
+from lcm.actions import tokens
 
 HINT_LENGTH = 4
 
@@ -91,7 +91,7 @@ class TokenAdmin(DrfTokenAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return self._render(request, token, action="rotate")
-        new = services.rotate_token(user=token.user, actor=request.user)
+        new = tokens.rotate_token(user=token.user, actor=request.user)
         self.message_user(
             request,
             format_html(
@@ -109,7 +109,7 @@ class TokenAdmin(DrfTokenAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return self._render(request, token, action="revoke")
-        services.revoke_token(user=token.user, actor=request.user)
+        tokens.revoke_token(user=token.user, actor=request.user)
         self.message_user(request, f"The API token of {token.user} is revoked.", messages.SUCCESS)
         return HttpResponseRedirect(self._url("changelist"))
 

@@ -28,6 +28,7 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 
 from lcm import errors
+from lcm.logs import request_id_of
 
 from . import envelope
 
@@ -37,8 +38,6 @@ logger = logging.getLogger("lcm.request")
 def request_id(request) -> str:
     """The request's id, made once: the answer's ``X-Request-ID`` and the
     logged line carry the same one."""
-    from .views import request_id_of  # views imports this module
-
     if not getattr(request, "lcm_request_id", ""):
         request.lcm_request_id = request_id_of(request)
     return request.lcm_request_id

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from rest_framework import serializers
 
-from lcm import errors, services
+from lcm import errors
+from lcm.actions import RequestContext, agent_requests
 
 from .serializers import GetContactModesData, SetNewModeNumberData
 
@@ -39,9 +40,9 @@ def _validated(serializer_class, data: dict) -> dict:
     raise errors.InvalidInput("Invalid data: " + ", ".join(sorted(fields)) + ".", fields=fields)
 
 
-def set_new_mode_number(data: dict, *, user, context: services.RequestContext) -> dict:
+def set_new_mode_number(data: dict, *, user, context: RequestContext) -> dict:
     valid = _validated(SetNewModeNumberData, data)
-    services.set_new_mode_number(
+    agent_requests.set_new_mode_number(
         callid=valid["callid"],
         account_number=valid["AccountNumber"],
         mode_id=valid["ModeID"],
@@ -54,25 +55,12 @@ def set_new_mode_number(data: dict, *, user, context: services.RequestContext) -
     return {"success": True}
 
 
-def get_contact_modes(data: dict, *, user, context: services.RequestContext) -> dict:
+def get_contact_modes(data: dict, *, user, context: RequestContext) -> dict:
     valid = _validated(GetContactModesData, data)
-    modes = services.contact_modes(
+    modes = agent_requests.contact_modes(
         account_number=valid["AccountNumber"], callid=valid.get("callid") or None, actor=user
     )
-    return {
-        "success": True,
-        "Contactmodes": [
-            {
-                "ModeID": mode.mode_type_id,
-                "ModeDesc": mode.mode_type.name,
-                "CValue": mode.number,
-                "E164": mode.number_e164,
-                "PEWC": mode.has_consent,
-                "ChannelType": mode.mode_type.channel_type,
-            }
-            for mode in modes
-        ],
-    }
+    return {"success": True, "Contactmodes": [mode.element() for mode in modes]}
 
 
 HANDLERS: dict[str, Handler] = {

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -12,15 +9,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lcm import idempotency, services
+from lcm import idempotency
+from lcm.actions import RequestContext
+from lcm.logs import request_id_of
 
 from . import envelope, failures
 from .handlers import HANDLERS
 from .policy import LcmApiPolicy
 from .schema import EnvelopeAutoSchema
 from .serializers import EnvelopeRequest, EnvelopeResponse
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 SAMPLE_REQUEST = {
     "channel": "LCM",
@@ -41,11 +38,6 @@ SAMPLE_RESPONSE = {
     "subtopic": "SetNewModeNumberResult",
     "message": {"callid": "12345", "response": {"success": True}},
 }
-
-
-def request_id_of(request) -> str:
-    given = request.headers.get("X-Request-ID", "")
-    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 class WebServiceView(LcmApiPolicy, APIView):
@@ -198,7 +190,7 @@ class WebServiceView(LcmApiPolicy, APIView):
         message = envelope.parse(body, list(HANDLERS))
         handler = HANDLERS[message.subtopic]
         request.lcm_reply_subtopic = handler.reply_subtopic
-        context = services.RequestContext(
+        context = RequestContext(
             source=message.source,
             client_ip=request.META.get("REMOTE_ADDR") or None,
             request_id=request.lcm_request_id,

@@ -1,7 +1,7 @@
 """Import accounts and their modes from CSV or JSON Lines (idempotent).
 
 Streams the file and writes it in batches, one transaction each
-(`lcm.services.import_accounts`), so memory stays flat on a million rows and
+(`lcm.actions.imports.import_accounts`), so memory stays flat on a million rows and
 a bad row costs only itself. Rejected rows go to stderr with their line
 number and reason; progress and the summary to stdout.
 
@@ -20,7 +20,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from lcm import imports, services
+from lcm import errors, imports
+from lcm.actions import imports as writer
+from lcm.actions import permissions
 from lcm.models import ModeType
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -84,6 +86,10 @@ class Command(BaseCommand):
             actor = User.objects.filter(**{User.USERNAME_FIELD: options["user"]}).first()
             if actor is None:
                 raise CommandError(f"Unknown user {options['user']!r}.", returncode=2)
+            try:  # the import is attributed to that user: they must be allowed it
+                permissions.require(actor, permissions.IMPORT_ACCOUNTS)
+            except errors.NotAllowed as exc:
+                raise CommandError(exc.message, returncode=2) from None
         try:
             stream = path.open("rb")
         except OSError as exc:
@@ -103,7 +109,7 @@ class Command(BaseCommand):
         else:
             rows = imports.read_jsonl(stream, mode_types=mode_types, encoding=options["encoding"])
 
-        self.total = services.ImportResult()
+        self.total = writer.ImportResult()
         self.rejected = 0
         self.read = 0
         self.started = time.monotonic()
@@ -147,19 +153,19 @@ class Command(BaseCommand):
         rows = list(batch.values())
         batch.clear()
         try:
-            self._account(services.import_accounts(rows=rows, actor=actor))
+            self._account(writer.import_accounts(rows=rows, actor=actor))
         except DatabaseError:
             for row in rows:
                 try:
-                    self._account(services.import_accounts(rows=[row], actor=actor))
+                    self._account(writer.import_accounts(rows=[row], actor=actor))
                 except DatabaseError as exc:
                     self._account(
-                        services.ImportResult(
+                        writer.ImportResult(
                             rejected=[imports.Rejected(row.line, row.account_number, str(exc))]
                         )
                     )
 
-    def _account(self, result: services.ImportResult) -> None:
+    def _account(self, result: writer.ImportResult) -> None:
         self._reject(result.rejected)
         result.rejected = []
         self.total.add(result)

@@ -18,15 +18,24 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
-from lcm.services import DIALER_GROUP, DIALER_PERMISSIONS
+from lcm.actions.do_not_call import add_number
+from lcm.actions.imports import import_accounts
+from lcm.actions.permissions import DIALER_GROUP, DIALER_PERMISSIONS
+from lcm.imports import ImportMode, ImportRow
+from lcm.models import Account, Agent, Call, DoNotCallNumber, ModeType
+from lcm.numbers import clean_for_mode
+
+NAME_FIELDS = ("first_name", "last_name", "campaign", "country", "time_zone", "zip_code")
 
 MODE_TYPES = [(1, "Home"), (2, "Office"), (3, "Mobile")]
 AGENTS = [("testagent", True), ("otheragent", True), ("offagent", False)]
+# LCM key, first and last name, campaign, country, time zone, ZIP code, modes.
 ACCOUNTS = [
-    ("5|3|1|0|0|44|1", "David", "Berry", {1: "6491462346", 2: "2025550143"}),
-    ("596|485|587|0|0|44|59", "Maria", "Lopez", {1: "2025550111"}),
-]
+    ("5|3|1|0|0|44|1", "David", "Berry", "Spring", "US", "America/New_York", "20500",
+     {1: "6491462346", 2: "2025550143"}),
+    ("596|485|587|0|0|44|59", "Maria", "Lopez", "Spring", "US", "", "",
+     {1: "2025550111"}),
+]  # fmt: skip
 CALLS = [
     ("12345", "testagent", "5|3|1|0|0|44|1", Call.State.ACTIVE),
     ("12346", "otheragent", "596|485|587|0|0|44|59", Call.State.ACTIVE),
@@ -101,22 +110,29 @@ class Command(BaseCommand):
                 },
             )
 
-        accounts = {}
-        for key, first, last, modes in ACCOUNTS:
-            account, created = Account.objects.update_or_create(
-                account_number=key, defaults={"first_name": first, "last_name": last}
-            )
-            accounts[key] = account
-            if created:  # re-seeding never overwrites numbers changed since
-                for mode_id, number in modes.items():
-                    ContactMode.objects.create(
-                        account=account,
-                        mode_type_id=mode_id,
-                        number=number,
-                        number_as_given=number,
-                        changed_at=now,
-                        changed_by="seed_demo",
+        # New demo accounts come in as an import would bring them (their
+        # modes through the mode kernel, each audited); re-seeding never
+        # overwrites accounts or numbers changed since.
+        mode_types = {m.id: m for m in ModeType.objects.all()}
+        new_rows = [
+            ImportRow(
+                line=n,
+                account_number=key,
+                names=dict(zip(NAME_FIELDS, fields, strict=True)),
+                modes={
+                    mode_id: ImportMode(
+                        mode_types[mode_id], clean_for_mode(number, mode_types[mode_id]), number
                     )
+                    for mode_id, number in modes.items()
+                },
+            )
+            for n, (key, *fields, modes) in enumerate(ACCOUNTS, start=1)
+            if not Account.objects.filter(account_number=key).exists()
+        ]
+        if new_rows:
+            import_accounts(rows=new_rows, source="seed_demo")
+        accounts = {a.account_number: a for a in Account.objects.filter(
+            account_number__in=[key for key, *_ in ACCOUNTS])}  # fmt: skip
 
         for callid, agent_id, key, state in CALLS:
             Call.objects.update_or_create(
@@ -131,7 +147,8 @@ class Command(BaseCommand):
             )
 
         for number, reason in DNC_NUMBERS:
-            DoNotCallNumber.objects.get_or_create(number=number, defaults={"reason": reason})
+            if not DoNotCallNumber.objects.filter(number=number).exists():
+                add_number(number=number, reason=reason)
 
         supervisor = user(SUPERVISOR, is_staff=True, is_superuser=False)
         supervisor.groups.add(Group.objects.get(name="Supervisors"))

@@ -1,0 +1,202 @@
+"""The account import writer: one batch of validated rows, one transaction.
+
+Rows come from `lcm.imports` (which reads and validates, writing nothing)
+through `manage.py import_accounts`. The modes' states are decided with the
+kernel's rules (`modes.with_number`, `modes.with_consent`) and written
+through its batch entry point (`modes.write_batch`): the same states and
+audit entries as a single change, with a fixed number of statements per
+batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from lcm import errors
+from lcm.imports import ImportRow, Rejected
+from lcm.models import Account, ContactMode, ModeChange
+from lcm.numbers import CleanNumber, identify, region_for
+
+from . import do_not_call, modes, permissions
+from .modes import ModeState
+
+ACCOUNT_FIELDS = ("first_name", "last_name", "campaign", "country", "time_zone", "zip_code")
+NO_NUMBER_FOR_CONSENT = "{column}: mode {mode_id} has no number to give consent for"
+
+
+@dataclass
+class ImportResult:
+    """What one `import_accounts` batch did."""
+
+    rows: int = 0  # rows written or found unchanged
+    accounts_created: int = 0
+    accounts_updated: int = 0  # a name (or country, zone, ZIP) field changed
+    modes_added: int = 0
+    modes_changed: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def add(self, other: ImportResult) -> None:
+        self.rows += other.rows
+        self.accounts_created += other.accounts_created
+        self.accounts_updated += other.accounts_updated
+        self.modes_added += other.modes_added
+        self.modes_changed += other.modes_changed
+        self.rejected.extend(other.rejected)
+
+
+@transaction.atomic
+def import_accounts(
+    *, rows: list[ImportRow], actor: AbstractBaseUser | None = None, source: str = "import"
+) -> ImportResult:
+    """Create or update a batch of accounts and their modes.
+
+    `rows` name each account once. A row with a do-not-call number is
+    rejected whole, as SetNewModeNumber would refuse it. For the others: a
+    missing account is created; fields the row sets are updated; each mode
+    the row gives is added, or changed when its number differs (consent
+    reset, as for an agent's change), or left alone, writing nothing, when
+    it holds that number; a consent column grants or withdraws consent
+    (source `import`). Every mode added or changed gets one audit entry
+    (action `import`, its state before and after).
+
+    A fixed number of queries per batch: lock the existing accounts, the
+    do-not-call lookup, insert the new accounts, read the live modes, one
+    bulk insert and one bulk update of modes, one append of the entries.
+    """
+    permissions.require(actor, permissions.IMPORT_ACCOUNTS)
+    result = ImportResult()
+    keys = [row.account_number for row in rows]
+    if len(set(keys)) != len(keys):
+        raise ValueError("import_accounts: each account may appear once per batch.")
+
+    existing = {
+        a.account_number: a
+        for a in Account.objects.select_for_update().filter(account_number__in=keys).order_by("pk")
+    }
+    live = {
+        (mode.account_id, mode.mode_type_id): mode
+        for mode in ContactMode.objects.filter(
+            account_id__in=[a.pk for a in existing.values()], deleted_at=None
+        )
+    }
+    by = permissions.username(actor, "import")
+    now = timezone.now()
+
+    # What each row would do, decided before anything is written: a row
+    # refused for any reason costs only itself.
+    planned: list[tuple[ImportRow, list[tuple[int, ModeState | None, ModeState]]]] = []
+    numbers: dict[CleanNumber, None] = {}
+    for row in rows:
+        account = existing.get(row.account_number)
+        country = row.names.get("country", account.country if account else "")
+        problems, row_modes = [], []
+        for mode_id in sorted(set(row.modes) | set(row.consent)):
+            mode = live.get((account.pk, mode_id)) if account else None
+            before = modes.state_of(mode) if mode is not None else None
+            after = before
+            if mode_id in row.modes:
+                try:
+                    clean = _identified(row.modes[mode_id].clean, country)
+                except errors.InvalidNumber as exc:
+                    problems.append(f"Mode{mode_id}: {exc.message}")
+                    continue
+                after = modes.with_number(before, clean, row.modes[mode_id].as_given)
+                numbers[clean] = None
+            if mode_id in row.consent:
+                if after is None:
+                    problems.append(NO_NUMBER_FOR_CONSENT.format(column=f"Mode{mode_id}PEWC",
+                                                                 mode_id=mode_id))  # fmt: skip
+                    continue
+                after = modes.with_consent(after, row.consent[mode_id], at=now, by=by,
+                                           source=ContactMode.ConsentSource.IMPORT)  # fmt: skip
+            row_modes.append((mode_id, before, after))
+        if problems:
+            result.rejected.append(Rejected(row.line, row.account_number, "; ".join(problems)))
+        else:
+            planned.append((row, row_modes))
+
+    blocked = do_not_call.blocking_entries(numbers)
+    kept = []
+    for row, row_modes in planned:
+        refused = [
+            f"Mode{mode_id}: "
+            + do_not_call.refusal(after.clean, blocked[after.clean].number).message
+            for mode_id, _before, after in row_modes
+            if mode_id in row.modes and after.clean in blocked
+        ]
+        if refused:
+            result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
+        else:
+            kept.append((row, row_modes))
+    if not kept:
+        return result
+
+    accounts = _create_missing([row for row, _ in kept], existing, result)
+    renamed = []
+    for row, _ in kept:
+        account = accounts[row.account_number]
+        if any(getattr(account, name) != value for name, value in row.names.items()):
+            for name, value in row.names.items():
+                setattr(account, name, value)
+            renamed.append(account)
+    if renamed:
+        Account.objects.bulk_update(renamed, list(ACCOUNT_FIELDS))
+        result.accounts_updated = len(renamed)
+
+    changes = [
+        modes.BatchChange(
+            account=accounts[row.account_number],
+            mode_id=mode_id,
+            before=live.get((accounts[row.account_number].pk, mode_id)),
+            after=after,
+            entry=ModeChange(
+                action=ModeChange.Action.IMPORT,
+                user=actor,
+                username=permissions.username(actor),
+                source=source,
+            ),
+        )
+        for row, row_modes in kept
+        for mode_id, before, after in row_modes
+        # A mode that holds that number (and consent) already: nothing to write.
+        if before is None or before.audit() != after.audit()
+    ]
+    modes.write_batch(changes, by=by)
+    result.rows = len(kept)
+    result.modes_added = sum(1 for c in changes if c.before is None)
+    result.modes_changed = len(changes) - result.modes_added
+    return result
+
+
+def _identified(clean: CleanNumber, country: str) -> CleanNumber:
+    """The reader identified the number with the row's country (or none);
+    the account's stored country may be the one that applies."""
+    region, strict = region_for(country)
+    return identify(clean.number, region=region, strict=strict)
+
+
+def _create_missing(
+    rows: list[ImportRow], existing: dict[str, Account], result: ImportResult
+) -> dict[str, Account]:
+    """The batch's accounts by key, missing ones inserted. A key that another
+    transaction inserts meanwhile is skipped by the insert and read back
+    (locked, in pk order, so two imports never deadlock)."""
+    accounts = dict(existing)
+    missing = [row for row in rows if row.account_number not in accounts]
+    if missing:
+        Account.objects.bulk_create(
+            [Account(account_number=row.account_number, **row.names) for row in missing],
+            ignore_conflicts=True,
+        )
+        accounts.update(
+            (a.account_number, a)
+            for a in Account.objects.select_for_update()
+            .filter(account_number__in=[row.account_number for row in missing])
+            .order_by("pk")
+        )
+        result.accounts_created = len(missing)
+    return accounts

@@ -1,0 +1,98 @@
+"""Who may do what: the one home of authorization, for every action.
+
+Every domain action checks its caller here, first thing, with `require`
+(or, for the agent's identity rules, `may_act_for_agent`): the API views,
+the console and the management commands call the action and render its
+`errors.NotAllowed` as their door's 403. Views may *also* ask `may` to
+decide what to show (a form, a button), never to let a write through.
+
+The permission names are Django's (`app_label.codename`); the groups that
+hold them are made by migrations (Supervisors, Auditors, Dialer
+integration).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+
+from lcm import errors
+from lcm.conf import lcm_settings
+
+User = AbstractBaseUser | AnonymousUser | None
+
+ACT_FOR_ANY_AGENT = "lcm.act_for_any_agent"
+CHANGE_MODES = "lcm.change_contactmode"
+VIEW_MODES = "lcm.view_contactmode"
+MANAGE_CALLS = "lcm.manage_calls"
+MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
+IMPORT_ACCOUNTS = "lcm.import_accounts"
+MANAGE_DO_NOT_CALL = "lcm.add_donotcallnumber"
+CHANGE_TOKENS = "authtoken.change_tokenproxy"
+DELETE_TOKENS = "authtoken.delete_tokenproxy"
+
+# The group a dialer/CTI user joins (created by migration 0007, which keeps
+# its own copy of this list, as migrations must).
+DIALER_GROUP = "Dialer integration"
+DIALER_PERMISSIONS = [MANAGE_CALLS, MANAGE_AGENT_SESSIONS, ACT_FOR_ANY_AGENT, IMPORT_ACCOUNTS]
+
+# What the refusal says, per permission (the rest get the generic text).
+REFUSALS = {
+    CHANGE_MODES: errors.MAY_NOT_CHANGE_MODES,
+    MANAGE_CALLS: "You may not register, wrap up or end calls (lcm.manage_calls).",
+    MANAGE_AGENT_SESSIONS: "You may not log agents in or out (lcm.manage_agent_sessions).",
+    IMPORT_ACCOUNTS: "You may not import accounts (lcm.import_accounts).",
+    MANAGE_DO_NOT_CALL: "You may not change the do-not-call list.",
+}
+
+
+def may(user: User, perm: str) -> bool:
+    return user is not None and user.is_authenticated and user.has_perm(perm)
+
+
+def require(user: User, perm: str) -> None:
+    """Refuse (403 `forbidden`) unless `user` holds `perm`. `user` None is
+    the system itself (a management command run by an operator with shell
+    access, who needs no Django permission)."""
+    if user is None:
+        return
+    if not may(user, perm):
+        raise errors.NotAllowed(REFUSALS.get(perm, f"You may not do this ({perm})."))
+
+
+def may_act_for_any_agent(user: User) -> bool:
+    """`user.has_perm("lcm.act_for_any_agent")`, remembered per user for
+    `LCM_PERMISSION_CACHE_SECONDS`.
+
+    The auth backend spends two queries (user and group permissions) on the
+    first `has_perm` of each request; an integration account sends every
+    request of a campaign, so the answer is kept in the cache. A permission
+    granted or revoked takes effect within that time.
+    """
+    if user is None or not user.is_authenticated:
+        return False
+    timeout = lcm_settings.LCM_PERMISSION_CACHE_SECONDS
+    if not timeout:
+        return user.has_perm(ACT_FOR_ANY_AGENT)
+    key = f"lcm:act_for_any_agent:{user.pk}:{user.get_username()}"
+    allowed = cache.get(key)
+    if allowed is None:
+        allowed = user.has_perm(ACT_FOR_ANY_AGENT)
+        cache.set(key, allowed, timeout)
+    return allowed
+
+
+def may_act_for_agent(user: User, agent) -> bool:
+    """An agent's own user acts as that agent; a holder of
+    `lcm.act_for_any_agent` (an integration account) acts for anyone."""
+    return (user is not None and agent.user_id == user.pk) or may_act_for_any_agent(user)
+
+
+def may_read_any_contact(user: User) -> bool:
+    """Integrations and staff with view rights read any contact's modes."""
+    return may_act_for_any_agent(user) or may(user, VIEW_MODES)
+
+
+def username(user: User, default: str = "") -> str:
+    """Who to record as the author: the user's name, else `default`."""
+    return user.get_username() if user is not None and user.is_authenticated else default
