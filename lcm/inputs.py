@@ -106,3 +106,23 @@ def after(moment: dt.datetime, delta: dt.timedelta) -> dt.datetime | None:
     except OverflowError:
         return None
     return later
+
+
+# --- The vendor's dates (DD/MM/YYYY) ---------------------------------------------
+
+VENDOR_DATE = "must be a date as DD/MM/YYYY, e.g. 31/12/2026."
+_VENDOR_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})", re.ASCII)
+
+
+def vendor_date(text: str) -> dt.date:
+    """`text` as the vendor's `DD/MM/YYYY` (two digits, two digits, four;
+    surrounding spaces allowed): a real calendar day, else ValueError with
+    `VENDOR_DATE`."""
+    match = _VENDOR_DATE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(VENDOR_DATE)
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(VENDOR_DATE) from None

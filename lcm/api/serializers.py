@@ -74,6 +74,51 @@ class SetNewModeNumberData(serializers.Serializer):
     AgentID = StrictCharField(max_length=64)
 
 
+class VendorDateField(StrictCharField):
+    """The vendor's `DD/MM/YYYY` (`lcm.inputs.vendor_date`), as a date."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            return inputs.vendor_date(text)
+        except ValueError as exc:
+            raise serializers.ValidationError(f"This field {exc}", code="invalid_date") from None
+
+
+MAX_DNC_COMMENTS = 500
+
+
+class SetDNCData(serializers.Serializer):
+    """SetDNC (dialable-modes.md section 3). `BlockedBy` is the vendor's
+    name of `AgentID`: either is accepted, one is required."""
+
+    callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    AccountNumber = StrictCharField(max_length=128)
+    AgentID = StrictCharField(max_length=64, required=False)
+    BlockedBy = StrictCharField(max_length=64, required=False)
+    isPhoneNoDNC = StrictBooleanField()
+    ModeID = ModeIdField(required=False, allow_null=True)
+    DNCBlockStartDate = VendorDateField(required=False, allow_null=True)
+    DNCBlockEndDate = VendorDateField(required=False, allow_null=True)
+    CampaignSpecificDNC = StrictBooleanField(required=False, default=False)
+    AgentComments = StrictCharField(
+        max_length=MAX_DNC_COMMENTS, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs):
+        agent, blocked_by = attrs.get("AgentID"), attrs.get("BlockedBy")
+        if agent is None and blocked_by is None:
+            raise serializers.ValidationError(
+                {"AgentID": ["This field is required (or its alias BlockedBy)."]}
+            )
+        if agent is not None and blocked_by is not None and agent != blocked_by:
+            raise serializers.ValidationError(
+                {"BlockedBy": ["BlockedBy is the alias of AgentID: they must be equal."]}
+            )
+        attrs["AgentID"] = agent if agent is not None else blocked_by
+        return attrs
+
+
 class GetContactModesData(serializers.Serializer):
     callid = StrictCharField(max_length=64, required=False, allow_blank=True)
     AccountNumber = StrictCharField(max_length=128)
@@ -155,6 +200,42 @@ class GetContactModesDataSchema(serializers.Serializer):
     AccountNumber = _text(128, "The LCM key of the contact.")
 
 
+VENDOR_DATE = r"^\s*[0-9]{2}/[0-9]{2}/[0-9]{4}\s*$"
+
+
+class SetDNCDataSchema(serializers.Serializer):
+    callid = _text(64, "The dialer's call ID; must not be blank.")
+    AccountNumber = _text(128, "The LCM key of the contact.")
+    AgentID = _text(
+        64,
+        "The agent making the change (an agent's token: itself). Required unless "
+        "BlockedBy is sent.",
+        required=False,
+    )
+    BlockedBy = _text(64, "The vendor's alias of AgentID; equal to it when both are sent.",
+                      required=False)  # fmt: skip
+    isPhoneNoDNC = serializers.BooleanField(
+        help_text="true: block the number of ModeID; false: block the whole contact."
+    )
+    ModeID = _ModeIdSchema(required=False, allow_null=True)
+    DNCBlockStartDate = serializers.RegexField(
+        VENDOR_DATE, required=False, allow_null=True,
+        help_text="DD/MM/YYYY, today or later (site time zone). Absent: from now.",
+    )  # fmt: skip
+    DNCBlockEndDate = serializers.RegexField(
+        VENDOR_DATE, required=False, allow_null=True,
+        help_text="DD/MM/YYYY, not before the start nor today; blocked to the end of that day. "
+        "Absent: permanent.",
+    )  # fmt: skip
+    CampaignSpecificDNC = serializers.BooleanField(
+        required=False, default=False,
+        help_text="true: only on accounts of this contact's campaign. Default false.",
+    )  # fmt: skip
+    AgentComments = _text(
+        500, "Optional, at most 500 characters.", pattern=NO_NUL, required=False, allow_blank=True
+    )
+
+
 class _EnvelopeSchema(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["LCM"], help_text="Always `LCM`.")
     topic = serializers.RegexField(
@@ -171,6 +252,14 @@ class SetNewModeNumberEnvelope(_EnvelopeSchema):
     )
 
 
+class SetDNCEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["SetDNC"])
+    data = SetDNCDataSchema(
+        help_text="ModeID is required when isPhoneNoDNC is true; keys the message does not "
+        "define are ignored."
+    )
+
+
 class GetContactModesEnvelope(_EnvelopeSchema):
     subtopic = serializers.ChoiceField(choices=["GetContactModes"])
     data = GetContactModesDataSchema()
@@ -181,6 +270,7 @@ EnvelopeRequest = PolymorphicProxySerializer(
     serializers={
         "SetNewModeNumber": SetNewModeNumberEnvelope,
         "GetContactModes": GetContactModesEnvelope,
+        "SetDNC": SetDNCEnvelope,
     },
     resource_type_field_name="subtopic",
 )
