@@ -483,3 +483,71 @@ def test_end_to_end_opt_out_of_the_mobile_refused_elsewhere_lifted_all_in_the_lo
     report = verify_chain()
     assert report.ok, report.problem
     assert Account.objects.get(account_number=DAVID).do_not_call_entries.count() == 1
+
+
+# --- Concurrency (PostgreSQL, real HTTP) ------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_agents_opting_out_on_one_contact_at_once_lose_nothing(live_server):
+    """Two agents, each on its own call of one contact, send SetDNC at the
+    same moment (one number, and the whole contact), many times over: every
+    block is stored once, each has its one audit entry, and the chain
+    verifies."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from lcm.models import Agent, Call
+    from lcm.numbers import identify
+
+    from .conftest import DEMO_PASSWORD
+    from .test_concurrency import _post
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    david = Account.objects.get(account_number=DAVID)
+    # otheragent takes a second call on David's account.
+    Call.objects.create(
+        callid="22222",
+        account=david,
+        agent=Agent.objects.get(agent_id="otheragent"),
+        started_at=dt.datetime.now(dt.UTC),
+    )
+    users = get_user_model().objects
+    tokens = {
+        name: Token.objects.get_or_create(user=users.get(username=name))[0].key
+        for name in ("testagent", "otheragent")
+    }
+    first = ("testagent", dnc_body(AgentComments="office line"))
+    second = (
+        "otheragent",
+        dnc_body(
+            callid="22222",
+            AgentID="otheragent",
+            isPhoneNoDNC=False,
+            ModeID=...,
+            AgentComments="all",
+        ),
+    )
+    url = f"{live_server.url}{WEBSERVICE}"
+    before = ModeChange.objects.count()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(
+            pool.map(lambda job: _post(url, tokens[job[0]], job[1]), [first, second] * 6)
+        )
+
+    assert [status for status, _ in results] == [200] * 12, results
+    blocks = list(DoNotCallNumber.objects.filter(account=david).order_by("scope"))
+    assert [(b.scope, b.number, b.agent_code, b.comments) for b in blocks] == [
+        ("contact", "", "otheragent", "all"),
+        ("number", identify("2025550143").number, "testagent", "office line"),
+    ]
+    entries = list(ModeChange.objects.filter(seq__gt=before).order_by("seq"))
+    assert sorted(e.do_not_call["entry"] for e in entries) == sorted(b.pk for b in blocks)
+    assert {e.agent_code for e in entries} == {"testagent", "otheragent"}
+    report = verify_chain()
+    assert report.ok, report.problem
