@@ -183,6 +183,12 @@ LIFT_REASON_REQUIRED = "Say why the block is lifted."
 ALREADY_LIFTED = "This block was already lifted on {at} by {by}."
 
 
+class InvalidDate(InvalidInput):
+    """A DD/MM/YYYY of the right shape that the calendar lacks."""
+
+    code = "invalid_date"
+
+
 class PeriodInThePast(InvalidInput):
     code = "period_in_the_past"
 

@@ -224,6 +224,30 @@ def test_a_period_starts_and_ends_on_its_days(agent, clock):
     assert modes_of(agent)[2]["DNC"] is False
 
 
+@pytest.mark.django_db
+def test_a_leap_day_is_a_day(agent):
+    response = post(agent, dnc_body(DNCBlockEndDate="29/02/2028"))
+
+    assert response.status_code == 200, response.content
+    entry = DoNotCallNumber.objects.get(account__account_number=DAVID)
+    assert entry.expires_at == dt.datetime(2028, 3, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_after_a_lift_the_same_opt_out_is_a_new_block(agent):
+    assert post(agent, dnc_body()).status_code == 200
+    first = DoNotCallNumber.objects.get(account__account_number=DAVID)
+    supervisor = get_user_model().objects.get(username="supervisor")
+    do_not_call.lift(entry_pk=first.pk, reason="Entered by mistake.", actor=supervisor)
+
+    assert post(agent, dnc_body()).status_code == 200
+
+    entries = DoNotCallNumber.objects.filter(account__account_number=DAVID).order_by("pk")
+    assert [e.lifted_at is None for e in entries] == [False, True]
+    assert modes_of(agent)[2]["DNC"] is True
+    assert [e.action for e in new_entries()] == ["dnc", "dnc_lift", "dnc"]
+
+
 # --- Idempotent ---------------------------------------------------------------------
 
 
@@ -279,12 +303,19 @@ REFUSALS = {
         "DNCBlockStartDate",
     ),
     "ISO date": ({"DNCBlockEndDate": "2026-12-31"}, 400, "invalid_fields", "DNCBlockEndDate"),
-    "no such day": (
+    "no 31 February": (
         {"DNCBlockStartDate": "31/02/2027"},
         400,
         "invalid_fields",
         "DNCBlockStartDate",
     ),
+    "29 February of a common year": (
+        {"DNCBlockStartDate": "29/02/2027"},
+        400,
+        "invalid_date",
+        "DNCBlockStartDate",
+    ),
+    "ModeID null for one number": ({"ModeID": None}, 400, "invalid_fields", "ModeID"),
     "one-digit day": ({"DNCBlockEndDate": "1/1/2027"}, 400, "invalid_fields", "DNCBlockEndDate"),
     "month 13": ({"DNCBlockEndDate": "01/13/2027"}, 400, "invalid_fields", "DNCBlockEndDate"),
     "date not a string": ({"DNCBlockEndDate": 20261231}, 400, "invalid_fields", "DNCBlockEndDate"),
@@ -297,8 +328,8 @@ REFUSALS = {
         "CampaignSpecificDNC",
     ),
     "no AgentID nor BlockedBy": ({"AgentID": ...}, 400, "invalid_fields", "AgentID"),
-    "BlockedBy differs from AgentID": (
-        {"BlockedBy": "otheragent"},
+    "both AgentID and BlockedBy": (
+        {"BlockedBy": "testagent"},
         400,
         "invalid_fields",
         "BlockedBy",

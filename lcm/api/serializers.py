@@ -9,7 +9,7 @@ of digits and an integer, as the vendor's sample sends a number.
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from lcm import inputs
+from lcm import errors, inputs
 
 MAX_MODE_ID = 32767
 
@@ -81,6 +81,9 @@ class VendorDateField(StrictCharField):
         text = super().to_internal_value(data)
         try:
             return inputs.vendor_date(text)
+        except inputs.NoSuchDay as exc:  # the calendar's rule, not the shape's: its own code
+            message = f"{self.field_name} {exc}"
+            raise errors.InvalidDate(message, fields={self.field_name: [message]}) from None
         except ValueError as exc:
             raise serializers.ValidationError(f"This field {exc}", code="invalid_date") from None
 
@@ -97,7 +100,7 @@ class SetDNCData(serializers.Serializer):
     AgentID = StrictCharField(max_length=64, required=False)
     BlockedBy = StrictCharField(max_length=64, required=False)
     isPhoneNoDNC = StrictBooleanField()
-    ModeID = ModeIdField(required=False, allow_null=True)
+    ModeID = ModeIdField(required=False)
     DNCBlockStartDate = VendorDateField(required=False, allow_null=True)
     DNCBlockEndDate = VendorDateField(required=False, allow_null=True)
     CampaignSpecificDNC = StrictBooleanField(required=False, default=False)
@@ -111,10 +114,12 @@ class SetDNCData(serializers.Serializer):
             raise serializers.ValidationError(
                 {"AgentID": ["This field is required (or its alias BlockedBy)."]}
             )
-        if agent is not None and blocked_by is not None and agent != blocked_by:
+        if agent is not None and blocked_by is not None:
             raise serializers.ValidationError(
-                {"BlockedBy": ["BlockedBy is the alias of AgentID: they must be equal."]}
+                {"BlockedBy": ["BlockedBy is the alias of AgentID: send one of them, not both."]}
             )
+        if attrs["isPhoneNoDNC"] and attrs.get("ModeID") is None:
+            raise serializers.ValidationError({"ModeID": [errors.DNC_MODE_ID_REQUIRED]})
         attrs["AgentID"] = agent if agent is not None else blocked_by
         return attrs
 
@@ -200,40 +205,71 @@ class GetContactModesDataSchema(serializers.Serializer):
     AccountNumber = _text(128, "The LCM key of the contact.")
 
 
-VENDOR_DATE = r"^\s*[0-9]{2}/[0-9]{2}/[0-9]{4}\s*$"
+def _string(max_length: int, description: str, pattern: str = NON_BLANK, **extra) -> dict:
+    return {"type": "string", "maxLength": max_length, "pattern": pattern,
+            "description": description, **extra}  # fmt: skip
 
 
-class SetDNCDataSchema(serializers.Serializer):
-    callid = _text(64, "The dialer's call ID; must not be blank.")
-    AccountNumber = _text(128, "The LCM key of the contact.")
-    AgentID = _text(
-        64,
-        "The agent making the change (an agent's token: itself). Required unless "
-        "BlockedBy is sent.",
-        required=False,
-    )
-    BlockedBy = _text(64, "The vendor's alias of AgentID; equal to it when both are sent.",
-                      required=False)  # fmt: skip
-    isPhoneNoDNC = serializers.BooleanField(
-        help_text="true: block the number of ModeID; false: block the whole contact."
-    )
-    ModeID = _ModeIdSchema(required=False, allow_null=True)
-    DNCBlockStartDate = serializers.RegexField(
-        VENDOR_DATE, required=False, allow_null=True,
-        help_text="DD/MM/YYYY, today or later (site time zone). Absent: from now.",
-    )  # fmt: skip
-    DNCBlockEndDate = serializers.RegexField(
-        VENDOR_DATE, required=False, allow_null=True,
-        help_text="DD/MM/YYYY, not before the start nor today; blocked to the end of that day. "
-        "Absent: permanent.",
-    )  # fmt: skip
-    CampaignSpecificDNC = serializers.BooleanField(
-        required=False, default=False,
-        help_text="true: only on accounts of this contact's campaign. Default false.",
-    )  # fmt: skip
-    AgentComments = _text(
-        500, "Optional, at most 500 characters.", pattern=NO_NUL, required=False, allow_blank=True
-    )
+# SetDNC's data as one JSON schema: its cross-field rules (AgentID or its
+# alias BlockedBy, exactly one; ModeID when isPhoneNoDNC is true) are part
+# of the contract, so the schema says them too.
+SET_DNC_DATA = {
+    "type": "object",
+    "properties": {
+        "callid": _string(64, "The dialer's call ID; must not be blank."),
+        "AccountNumber": _string(128, "The LCM key of the contact."),
+        "AgentID": _string(64, "The agent making the change (an agent's token: itself)."),
+        "BlockedBy": _string(64, "The vendor's alias of AgentID: send one of them, not both."),
+        "isPhoneNoDNC": {
+            "type": "boolean",
+            "description": "true: block the number of ModeID; false: the whole contact.",
+        },
+        "ModeID": {
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_MODE_ID},
+                {"type": "string", "pattern": MODE_ID_STRING},
+            ],
+            "description": "A live mode of the account; required when isPhoneNoDNC is true.",
+        },
+        "DNCBlockStartDate": _string(
+            40, "DD/MM/YYYY, not before today (server time zone). Absent or null: from now.",
+            inputs.VENDOR_DATE_PATTERN, nullable=True,
+        ),
+        "DNCBlockEndDate": _string(
+            40, "DD/MM/YYYY, not before today nor the start; blocked to the end of that day. "
+            "Absent or null: permanent.", inputs.VENDOR_DATE_PATTERN, nullable=True,
+        ),
+        "CampaignSpecificDNC": {
+            "type": "boolean",
+            "default": False,
+            "description": "true: only on accounts of the contact's campaign.",
+        },
+        "AgentComments": _string(
+            MAX_DNC_COMMENTS, "Optional, at most 500 characters.", NO_NUL
+        ),
+    },
+    "required": ["callid", "AccountNumber", "isPhoneNoDNC"],
+    "allOf": [
+        {
+            "oneOf": [
+                {"required": ["AgentID"], "not": {"required": ["BlockedBy"]}},
+                {"required": ["BlockedBy"], "not": {"required": ["AgentID"]}},
+            ]
+        },
+        {
+            "oneOf": [
+                {"properties": {"isPhoneNoDNC": {"enum": [True]}}, "required": ["ModeID"]},
+                {"properties": {"isPhoneNoDNC": {"enum": [False]}}},
+            ]
+        },
+    ],
+    "description": "Keys the message does not define are ignored.",
+}  # fmt: skip
+
+
+@extend_schema_field(SET_DNC_DATA)
+class _SetDNCDataSchema(serializers.Field):
+    pass
 
 
 class _EnvelopeSchema(serializers.Serializer):
@@ -254,10 +290,7 @@ class SetNewModeNumberEnvelope(_EnvelopeSchema):
 
 class SetDNCEnvelope(_EnvelopeSchema):
     subtopic = serializers.ChoiceField(choices=["SetDNC"])
-    data = SetDNCDataSchema(
-        help_text="ModeID is required when isPhoneNoDNC is true; keys the message does not "
-        "define are ignored."
-    )
+    data = _SetDNCDataSchema()
 
 
 class GetContactModesEnvelope(_EnvelopeSchema):
