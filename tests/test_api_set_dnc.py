@@ -248,6 +248,45 @@ def test_after_a_lift_the_same_opt_out_is_a_new_block(agent):
     assert [e.action for e in new_entries()] == ["dnc", "dnc_lift", "dnc"]
 
 
+@pytest.mark.django_db
+def test_an_import_refuses_numbers_of_a_blocked_contact_and_of_a_campaign_block(agent, tmp_path):
+    """The import applies the same blocks as the kernel: a whole-contact
+    block refuses any number on that contact; a campaign's block refuses the
+    number on that campaign's accounts only."""
+    from .test_import_accounts import run
+
+    assert post(agent, dnc_body(isPhoneNoDNC=False, ModeID=...)).status_code == 200
+    other = client_for("otheragent")
+    maria = dnc_body(callid="12346", AccountNumber=MARIA, AgentID="otheragent", ModeID=1)
+    assert (
+        post(other, maria | {"data": maria["data"] | {"CampaignSpecificDNC": True}}).status_code
+        == 200
+    )
+    content = (
+        "AccountNumber,FirstName,LastName,Campaign,Mode1,Mode2,Mode3\n"
+        f"{DAVID},David,Berry,Spring,,,2025550166\n"
+        "8|8|1|0|0|44|1,Sam,Spring,Spring,2025550111,,\n"
+        "8|8|2|0|0|44|1,Kim,Autumn,Autumn,2025550111,,\n"
+    )
+    before = live_modes(DAVID)
+
+    status, out, err = run(tmp_path, content)
+
+    assert status == 1, (out, err)
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"line 2 (AccountNumber {DAVID}): Mode3: "
+        + do_not_call.CONTACT_ON_THE_LIST.format(number="2025550166")
+    )
+    assert lines[1] == (
+        "line 3 (AccountNumber 8|8|1|0|0|44|1): Mode1: "
+        "Number 2025550111 is on the do-not-call list."
+    )
+    assert live_modes(DAVID) == before
+    assert live_modes("8|8|2|0|0|44|1") == {1: "2025550111"}  # Autumn: not blocked there
+    assert not Account.objects.filter(account_number="8|8|1|0|0|44|1").exists()
+
+
 # --- Idempotent ---------------------------------------------------------------------
 
 

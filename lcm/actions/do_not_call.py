@@ -64,19 +64,6 @@ def active_q(now: datetime | None = None) -> Q:
     )
 
 
-def applies_to_q(account: Account | None) -> Q:
-    """Entries that may block a mode of `account`: number blocks for every
-    campaign or the account's, and the account's own whole-contact blocks.
-    `account` None (a number outside any contact): every-campaign number
-    blocks only."""
-    numbers = Q(scope=DoNotCallNumber.Scope.NUMBER)
-    if account is None:
-        return numbers & Q(campaign="")
-    return Q(campaign__in=["", account.campaign]) & (
-        numbers | Q(scope=DoNotCallNumber.Scope.CONTACT, account_id=account.pk)
-    )
-
-
 def match_q(number: CleanNumber, prefix: str = "") -> Q:
     """Rows (modes or list entries) holding the same number as `number`;
     `prefix` reaches them through a relation ("modes__" from an account)."""
@@ -165,36 +152,74 @@ def refuse(
         raise refusal(number, listed)
 
 
+def blocking_rows(
+    numbers: Iterable[CleanNumber],
+    *,
+    account_ids: Iterable[int] = (),
+    campaigns: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[DoNotCallNumber]:
+    """For many numbers at once (an import batch, a contact's modes): in one
+    query, a superset of the entries that may block one of `numbers` held
+    by an account of `account_ids` in one of `campaigns` (the number
+    blocks by candidates, those accounts' whole-contact blocks), active at
+    `now`. `first_blocking` then decides, pair by pair."""
+    numbers = list(numbers)
+    keys = {key for n in numbers for key in candidates(n)}
+    e164s = {n.e164 for n in numbers if n.country_known}
+    by_number = Q(scope=DoNotCallNumber.Scope.NUMBER) & (
+        Q(number_e164__in=e164s) | Q(number_national__in=keys) | Q(number_e164="", number__in=keys)
+    )
+    contact = Q(scope=DoNotCallNumber.Scope.CONTACT, account_id__in=list(account_ids))
+    return list(
+        DoNotCallNumber.objects.filter(active_q(now), campaign__in=["", *campaigns])
+        .filter(by_number | contact)
+        .order_by("pk")
+    )
+
+
+def first_blocking(
+    rows: list[DoNotCallNumber], number: CleanNumber, *, account_id: int | None, campaign: str
+) -> DoNotCallNumber | None:
+    """The first of `rows` (`blocking_rows`) blocking `number` on the
+    account `account_id` (None: not stored yet) of `campaign`: a block of
+    every campaign or of that one, of the number (`same_number`) or of the
+    whole contact."""
+    for row in rows:
+        if row.campaign not in ("", campaign):
+            continue
+        if row.scope == DoNotCallNumber.Scope.CONTACT:
+            if account_id is not None and row.account_id == account_id:
+                return row
+        elif same_number(number, as_clean(row)):
+            return row
+    return None
+
+
 def blocking_entries(
     numbers: Iterable[CleanNumber],
     *,
     now: datetime | None = None,
     account: Account | None = None,
 ) -> dict[CleanNumber, DoNotCallNumber]:
-    """For many numbers at once (an import batch, a contact's modes): the
-    entry blocking each blocked one. One query: a superset by candidates,
-    then `same_number` decides. With `account` (the modes of one contact),
-    its whole-contact and campaign blocks count too."""
+    """The entry blocking each blocked one of `numbers`, held by modes of
+    `account` (None: every-campaign number blocks only). One query."""
     numbers = list(dict.fromkeys(numbers))
     if not numbers:
         return {}
-    keys = {key for n in numbers for key in candidates(n)}
-    e164s = {n.e164 for n in numbers if n.country_known}
-    by_number = (
-        Q(number_e164__in=e164s) | Q(number_national__in=keys) | Q(number_e164="", number__in=keys)
-    )
-    contact = Q(scope=DoNotCallNumber.Scope.CONTACT)
-    rows = list(
-        DoNotCallNumber.objects.filter(active_q(now), applies_to_q(account))
-        .filter(by_number | contact)
-        .order_by("pk")
+    account_id = account.pk if account is not None else None
+    campaign = account.campaign if account is not None else ""
+    rows = blocking_rows(
+        numbers,
+        account_ids=[account_id] if account_id is not None else [],
+        campaigns=[campaign],
+        now=now,
     )
     found = {}
     for number in numbers:
-        for row in rows:
-            if row.scope == DoNotCallNumber.Scope.CONTACT or same_number(number, as_clean(row)):
-                found[number] = row
-                break
+        row = first_blocking(rows, number, account_id=account_id, campaign=campaign)
+        if row is not None:
+            found[number] = row
     return found
 
 
