@@ -553,6 +553,13 @@ def test_end_to_end_opt_out_of_the_mobile_refused_elsewhere_lifted_all_in_the_lo
     report = verify_chain()
     assert report.ok, report.problem
     assert Account.objects.get(account_number=DAVID).do_not_call_entries.count() == 1
+    # An auditor reads both in the admin's audit log.
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    for audit_entry, shown in ((dnc, "Not on my mobile, please."),
+                               (lift, "Opt-out entered on the wrong number.")):  # fmt: skip
+        page = client.get(reverse("admin:lcm_modechange_change", args=[audit_entry.pk]))
+        assert page.status_code == 200
+        assert shown in page.content.decode()
 
 
 # --- Concurrency (PostgreSQL, real HTTP) ------------------------------------------------
