@@ -484,6 +484,9 @@ def test_lifting_is_refused_to_an_auditor_and_changes_nothing(agent, client):
 
     assert response.status_code == 403
     assert everything() == before
+    listed = client.get(reverse("admin:lcm_donotcallnumber_changelist"))
+    assert listed.status_code == 200 and "2025550143" in listed.content.decode()
+    assert "Lift…" not in listed.content.decode()  # no link to what the auditor may not do
     with pytest.raises(errors.NotAllowed):
         do_not_call.lift(
             entry_pk=entry.pk,

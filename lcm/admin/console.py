@@ -230,6 +230,11 @@ class DoNotCallNumberAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return self.FIELDS if obj else ["number", "reason", "expires_at"]
 
+    def get_list_display(self, request):
+        if permissions.may(request.user, do_not_call.LIFT):
+            return self.list_display
+        return [name for name in self.list_display if name != "lift_link"]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
