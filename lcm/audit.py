@@ -44,6 +44,7 @@ CHAINED_FIELDS = (
     "new_number_e164",
     "deleted_modes",
     "modes",
+    "do_not_call",
     "reverts_id",
     "client_ip",
     "request_id",
@@ -57,6 +58,9 @@ def canonical_bytes(entry: ModeChange) -> bytes:
         # Entries written before `modes` existed were sealed without it:
         # they keep their bytes, so their hashes (and the chain) still hold.
         del payload["modes"]
+    if payload["do_not_call"] is None:
+        # Likewise: only do-not-call entries carry it; the others keep their bytes.
+        del payload["do_not_call"]
     payload["created_at"] = entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -172,6 +172,27 @@ class AlreadyListed(Conflict):
     code = "already_listed"
 
 
+# --- SetDNC and lifting a block (lcm.actions.do_not_call) -----------------------
+
+DNC_MODE_ID_REQUIRED = "ModeID is required when isPhoneNoDNC is true (which number to block)."
+DNC_NO_LIVE_MODE = "Account {account_number} has no live mode with ModeID {mode_id}."
+DNC_END_BEFORE_START = "DNCBlockEndDate {end} is before DNCBlockStartDate {start}."
+DNC_START_IN_THE_PAST = "DNCBlockStartDate {start} is in the past (leave it out: from now)."
+DNC_END_IN_THE_PAST = "DNCBlockEndDate {end} is in the past: the period is over."
+LIFT_REASON_REQUIRED = "Say why the block is lifted."
+ALREADY_LIFTED = "This block was already lifted on {at} by {by}."
+
+
+class InvalidDate(InvalidInput):
+    """A DD/MM/YYYY of the right shape that the calendar lacks."""
+
+    code = "invalid_date"
+
+
+class PeriodInThePast(InvalidInput):
+    code = "period_in_the_past"
+
+
 # --- Dialer intake: calls and agent sessions ----------------------------------
 
 CALL_START_MISMATCH = "Call {callid} is already registered with start time {started_at}."

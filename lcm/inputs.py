@@ -106,3 +106,34 @@ def after(moment: dt.datetime, delta: dt.timedelta) -> dt.datetime | None:
     except OverflowError:
         return None
     return later
+
+
+# --- The vendor's dates (DD/MM/YYYY) ---------------------------------------------
+
+VENDOR_DATE = "must be a date as DD/MM/YYYY, e.g. 31/12/2026."
+NO_SUCH_DAY = "is not a day of the calendar ({text})."
+# DD/MM/YYYY with the days each month can have (29/02 included: whether a
+# year has it is the calendar's business, `vendor_date`). The OpenAPI
+# schema publishes this very pattern.
+VENDOR_DATE_PATTERN = (
+    r"^\s*(?:(?:0[1-9]|1[0-9]|2[0-9])/(?:0[1-9]|1[0-2])|30/(?:0[13-9]|1[0-2])"
+    r"|31/(?:0[13578]|1[02]))/[0-9]{4}\s*$"
+)
+_VENDOR_DATE = re.compile(VENDOR_DATE_PATTERN, re.ASCII)
+
+
+class NoSuchDay(ValueError):
+    """A well-formed DD/MM/YYYY the calendar lacks (29/02/2027, year 0000)."""
+
+
+def vendor_date(text: str) -> dt.date:
+    """`text` as the vendor's `DD/MM/YYYY` (two digits, two digits, four;
+    surrounding spaces allowed). Not that shape: ValueError(`VENDOR_DATE`);
+    that shape but no such day: NoSuchDay(`NO_SUCH_DAY`)."""
+    if _VENDOR_DATE.fullmatch(text) is None:
+        raise ValueError(VENDOR_DATE)
+    day, month, year = (int(part) for part in text.strip().split("/"))
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise NoSuchDay(NO_SUCH_DAY.format(text=text.strip())) from None

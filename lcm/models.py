@@ -337,36 +337,94 @@ class AgentSessionEvent(models.Model):
 
 
 class DoNotCallNumber(models.Model):
-    """A number that must not be dialled or stored as a live contact mode.
+    """One block of the do-not-call list: a number, or a whole contact.
 
-    Stored cleaned, with the same identity as modes (`lcm.numbers`), so a
-    block matches the number however it is typed. An entry counts while
-    `expires_at` is empty or in the future. Written only by
-    `lcm.actions.do_not_call`.
+    A *number* block (`scope` number) holds the number cleaned, with the same
+    identity as modes (`lcm.numbers`), so it matches the number however it
+    is typed, on every account. A *contact* block (`scope` contact) blocks
+    every mode of `account`, whatever its number. `campaign` non-empty: the
+    block counts only on accounts of that campaign (the vendor's
+    CampaignSpecificDNC).
+
+    An entry counts while it is not lifted, `starts_at` is empty or past,
+    and `expires_at` is empty or ahead. Nothing is ever deleted: lifting a
+    block records who, when and why (`lifted_*`), so the evidence stays.
+    Who blocked it, from which call and with what comment is kept on the
+    entry. Written only by `lcm.actions.do_not_call`.
     """
 
+    class Scope(models.TextChoices):
+        NUMBER = "number", "Number"
+        CONTACT = "contact", "Whole contact"
+
+    scope = models.CharField(max_length=10, choices=Scope, default=Scope.NUMBER)
     number = models.CharField(
-        max_length=21, unique=True, help_text="Cleaned form: optional + and digits."
+        max_length=21, blank=True, help_text="Cleaned form: optional + and digits."
     )
     number_e164 = models.CharField("E.164", max_length=21, blank=True)
-    number_national = models.CharField("national number", max_length=21)
+    number_national = models.CharField("national number", max_length=21, blank=True)
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="do_not_call_entries",
+        help_text="The contact blocked (whole contact), or whose call the block came from.",
+    )
+    account_number = models.CharField("LCM key", max_length=128, blank=True)
+    mode_id = models.PositiveSmallIntegerField("ModeID", null=True, blank=True)
+    campaign = models.CharField(
+        max_length=100, blank=True, help_text="Only this campaign's accounts; empty: every one."
+    )
     reason = models.CharField(max_length=200, blank=True)
+    comments = models.CharField("agent comments", max_length=500, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
     added_by = models.CharField(max_length=150, blank=True)
+    agent_code = models.CharField("AgentID", max_length=64, blank=True)
+    call = models.ForeignKey(
+        "Call", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    callid = models.CharField("Call ID", max_length=64, blank=True)
+    starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the block counts from when it was added."
+    )
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="Empty: the block is permanent."
     )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.CharField(max_length=150, blank=True)
+    lift_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        ordering = ["number"]
+        ordering = ["number", "pk"]
         verbose_name = "do-not-call number"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="number", number__gt="")
+                | Q(scope="contact", account__isnull=False),
+                name="donotcall_number_or_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True)
+                | Q(expires_at__isnull=True)
+                | Q(starts_at__lt=models.F("expires_at")),
+                name="donotcall_starts_before_expiry",
+            ),
+        ]
         indexes = [
             models.Index(fields=["number_e164"], name="donotcall_e164_idx"),
             models.Index(fields=["number_national"], name="donotcall_national_idx"),
+            models.Index(fields=["number"], name="donotcall_number_idx"),
         ]
 
     def __str__(self) -> str:
+        if self.scope == self.Scope.CONTACT:
+            return f"contact {self.account_number}"
         return self.number
+
+    @property
+    def is_lifted(self) -> bool:
+        return self.lifted_at is not None
 
 
 class AuditChainHead(models.Model):
@@ -416,6 +474,8 @@ class ModeChange(models.Model):
         RESTORE = "restore", "Restore"
         IMPORT = "import", "Import"
         SETTINGS = "settings", "Mode settings"
+        DO_NOT_CALL = "dnc", "Do-not-call"
+        LIFT_DO_NOT_CALL = "dnc_lift", "Do-not-call lifted"
 
     seq = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
@@ -453,6 +513,12 @@ class ModeChange(models.Model):
         blank=True,
         help_text="Every mode the change touched, before and after (lcm.actions.modes). "
         "Empty on entries written before it existed.",
+    )
+    do_not_call = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A do-not-call block added or lifted (lcm.actions.do_not_call): scope, "
+        "number, campaign, period, comment, reason. Empty on every other entry.",
     )
     reverts = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reverted_by"

@@ -116,6 +116,20 @@ SET_MODE_AS_OTHERAGENT = envelope(**{**SET_MODE["data"], "AgentID": "otheragent"
 SET_MODE_FOR_OTHERAGENT = envelope(
     **{**SET_MODE["data"], "callid": "12346", "AccountNumber": MARIA, "AgentID": "otheragent"}
 )
+SET_DNC = envelope(
+    "SetDNC",
+    callid="12345",
+    AccountNumber=DAVID,
+    AgentID="testagent",
+    isPhoneNoDNC=True,
+    ModeID=1,
+    AgentComments="Asked not to be called on this number.",
+)
+SET_DNC_AS_OTHERAGENT = envelope("SetDNC", **{**SET_DNC["data"], "AgentID": "otheragent"})
+SET_DNC_FOR_OTHERAGENT = envelope(
+    "SetDNC",
+    **{**SET_DNC["data"], "callid": "12346", "AccountNumber": MARIA, "AgentID": "otheragent"},
+)
 READ_WITH_CALL = envelope("GetContactModes", callid="12345", AccountNumber=DAVID)
 READ_WITHOUT_CALL = envelope("GetContactModes", AccountNumber=DAVID)
 READ_MARIA = envelope("GetContactModes", AccountNumber=MARIA)
@@ -139,6 +153,14 @@ API = {
         NOAUTH, BADAUTH, FORBID, (409, "call_agent_mismatch"), (409, "call_agent_mismatch"),
         FORBID, FORBID, (409, "call_agent_mismatch"))),
     "SetNewModeNumber for otheragent": Api("POST", WEBSERVICE, SET_MODE_FOR_OTHERAGENT, api(
+        NOAUTH, BADAUTH, FORBID, 200, 200, FORBID, FORBID, 200)),
+    "SetDNC for testagent": Api("POST", WEBSERVICE, SET_DNC, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
+    "SetDNC as otheragent on testagent's call": Api(
+        "POST", WEBSERVICE, SET_DNC_AS_OTHERAGENT, api(
+        NOAUTH, BADAUTH, FORBID, (409, "call_agent_mismatch"), (409, "call_agent_mismatch"),
+        FORBID, FORBID, (409, "call_agent_mismatch"))),
+    "SetDNC for otheragent": Api("POST", WEBSERVICE, SET_DNC_FOR_OTHERAGENT, api(
         NOAUTH, BADAUTH, FORBID, 200, 200, FORBID, FORBID, 200)),
     "GetContactModes with testagent's callid": Api("POST", WEBSERVICE, READ_WITH_CALL, api(
         NOAUTH, BADAUTH, 200, FORBID, 200, 200, 200, 200)),
@@ -271,9 +293,13 @@ ADMIN = [
     Page("lcm_contactmode_change",         POST, 403, 403, 403, data="contactmode"),
     *model_pages("lcm.call",          ALL,        SUP_NOT_AUD, ALL,    ROOT_ONLY,   ALL),
     *model_pages("lcm.agent",         ALL,        SUP_NOT_AUD, ALL,    ROOT_ONLY,   ALL),
-    *model_pages("lcm.donotcallnumber", ALL,      SUP_NOT_AUD, ALL,    SUP_NOT_AUD, ALL),
+    # The do-not-call list: never a hard delete, for anyone; a block is lifted
+    # with a reason (kept as evidence, audited).
+    *model_pages("lcm.donotcallnumber", ALL,      SUP_NOT_AUD, ALL,    NOBODY,      ALL),
     Page("lcm_donotcallnumber_add",        POST, MOVED, 403, MOVED, data="dnc"),
-    Page("lcm_donotcallnumber_delete",     POST, MOVED, 403, MOVED, data="delete"),
+    Page("lcm_donotcallnumber_delete",     POST, 403, 403, 403, data="delete"),
+    Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
+    Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
     *model_pages("lcm.modetype",      ALL,        SUP_NOT_AUD, ALL,    SUP_NOT_AUD, ALL),
     # The agent session history: only the superuser (no group holds its
     # view permission; see the report of issue 7).
@@ -417,6 +443,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
+    elif name == "lcm_donotcallnumber_lift":
+        args = [pks["lcm.donotcallnumber"]]
     elif name.startswith("authtoken_tokenproxy_"):
         args = [] if name.endswith(("changelist", "add")) else [pks["authtoken.tokenproxy"]]
     else:
@@ -449,6 +477,7 @@ def post_data(kind: str, world: World) -> dict:
         "contactmode": {"number": "2025550100"},
         "modechange": {"new_number": "2025550100"},
         "dnc": {"number": "2025550188", "reason": "asked"},
+        "lift": {"reason": "The customer gave written consent again."},
         "user": {
             "username": "intruder",
             "password1": "a-long-passphrase-42",
@@ -545,7 +574,9 @@ def test_api(db, world, endpoint, role):
         else:
             assert "detail" in body  # DRF's own error shape (the audit log API)
     if spec.method == "POST" and spec.path.startswith("/api/lcm/") and status < 300:
-        writes = endpoint.startswith(("SetNewModeNumber", "register", "move", "end", "log"))
+        writes = endpoint.startswith(
+            ("SetNewModeNumber", "SetDNC", "register", "move", "end", "log")
+        )
         assert (state() != before) is writes
     elif spec.method == "POST" or status >= 400:
         assert state() == before
@@ -629,6 +660,8 @@ def test_the_api_table_covers_every_role_and_endpoint():
 CAPABILITIES = [
     ("SetNewModeNumber for testagent, on its call", ["api:SetNewModeNumber for testagent"]),
     ("SetNewModeNumber for otheragent, on its call", ["api:SetNewModeNumber for otheragent"]),
+    ("SetDNC for testagent, on its call", ["api:SetDNC for testagent"]),
+    ("SetDNC for otheragent, on its call", ["api:SetDNC for otheragent"]),
     ("GetContactModes of an account testagent has a call on",
      ["api:GetContactModes with testagent's callid",
       "api:GetContactModes of testagent's account, no callid"]),
@@ -648,9 +681,11 @@ CAPABILITIES = [
       "admin:POST lcm_account_restore_mode", "admin:POST lcm_account_revert"]),
     ("Add and change accounts, calls and agents",
      ["admin:POST lcm_account_add", "admin:GET lcm_call_add", "admin:GET lcm_agent_add"]),
-    ("Add and delete DNC numbers and mode types",
-     ["admin:POST lcm_donotcallnumber_add", "admin:POST lcm_donotcallnumber_delete",
+    ("Add DNC numbers, lift a DNC block (with a reason); add and delete mode types",
+     ["admin:POST lcm_donotcallnumber_add", "admin:POST lcm_donotcallnumber_lift",
       "admin:GET lcm_modetype_add", "admin:GET lcm_modetype_delete"]),
+    ("Delete a DNC entry (never: blocks are lifted, kept as evidence)",
+     ["admin:POST lcm_donotcallnumber_delete"]),
     ("Delete accounts, calls and agents",
      ["admin:GET lcm_account_delete", "admin:GET lcm_call_delete", "admin:GET lcm_agent_delete"]),
     ("View the audit log and export it as CSV (admin)",

@@ -24,11 +24,19 @@ from .conftest import client_for
 EXAMPLES = 60
 SCHEMA_PATH = "/api/schema/?format=json"
 # Refusals that depend on data, not on the request's shape: which ModeIDs are
-# defined, a mode type's own digit bounds, a configured region (400), and an
+# defined, a mode type's own digit bounds, a configured region, SetDNC's
+# dates against today and each other, a day the calendar lacks (29/02 of a
+# common year) (400), and an
 # Idempotency-Key that an earlier case sent with another body (422). A request
 # the schema calls valid may meet them; it must then get exactly these codes.
 DATA_RULE_CODES = {
-    400: {"unknown_mode", "invalid_number"},
+    400: {
+        "unknown_mode",
+        "invalid_number",
+        "period_in_the_past",
+        "end_before_start",
+        "invalid_date",
+    },
     422: {"idempotency_key_reused"},
 }
 

@@ -18,10 +18,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lcm import errors
-from lcm.models import Account, Agent, Call, ContactMode, ModeChange, ModeType
+from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
 from lcm.numbers import clean_for_mode
 
-from . import RequestContext, modes, permissions
+from . import RequestContext, do_not_call, modes, permissions
 from .dialing import DialableMode, dialable_modes
 
 # The call with its agent and account, and the ModeID's type, in one round
@@ -31,7 +31,7 @@ from .dialing import DialableMode, dialable_modes
 _CALL_AGENT_ACCOUNT = """
     SELECT c.id, c.callid, c.account_id, c.agent_id, c.state,
            ag.agent_id, ag.user_id, ag.is_logged_in,
-           ac.account_number, ac.country,
+           ac.account_number, ac.country, ac.campaign,
            mt.id, mt.name, mt.min_length, mt.max_length
     FROM lcm_call c
     JOIN lcm_agent ag ON ag.id = c.agent_id
@@ -52,11 +52,21 @@ def _refuse_bad_input_of_unknown_call(*, callid: str, mode_id: int, contact_numb
 
 
 def _load_call_locking_account(
-    *, callid: str, mode_id: int, contact_number: str, account_number: str, agent_id: str, actor
+    *,
+    callid: str,
+    mode_id: int | None,
+    contact_number: str | None,
+    account_number: str,
+    agent_id: str,
+    actor,
 ):
     """Read call, agent, account and mode type in one query, locking the
     account row: a second request on the same account waits here, then
-    sees the first one's modes. Then the checks, in the spec's order."""
+    sees the first one's modes. Then the checks, in the spec's order.
+
+    `mode_id` and `contact_number` None (SetDNC): no mode type to read and
+    no number to clean; the call, identity and pre-requisite checks are the
+    same. Returns the call and the cleaned number (None without one)."""
     sql = _CALL_AGENT_ACCOUNT
     if connection.features.has_select_for_update_of:
         sql += _LOCK_ACCOUNT
@@ -64,17 +74,17 @@ def _load_call_locking_account(
         cursor.execute(sql, [mode_id, callid])
         row = cursor.fetchone()
     if row is None:
+        if contact_number is None:
+            raise errors.UnknownCall(callid)
         _refuse_bad_input_of_unknown_call(
             callid=callid, mode_id=mode_id, contact_number=contact_number
         )
     (call_pk, call_callid, account_pk, agent_pk, state, agent_code, user_pk, logged_in,
-     call_account_number, country, type_id, type_name, min_length, max_length) = row  # fmt: skip
-    if type_id is None:
+     call_account_number, country, campaign, type_id, type_name, min_length,
+     max_length) = row  # fmt: skip
+    if type_id is None and mode_id is not None:
         raise modes.unknown_mode_type(mode_id)
     db = connection.alias
-    mode_type = ModeType.from_db(
-        db, ["id", "name", "min_length", "max_length"], [type_id, type_name, min_length, max_length]
-    )
     call = Call.from_db(
         db, ["id", "callid", "account_id", "agent_id", "state"],
         [call_pk, call_callid, account_pk, agent_pk, state],
@@ -84,9 +94,18 @@ def _load_call_locking_account(
         [agent_pk, agent_code, user_pk, bool(logged_in)],
     )  # fmt: skip
     call.account = Account.from_db(
-        db, ["id", "account_number", "country"], [account_pk, call_account_number, country]
+        db,
+        ["id", "account_number", "campaign", "country"],  # the model's order (from_db)
+        [account_pk, call_account_number, campaign, country],
     )
-    clean = modes.clean_for(contact_number, mode_type, call.account)
+    clean = None
+    if contact_number is not None:
+        mode_type = ModeType.from_db(
+            db,
+            ["id", "name", "min_length", "max_length"],
+            [type_id, type_name, min_length, max_length],
+        )
+        clean = modes.clean_for(contact_number, mode_type, call.account)
 
     if call.agent.agent_id == agent_id:
         agent = call.agent
@@ -173,6 +192,76 @@ def set_new_mode_number(
     )
 
 
+@transaction.atomic
+def set_dnc(
+    *,
+    callid: str,
+    account_number: str,
+    agent_id: str,
+    whole_contact: bool,
+    mode_id: int | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    campaign_specific: bool,
+    comments: str,
+    actor: AbstractBaseUser,
+    context: RequestContext = NO_CONTEXT,
+) -> tuple[DoNotCallNumber, bool]:
+    """SetDNC (dialable-modes.md section 3): the customer on the line asks
+    not to be called on mode `mode_id`'s number or, `whole_contact`, on any.
+
+    Order of checks: input and period (400), then the call, identity,
+    account, agent and pre-requisite checks of SetNewModeNumber (the same
+    code, locking the account), then the mode (400 `unknown_mode`); then
+    the block and its audit entry (`do_not_call.block`). Returns the entry
+    and whether it is new (False: the same block already stood).
+    """
+    if not callid or not callid.strip():
+        raise errors.CallidEmpty(fields={"callid": ["This field may not be blank."]})
+    if not whole_contact and mode_id is None:
+        raise errors.InvalidInput(
+            errors.DNC_MODE_ID_REQUIRED, fields={"ModeID": [errors.DNC_MODE_ID_REQUIRED]}
+        )
+    starts_at, expires_at = do_not_call.period(start, end)
+    call, _ = _load_call_locking_account(
+        callid=callid,
+        mode_id=None,
+        contact_number=None,
+        account_number=account_number,
+        agent_id=agent_id,
+        actor=actor,
+    )
+    number = None
+    if not whole_contact:
+        state = modes.live_states(call.account).state(mode_id)
+        if state is None:
+            message = errors.DNC_NO_LIVE_MODE.format(
+                account_number=call.account.account_number, mode_id=mode_id
+            )
+            raise errors.UnknownModeType(message, fields={"ModeID": [message]})
+        number = state.clean
+    return do_not_call.block(
+        account=call.account,
+        number=number,
+        mode_id=mode_id,
+        campaign_specific=campaign_specific,
+        starts_at=starts_at,
+        expires_at=expires_at,
+        comments=comments,
+        entry=ModeChange(
+            call=call,
+            callid=call.callid,
+            agent=call.agent,
+            agent_code=call.agent.agent_id,
+            user=actor,
+            username=actor.get_username(),
+            source=context.source,
+            client_ip=context.client_ip,
+            request_id=context.request_id,
+        ),
+    )
+
+
 def contact_modes(
     *, account_number: str, callid: str | None, actor, now: dt.datetime | None = None
 ) -> list[DialableMode]:
@@ -221,4 +310,4 @@ def contact_modes(
     return dialable_modes(account, list(live), now=now or timezone.now())
 
 
-__all__ = ["clean_for_mode", "contact_modes", "set_new_mode_number"]
+__all__ = ["clean_for_mode", "contact_modes", "set_dnc", "set_new_mode_number"]

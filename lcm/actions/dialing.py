@@ -21,6 +21,7 @@ from . import do_not_call
 
 ON_DO_NOT_CALL = "on the do-not-call list"
 ON_DO_NOT_CALL_AS = "on the do-not-call list (as {listed})"
+ON_DO_NOT_CALL_CONTACT = "on the do-not-call list (the whole contact)"
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class DialableMode:
     window: dialable.Window  # the mode's window: its override, else its type's
     effective: dialable.Window | None  # the strictest overlap today, in the primary zone
     area_code: str
-    blocked_as: str | None  # the listed number that blocks it, None when not blocked
+    blocked_as: str | None  # the listed number that blocks it ("": the whole contact), or None
     clock: dialable.Callability
 
     @property
@@ -46,6 +47,8 @@ class DialableMode:
     def reason(self) -> str:
         """Why it may or may not be dialled now, in a supervisor's words."""
         if self.do_not_call:
+            if not self.blocked_as:
+                return ON_DO_NOT_CALL_CONTACT
             if self.blocked_as == self.mode.number:
                 return ON_DO_NOT_CALL
             return ON_DO_NOT_CALL_AS.format(listed=self.blocked_as)
@@ -110,7 +113,9 @@ def dialable_modes(
 ) -> list[DialableMode]:
     """Each live mode of `account` (with `mode_type` loaded) as a channel,
     at the instant `now`. One query for the do-not-call status of all."""
-    blocked = do_not_call.blocking_entries([do_not_call.as_clean(mode) for mode in modes], now=now)
+    blocked = do_not_call.blocking_entries(
+        [do_not_call.as_clean(mode) for mode in modes], now=now, account=account
+    )
     result = []
     for mode in modes:
         zones = zones_of(mode, account)

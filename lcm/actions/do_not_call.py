@@ -14,26 +14,39 @@ Do-not-call status of a mode is never stored: it is this match, read live,
 so a number added to the list flags every live mode holding it at once, on
 every account, and an expired entry stops counting by itself.
 
-Every write of the list is here (`add_number`, `remove_number`).
+An entry blocks one number (`scope` number: by identity, on every
+account) or a whole contact (`scope` contact: every mode of its account,
+whatever the number); `campaign` set, only on accounts of that campaign.
+It counts from `starts_at` (empty: when added) until `expires_at` (empty:
+for ever) unless it was lifted. Lifting never deletes: the entry keeps who
+blocked it, from which call, and who lifted it and why.
+
+Every write of the list is here (`add_number`, `change_entry`, `block`,
+`lift`); the agent's SetDNC (`block`) and every lift of a contact's block
+append an entry to the audit chain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from lcm import errors
-from lcm.models import ContactMode, DoNotCallNumber
+from lcm import errors, inputs
+from lcm.audit import append_entry
+from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange
 from lcm.numbers import CleanNumber, candidates, clean_any, same_number
 
-from . import permissions
+from . import RequestContext, permissions
 
 ON_THE_LIST = "Number {number} is on the do-not-call list."
 ON_THE_LIST_AS = "Number {number} is on the do-not-call list (as {listed})."
+CONTACT_ON_THE_LIST = (
+    "Number {number} cannot be stored: the whole contact is on the do-not-call list."
+)
 ALREADY_LISTED = "{number} is already on the do-not-call list (as {listed})."
 ADDED = (
     "{number} is on the do-not-call list{until}. It blocks {modes} live mode{s} "
@@ -42,8 +55,13 @@ ADDED = (
 
 
 def active_q(now: datetime | None = None) -> Q:
-    """Entries that count now: no expiry, or one still ahead."""
-    return Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now())
+    """Entries that count now: not lifted, started, and no expiry or one ahead."""
+    now = now or timezone.now()
+    return (
+        Q(lifted_at__isnull=True)
+        & (Q(starts_at__isnull=True) | Q(starts_at__lte=now))
+        & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
 
 
 def match_q(number: CleanNumber, prefix: str = "") -> Q:
@@ -86,60 +104,122 @@ def as_clean(row) -> CleanNumber:
     return CleanNumber(row.number, row.number_e164, row.number_national)
 
 
-def blocking_number(number: CleanNumber, *, now: datetime | None = None) -> str | None:
-    """The listed number that blocks `number` now, if any. Hand-written
-    SQL: it runs on every SetNewModeNumber (one indexed lookup)."""
+def blocking_number(
+    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+) -> str | None:
+    """The listed number that blocks `number` (held by a mode of `account`)
+    now, if any; `""` when the block is the whole contact's. Hand-written
+    SQL: it runs on every SetNewModeNumber (one indexed lookup; the
+    account's blocks and the campaign are in the same condition)."""
     condition, params = match_sql(number, "d")
+    db_now = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    if account is None:
+        scope = f"d.campaign = '' AND d.scope = 'number' AND {condition}"
+    else:
+        scope = (
+            "d.campaign IN ('', %s) AND ((d.scope = 'number' AND "
+            f"{condition}) OR (d.scope = 'contact' AND d.account_id = %s))"
+        )
+        params = [account.campaign, *params, account.pk]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT d.number FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
-            f"WHERE (d.expires_at IS NULL OR d.expires_at > %s) AND {condition} "
+            "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
+            f"AND (d.expires_at IS NULL OR d.expires_at > %s) AND {scope} "
             "ORDER BY d.id LIMIT 1",
-            [connection.ops.adapt_datetimefield_value(now or timezone.now()), *params],
+            [db_now, db_now, *params],
         )
         row = cursor.fetchone()
     return row[0] if row else None
 
 
 def refusal(number: CleanNumber, listed: str) -> errors.DoNotCall:
+    """`listed` is the blocking entry's number; empty: a whole-contact block."""
+    if not listed:
+        return errors.DoNotCall(CONTACT_ON_THE_LIST.format(number=number.number))
     if listed == number.number:
         return errors.DoNotCall(ON_THE_LIST.format(number=number.number))
     return errors.DoNotCall(ON_THE_LIST_AS.format(number=number.number, listed=listed))
 
 
-def refuse(number: CleanNumber, *, now: datetime | None = None) -> None:
-    """Raise `errors.DoNotCall` (409) when `number` is blocked."""
-    listed = blocking_number(number, now=now)
+def refuse(
+    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+) -> None:
+    """Raise `errors.DoNotCall` (409) when `number` is blocked, for a mode
+    of `account` (its whole-contact and campaign blocks count too)."""
+    listed = blocking_number(number, account=account, now=now)
     if listed is not None:
         raise refusal(number, listed)
 
 
+def blocking_rows(
+    numbers: Iterable[CleanNumber],
+    *,
+    account_ids: Iterable[int] = (),
+    campaigns: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[DoNotCallNumber]:
+    """For many numbers at once (an import batch, a contact's modes): in one
+    query, a superset of the entries that may block one of `numbers` held
+    by an account of `account_ids` in one of `campaigns` (the number
+    blocks by candidates, those accounts' whole-contact blocks), active at
+    `now`. `first_blocking` then decides, pair by pair."""
+    numbers = list(numbers)
+    keys = {key for n in numbers for key in candidates(n)}
+    e164s = {n.e164 for n in numbers if n.country_known}
+    by_number = Q(scope=DoNotCallNumber.Scope.NUMBER) & (
+        Q(number_e164__in=e164s) | Q(number_national__in=keys) | Q(number_e164="", number__in=keys)
+    )
+    contact = Q(scope=DoNotCallNumber.Scope.CONTACT, account_id__in=list(account_ids))
+    return list(
+        DoNotCallNumber.objects.filter(active_q(now), campaign__in=["", *campaigns])
+        .filter(by_number | contact)
+        .order_by("pk")
+    )
+
+
+def first_blocking(
+    rows: list[DoNotCallNumber], number: CleanNumber, *, account_id: int | None, campaign: str
+) -> DoNotCallNumber | None:
+    """The first of `rows` (`blocking_rows`) blocking `number` on the
+    account `account_id` (None: not stored yet) of `campaign`: a block of
+    every campaign or of that one, of the number (`same_number`) or of the
+    whole contact."""
+    for row in rows:
+        if row.campaign not in ("", campaign):
+            continue
+        if row.scope == DoNotCallNumber.Scope.CONTACT:
+            if account_id is not None and row.account_id == account_id:
+                return row
+        elif same_number(number, as_clean(row)):
+            return row
+    return None
+
+
 def blocking_entries(
-    numbers: Iterable[CleanNumber], *, now: datetime | None = None
+    numbers: Iterable[CleanNumber],
+    *,
+    now: datetime | None = None,
+    account: Account | None = None,
 ) -> dict[CleanNumber, DoNotCallNumber]:
-    """For many numbers at once (an import batch, a contact's modes): the
-    entry blocking each blocked one. One query: a superset by candidates,
-    then `same_number` decides."""
+    """The entry blocking each blocked one of `numbers`, held by modes of
+    `account` (None: every-campaign number blocks only). One query."""
     numbers = list(dict.fromkeys(numbers))
     if not numbers:
         return {}
-    keys = {key for n in numbers for key in candidates(n)}
-    e164s = {n.e164 for n in numbers if n.country_known}
-    rows = list(
-        DoNotCallNumber.objects.filter(active_q(now))
-        .filter(
-            Q(number_e164__in=e164s)
-            | Q(number_national__in=keys)
-            | Q(number_e164="", number__in=keys)
-        )
-        .order_by("pk")
+    account_id = account.pk if account is not None else None
+    campaign = account.campaign if account is not None else ""
+    rows = blocking_rows(
+        numbers,
+        account_ids=[account_id] if account_id is not None else [],
+        campaigns=[campaign],
+        now=now,
     )
     found = {}
     for number in numbers:
-        for row in rows:
-            if same_number(number, as_clean(row)):
-                found[number] = row
-                break
+        row = first_blocking(rows, number, account_id=account_id, campaign=campaign)
+        if row is not None:
+            found[number] = row
     return found
 
 
@@ -167,6 +247,14 @@ def _summary(entry: DoNotCallNumber) -> str:
     )
 
 
+def _listed_for_every_campaign(clean: CleanNumber) -> QuerySet[DoNotCallNumber]:
+    """The unlifted number blocks of every campaign holding `clean` (an
+    expired one included: it is the entry to edit)."""
+    return DoNotCallNumber.objects.filter(
+        match_q(clean), scope=DoNotCallNumber.Scope.NUMBER, campaign="", lifted_at=None
+    ).order_by("pk")
+
+
 def validate_new(number: str, expires_at: datetime | None, *, lock: bool = False) -> CleanNumber:
     """The checks of a new entry (the console's form runs them before
     saving): a number, not listed yet under any spelling, an expiry ahead.
@@ -175,7 +263,7 @@ def validate_new(number: str, expires_at: datetime | None, *, lock: bool = False
         clean = clean_any(number)
     except errors.InvalidNumber as exc:
         raise errors.InvalidNumber(exc.message, fields={"number": [exc.message]}) from None
-    listed = DoNotCallNumber.objects.filter(match_q(clean)).order_by("pk")
+    listed = _listed_for_every_campaign(clean)
     existing = (listed.select_for_update() if lock else listed).first()
     if existing is not None:
         message = ALREADY_LISTED.format(number=clean.number, listed=existing.number)
@@ -202,9 +290,7 @@ def add_number(
     existing entry is what to edit), or when it is not a number."""
     permissions.require(actor, permissions.MANAGE_DO_NOT_CALL)
     clean = clean_any(number)
-    existing = (
-        DoNotCallNumber.objects.select_for_update().filter(match_q(clean)).order_by("pk").first()
-    )
+    existing = _listed_for_every_campaign(clean).select_for_update().first()
     if existing is not None:
         raise errors.AlreadyListed(
             ALREADY_LISTED.format(number=clean.number, listed=existing.number)
@@ -238,10 +324,191 @@ def change_entry(
     return entry
 
 
+# --- SetDNC: the customer asks not to be called (dialable-modes.md section 3) --------
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight starting `day`, in the site's time zone (TIME_ZONE)."""
+    return datetime.combine(day, time(), tzinfo=timezone.get_current_timezone())
+
+
+def period(
+    start: date | None, end: date | None, *, now: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """The block's `starts_at` and `expires_at` from SetDNC's dates (whole
+    days in the site's time zone: the end day is blocked to its last
+    moment). Absent start: from now (None); absent end: permanent (None).
+    Refused, naming the field: an end before the start, a start or an end
+    before today."""
+    today = timezone.localdate(now or timezone.now())
+    if start is not None and end is not None and end < start:
+        message = errors.DNC_END_BEFORE_START.format(
+            start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}"
+        )
+        raise errors.EndBeforeStart(message, fields={"DNCBlockEndDate": [message]})
+    if start is not None and start < today:
+        message = errors.DNC_START_IN_THE_PAST.format(start=f"{start:%d/%m/%Y}")
+        raise errors.PeriodInThePast(message, fields={"DNCBlockStartDate": [message]})
+    if end is not None and end < today:
+        message = errors.DNC_END_IN_THE_PAST.format(end=f"{end:%d/%m/%Y}")
+        raise errors.PeriodInThePast(message, fields={"DNCBlockEndDate": [message]})
+    starts_at = _day_start(start) if start is not None else None
+    if end is None:
+        return starts_at, None
+    if end == date.max:  # the calendar's last day: no later midnight to end on
+        return starts_at, datetime.max.replace(tzinfo=UTC)
+    return starts_at, _day_start(end + timedelta(days=1))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+
+
+def _flagged(number: CleanNumber | None, account: Account, campaign: str) -> int:
+    """How many live modes the block flags now (on every account for a number)."""
+    if number is None:
+        return ContactMode.objects.filter(account=account, deleted_at=None).count()
+    modes = live_modes_holding(number)
+    if campaign:
+        modes = modes.filter(account__campaign=campaign)
+    return modes.count()
+
+
+def block(
+    *,
+    account: Account,
+    number: CleanNumber | None,
+    mode_id: int | None,
+    campaign_specific: bool,
+    starts_at: datetime | None,
+    expires_at: datetime | None,
+    comments: str,
+    entry: ModeChange,
+) -> tuple[DoNotCallNumber, bool]:
+    """SetDNC's write, for the caller that checked the call, the agent's
+    identity and pre-requisites, and holds the lock of `account`
+    (`agent_requests.set_dnc`): block `number` (held by mode `mode_id`) or,
+    `number` None, the whole contact; `campaign_specific`, only on the
+    account's campaign. Effective at once: do-not-call status is read live
+    from the list, so every live mode it touches is flagged by this row.
+
+    The same block (scope, number or contact, campaign, period) already
+    standing changes nothing: returns it and False. Otherwise returns the
+    new entry and True, after appending `entry` (who, call, scope, period,
+    comment) to the audit chain, as the transaction's last write."""
+    campaign = account.campaign if campaign_specific else ""
+    same = DoNotCallNumber.objects.select_for_update().filter(
+        lifted_at=None, campaign=campaign, starts_at=starts_at, expires_at=expires_at
+    )
+    if number is not None:
+        same = same.filter(match_q(number), scope=DoNotCallNumber.Scope.NUMBER)
+    else:
+        same = same.filter(scope=DoNotCallNumber.Scope.CONTACT, account=account)
+    existing = same.order_by("pk").first()
+    if existing is not None:
+        return existing, False
+    row = DoNotCallNumber.objects.create(
+        scope=DoNotCallNumber.Scope.NUMBER if number else DoNotCallNumber.Scope.CONTACT,
+        number=number.number if number else "",
+        number_e164=number.e164 if number else "",
+        number_national=number.national if number else "",
+        account=account,
+        account_number=account.account_number,
+        mode_id=mode_id if number else None,
+        campaign=campaign,
+        comments=comments,
+        added_by=entry.username,
+        agent_code=entry.agent_code,
+        call=entry.call,
+        callid=entry.callid,
+        starts_at=starts_at,
+        expires_at=expires_at,
+    )
+    entry.action = ModeChange.Action.DO_NOT_CALL
+    entry.account = account
+    entry.account_number = account.account_number
+    entry.mode_id = mode_id if number else 0
+    entry.old_number = entry.new_number = number.number if number else ""
+    entry.new_number_e164 = number.e164 if number else ""
+    entry.deleted_modes = []
+    entry.modes = []  # no mode's state changed: the list did
+    entry.do_not_call = {
+        "event": "block",
+        "entry": row.pk,
+        "scope": row.scope,
+        "number": row.number,
+        "campaign": campaign,
+        "starts_at": _iso(starts_at),
+        "expires_at": _iso(expires_at),
+        "comments": comments,
+        "live_modes_flagged": _flagged(number, account, campaign),
+    }
+    append_entry(entry)
+    return row, True
+
+
+# --- Lifting a block (the supervisors' console) --------------------------------------
+
+LIFT = "lcm.delete_donotcallnumber"
+MAX_LIFT_REASON = 500
+
+
 @transaction.atomic
-def remove_number(*, entry_pk: int, actor=None) -> DoNotCallNumber:
-    """Take an entry off the list."""
-    permissions.require(actor, "lcm.delete_donotcallnumber")
-    entry = DoNotCallNumber.objects.select_for_update().get(pk=entry_pk)
-    entry.delete()
-    return entry
+def lift(
+    *, entry_pk: int, reason: str, actor=None, context: RequestContext | None = None
+) -> tuple[DoNotCallNumber, bool]:
+    """Lift a block: it stops counting at once, and stays on the list as
+    evidence with who lifted it, when and why (never deleted). A block
+    from a contact (SetDNC) gets an audit entry in the chain naming it.
+    Lifting a lifted block changes nothing: returns it and False."""
+    permissions.require(actor, LIFT)
+    reason = (reason or "").strip()
+    problem = inputs.text_problem(reason, max_length=MAX_LIFT_REASON)
+    if not reason or problem:
+        message = errors.LIFT_REASON_REQUIRED if not reason else f"The reason {problem}"
+        raise errors.InvalidInput(message, fields={"reason": [message]})
+    account_id = DoNotCallNumber.objects.filter(pk=entry_pk).values_list("account_id", flat=True)
+    if not account_id.exists():
+        raise errors.NotFound(f"No do-not-call entry {entry_pk}.")
+    account_id = account_id.first()
+    account = (
+        Account.objects.select_for_update().get(pk=account_id) if account_id is not None else None
+    )  # the account first, as every change to a contact: no lock-order inversion
+    row = DoNotCallNumber.objects.select_for_update().get(pk=entry_pk)
+    if row.lifted_at is not None:
+        return row, False
+    row.lifted_at = timezone.now()
+    row.lifted_by = permissions.username(actor, "system")
+    row.lift_reason = reason
+    row.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    if account is not None:
+        context = context or RequestContext(source="admin")
+        append_entry(
+            ModeChange(
+                action=ModeChange.Action.LIFT_DO_NOT_CALL,
+                account=account,
+                account_number=account.account_number,
+                user=actor if actor is not None and actor.is_authenticated else None,
+                username=row.lifted_by,
+                source=context.source,
+                client_ip=context.client_ip,
+                request_id=context.request_id,
+                mode_id=row.mode_id or 0,
+                old_number=row.number,
+                new_number=row.number,
+                new_number_e164=row.number_e164,
+                deleted_modes=[],
+                modes=[],
+                do_not_call={
+                    "event": "lift",
+                    "entry": row.pk,
+                    "scope": row.scope,
+                    "number": row.number,
+                    "campaign": row.campaign,
+                    "blocked_by": row.added_by,
+                    "blocked_callid": row.callid,
+                    "reason": reason,
+                },
+            )
+        )
+    return row, True

@@ -119,15 +119,39 @@ def import_accounts(
         else:
             planned.append((row, row_modes))
 
-    blocked = do_not_call.blocking_entries(numbers)
+    # Every block that may refuse a number of the batch, in one query: number
+    # blocks (every campaign, or a row's campaign) and the existing accounts'
+    # whole-contact blocks.
+    def campaign_of(row):
+        account = existing.get(row.account_number)
+        return row.names.get("campaign", account.campaign if account else "")
+
+    blocks = (
+        do_not_call.blocking_rows(
+            numbers,
+            account_ids=[account.pk for account in existing.values()],
+            campaigns={campaign_of(row) for row, _ in planned},
+        )
+        if numbers
+        else []
+    )
     kept = []
     for row, row_modes in planned:
-        refused = [
-            f"Mode{mode_id}: "
-            + do_not_call.refusal(after.clean, blocked[after.clean].number).message
-            for mode_id, _before, after in row_modes
-            if mode_id in row.modes and after.clean in blocked
-        ]
+        account = existing.get(row.account_number)
+        refused = []
+        for mode_id, _before, after in row_modes:
+            if mode_id not in row.modes:
+                continue
+            blocked = do_not_call.first_blocking(
+                blocks,
+                after.clean,
+                account_id=account.pk if account else None,
+                campaign=campaign_of(row),
+            )
+            if blocked is not None:
+                refused.append(
+                    f"Mode{mode_id}: " + do_not_call.refusal(after.clean, blocked.number).message
+                )
         if refused:
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
         else:

@@ -333,7 +333,7 @@ def write(
     now = timezone.now()
     for _mode_id, target in sorted(targets.items()):
         if target.state is not None and not target.settings_only:
-            do_not_call.refuse(target.state.clean, now=now)
+            do_not_call.refuse(target.state.clean, account=live.account, now=now)
 
     emptied = [
         mode_id

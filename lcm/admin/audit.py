@@ -215,13 +215,14 @@ class ModeChangeAdmin(admin.ModelAdmin):
     actions = None
     fieldsets = [
         ("Change", {"fields": ["action", "mode_id", "old_number", "new_number",
-                               "new_number_e164", "deleted", "reverts", "touched"]}),
+                               "new_number_e164", "deleted", "reverts", "touched",
+                               "do_not_call_detail"]}),
         ("Who and where", {"fields": ["account", "account_number", "call", "callid", "agent",
                                       "agent_code", "user", "username", "source"]}),
         ("When and from where", {"fields": ["created_at", "client_ip", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
-    readonly_fields = ["deleted", "touched"]
+    readonly_fields = ["deleted", "touched", "do_not_call_detail"]
 
     @admin.display(description="account")
     def account_link(self, obj):
@@ -252,6 +253,15 @@ class ModeChangeAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join(
             ", ", "mode {}: {}", ((m["mode_id"], m["number"]) for m in obj.deleted_modes)
+        )
+
+    @admin.display(description="do-not-call block")
+    def do_not_call_detail(self, obj):
+        """A block added (SetDNC) or lifted: scope, period, comment, reason."""
+        if obj.do_not_call is None:
+            return "—"
+        return format_html_join(
+            "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.do_not_call.items())
         )
 
     @admin.display(description="every mode it touched, before → after")

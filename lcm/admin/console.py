@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from lcm import errors
 from lcm.actions import RequestContext, do_not_call, permissions, supervisor
@@ -173,20 +174,126 @@ class DoNotCallForm(forms.ModelForm):
         }
 
 
+class LiftForm(forms.Form):
+    reason = forms.CharField(
+        max_length=do_not_call.MAX_LIFT_REASON,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why the customer may be called again (recorded with the entry and audited).",
+    )
+
+
 @admin.register(DoNotCallNumber)
 class DoNotCallNumberAdmin(admin.ModelAdmin):
-    """The do-not-call list. Every write goes through `lcm.actions.do_not_call`,
-    which stores the number's identity and says how many live modes the
-    block now flags."""
+    """The do-not-call list: who blocked what (a number or a whole contact),
+    from which call, for which campaign, for which period, with what
+    comment. Every write goes through `lcm.actions.do_not_call`. Nothing is
+    deleted: a block is lifted, with a reason, and stays as evidence."""
 
     form = DoNotCallForm
-    list_display = ["number", "number_e164", "reason", "added_at", "added_by", "expires_at"]
-    search_fields = ["=number"]
+    show_facets = admin.ShowFacets.NEVER
+    list_display = [
+        "target",
+        "campaign_shown",
+        "status",
+        "period",
+        "added_by",
+        "agent_code",
+        "callid",
+        "comments",
+        "reason",
+        "lift_link",
+    ]
+    list_filter = ["scope", ("lifted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=number", "=account_number", "=callid", "=agent_code"]
+    search_help_text = "A number (any spelling), an LCM key, a call ID or an AgentID."
     list_per_page = 50
+    FIELDS = [
+        "scope",
+        "number",
+        "number_e164",
+        "account_number",
+        "mode_id",
+        "campaign",
+        "starts_at",
+        "expires_at",
+        "reason",
+        "comments",
+        "added_at",
+        "added_by",
+        "agent_code",
+        "callid",
+        "lifted_at",
+        "lifted_by",
+        "lift_reason",
+    ]
+
+    def get_fields(self, request, obj=None):
+        return self.FIELDS if obj else ["number", "reason", "expires_at"]
+
+    def get_list_display(self, request):
+        if permissions.may(request.user, do_not_call.LIFT):
+            return self.list_display
+        return [name for name in self.list_display if name != "lift_link"]
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if obj.account_id is not None or obj.lifted_at is not None:
+            # A contact's block (SetDNC) is evidence, and a lifted one is over:
+            # neither is edited; a block is lifted, and a new one added.
+            return self.FIELDS
         # A number is the entry's identity: to block another, add it.
-        return ["number", "number_e164", "added_at", "added_by"] if obj else []
+        return [name for name in self.FIELDS if name not in ("reason", "expires_at")]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # never a hard delete: lift the block (`lift_view`)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:entry_pk>/lift/",
+                self.admin_site.admin_view(self.lift_view),
+                name="lcm_donotcallnumber_lift",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="blocks")
+    def target(self, obj):
+        if obj.scope == DoNotCallNumber.Scope.CONTACT:
+            return f"whole contact {obj.account_number}"
+        if obj.account_number:
+            return f"{obj.number} (mode {obj.mode_id} of {obj.account_number})"
+        return obj.number
+
+    @admin.display(description="campaign", ordering="campaign")
+    def campaign_shown(self, obj):
+        return obj.campaign or "every campaign"
+
+    @admin.display(description="status")
+    def status(self, obj):
+        now = timezone.now()
+        if obj.lifted_at:
+            return f"lifted {short_time(obj.lifted_at)} by {obj.lifted_by}"
+        if obj.expires_at and obj.expires_at <= now:
+            return "expired"
+        if obj.starts_at and obj.starts_at > now:
+            return "scheduled"
+        return "active"
+
+    @admin.display(description="period")
+    def period(self, obj):
+        start = short_time(obj.starts_at or obj.added_at)
+        end = short_time(obj.expires_at) if obj.expires_at else "permanent"
+        return f"{start} → {end}"
+
+    @admin.display(description="")
+    def lift_link(self, obj):
+        if obj.lifted_at:
+            return ""
+        return format_html(
+            '<a href="{}">Lift…</a>', reverse("admin:lcm_donotcallnumber_lift", args=[obj.pk])
+        )
 
     def get_search_results(self, request, queryset, search_term):
         return search_by_identity(super().get_search_results, request, queryset, search_term, "")
@@ -212,12 +319,46 @@ class DoNotCallNumberAdmin(admin.ModelAdmin):
         obj.pk, obj.number = saved.pk, saved.number
         obj._state.adding = False
 
-    def delete_model(self, request, obj):
-        do_not_call.remove_number(entry_pk=obj.pk, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for entry in queryset:
-            do_not_call.remove_number(entry_pk=entry.pk, actor=request.user)
+    def lift_view(self, request, entry_pk):
+        """Lift a block: asks for the reason, then `do_not_call.lift`."""
+        if not permissions.may(request.user, do_not_call.LIFT):
+            raise PermissionDenied
+        entry = DoNotCallNumber.objects.filter(pk=entry_pk).first()
+        if entry is None:
+            raise Http404(f"No do-not-call entry {entry_pk}.")
+        list_url = reverse("admin:lcm_donotcallnumber_changelist")
+        form = LiftForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry, lifted = do_not_call.lift(
+                    entry_pk=entry.pk,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    context=request_context(request),
+                )
+            except errors.LcmError as exc:
+                for field, reasons in (exc.fields or {None: [exc.msg]}).items():
+                    for reason in reasons:
+                        form.add_error(field, reason)
+            else:
+                if lifted:
+                    self.message_user(
+                        request, f"The block of {self.target(entry)} is lifted.", messages.SUCCESS
+                    )
+                return HttpResponseRedirect(list_url)
+        return TemplateResponse(
+            request,
+            "admin/lcm/donotcallnumber/lift_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Lift a do-not-call block",
+                "entry": entry,
+                "target": self.target(entry),
+                "list_url": list_url,
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
 
 
 def search_by_identity(search, request, queryset, term, prefix):

@@ -17,7 +17,7 @@ from rest_framework import serializers
 from lcm import errors
 from lcm.actions import RequestContext, agent_requests
 
-from .serializers import GetContactModesData, SetNewModeNumberData
+from .serializers import GetContactModesData, SetDNCData, SetNewModeNumberData
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,24 @@ def set_new_mode_number(data: dict, *, user, context: RequestContext) -> dict:
     return {"success": True}
 
 
+def set_dnc(data: dict, *, user, context: RequestContext) -> dict:
+    valid = _validated(SetDNCData, data)
+    agent_requests.set_dnc(
+        callid=valid["callid"],
+        account_number=valid["AccountNumber"],
+        agent_id=valid["AgentID"],
+        whole_contact=not valid["isPhoneNoDNC"],
+        mode_id=valid.get("ModeID"),
+        start=valid.get("DNCBlockStartDate"),
+        end=valid.get("DNCBlockEndDate"),
+        campaign_specific=valid["CampaignSpecificDNC"],
+        comments=valid["AgentComments"].strip(),
+        actor=user,
+        context=context,
+    )
+    return {"success": True}
+
+
 def get_contact_modes(data: dict, *, user, context: RequestContext) -> dict:
     valid = _validated(GetContactModesData, data)
     modes = agent_requests.contact_modes(
@@ -67,6 +85,7 @@ HANDLERS: dict[str, Handler] = {
     "SetNewModeNumber": Handler(
         "SetNewModeNumberResult", SetNewModeNumberData, set_new_mode_number, changes=True
     ),
+    "SetDNC": Handler("SetDNCResult", SetDNCData, set_dnc, changes=True),
     "GetContactModes": Handler(
         "SetContactModes", GetContactModesData, get_contact_modes, changes=False
     ),

@@ -9,7 +9,7 @@ of digits and an integer, as the vendor's sample sends a number.
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from lcm import inputs
+from lcm import errors, inputs
 
 MAX_MODE_ID = 32767
 
@@ -72,6 +72,56 @@ class SetNewModeNumberData(serializers.Serializer):
     ContactNumber = StrictCharField(max_length=64)
     DeleteOtherModes = StrictBooleanField()
     AgentID = StrictCharField(max_length=64)
+
+
+class VendorDateField(StrictCharField):
+    """The vendor's `DD/MM/YYYY` (`lcm.inputs.vendor_date`), as a date."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            return inputs.vendor_date(text)
+        except inputs.NoSuchDay as exc:  # the calendar's rule, not the shape's: its own code
+            message = f"{self.field_name} {exc}"
+            raise errors.InvalidDate(message, fields={self.field_name: [message]}) from None
+        except ValueError as exc:
+            raise serializers.ValidationError(f"This field {exc}", code="invalid_date") from None
+
+
+MAX_DNC_COMMENTS = 500
+
+
+class SetDNCData(serializers.Serializer):
+    """SetDNC (dialable-modes.md section 3). `BlockedBy` is the vendor's
+    name of `AgentID`: either is accepted, one is required."""
+
+    callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    AccountNumber = StrictCharField(max_length=128)
+    AgentID = StrictCharField(max_length=64, required=False)
+    BlockedBy = StrictCharField(max_length=64, required=False)
+    isPhoneNoDNC = StrictBooleanField()
+    ModeID = ModeIdField(required=False)
+    DNCBlockStartDate = VendorDateField(required=False, allow_null=True)
+    DNCBlockEndDate = VendorDateField(required=False, allow_null=True)
+    CampaignSpecificDNC = StrictBooleanField(required=False, default=False)
+    AgentComments = StrictCharField(
+        max_length=MAX_DNC_COMMENTS, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs):
+        agent, blocked_by = attrs.get("AgentID"), attrs.get("BlockedBy")
+        if agent is None and blocked_by is None:
+            raise serializers.ValidationError(
+                {"AgentID": ["This field is required (or its alias BlockedBy)."]}
+            )
+        if agent is not None and blocked_by is not None:
+            raise serializers.ValidationError(
+                {"BlockedBy": ["BlockedBy is the alias of AgentID: send one of them, not both."]}
+            )
+        if attrs["isPhoneNoDNC"] and attrs.get("ModeID") is None:
+            raise serializers.ValidationError({"ModeID": [errors.DNC_MODE_ID_REQUIRED]})
+        attrs["AgentID"] = agent if agent is not None else blocked_by
+        return attrs
 
 
 class GetContactModesData(serializers.Serializer):
@@ -155,6 +205,73 @@ class GetContactModesDataSchema(serializers.Serializer):
     AccountNumber = _text(128, "The LCM key of the contact.")
 
 
+def _string(max_length: int, description: str, pattern: str = NON_BLANK, **extra) -> dict:
+    return {"type": "string", "maxLength": max_length, "pattern": pattern,
+            "description": description, **extra}  # fmt: skip
+
+
+# SetDNC's data as one JSON schema: its cross-field rules (AgentID or its
+# alias BlockedBy, exactly one; ModeID when isPhoneNoDNC is true) are part
+# of the contract, so the schema says them too.
+SET_DNC_DATA = {
+    "type": "object",
+    "properties": {
+        "callid": _string(64, "The dialer's call ID; must not be blank."),
+        "AccountNumber": _string(128, "The LCM key of the contact."),
+        "AgentID": _string(64, "The agent making the change (an agent's token: itself)."),
+        "BlockedBy": _string(64, "The vendor's alias of AgentID: send one of them, not both."),
+        "isPhoneNoDNC": {
+            "type": "boolean",
+            "description": "true: block the number of ModeID; false: the whole contact.",
+        },
+        "ModeID": {
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_MODE_ID},
+                {"type": "string", "pattern": MODE_ID_STRING},
+            ],
+            "description": "A live mode of the account; required when isPhoneNoDNC is true.",
+        },
+        "DNCBlockStartDate": _string(
+            40, "DD/MM/YYYY, not before today (server time zone). Absent or null: from now.",
+            inputs.VENDOR_DATE_PATTERN, nullable=True,
+        ),
+        "DNCBlockEndDate": _string(
+            40, "DD/MM/YYYY, not before today nor the start; blocked to the end of that day. "
+            "Absent or null: permanent.", inputs.VENDOR_DATE_PATTERN, nullable=True,
+        ),
+        "CampaignSpecificDNC": {
+            "type": "boolean",
+            "default": False,
+            "description": "true: only on accounts of the contact's campaign.",
+        },
+        "AgentComments": _string(
+            MAX_DNC_COMMENTS, "Optional, at most 500 characters.", NO_NUL
+        ),
+    },
+    "required": ["callid", "AccountNumber", "isPhoneNoDNC"],
+    "allOf": [
+        {
+            "oneOf": [
+                {"required": ["AgentID"], "not": {"required": ["BlockedBy"]}},
+                {"required": ["BlockedBy"], "not": {"required": ["AgentID"]}},
+            ]
+        },
+        {
+            "oneOf": [
+                {"properties": {"isPhoneNoDNC": {"enum": [True]}}, "required": ["ModeID"]},
+                {"properties": {"isPhoneNoDNC": {"enum": [False]}}},
+            ]
+        },
+    ],
+    "description": "Keys the message does not define are ignored.",
+}  # fmt: skip
+
+
+@extend_schema_field(SET_DNC_DATA)
+class _SetDNCDataSchema(serializers.Field):
+    pass
+
+
 class _EnvelopeSchema(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["LCM"], help_text="Always `LCM`.")
     topic = serializers.RegexField(
@@ -171,6 +288,11 @@ class SetNewModeNumberEnvelope(_EnvelopeSchema):
     )
 
 
+class SetDNCEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["SetDNC"])
+    data = _SetDNCDataSchema()
+
+
 class GetContactModesEnvelope(_EnvelopeSchema):
     subtopic = serializers.ChoiceField(choices=["GetContactModes"])
     data = GetContactModesDataSchema()
@@ -181,6 +303,7 @@ EnvelopeRequest = PolymorphicProxySerializer(
     serializers={
         "SetNewModeNumber": SetNewModeNumberEnvelope,
         "GetContactModes": GetContactModesEnvelope,
+        "SetDNC": SetDNCEnvelope,
     },
     resource_type_field_name="subtopic",
 )

@@ -160,6 +160,38 @@ class WebServiceView(LcmApiPolicy, APIView):
                 request_only=True,
             ),
             OpenApiExample(
+                "SetDNC",
+                summary="The customer opts out of the mobile (mode 3) until 31/12/2026",
+                value={
+                    "channel": "LCM",
+                    "topic": "WebService",
+                    "subtopic": "SetDNC",
+                    "source": "AgentDesktop",
+                    "data": {
+                        "callid": "12345",
+                        "AccountNumber": "5|3|1|0|0|44|1",
+                        "AgentID": "testagent",
+                        "isPhoneNoDNC": True,
+                        "ModeID": 3,
+                        "DNCBlockEndDate": "31/12/2026",
+                        "CampaignSpecificDNC": False,
+                        "AgentComments": "Customer asked not to be called on the mobile.",
+                    },
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "SetDNCResult",
+                value={
+                    "channel": "LCM",
+                    "topic": "WebService",
+                    "subtopic": "SetDNCResult",
+                    "message": {"callid": "12345", "response": {"success": True}},
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
                 "Invalid Call ID",
                 value={
                     "channel": "LCM",
