@@ -291,6 +291,9 @@ class CallEvent(models.Model):
         related_name="+",
     )
     username = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why, when a supervisor made the change."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -326,6 +329,9 @@ class AgentSessionEvent(models.Model):
         related_name="+",
     )
     username = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why, when a supervisor made the change."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

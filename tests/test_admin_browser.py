@@ -203,3 +203,47 @@ def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):
         response = page.goto(live_server.url + url)
         assert response.status == 403
     assert snapshot() == before
+
+
+def test_a_supervisor_ends_a_stuck_call_and_logs_an_agent_out_with_a_reason(live_server, page):
+    from lcm.models import Agent, AgentSessionEvent, Call, CallEvent
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "supervisor")
+
+    # The call's page: no field to edit, the legitimate action offered.
+    page.get_by_role("link", name="Calls").first.click()
+    page.locator("#result_list").get_by_role("link", name="12345").click()
+    nothing_to_submit(page)
+    page.get_by_role("link", name="End this call…").click()
+    expect(page.locator("#action-explain")).to_contain_text("Call 12345 of agent testagent")
+    page.get_by_label("Reason").fill("   ")  # a blank reason: refused, said why
+    page.get_by_role("button", name="End the call").click()
+    expect(page.locator(".errorlist")).to_contain_text("Say why")
+    assert Call.objects.get(callid="12345").state == "active"
+    page.get_by_label("Reason").fill("Dialer crashed mid-call")
+    page.get_by_role("button", name="End the call").click()
+    expect(page.locator(".messagelist")).to_contain_text("(reason: Dialer crashed mid-call).")
+    expect(page.locator("#call-history")).to_be_visible()
+    expect(page.get_by_role("link", name="End this call…")).to_have_count(0)
+    event = CallEvent.objects.filter(call__callid="12345").order_by("-pk").first()
+    assert (event.event, event.username, event.reason) == (
+        "ended",
+        "supervisor",
+        "Dialer crashed mid-call",
+    )
+
+    # The agent's page: "Logged in", never a raw field name; log out with a reason.
+    agent = Agent.objects.get(agent_id="otheragent")
+    page.goto(live_server.url + reverse("admin:lcm_agent_change", args=[agent.pk]))
+    expect(page.locator("#content")).to_contain_text("Logged in")
+    expect(page.locator("#content")).not_to_contain_text("Is logged in")
+    page.get_by_role("link", name="Log out…").click()
+    page.get_by_label("Reason").fill("Left the floor")
+    page.get_by_role("button", name="Log the agent out").click()
+    expect(page.locator(".messagelist")).to_contain_text("Agent otheragent logged out at ")
+    expect(page.locator("#session-history")).to_be_visible()
+    agent.refresh_from_db()
+    assert not agent.is_logged_in
+    assert AgentSessionEvent.objects.get(agent=agent).reason == "Left the floor"

@@ -1,6 +1,7 @@
 """The supervisors' console through the real admin (Django's test client)."""
 
 import re
+from html import unescape
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,7 +11,17 @@ from django.utils import timezone
 
 from lcm import errors
 from lcm.actions import supervisor as console_actions
-from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange, ModeType
+from lcm.models import (
+    Account,
+    Agent,
+    AgentSessionEvent,
+    Call,
+    CallEvent,
+    ContactMode,
+    DoNotCallNumber,
+    ModeChange,
+    ModeType,
+)
 from lcm.numbers import NOT_A_NUMBER, TOO_LONG
 
 from .conftest import DEMO_PASSWORD, live_modes, snapshot
@@ -645,6 +656,124 @@ def test_the_agents_list_shows_who_is_logged_in_and_on_which_call(supervisor):
 
     rows = {a.agent_id: a.active_callid for a in response.context["cl"].result_list}
     assert rows == {"testagent": "12345", "otheragent": "12346"}
+
+
+# --- Calls and agent sessions: the dialer's records, the console's actions ----
+
+
+def test_a_call_is_read_only_in_the_console_for_everyone(supervisor):
+    call = Call.objects.get(callid="12345")
+    url = reverse("admin:lcm_call_change", args=[call.pk])
+    before = list(Call.objects.order_by("pk").values())
+
+    page = supervisor.get(url)
+    posted = supervisor.post(url, {"callid": "hacked", "state": "ended", "ended_at": ""})
+    add = supervisor.get(reverse("admin:lcm_call_add"))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="callid"' not in html and 'name="started_at"' not in html
+    assert 'name="state"' not in html and "End this call…" in html
+    assert posted.status_code == 403 and add.status_code == 403
+    assert list(Call.objects.order_by("pk").values()) == before
+
+
+def test_a_supervisor_ends_a_stuck_call_with_a_reason_recorded_as_a_call_event(supervisor):
+    call = Call.objects.get(callid="12345")
+    url = reverse("admin:lcm_call_end", args=[call.pk])
+
+    confirm = supervisor.get(url)
+    response = supervisor.post(url, {"reason": "  Dialer lost the hang-up  "}, follow=True)
+
+    assert "End call 12345" in confirm.content.decode()
+    call.refresh_from_db()
+    assert call.state == Call.State.ENDED and call.ended_at is not None
+    event = CallEvent.objects.filter(call=call).order_by("-pk").first()
+    assert (event.event, event.username, event.reason) == (
+        "ended",
+        "supervisor",
+        "Dialer lost the hang-up",
+    )
+    html = response.content.decode()
+    assert "Call 12345 ended at " in html and "(reason: Dialer lost the hang-up)." in html
+    assert "End this call…" not in html  # an ended call offers no end
+    assert "Dialer lost the hang-up</td>" in html  # the call's history shows it
+
+
+@pytest.mark.parametrize(
+    ("callid", "reason", "message"),
+    [
+        ("12345", "   ", errors.REASON_REQUIRED),
+        ("12345", "", errors.REASON_REQUIRED),
+        ("12300", "stuck", "Call 12300 has already ended (at "),
+    ],
+)
+def test_ending_a_call_is_refused_with_a_clear_message_and_changes_nothing(
+    supervisor, callid, reason, message
+):
+    call = Call.objects.get(callid=callid)
+    before = (list(Call.objects.order_by("pk").values()), CallEvent.objects.count())
+
+    response = supervisor.post(reverse("admin:lcm_call_end", args=[call.pk]), {"reason": reason})
+
+    assert response.status_code == 200
+    assert message in unescape(response.content.decode())
+    assert "call_ends_after_start" not in response.content.decode()
+    assert (list(Call.objects.order_by("pk").values()), CallEvent.objects.count()) == before
+
+
+def test_an_agent_is_logged_out_from_the_console_with_a_recorded_reason(supervisor):
+    agent = Agent.objects.get(agent_id="testagent")
+    assert agent.is_logged_in
+    url = reverse("admin:lcm_agent_log_out", args=[agent.pk])
+
+    response = supervisor.post(url, {"reason": "Went home, CTI never said"}, follow=True)
+
+    agent.refresh_from_db()
+    assert not agent.is_logged_in
+    event = AgentSessionEvent.objects.filter(agent=agent).order_by("-pk").first()
+    assert (event.event, event.username, event.reason) == (
+        "logout",
+        "supervisor",
+        "Went home, CTI never said",
+    )
+    html = response.content.decode()
+    assert "Agent testagent logged out at " in html
+    assert "Log out…" not in html  # logged out: nothing to offer
+    assert "Went home, CTI never said</td>" in html
+
+    again = supervisor.post(url, {"reason": "twice"})
+    assert errors.AGENT_NOT_LOGGED_IN.format(agent_id="testagent") in again.content.decode()
+    assert AgentSessionEvent.objects.filter(agent=agent).count() == 1
+
+
+def test_the_agent_form_edits_who_the_agent_is_never_the_session(supervisor):
+    agent = Agent.objects.get(agent_id="testagent")
+    url = reverse("admin:lcm_agent_change", args=[agent.pk])
+
+    page = supervisor.get(url).content.decode()
+    supervisor.post(url, {"user": agent.user_id, "is_logged_in": "", "agent_id": "x"})
+
+    assert 'name="is_logged_in"' not in page and 'name="agent_id"' not in page
+    assert "Logged in" in page and "Is logged in" not in page
+    agent.refresh_from_db()
+    assert (agent.agent_id, agent.is_logged_in) == ("testagent", True)
+    assert not AgentSessionEvent.objects.exists()
+
+
+def test_an_auditor_may_not_end_calls_or_log_agents_out(demo, client):
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    call = Call.objects.get(callid="12345")
+    agent = Agent.objects.get(agent_id="testagent")
+
+    page = client.get(reverse("admin:lcm_call_change", args=[call.pk])).content.decode()
+    ended = client.post(reverse("admin:lcm_call_end", args=[call.pk]), {"reason": "x"})
+    logged_out = client.post(reverse("admin:lcm_agent_log_out", args=[agent.pk]), {"reason": "x"})
+
+    assert "End this call…" not in page
+    assert ended.status_code == 403 and logged_out.status_code == 403
+    assert Call.objects.get(callid="12345").state == Call.State.ACTIVE
+    assert Agent.objects.get(agent_id="testagent").is_logged_in
 
 
 def test_a_do_not_call_number_is_stored_cleaned_and_checked(supervisor):

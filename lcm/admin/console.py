@@ -25,6 +25,7 @@ from django.utils.html import format_html
 
 from lcm import errors
 from lcm.actions import RequestContext, do_not_call, permissions, supervisor
+from lcm.actions import calls as call_actions
 from lcm.actions.dialing import dialable_modes
 from lcm.logs import request_id_of
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
@@ -72,15 +73,74 @@ class ModeTypeAdmin(admin.ModelAdmin):
         return ["id"] if obj else []
 
 
+class ReasonForm(forms.Form):
+    """The reason a console action on a system-managed record records."""
+
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept with the record's history, with your name and the time.",
+        error_messages={"required": errors.REASON_REQUIRED},
+    )
+
+
+class ConsoleActionMixin:
+    """A console action on a record the dialer manages (a call, an agent's
+    session): a confirmation page with a reason, one action of
+    `lcm.actions.calls`, the outcome as a message on the record's page."""
+
+    def _reason_action(self, request, obj, *, perm, title, explain, button, action, describe):
+        if not permissions.may(request.user, perm):
+            raise PermissionDenied
+        back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = action(form.cleaned_data["reason"])
+            except errors.LcmError as exc:
+                for field, reasons in (exc.fields or {None: [exc.msg]}).items():
+                    for reason in reasons:
+                        form.add_error(field if field in form.fields else None, reason)
+            else:
+                self.message_user(request, describe(done), messages.SUCCESS)
+                return HttpResponseRedirect(back)
+        return TemplateResponse(
+            request,
+            "admin/lcm/console/reason_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "object": obj,
+                "object_url": back,
+                "title": title,
+                "explain": explain,
+                "button": button,
+                "form": form,
+            },
+        )
+
+
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(ConsoleActionMixin, admin.ModelAdmin):
+    """Who an agent is (AgentID, user) is edited here; whether the agent is
+    logged in is the dialer's to say (`lcm.actions.calls`): the console
+    only offers "Log out…", a recorded session event with a reason."""
+
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
-    list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at", "active_call"]
-    list_filter = ["is_logged_in"]
+    list_display = ["agent_id", "user", "logged_in", "since", "active_call"]
+    list_filter = [("is_logged_in", admin.BooleanFieldListFilter)]
     search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
-    raw_id_fields = ["user"]
     list_per_page = 50
+    change_form_template = "admin/lcm/agent/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        return ["agent_id", "user", "logged_in", "since"] if obj else ["agent_id", "user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The AgentID is the dialer's identity of the agent; the session state
+        # changes only through the dialer's API or "Log out…".
+        return ["agent_id", "logged_in", "since"] if obj else []
 
     def get_queryset(self, request):
         active = Call.objects.filter(agent=OuterRef("pk"), state=Call.State.ACTIVE).order_by(
@@ -92,9 +152,58 @@ class AgentAdmin(admin.ModelAdmin):
             .annotate(active_callid=Subquery(active.values("callid")[:1]))
         )
 
-    @admin.display(description="on call")
+    @admin.display(description="Logged in", boolean=True, ordering="is_logged_in")
+    def logged_in(self, obj):
+        return obj.is_logged_in
+
+    @admin.display(description="Since", ordering="logged_in_changed_at")
+    def since(self, obj):
+        return short_time(obj.logged_in_changed_at) if obj.logged_in_changed_at else "—"
+
+    @admin.display(description="On call")
     def active_call(self, obj):
-        return obj.active_callid or "—"
+        return getattr(obj, "active_callid", None) or "—"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/log-out/",
+                self.admin_site.admin_view(self.log_out_view),
+                name="lcm_agent_log_out",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        extra["may_log_out"] = permissions.may(request.user, permissions.LOG_AGENTS_OUT)
+        agent = self.get_object(request, object_id)
+        if agent is not None:
+            extra["session_events"] = agent.session_events.order_by("-at", "-pk")[:20]
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def log_out_view(self, request, object_id):
+        agent = get_object_or_404(Agent, pk=object_id)
+        return self._reason_action(
+            request,
+            agent,
+            perm=permissions.LOG_AGENTS_OUT,
+            title=f"Log out agent {agent.agent_id}",
+            explain=(
+                f"Agent {agent.agent_id} is "
+                + ("logged in" if agent.is_logged_in else "not logged in")
+                + ". Log the agent out when the dialer's logout never arrived; "
+                "the logout is recorded in the agent's session history with your reason."
+            ),
+            button="Log the agent out",
+            action=lambda reason: call_actions.log_agent_out_from_console(
+                agent_id=agent.agent_id, reason=reason, actor=request.user
+            ),
+            describe=lambda event: (
+                f"Agent {agent.agent_id} logged out at {short_time(event.at)} "
+                f"(reason: {event.reason})."
+            ),
+        )
 
 
 class CallStateFilter(admin.SimpleListFilter):
@@ -121,7 +230,11 @@ class CallStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(ConsoleActionMixin, admin.ModelAdmin):
+    """Calls are the dialer's (`lcm.actions.calls`, with a `CallEvent` per
+    change): read-only here, for everyone. A call the dialer never ended is
+    ended with "End this call…", a recorded event with a reason."""
+
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["callid", "state", "agent", "account_key", "started", "duration"]
     list_filter = [
@@ -132,23 +245,80 @@ class CallAdmin(admin.ModelAdmin):
     ]
     search_fields = ["=callid", "=account__account_number", "=agent__agent_id"]
     list_select_related = ["account", "agent"]
-    raw_id_fields = ["account", "agent"]
+    fields = ["callid", "state", "account_link", "agent", "started", "ended", "duration"]
+    readonly_fields = fields
     show_full_result_count = False
     list_per_page = 50
+    change_form_template = "admin/lcm/call/change_form.html"
+
+    def has_add_permission(self, request):
+        return False  # the dialer registers calls (POST /api/lcm/calls/)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # no free edits: "End this call…" is the console's action
 
     @admin.display(description="account", ordering="account__account_number")
     def account_key(self, obj):
         return obj.account.account_number
 
+    @admin.display(description="Account")
+    def account_link(self, obj):
+        url = reverse("admin:lcm_account_change", args=[obj.account_id])
+        return format_html('<a href="{}">{}</a>', url, obj.account)
+
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):
         return short_time(obj.started_at)
+
+    @admin.display(description="Ended", ordering="ended_at")
+    def ended(self, obj):
+        return short_time(obj.ended_at) if obj.ended_at else "—"
 
     @admin.display(description="duration")
     def duration(self, obj):
         end = obj.ended_at or timezone.now()
         seconds = max(int((end - obj.started_at).total_seconds()), 0)
         return str(timedelta(seconds=seconds))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/end/",
+                self.admin_site.admin_view(self.end_view),
+                name="lcm_call_end",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        extra["may_end"] = permissions.may(request.user, permissions.END_STUCK_CALLS)
+        call = self.get_object(request, object_id)
+        if call is not None:
+            extra["call_events"] = call.events.order_by("-at", "-pk")[:20]
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def end_view(self, request, object_id):
+        call = get_object_or_404(Call.objects.select_related("account", "agent"), pk=object_id)
+        return self._reason_action(
+            request,
+            call,
+            perm=permissions.END_STUCK_CALLS,
+            title=f"End call {call.callid}",
+            explain=(
+                f"Call {call.callid} of agent {call.agent} on account {call.account} is "
+                f"{call.get_state_display().lower()} since {short_time(call.started_at)}. "
+                "End it when the dialer's end never arrived; the end is recorded in the "
+                "call's history with your reason."
+            ),
+            button="End the call",
+            action=lambda reason: call_actions.end_stuck_call(
+                callid=call.callid, reason=reason, actor=request.user
+            ),
+            describe=lambda event: (
+                f"Call {call.callid} ended at {short_time(event.at)} (reason: {event.reason})."
+            ),
+        )
 
 
 class DoNotCallForm(forms.ModelForm):
