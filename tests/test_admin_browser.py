@@ -101,6 +101,15 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
     # Mode 1 changed, the others deleted.
     page.goto(account_url)
     change_number(page, 1, "600999999", delete_others=True)
+    # Issue 14: a confirmation names every number that will be deleted.
+    expect(page.locator("#delete-confirm tbody tr")).to_have_count(2)
+    expect(page.locator("#delete-confirm")).to_contain_text("2025550143")
+    expect(page.locator("#delete-confirm")).to_contain_text("600123456")
+    assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
+    page.get_by_role("button", name="Yes, change mode 1 and delete 2 numbers").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Mode 1 now holds 600999999; deleted mode 2 (2025550143), mode 3 (600123456)"
+    )
     expect(page.locator("#live-modes")).to_contain_text("600999999")
     assert live_modes(DAVID) == {1: "600999999"}
     assert entry(2) == (
@@ -126,6 +135,13 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
     )
     assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
     assert entry(3) == ("revert", "supervisor", "admin", 1, "600999999", "6491462346", [], 2)
+    # #2 is reverted now: its row offers no "Revert…", its entry page no revert.
+    expect(
+        page.locator(f"#history tr[data-seq='{SEEDED + 2}']").get_by_role("link", name="Revert…")
+    ).to_have_count(0)
+    expect(page.locator(f"#history tr[data-seq='{SEEDED + 2}']")).to_contain_text(
+        f"reverted by #{SEEDED + 3}"
+    )
 
     # Revert entry #1 (mode 3 added): #2 and #3 since touched mode 3, so the
     # page says so and wants an explicit confirmation.

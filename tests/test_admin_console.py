@@ -270,13 +270,62 @@ def test_a_supervisor_changes_a_number_through_the_service(supervisor):
     )
 
 
+def test_delete_other_modes_first_names_every_number_it_will_delete(supervisor):
+    set_as_supervisor("600123456")  # mode 3: David now has modes 1, 2 and 3
+    before = snapshot()
+
+    response = supervisor.post(
+        set_number_url(david()),
+        {"mode_type": 1, "number": "600999999", "delete_other_modes": "on", "expected_seq": 4},
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    confirm = page[page.index('id="delete-confirm"') :]
+    assert "2025550143" in confirm and "600123456" in confirm and "6491462346" not in confirm
+    assert "Yes, change mode 1 and delete 2 numbers" in page
+    assert snapshot() == before
+
+    done = supervisor.post(
+        set_number_url(david()),
+        {
+            "mode_type": 1,
+            "number": "600999999",
+            "delete_other_modes": "on",
+            "confirm_delete": "on",
+            "expected_seq": 4,
+        },
+        follow=True,
+    )
+
+    assert live_modes(DAVID) == {1: "600999999"}
+    assert (
+        f"Mode 1 now holds 600999999; deleted mode 2 (2025550143), mode 3 (600123456) "
+        f"(audit entry #{SEEDED + 2})." in unescape(done.content.decode())
+    )
+
+
+def test_delete_other_modes_with_nothing_else_live_needs_no_confirmation(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+
+    response = supervisor.post(
+        set_number_url(david()),
+        {"mode_type": 1, "number": "600999999", "delete_other_modes": "on", "expected_seq": 4},
+    )
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "600999999"}
+
+
 def test_deleting_the_other_modes_keeps_their_numbers_in_the_entry(supervisor):
+    # Issue 14: "Delete other modes" is now confirmed first (confirm_delete).
     response = supervisor.post(
         set_number_url(david()),
         {
             "mode_type": 1,
             "number": "600123456",
             "delete_other_modes": "on",
+            "confirm_delete": "on",
             "expected_seq": DAVID_SEQ,
         },
     )
@@ -469,6 +518,15 @@ def test_a_change_cannot_be_reverted_twice_but_a_revert_can_be_reverted(supervis
 
     assert errors.ALREADY_REVERTED.format(seq=SEEDED + 1, by=SEEDED + 2) in again.content.decode()
     assert snapshot() == before
+    # Already reverted: no "Revert…" in the history nor on the entry, no form to submit.
+    assert 'id="revert-form"' not in again.content.decode()
+    assert 'type="checkbox"' not in again.content.decode()
+    account_page = supervisor.get(change_url(david())).content.decode()
+    row = re.search(rf'<tr data-seq="{SEEDED + 1}">.*?</tr>', account_page, re.S).group(0)
+    assert "Revert…" not in row and f"reverted by #{SEEDED + 2}" in row
+    entry_page = supervisor.get(reverse("admin:lcm_modechange_change", args=[entry.pk]))
+    assert "Revert this change" not in entry_page.content.decode()
+    assert "This change was reverted by" in entry_page.content.decode()
 
     undo_the_undo = supervisor.post(
         revert_url(ModeChange.objects.get(seq=SEEDED + 2)), {"expected_seq": SEEDED + 2}

@@ -345,6 +345,16 @@ class ModeChangeAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(changelist_url + "?" + request.GET.urlencode())
         return csv_response(changelist.queryset)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """An entry already reverted says by which entry, and offers no revert."""
+        extra = dict(extra_context or {})
+        entry = self.get_object(request, object_id)
+        if entry is not None:
+            extra["reverted_by"] = (
+                entry.reverted_by.filter(reverted_by__isnull=True).order_by("seq").first()
+            )
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
     # --- Read-only, for everyone ------------------------------------------------
 
     def has_add_permission(self, request):

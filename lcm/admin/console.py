@@ -51,6 +51,14 @@ def short_time(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def active_reverts():
+    """The revert of the outer entry that still stands (a revert that was
+    itself reverted no longer counts: the entry can be reverted again)."""
+    return ModeChange.objects.filter(reverts=OuterRef("pk"), reverted_by__isnull=True).order_by(
+        "seq"
+    )
+
+
 def request_context(request) -> RequestContext:
     return RequestContext(
         source=supervisor.ADMIN_SOURCE,
@@ -629,6 +637,7 @@ class AccountAdmin(admin.ModelAdmin):
         history = list(
             ModeChange.objects.filter(account=account)
             .select_related("reverts")
+            .annotate(reverted_by_seq=Subquery(active_reverts().values("seq")[:1]))
             .order_by("-seq")[: ACCOUNT_PAGE_ROWS + 1]
         )
         return {
@@ -703,6 +712,18 @@ class AccountAdmin(admin.ModelAdmin):
             form = SetNumberForm(request.POST)
             if form.is_valid():
                 data = form.cleaned_data
+                doomed = _modes_deleted_with(account, data) if data["delete_other_modes"] else []
+                if doomed and not data["confirm_delete"]:
+                    return self._render(
+                        request,
+                        "admin/lcm/account/set_number_confirm.html",
+                        account,
+                        title=f"Delete {len(doomed)} other number{'s' if len(doomed) > 1 else ''}"
+                        f" of {account}?",
+                        form=form,
+                        data=data,
+                        doomed=doomed,
+                    )
                 form, done = self._submit(
                     request,
                     form,
@@ -716,10 +737,7 @@ class AccountAdmin(admin.ModelAdmin):
                         expected_seq=data["expected_seq"],
                         context=request_context(request),
                     ),
-                    lambda entry: (
-                        f"Mode {entry.mode_id} now holds {entry.new_number} "
-                        f"(audit entry #{entry.seq})."
-                    ),
+                    describe_set_number,
                 )
                 if done:
                     return done
@@ -871,8 +889,30 @@ class AccountAdmin(admin.ModelAdmin):
             entry_url=reverse("admin:lcm_modechange_change", args=[entry.pk]),
             plan=plan,
             reverted_by=reverted_by,
+            already_reverted=reverted_by
+            and errors.ALREADY_REVERTED.format(seq=entry.seq, by=reverted_by.seq),
             form=form,
         )
+
+
+def _modes_deleted_with(account: Account, data) -> list[ContactMode]:
+    """The live modes "Delete other modes" would delete: every one but the
+    mode being set (the confirmation page names them)."""
+    return list(
+        ContactMode.objects.filter(account=account, deleted_at=None)
+        .exclude(mode_type_id=data["mode_type"].pk)
+        .select_related("mode_type")
+        .order_by("mode_type_id")
+    )
+
+
+def describe_set_number(entry: ModeChange) -> str:
+    """The success message: the changed mode and every mode deleted with it."""
+    text = f"Mode {entry.mode_id} now holds {entry.new_number}"
+    if entry.deleted_modes:
+        deleted = ", ".join(f"mode {m['mode_id']} ({m['number']})" for m in entry.deleted_modes)
+        text += f"; deleted {deleted}"
+    return f"{text} (audit entry #{entry.seq})."
 
 
 def _refused(form, exc: errors.LcmError, account: Account):
@@ -882,7 +922,7 @@ def _refused(form, exc: errors.LcmError, account: Account):
     if isinstance(exc, errors.StaleForm):
         data = form.data.copy()
         data["expected_seq"] = str(supervisor.latest_seq(account))
-        for confirmation in ("confirm_superseded", "replace"):
+        for confirmation in ("confirm_superseded", "replace", "confirm_delete"):
             data.pop(confirmation, None)
         form = type(form)(data)
         form.is_valid()
