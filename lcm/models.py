@@ -538,7 +538,8 @@ class ModeChange(models.Model):
 
     class Meta:
         ordering = ["-seq"]
-        verbose_name = "mode change"
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
         indexes = [
             models.Index(fields=["account", "-seq"], name="modechange_account_seq_idx"),
             models.Index(fields=["created_at"], name="modechange_created_idx"),

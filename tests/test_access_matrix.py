@@ -197,6 +197,8 @@ API = {
         200, 200, 200, 200, 200, 200, 200, 200)),
     "the API docs page": Api("GET", "/api/docs/", None, api(
         200, 200, 200, 200, 200, 200, 200, 200), json_errors=False),
+    "the favicon": Api("GET", "/favicon.ico", None, api(
+        200, 200, 200, 200, 200, 200, 200, 200), json_errors=False),
     "/healthz": Api("GET", "/healthz", None, api(
         200, 200, 200, 200, 200, 200, 200, 200)),
     "/healthz, not a GET": Api("POST", "/healthz", {}, api(
@@ -636,7 +638,7 @@ def test_every_admin_url_name_is_in_the_matrix():
     walk(get_resolver().url_patterns)
     covered = {f"admin:{page.name}" for page in ADMIN}
     covered |= {"lcm-api:" + name for name in _api_url_names()}
-    covered |= {"<unnamed>", "schema", "api-docs", "healthz"}  # /, schema, docs, healthz rows
+    covered |= {"<unnamed>", "schema", "api-docs", "healthz", "favicon"}  # their rows above
     assert names - covered - set(NOT_IN_MATRIX) == set()
 
 

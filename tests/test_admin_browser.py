@@ -263,3 +263,55 @@ def test_a_supervisor_ends_a_stuck_call_and_logs_an_agent_out_with_a_reason(live
     agent.refresh_from_db()
     assert not agent.is_logged_in
     assert AgentSessionEvent.objects.get(agent=agent).reason == "Left the floor"
+
+
+LISTS = {
+    "Accounts": "lcm_account_changelist",
+    "Contact modes": "lcm_contactmode_changelist",
+    "Calls": "lcm_call_changelist",
+    "Agents": "lcm_agent_changelist",
+    "Do-not-call numbers": "lcm_donotcallnumber_changelist",
+    "Mode types": "lcm_modetype_changelist",
+    "Audit log": "lcm_modechange_changelist",
+}
+RAW_NAMES = ["Is logged in", "CValue", "MODEID", "New number e164", "Client ip", "Not empty"]
+
+
+@pytest.mark.parametrize("username", ["supervisor", "auditor"])
+def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, page, username):
+    from .test_admin_console import set_as_supervisor
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    set_as_supervisor("600123456", delete_other_modes=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    log_in(page, live_server, username)
+    expect(page.locator("#content")).to_contain_text("Audit log")
+    expect(page.locator("#content")).not_to_contain_text("Mode changes")
+
+    for title, name in LISTS.items():
+        page.goto(live_server.url + reverse(f"admin:{name}"))
+        expect(page.locator("#content h1")).to_have_text(title)
+        assert not page.get_by_text("to change").count(), title
+        for raw in RAW_NAMES:
+            expect(page.locator("#content")).not_to_contain_text(raw)
+
+    # The audit list fits: Call, By, Source and Action are on screen, no scroll.
+    page.goto(live_server.url + reverse("admin:lcm_modechange_changelist"))
+    for column in ("Call", "By", "Source", "Action"):
+        header = page.locator("#result_list thead th", has_text=column).first
+        box = header.bounding_box()
+        assert box and box["x"] + box["width"] <= 1366, (column, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.results')].map(e => [e.scrollWidth, e.clientWidth])"
+    )
+    assert all(scroll <= client for scroll, client in widths), widths
+
+    # A page that does not exist: styled, with the product's name and a way back.
+    page.goto(live_server.url + "/admin/nothing/here/")
+    expect(page.locator("#site-name")).to_contain_text("lcm — List and Campaign Manager")
+    page.get_by_role("link", name="Back to the console").click()
+    expect(page.locator("#content h1")).to_be_visible()
+    assert not [url for url in missing if url.endswith("favicon.ico")], missing

@@ -24,7 +24,7 @@ from lcm.models import (
 )
 from lcm.numbers import NOT_A_NUMBER, TOO_LONG
 
-from .conftest import DEMO_PASSWORD, live_modes, snapshot
+from .conftest import DEMO_PASSWORD, WEBSERVICE, live_modes, set_mode_body, snapshot
 from .factories import CallFactory, UserFactory
 
 DAVID = "5|3|1|0|0|44|1"
@@ -962,3 +962,100 @@ def test_the_account_page_costs_the_same_queries_however_long_its_history(superv
         supervisor.get(url)
 
     assert len(long) == len(short)
+
+
+# --- The supervisor's words (issue 14) ---------------------------------------
+
+LIST_TITLES = {
+    "lcm_account_changelist": "Accounts",
+    "lcm_contactmode_changelist": "Contact modes",
+    "lcm_call_changelist": "Calls",
+    "lcm_agent_changelist": "Agents",
+    "lcm_donotcallnumber_changelist": "Do-not-call numbers",
+    "lcm_modetype_changelist": "Mode types",
+    "lcm_modechange_changelist": "Audit log",
+    "authtoken_tokenproxy_changelist": "API tokens",
+}
+
+
+@pytest.mark.parametrize(("name", "title"), list(LIST_TITLES.items()))
+def test_every_list_is_titled_by_what_it_holds(supervisor, name, title):
+    page = supervisor.get(reverse(f"admin:{name}")).content.decode()
+
+    assert f"<h1>{title}</h1>" in page
+    assert f"<title>{title} | lcm admin</title>" in page
+    assert not re.search(r"Select \w+ to (change|view)", page)
+
+
+def test_the_index_names_the_audit_log_and_the_api_tokens(supervisor):
+    page = supervisor.get(reverse("admin:index")).content.decode()
+
+    assert ">Audit log</a>" in page and ">API tokens</a>" in page
+    assert "Mode changes" not in page and "Auth Token" not in page
+
+
+def test_the_account_page_has_no_save_and_add_another_and_no_empty_history_button(supervisor):
+    page = supervisor.get(change_url(david())).content.decode()
+    add = supervisor.get(reverse("admin:lcm_account_add")).content.decode()
+
+    assert "Save and add another" not in page and "Save and add another" not in add
+    assert 'class="historylink"' not in page
+    assert 'id="history"' in page  # its own full change history stays
+
+
+def test_the_modes_list_says_live_or_deleted_number_mode_and_consent(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+    url = reverse("admin:lcm_contactmode_changelist")
+
+    page = supervisor.get(url).content.decode()
+    deleted = supervisor.get(url, {"deleted_at__isempty": "0"})
+
+    for words in ("Live", "Deleted", ">Number<", ">Mode<", ">Consent<"):
+        assert words in page, words
+    for leftover in ("Not empty", "CValue", "PEWC", "Has consent"):
+        assert leftover not in page, leftover
+    assert [m.number for m in deleted.context["cl"].result_list] == ["2025550143"]
+
+
+def test_the_audit_list_and_entry_use_human_labels_and_show_api_as_the_source(
+    supervisor, agent_client
+):
+    response = agent_client.post(
+        WEBSERVICE, set_mode_body(ModeID=3, ContactNumber="2025550177"), format="json"
+    )
+    assert response.status_code == 200, response.content
+    entry = ModeChange.objects.get(seq=SEEDED + 1)
+    assert entry.source == ""
+
+    listing = supervisor.get(reverse("admin:lcm_modechange_changelist")).content.decode()
+    page = supervisor.get(reverse("admin:lcm_modechange_change", args=[entry.pk]))
+    html_page = page.content.decode()
+
+    row = re.search(rf"<tr>.*?>{SEEDED + 1}</a>.*?</tr>", listing, re.S).group(0)
+    assert '<td class="field-source_display">API</td>' in row
+    for label in ("Mode:", "New number (E.164):", "Client address:", "Source:"):
+        assert label in html_page, label
+    for raw in ("ModeID:", "New number e164", "Client ip", "Source app:"):
+        assert raw not in html_page, raw
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", html_page)
+
+
+def test_the_favicon_and_styled_error_pages_with_a_way_back(supervisor, client):
+    icon = supervisor.get("/favicon.ico")
+    missing = supervisor.get("/admin/lcm/account/999999/change/", follow=True)
+    nowhere = supervisor.get("/nothing-here/")
+
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
+    assert nowhere.status_code == 404
+    page = nowhere.content.decode()
+    assert "lcm — List and Campaign Manager" in page and 'href="/admin/"' in page
+    assert "This page does not exist" in page
+    assert missing.status_code == 200  # the admin's own "doesn't exist" message
+
+    client.logout()
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    refused = client.get(set_number_url(david()))
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert "You may not open this page" in page and "Back to the console" in page
+    assert "lcm — List and Campaign Manager" in page and "403 Forbidden" not in page

@@ -33,6 +33,7 @@ from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
 from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
+from .words import PlainWords, short_time
 
 # The account page lists this many calls, deleted modes and audit entries,
 # newest first, and links to the full filtered lists for the rest.
@@ -44,11 +45,6 @@ def audit_list_url(account: Account) -> str:
     return (
         reverse("admin:lcm_modechange_changelist") + "?" + urlencode({"q": account.account_number})
     )
-
-
-def short_time(value) -> str:
-    """A timestamp that keeps list columns narrow: 2026-11-26 15:18:14."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def active_reverts():
@@ -68,7 +64,7 @@ def request_context(request) -> RequestContext:
 
 
 @admin.register(ModeType)
-class ModeTypeAdmin(admin.ModelAdmin):
+class ModeTypeAdmin(PlainWords, admin.ModelAdmin):
     """Bounds are checked by `ModeType.clean()`; a type in use cannot be
     deleted (its modes PROTECT it)."""
 
@@ -129,7 +125,7 @@ class ConsoleActionMixin:
 
 
 @admin.register(Agent)
-class AgentAdmin(ConsoleActionMixin, admin.ModelAdmin):
+class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     """Who an agent is (AgentID, user) is edited here; whether the agent is
     logged in is the dialer's to say (`lcm.actions.calls`): the console
     only offers "Log out…", a recorded session event with a reason."""
@@ -238,7 +234,7 @@ class CallStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(ConsoleActionMixin, admin.ModelAdmin):
+class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     """Calls are the dialer's (`lcm.actions.calls`, with a `CallEvent` per
     change): read-only here, for everyone. A call the dialer never ended is
     ended with "End this call…", a recorded event with a reason."""
@@ -361,7 +357,7 @@ class LiftForm(forms.Form):
 
 
 @admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(admin.ModelAdmin):
+class DoNotCallNumberAdmin(PlainWords, admin.ModelAdmin):
     """The do-not-call list: who blocked what (a number or a whole contact),
     from which call, for which campaign, for which period, with what
     comment. Every write goes through `lcm.actions.do_not_call`. Nothing is
@@ -565,7 +561,7 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(PlainWords, admin.ModelAdmin):
     form = AccountForm
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
@@ -930,22 +926,50 @@ def _refused(form, exc: errors.LcmError, account: Account):
     return form
 
 
+class LiveFilter(admin.SimpleListFilter):
+    """Live or deleted modes (the parameter keeps the old "is empty" name,
+    so bookmarked lists and the account page's link still work)."""
+
+    title = "status"
+    parameter_name = "deleted_at__isempty"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Live"), ("0", "Deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(deleted_at__isnull=True)
+        if self.value() == "0":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class ConsentFilter(admin.BooleanFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "consent"  # not the field's name, "PEWC"
+
+
 @admin.register(ContactMode)
-class ContactModeAdmin(admin.ModelAdmin):
+class ContactModeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only: numbers change only through the account page's forms,
     which call `lcm.actions.supervisor` (validated, locked, audited)."""
 
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = [
         "account_key",
-        "mode_type",
-        "number",
-        "has_consent",
+        "mode",
+        "number_display",
+        "consent",
         "changed",
         "changed_by",
         "deleted",
     ]
-    list_filter = ["mode_type", "has_consent", ("deleted_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "mode_type",
+        ("has_consent", ConsentFilter),
+        LiveFilter,
+    ]
     search_fields = ["=number", "=account__account_number"]
     list_select_related = ["account", "mode_type"]
     raw_id_fields = ["account"]
@@ -965,6 +989,18 @@ class ContactModeAdmin(admin.ModelAdmin):
     @admin.display(description="account", ordering="account__account_number")
     def account_key(self, obj):
         return obj.account.account_number
+
+    @admin.display(description="Mode", ordering="mode_type_id")
+    def mode(self, obj):
+        return f"{obj.mode_type_id} {obj.mode_type.name}"
+
+    @admin.display(description="Number", ordering="number")
+    def number_display(self, obj):
+        return obj.number
+
+    @admin.display(description="Consent", boolean=True, ordering="has_consent")
+    def consent(self, obj):
+        return obj.has_consent
 
     @admin.display(description="changed", ordering="changed_at")
     def changed(self, obj):
