@@ -297,6 +297,16 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
         for raw in RAW_NAMES:
             expect(page.locator("#content")).not_to_contain_text(raw)
 
+    # Search by the last digits and by a former number: the row says which matched.
+    page.goto(live_server.url + reverse("admin:lcm_account_changelist"))
+    page.fill("#searchbar", "0143")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list")).to_contain_text("last digits of a deleted number")
+    page.fill("#searchbar", "+1 (649) 146-2346")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list")).to_contain_text(DAVID)
+
     # The audit list fits: Call, By, Source and Action are on screen, no scroll.
     page.goto(live_server.url + reverse("admin:lcm_modechange_changelist"))
     for column in ("Call", "By", "Source", "Action"):

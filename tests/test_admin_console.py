@@ -1059,3 +1059,41 @@ def test_the_favicon_and_styled_error_pages_with_a_way_back(supervisor, client):
     page = refused.content.decode()
     assert "You may not open this page" in page and "Back to the console" in page
     assert "lcm — List and Campaign Manager" in page and "403 Forbidden" not in page
+
+
+# --- Search by identity (issue 14) --------------------------------------------
+
+
+def search_accounts(client, term):
+    response = client.get(reverse("admin:lcm_account_changelist"), {"q": term})
+    assert response.status_code == 200
+    return {a.account_number: a.matched for a in response.context["cl"].result_list}
+
+
+def test_accounts_are_found_by_any_spelling_last_digits_and_former_numbers(supervisor):
+    assert search_accounts(supervisor, "+1 202-555-0143") == {DAVID: "number"}
+    assert search_accounts(supervisor, "0143") == {DAVID: "last digits of a number"}
+    assert search_accounts(supervisor, "555 0143") == {DAVID: "last digits of a number"}
+    assert search_accounts(supervisor, DAVID) == {DAVID: "LCM key"}
+    assert search_accounts(supervisor, "143") == {}  # fewer than 4 digits: no tail search
+
+    set_as_supervisor("600123456", mode_id=2)  # 2025550143 is now a former number
+    assert search_accounts(supervisor, "2025550143") == {DAVID: "former number"}
+    page = supervisor.get(reverse("admin:lcm_account_changelist"), {"q": "2025550143"})
+    assert "Matched on" in page.content.decode()
+
+
+def test_a_former_number_is_found_in_any_spelling_and_a_deleted_one_says_so(supervisor):
+    set_as_supervisor("600123456", mode_id=2)  # replaces 2025550143: only the log has it
+    assert not ContactMode.objects.filter(number="2025550143").exists()
+    set_as_supervisor("600999999", mode_id=1, delete_other_modes=True)  # deletes mode 2
+
+    assert search_accounts(supervisor, "(202) 555-0143") == {DAVID: "former number"}
+    assert search_accounts(supervisor, "600 123 456") == {DAVID: "deleted number"}
+    assert search_accounts(supervisor, "3456") == {DAVID: "last digits of a deleted number"}
+
+
+def test_the_list_without_a_search_has_no_matched_column(supervisor):
+    page = supervisor.get(reverse("admin:lcm_account_changelist")).content.decode()
+
+    assert "Matched on" not in page

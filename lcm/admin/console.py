@@ -8,6 +8,7 @@ revert confirmation of an audit entry. No admin form writes a mode itself.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -15,7 +16,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Right
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -547,6 +550,63 @@ def search_by_identity(search, request, queryset, term, prefix):
     return results, True
 
 
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def last_digits_modes(term: str):
+    """Modes (live or deleted) whose number ends with `term`, 4 digits or
+    more: an equality on the indexed last 4 digits, then the full suffix."""
+    digits = _SEPARATORS.sub("", term or "")
+    if not (digits.isdigit() and len(digits) >= 4):
+        return None
+    return ContactMode.objects.annotate(tail=Right("number", 4)).filter(
+        tail=digits[-4:], number__endswith=digits
+    )
+
+
+def _number_keys(term: str) -> list[str] | None:
+    try:
+        number = clean_any(term)
+    except errors.InvalidNumber:
+        return None
+    return list(dict.fromkeys(k for k in (number.number, number.national, number.e164) if k))
+
+
+def former_number_entries(term: str):
+    """Audit entries that set or replaced the number (indexed on old_number
+    and new_number): the accounts that held it, then or now."""
+    keys = _number_keys(term)
+    if not keys:
+        return None
+    return ModeChange.objects.filter(Q(old_number__in=keys) | Q(new_number__in=keys))
+
+
+def matched_field(term: str):
+    """Which field made an account match `term`, for the list's column."""
+    whens = [When(account_number=term, then=Value("LCM key"))]
+    keys = _number_keys(term)
+    if keys:
+        number = clean_any(term)
+        modes = ContactMode.objects.filter(do_not_call.match_q(number), account=OuterRef("pk"))
+        whens += [
+            When(Exists(modes.filter(deleted_at=None)), then=Value("number")),
+            When(Exists(modes), then=Value("deleted number")),
+        ]
+    tail = last_digits_modes(term)
+    if tail is not None:
+        tail = tail.filter(account=OuterRef("pk"))
+        whens += [
+            When(Exists(tail.filter(deleted_at=None)), then=Value("last digits of a number")),
+            When(Exists(tail), then=Value("last digits of a deleted number")),
+        ]
+    former = former_number_entries(term)
+    if former is not None:
+        whens.append(
+            When(Exists(former.filter(account=OuterRef("pk"))), then=Value("former number"))
+        )
+    return Case(*whens, default=Value("name"), output_field=models.CharField())
+
+
 class AccountForm(forms.ModelForm):
     """Country and time zone are checked as imports check them."""
 
@@ -567,15 +627,39 @@ class AccountAdmin(PlainWords, admin.ModelAdmin):
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
     list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
     search_fields = ["=account_number", "first_name", "last_name", "=modes__number"]
-    search_help_text = "Exact LCM key, a name, or any of the contact's numbers."
+    search_help_text = (
+        "Exact LCM key, a name, any of the contact's numbers (any spelling), "
+        "its last 4 or more digits, or a former number."
+    )
     show_full_result_count = False
     list_per_page = 50
     change_form_template = "admin/lcm/account/change_form.html"
 
     def get_search_results(self, request, queryset, search_term):
-        return search_by_identity(
+        results, _ = search_by_identity(
             super().get_search_results, request, queryset, search_term, "modes__"
         )
+        tail = last_digits_modes(search_term)
+        if tail is not None:
+            results |= queryset.filter(pk__in=tail.values("account_id"))
+        former = former_number_entries(search_term)
+        if former is not None:
+            results |= queryset.filter(pk__in=former.values("account_id"))
+        return results, True
+
+    def get_queryset(self, request):
+        """While searching, each row says which field matched (`matched`)."""
+        queryset = super().get_queryset(request)
+        term = request.GET.get("q", "").strip()
+        return queryset.annotate(matched=matched_field(term)) if term else queryset
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return [*columns, "matched_on"] if request.GET.get("q", "").strip() else columns
+
+    @admin.display(description="Matched on")
+    def matched_on(self, obj):
+        return getattr(obj, "matched", "") or "—"
 
     def get_readonly_fields(self, request, obj=None):
         # The LCM key is the dialer's identity of the contact, and the audit
