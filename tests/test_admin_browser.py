@@ -289,6 +289,13 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
     log_in(page, live_server, username)
     expect(page.locator("#content")).to_contain_text("Audit log")
     expect(page.locator("#content")).not_to_contain_text("Mode changes")
+    # The index opens on the floor's figures, each a link to its list.
+    expect(page.locator("#figure-active-calls")).to_contain_text("Active calls")
+    expect(page.locator("#figure-active-calls .figure")).to_have_text("2")
+    expect(page.locator("#figure-changes-last-hour .figure")).to_have_text(str(SEEDED + 1))
+    page.locator("#figure-active-calls").get_by_role("link", name="Active calls").click()
+    expect(page.locator("#content h1")).to_have_text("Calls")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
 
     for title, name in LISTS.items():
         page.goto(live_server.url + reverse(f"admin:{name}"))

@@ -1097,3 +1097,38 @@ def test_the_list_without_a_search_has_no_matched_column(supervisor):
     page = supervisor.get(reverse("admin:lcm_account_changelist")).content.decode()
 
     assert "Matched on" not in page
+
+
+# --- The dashboard on the admin index (issue 14) -----------------------------
+
+
+def dashboard(client):
+    page = client.get(reverse("admin:index")).content.decode()
+    return dict(
+        re.findall(
+            r'<tr id="figure-([\w-]+)">.*?<td class="figure"><a href="[^"]*">(\d+)</a>', page
+        )
+    ), page
+
+
+@pytest.mark.parametrize("username", ["supervisor", "auditor"])
+def test_the_index_opens_on_live_figures_each_linking_to_its_list(demo, client, username):
+    assert client.login(username=username, password=DEMO_PASSWORD)
+    DoNotCallNumber.objects.create(number="2025550100")
+    Call.objects.filter(callid="12346").update(state=Call.State.WRAP_UP)
+
+    figures, page = dashboard(client)
+
+    assert figures == {
+        "active-calls": "1",
+        "logged-in-agents": "2",
+        "changes-last-hour": str(SEEDED),
+        "do-not-call-today": "2",
+    }
+    links = re.findall(r'<tr id="figure-([\w-]+)"><th scope="row"><a href="([^"]+)"', page)
+    assert len(links) == 4
+    for key, url in links:
+        listing = client.get(unescape(url))
+        assert listing.status_code == 200, url
+        assert "errornote" not in listing.content.decode(), url
+        assert len(listing.context["cl"].result_list) == int(figures[key]), key
