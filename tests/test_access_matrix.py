@@ -289,6 +289,7 @@ ADMIN = [
     Page("lcm_account_revert",             GET,  200, 403, 200),
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
+    Page("lcm_account_export",             GET,  200, 200, 200),
     Page("lcm_account_change",             POST, MOVED, 403, MOVED, data="rename"),
     # Modes change only through the console's forms: read-only here, for everyone.
     *model_pages("lcm.contactmode",   ALL,        NOBODY,      ALL,    NOBODY,      ALL),
@@ -305,6 +306,7 @@ ADMIN = [
     # with a reason (kept as evidence, audited).
     *model_pages("lcm.donotcallnumber", ALL,      SUP_NOT_AUD, ALL,    NOBODY,      ALL),
     Page("lcm_donotcallnumber_add",        POST, MOVED, 403, MOVED, data="dnc"),
+    Page("lcm_donotcallnumber_export",     GET,  200, 200, 200),
     Page("lcm_donotcallnumber_delete",     POST, 403, 403, 403, data="delete"),
     Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
     Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
@@ -702,6 +704,8 @@ CAPABILITIES = [
      ["admin:POST lcm_donotcallnumber_delete"]),
     ("Delete accounts, calls and agents",
      ["admin:GET lcm_account_delete", "admin:GET lcm_call_delete", "admin:GET lcm_agent_delete"]),
+    ("Export accounts and the do-not-call list as CSV (admin)",
+     ["admin:GET lcm_account_export", "admin:GET lcm_donotcallnumber_export"]),
     ("View the audit log and export it as CSV (admin)",
      ["admin:GET lcm_modechange_changelist", "admin:GET lcm_modechange_export"]),
     ("Change or delete an audit entry, or edit a contact mode directly",

@@ -1132,3 +1132,45 @@ def test_the_index_opens_on_live_figures_each_linking_to_its_list(demo, client, 
         assert listing.status_code == 200, url
         assert "errornote" not in listing.content.decode(), url
         assert len(listing.context["cl"].result_list) == int(figures[key]), key
+
+
+# --- CSV export of accounts and of the do-not-call list (issue 14) -----------
+
+
+def csv_rows(response):
+    import csv
+    import io
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.streaming
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_accounts_export_as_csv_with_their_live_modes_following_the_search(supervisor):
+    Account.objects.create(account_number="=HYPERLINK(1)", first_name="@evil")
+    url = reverse("admin:lcm_account_export")
+
+    everything = csv_rows(supervisor.get(url))
+    searched = csv_rows(supervisor.get(url, {"q": "0143", "p": "2"}))
+
+    by_key = {row["account_number"]: row for row in everything}
+    assert set(by_key) == {DAVID, MARIA, "'=HYPERLINK(1)"}
+    assert by_key[DAVID]["modes"] == "1:6491462346; 2:2025550143"
+    assert by_key["'=HYPERLINK(1)"]["first_name"] == "'@evil"  # no formula reaches a sheet
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", by_key[DAVID]["created_at"])
+    assert [row["account_number"] for row in searched] == [DAVID]
+
+
+def test_the_do_not_call_list_exports_as_csv(demo, client):
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    DoNotCallNumber.objects.create(number="2025550100", reason="asked twice")
+
+    rows = csv_rows(client.get(reverse("admin:lcm_donotcallnumber_export")))
+
+    assert sorted((row["number"], row["reason"]) for row in rows) == [
+        ("2025550100", "asked twice"),
+        ("2025550199", DoNotCallNumber.objects.get(number="2025550199").reason),
+    ]
+    listing = client.get(reverse("admin:lcm_donotcallnumber_changelist")).content.decode()
+    assert 'id="export-csv"' in listing

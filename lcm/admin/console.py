@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from lcm import errors
+from lcm import errors, list_export
 from lcm.actions import RequestContext, do_not_call, permissions, supervisor
 from lcm.actions import calls as call_actions
 from lcm.actions.dialing import dialable_modes
@@ -36,7 +36,7 @@ from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
 from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
-from .words import PlainWords, short_time
+from .words import CsvExport, PlainWords, short_time
 
 # The account page lists this many calls, deleted modes and audit entries,
 # newest first, and links to the full filtered lists for the rest.
@@ -360,13 +360,15 @@ class LiftForm(forms.Form):
 
 
 @admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(PlainWords, admin.ModelAdmin):
+class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     """The do-not-call list: who blocked what (a number or a whole contact),
     from which call, for which campaign, for which period, with what
     comment. Every write goes through `lcm.actions.do_not_call`. Nothing is
     deleted: a block is lifted, with a reason, and stays as evidence."""
 
     form = DoNotCallForm
+    export_lines = list_export.do_not_call_lines
+    export_name = "do-not-call"
     show_facets = admin.ShowFacets.NEVER
     list_display = [
         "target",
@@ -621,8 +623,10 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(PlainWords, admin.ModelAdmin):
+class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     form = AccountForm
+    export_lines = list_export.account_lines
+    export_name = "accounts"
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
     list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
