@@ -1001,6 +1001,7 @@ def test_the_account_page_has_no_save_and_add_another_and_no_empty_history_butto
     assert "Save and add another" not in page and "Save and add another" not in add
     assert 'class="historylink"' not in page
     assert 'id="history"' in page  # its own full change history stays
+    assert "ModeID</th>" not in page and "PEWC" not in page  # the supervisor's words
 
 
 def test_the_modes_list_says_live_or_deleted_number_mode_and_consent(supervisor):
