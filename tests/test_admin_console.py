@@ -1175,3 +1175,12 @@ def test_the_do_not_call_list_exports_as_csv(demo, client):
     ]
     listing = client.get(reverse("admin:lcm_donotcallnumber_changelist")).content.decode()
     assert 'id="export-csv"' in listing
+
+
+def test_the_server_error_page_names_the_product_and_a_way_back():
+    from django.template.loader import render_to_string
+
+    page = render_to_string("500.html")  # as Django's handler renders it: no request
+
+    assert "lcm — List and Campaign Manager" in page
+    assert 'href="/admin/"' in page and "nothing was saved" in page
