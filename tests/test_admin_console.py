@@ -1002,6 +1002,8 @@ def test_the_account_page_has_no_save_and_add_another_and_no_empty_history_butto
     assert 'class="historylink"' not in page
     assert 'id="history"' in page  # its own full change history stays
     assert "ModeID</th>" not in page and "PEWC" not in page  # the supervisor's words
+    dnc = supervisor.get(reverse("admin:lcm_donotcallnumber_add")).content.decode()
+    assert "Save and add another" in dnc  # blocking several numbers in a row is the job
 
 
 def test_the_modes_list_says_live_or_deleted_number_mode_and_consent(supervisor):

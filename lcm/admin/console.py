@@ -385,6 +385,7 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     list_filter = ["scope", ("lifted_at", admin.EmptyFieldListFilter)]
     search_fields = ["=number", "=account_number", "=callid", "=agent_code"]
     search_help_text = "A number (any spelling), an LCM key, a call ID or an AgentID."
+    save_and_add_another = True  # blocking several numbers in a row
     list_per_page = 50
     FIELDS = [
         "scope",

@@ -17,6 +17,7 @@ def short_time(value) -> str:
 
 class PlainWords:
     list_title: str | None = None  # default: the model's plural, capitalised
+    save_and_add_another = False  # True where adding several in a row is the job
 
     def changelist_view(self, request, extra_context=None):
         title = self.list_title or str(self.opts.verbose_name_plural)
@@ -24,7 +25,8 @@ class PlainWords:
         return super().changelist_view(request, extra_context=context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context.setdefault("show_save_and_add_another", False)
+        if not self.save_and_add_another:
+            context.setdefault("show_save_and_add_another", False)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
