@@ -1186,3 +1186,15 @@ def test_the_server_error_page_names_the_product_and_a_way_back():
 
     assert "lcm — List and Campaign Manager" in page
     assert 'href="/admin/"' in page and "nothing was saved" in page
+
+
+def test_the_do_not_call_list_filters_lifted_or_not_in_words(supervisor):
+    url = reverse("admin:lcm_donotcallnumber_changelist")
+
+    page = supervisor.get(url).content.decode()
+    lifted = supervisor.get(url, {"lifted_at__isempty": "0"})
+    in_force = supervisor.get(url, {"lifted_at__isempty": "1"})
+
+    assert "Not lifted" in page and "Not empty" not in page
+    assert list(lifted.context["cl"].result_list) == []
+    assert [e.number for e in in_force.context["cl"].result_list] == ["2025550199"]
