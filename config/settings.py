@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # titled "API tokens" in config/urls.py
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -151,6 +151,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# The console's one date format, with the time zone (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files (served by whitenoise under gunicorn too) ------------------
 

@@ -69,7 +69,7 @@ def take(base: str, password: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
             page.goto(f"{base}/admin/login/?next=/admin/")
             page.fill("#id_username", "supervisor")
             page.fill("#id_password", password)
@@ -91,6 +91,10 @@ def take(base: str, password: str) -> None:
                 if delete_others:
                     form.locator("#id_delete_other_modes").check()
                 form.get_by_role("button", name="Change the number").click()
+                if delete_others:  # the confirmation names every number to delete
+                    expect(page.locator("#delete-confirm")).to_be_visible()
+                    shoot(page, "delete-confirm.png")
+                    page.locator("#set-number-confirm-form input[type=submit]").click()
                 expect(page.locator(".messagelist")).to_be_visible()
             page.goto(account_url)
             shoot(page, "account-page.png")

@@ -207,6 +207,19 @@ STALE_SESSION_EVENT = (
 )
 
 
+REASON_REQUIRED = "Say why: the reason is kept with the call's or the agent's history."
+CALL_ALREADY_ENDED = "Call {callid} has already ended (at {ended_at}): nothing to do."
+AGENT_NOT_LOGGED_IN = "Agent {agent_id} is not logged in: nothing to do."
+
+
+class ReasonRequired(InvalidInput):
+    code = "reason_required"
+
+
+class AgentNotLoggedIn(Conflict):
+    code = "agent_not_logged_in"
+
+
 class CallStartMismatch(Conflict):
     code = "call_start_mismatch"
 

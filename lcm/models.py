@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Right
 
 DEFAULT_WINDOW_START = datetime.time(8, 0)
 DEFAULT_WINDOW_END = datetime.time(21, 0)
@@ -221,6 +222,8 @@ class ContactMode(models.Model):
         indexes = [
             # Admin search "any of the contact's numbers".
             models.Index(fields=["number"], name="contactmode_number_idx"),
+            # Admin search by the last 4+ digits: an equality on the last 4.
+            models.Index(Right("number", 4), name="contactmode_number_tail_idx"),
             # Do-not-call matching by identity (lcm.actions.do_not_call).
             models.Index(fields=["number_e164"], name="contactmode_e164_idx"),
             models.Index(fields=["number_national"], name="contactmode_national_idx"),
@@ -291,6 +294,9 @@ class CallEvent(models.Model):
         related_name="+",
     )
     username = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why, when a supervisor made the change."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -326,6 +332,9 @@ class AgentSessionEvent(models.Model):
         related_name="+",
     )
     username = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why, when a supervisor made the change."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -532,7 +541,8 @@ class ModeChange(models.Model):
 
     class Meta:
         ordering = ["-seq"]
-        verbose_name = "mode change"
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
         indexes = [
             models.Index(fields=["account", "-seq"], name="modechange_account_seq_idx"),
             models.Index(fields=["created_at"], name="modechange_created_idx"),

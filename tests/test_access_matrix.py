@@ -197,6 +197,8 @@ API = {
         200, 200, 200, 200, 200, 200, 200, 200)),
     "the API docs page": Api("GET", "/api/docs/", None, api(
         200, 200, 200, 200, 200, 200, 200, 200), json_errors=False),
+    "the favicon": Api("GET", "/favicon.ico", None, api(
+        200, 200, 200, 200, 200, 200, 200, 200), json_errors=False),
     "/healthz": Api("GET", "/healthz", None, api(
         200, 200, 200, 200, 200, 200, 200, 200)),
     "/healthz, not a GET": Api("POST", "/healthz", {}, api(
@@ -287,16 +289,24 @@ ADMIN = [
     Page("lcm_account_revert",             GET,  200, 403, 200),
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
+    Page("lcm_account_export",             GET,  200, 200, 200),
     Page("lcm_account_change",             POST, MOVED, 403, MOVED, data="rename"),
     # Modes change only through the console's forms: read-only here, for everyone.
     *model_pages("lcm.contactmode",   ALL,        NOBODY,      ALL,    NOBODY,      ALL),
     Page("lcm_contactmode_change",         POST, 403, 403, 403, data="contactmode"),
-    *model_pages("lcm.call",          ALL,        SUP_NOT_AUD, ALL,    ROOT_ONLY,   ALL),
+    # Calls are the dialer's: read-only for everyone (issue 14); the console's
+    # legitimate actions, with a reason: end a stuck call, log an agent out.
+    *model_pages("lcm.call",          ALL,        NOBODY,      ALL,    ROOT_ONLY,   ALL),
+    Page("lcm_call_end",                   GET,  200, 403, 200),
+    Page("lcm_call_end",                   POST, MOVED, 403, MOVED, data="reason"),
     *model_pages("lcm.agent",         ALL,        SUP_NOT_AUD, ALL,    ROOT_ONLY,   ALL),
+    Page("lcm_agent_log_out",              GET,  200, 403, 200),
+    Page("lcm_agent_log_out",              POST, MOVED, 403, MOVED, data="reason"),
     # The do-not-call list: never a hard delete, for anyone; a block is lifted
     # with a reason (kept as evidence, audited).
     *model_pages("lcm.donotcallnumber", ALL,      SUP_NOT_AUD, ALL,    NOBODY,      ALL),
     Page("lcm_donotcallnumber_add",        POST, MOVED, 403, MOVED, data="dnc"),
+    Page("lcm_donotcallnumber_export",     GET,  200, 200, 200),
     Page("lcm_donotcallnumber_delete",     POST, 403, 403, 403, data="delete"),
     Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
     Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
@@ -445,6 +455,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"], pks["live_mode_id"]]
     elif name == "lcm_donotcallnumber_lift":
         args = [pks["lcm.donotcallnumber"]]
+    elif name in ("lcm_call_end", "lcm_agent_log_out"):
+        args = [pks[_model_label(name)]]
     elif name.startswith("authtoken_tokenproxy_"):
         args = [] if name.endswith(("changelist", "add")) else [pks["authtoken.tokenproxy"]]
     else:
@@ -467,6 +479,7 @@ def post_data(kind: str, world: World) -> dict:
     seq = supervisor.latest_seq(world.pks["lcm.account"])
     return {
         "empty": {},
+        "reason": {"reason": "The dialer lost it."},
         "delete": {"post": "yes"},
         "set_number": {"expected_seq": seq, "mode_type": 3, "number": "2025550166"},
         "restore": {"expected_seq": seq},
@@ -627,7 +640,7 @@ def test_every_admin_url_name_is_in_the_matrix():
     walk(get_resolver().url_patterns)
     covered = {f"admin:{page.name}" for page in ADMIN}
     covered |= {"lcm-api:" + name for name in _api_url_names()}
-    covered |= {"<unnamed>", "schema", "api-docs", "healthz"}  # /, schema, docs, healthz rows
+    covered |= {"<unnamed>", "schema", "api-docs", "healthz", "favicon"}  # their rows above
     assert names - covered - set(NOT_IN_MATRIX) == set()
 
 
@@ -679,8 +692,11 @@ CAPABILITIES = [
     ("Change a number, consent and calling window, restore a mode, revert a change (console)",
      ["admin:POST lcm_account_set_number", "admin:POST lcm_account_mode_settings",
       "admin:POST lcm_account_restore_mode", "admin:POST lcm_account_revert"]),
-    ("Add and change accounts, calls and agents",
-     ["admin:POST lcm_account_add", "admin:GET lcm_call_add", "admin:GET lcm_agent_add"]),
+    ("Add and change accounts and agents (who an agent is)",
+     ["admin:POST lcm_account_add", "admin:GET lcm_agent_add"]),
+    ("End a stuck call, log an agent out (console, with a reason)",
+     ["admin:POST lcm_call_end", "admin:POST lcm_agent_log_out"]),
+    ("Add or edit a call directly", ["admin:GET lcm_call_add"]),
     ("Add DNC numbers, lift a DNC block (with a reason); add and delete mode types",
      ["admin:POST lcm_donotcallnumber_add", "admin:POST lcm_donotcallnumber_lift",
       "admin:GET lcm_modetype_add", "admin:GET lcm_modetype_delete"]),
@@ -688,6 +704,8 @@ CAPABILITIES = [
      ["admin:POST lcm_donotcallnumber_delete"]),
     ("Delete accounts, calls and agents",
      ["admin:GET lcm_account_delete", "admin:GET lcm_call_delete", "admin:GET lcm_agent_delete"]),
+    ("Export accounts and the do-not-call list as CSV (admin)",
+     ["admin:GET lcm_account_export", "admin:GET lcm_donotcallnumber_export"]),
     ("View the audit log and export it as CSV (admin)",
      ["admin:GET lcm_modechange_changelist", "admin:GET lcm_modechange_export"]),
     ("Change or delete an audit entry, or edit a contact mode directly",

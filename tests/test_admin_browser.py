@@ -101,6 +101,15 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
     # Mode 1 changed, the others deleted.
     page.goto(account_url)
     change_number(page, 1, "600999999", delete_others=True)
+    # Issue 14: a confirmation names every number that will be deleted.
+    expect(page.locator("#delete-confirm tbody tr")).to_have_count(2)
+    expect(page.locator("#delete-confirm")).to_contain_text("2025550143")
+    expect(page.locator("#delete-confirm")).to_contain_text("600123456")
+    assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
+    page.get_by_role("button", name="Yes, change mode 1 and delete 2 numbers").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Mode 1 now holds 600999999; deleted mode 2 (2025550143), mode 3 (600123456)"
+    )
     expect(page.locator("#live-modes")).to_contain_text("600999999")
     assert live_modes(DAVID) == {1: "600999999"}
     assert entry(2) == (
@@ -126,6 +135,13 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
     )
     assert live_modes(DAVID) == {**DAVID_AT_START, 3: "600123456"}
     assert entry(3) == ("revert", "supervisor", "admin", 1, "600999999", "6491462346", [], 2)
+    # #2 is reverted now: its row offers no "Revert…", its entry page no revert.
+    expect(
+        page.locator(f"#history tr[data-seq='{SEEDED + 2}']").get_by_role("link", name="Revert…")
+    ).to_have_count(0)
+    expect(page.locator(f"#history tr[data-seq='{SEEDED + 2}']")).to_contain_text(
+        f"reverted by #{SEEDED + 3}"
+    )
 
     # Revert entry #1 (mode 3 added): #2 and #3 since touched mode 3, so the
     # page says so and wants an explicit confirmation.
@@ -203,3 +219,116 @@ def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):
         response = page.goto(live_server.url + url)
         assert response.status == 403
     assert snapshot() == before
+
+
+def test_a_supervisor_ends_a_stuck_call_and_logs_an_agent_out_with_a_reason(live_server, page):
+    from lcm.models import Agent, AgentSessionEvent, Call, CallEvent
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "supervisor")
+
+    # The call's page: no field to edit, the legitimate action offered.
+    page.get_by_role("link", name="Calls").first.click()
+    page.locator("#result_list").get_by_role("link", name="12345").click()
+    nothing_to_submit(page)
+    page.get_by_role("link", name="End this call…").click()
+    expect(page.locator("#action-explain")).to_contain_text("Call 12345 of agent testagent")
+    page.get_by_label("Reason").fill("   ")  # a blank reason: refused, said why
+    page.get_by_role("button", name="End the call").click()
+    expect(page.locator(".errorlist")).to_contain_text("Say why")
+    assert Call.objects.get(callid="12345").state == "active"
+    page.get_by_label("Reason").fill("Dialer crashed mid-call")
+    page.get_by_role("button", name="End the call").click()
+    expect(page.locator(".messagelist")).to_contain_text("(reason: Dialer crashed mid-call).")
+    expect(page.locator("#call-history")).to_be_visible()
+    expect(page.get_by_role("link", name="End this call…")).to_have_count(0)
+    event = CallEvent.objects.filter(call__callid="12345").order_by("-pk").first()
+    assert (event.event, event.username, event.reason) == (
+        "ended",
+        "supervisor",
+        "Dialer crashed mid-call",
+    )
+
+    # The agent's page: "Logged in", never a raw field name; log out with a reason.
+    agent = Agent.objects.get(agent_id="otheragent")
+    page.goto(live_server.url + reverse("admin:lcm_agent_change", args=[agent.pk]))
+    expect(page.locator("#content")).to_contain_text("Logged in")
+    expect(page.locator("#content")).not_to_contain_text("Is logged in")
+    page.get_by_role("link", name="Log out…").click()
+    page.get_by_label("Reason").fill("Left the floor")
+    page.get_by_role("button", name="Log the agent out").click()
+    expect(page.locator(".messagelist")).to_contain_text("Agent otheragent logged out at ")
+    expect(page.locator("#session-history")).to_be_visible()
+    agent.refresh_from_db()
+    assert not agent.is_logged_in
+    assert AgentSessionEvent.objects.get(agent=agent).reason == "Left the floor"
+
+
+LISTS = {
+    "Accounts": "lcm_account_changelist",
+    "Contact modes": "lcm_contactmode_changelist",
+    "Calls": "lcm_call_changelist",
+    "Agents": "lcm_agent_changelist",
+    "Do-not-call numbers": "lcm_donotcallnumber_changelist",
+    "Mode types": "lcm_modetype_changelist",
+    "Audit log": "lcm_modechange_changelist",
+}
+RAW_NAMES = ["Is logged in", "CValue", "MODEID", "New number e164", "Client ip", "Not empty"]
+
+
+@pytest.mark.parametrize("username", ["supervisor", "auditor"])
+def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, page, username):
+    from .test_admin_console import set_as_supervisor
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    set_as_supervisor("600123456", delete_other_modes=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    log_in(page, live_server, username)
+    expect(page.locator("#content")).to_contain_text("Audit log")
+    expect(page.locator("#content")).not_to_contain_text("Mode changes")
+    # The index opens on the floor's figures, each a link to its list.
+    expect(page.locator("#figure-active-calls")).to_contain_text("Active calls")
+    expect(page.locator("#figure-active-calls .figure")).to_have_text("2")
+    expect(page.locator("#figure-changes-last-hour .figure")).to_have_text(str(SEEDED + 1))
+    page.locator("#figure-active-calls").get_by_role("link", name="Active calls").click()
+    expect(page.locator("#content h1")).to_have_text("Calls")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+
+    for title, name in LISTS.items():
+        page.goto(live_server.url + reverse(f"admin:{name}"))
+        expect(page.locator("#content h1")).to_have_text(title)
+        assert not page.get_by_text("to change").count(), title
+        for raw in RAW_NAMES:
+            expect(page.locator("#content")).not_to_contain_text(raw)
+
+    # Search by the last digits and by a former number: the row says which matched.
+    page.goto(live_server.url + reverse("admin:lcm_account_changelist"))
+    page.fill("#searchbar", "0143")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list")).to_contain_text("last digits of a deleted number")
+    page.fill("#searchbar", "+1 (649) 146-2346")
+    page.press("#searchbar", "Enter")
+    expect(page.locator("#result_list")).to_contain_text(DAVID)
+
+    # The audit list fits: Call, By, Source and Action are on screen, no scroll.
+    page.goto(live_server.url + reverse("admin:lcm_modechange_changelist"))
+    for column in ("Call", "By", "Source", "Action"):
+        header = page.locator("#result_list thead th", has_text=column).first
+        box = header.bounding_box()
+        assert box and box["x"] + box["width"] <= 1366, (column, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    widths = page.evaluate(
+        "[...document.querySelectorAll('.results')].map(e => [e.scrollWidth, e.clientWidth])"
+    )
+    assert all(scroll <= client for scroll, client in widths), widths
+
+    # A page that does not exist: styled, with the product's name and a way back.
+    page.goto(live_server.url + "/admin/nothing/here/")
+    expect(page.locator("#site-name")).to_contain_text("lcm — List and Campaign Manager")
+    page.get_by_role("link", name="Back to the console").click()
+    expect(page.locator("#content h1")).to_be_visible()
+    assert not [url for url in missing if url.endswith("favicon.ico")], missing

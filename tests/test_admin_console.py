@@ -1,6 +1,7 @@
 """The supervisors' console through the real admin (Django's test client)."""
 
 import re
+from html import unescape
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,10 +11,20 @@ from django.utils import timezone
 
 from lcm import errors
 from lcm.actions import supervisor as console_actions
-from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange, ModeType
+from lcm.models import (
+    Account,
+    Agent,
+    AgentSessionEvent,
+    Call,
+    CallEvent,
+    ContactMode,
+    DoNotCallNumber,
+    ModeChange,
+    ModeType,
+)
 from lcm.numbers import NOT_A_NUMBER, TOO_LONG
 
-from .conftest import DEMO_PASSWORD, live_modes, snapshot
+from .conftest import DEMO_PASSWORD, WEBSERVICE, live_modes, set_mode_body, snapshot
 from .factories import CallFactory, UserFactory
 
 DAVID = "5|3|1|0|0|44|1"
@@ -259,13 +270,62 @@ def test_a_supervisor_changes_a_number_through_the_service(supervisor):
     )
 
 
+def test_delete_other_modes_first_names_every_number_it_will_delete(supervisor):
+    set_as_supervisor("600123456")  # mode 3: David now has modes 1, 2 and 3
+    before = snapshot()
+
+    response = supervisor.post(
+        set_number_url(david()),
+        {"mode_type": 1, "number": "600999999", "delete_other_modes": "on", "expected_seq": 4},
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    confirm = page[page.index('id="delete-confirm"') :]
+    assert "2025550143" in confirm and "600123456" in confirm and "6491462346" not in confirm
+    assert "Yes, change mode 1 and delete 2 numbers" in page
+    assert snapshot() == before
+
+    done = supervisor.post(
+        set_number_url(david()),
+        {
+            "mode_type": 1,
+            "number": "600999999",
+            "delete_other_modes": "on",
+            "confirm_delete": "on",
+            "expected_seq": 4,
+        },
+        follow=True,
+    )
+
+    assert live_modes(DAVID) == {1: "600999999"}
+    assert (
+        f"Mode 1 now holds 600999999; deleted mode 2 (2025550143), mode 3 (600123456) "
+        f"(audit entry #{SEEDED + 2})." in unescape(done.content.decode())
+    )
+
+
+def test_delete_other_modes_with_nothing_else_live_needs_no_confirmation(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+
+    response = supervisor.post(
+        set_number_url(david()),
+        {"mode_type": 1, "number": "600999999", "delete_other_modes": "on", "expected_seq": 4},
+    )
+
+    assert response.status_code == 302
+    assert live_modes(DAVID) == {1: "600999999"}
+
+
 def test_deleting_the_other_modes_keeps_their_numbers_in_the_entry(supervisor):
+    # Issue 14: "Delete other modes" is now confirmed first (confirm_delete).
     response = supervisor.post(
         set_number_url(david()),
         {
             "mode_type": 1,
             "number": "600123456",
             "delete_other_modes": "on",
+            "confirm_delete": "on",
             "expected_seq": DAVID_SEQ,
         },
     )
@@ -458,6 +518,15 @@ def test_a_change_cannot_be_reverted_twice_but_a_revert_can_be_reverted(supervis
 
     assert errors.ALREADY_REVERTED.format(seq=SEEDED + 1, by=SEEDED + 2) in again.content.decode()
     assert snapshot() == before
+    # Already reverted: no "Revert…" in the history nor on the entry, no form to submit.
+    assert 'id="revert-form"' not in again.content.decode()
+    assert 'type="checkbox"' not in again.content.decode()
+    account_page = supervisor.get(change_url(david())).content.decode()
+    row = re.search(rf'<tr data-seq="{SEEDED + 1}">.*?</tr>', account_page, re.S).group(0)
+    assert "Revert…" not in row and f"reverted by #{SEEDED + 2}" in row
+    entry_page = supervisor.get(reverse("admin:lcm_modechange_change", args=[entry.pk]))
+    assert "Revert this change" not in entry_page.content.decode()
+    assert "This change was reverted by" in entry_page.content.decode()
 
     undo_the_undo = supervisor.post(
         revert_url(ModeChange.objects.get(seq=SEEDED + 2)), {"expected_seq": SEEDED + 2}
@@ -647,6 +716,124 @@ def test_the_agents_list_shows_who_is_logged_in_and_on_which_call(supervisor):
     assert rows == {"testagent": "12345", "otheragent": "12346"}
 
 
+# --- Calls and agent sessions: the dialer's records, the console's actions ----
+
+
+def test_a_call_is_read_only_in_the_console_for_everyone(supervisor):
+    call = Call.objects.get(callid="12345")
+    url = reverse("admin:lcm_call_change", args=[call.pk])
+    before = list(Call.objects.order_by("pk").values())
+
+    page = supervisor.get(url)
+    posted = supervisor.post(url, {"callid": "hacked", "state": "ended", "ended_at": ""})
+    add = supervisor.get(reverse("admin:lcm_call_add"))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="callid"' not in html and 'name="started_at"' not in html
+    assert 'name="state"' not in html and "End this call…" in html
+    assert posted.status_code == 403 and add.status_code == 403
+    assert list(Call.objects.order_by("pk").values()) == before
+
+
+def test_a_supervisor_ends_a_stuck_call_with_a_reason_recorded_as_a_call_event(supervisor):
+    call = Call.objects.get(callid="12345")
+    url = reverse("admin:lcm_call_end", args=[call.pk])
+
+    confirm = supervisor.get(url)
+    response = supervisor.post(url, {"reason": "  Dialer lost the hang-up  "}, follow=True)
+
+    assert "End call 12345" in confirm.content.decode()
+    call.refresh_from_db()
+    assert call.state == Call.State.ENDED and call.ended_at is not None
+    event = CallEvent.objects.filter(call=call).order_by("-pk").first()
+    assert (event.event, event.username, event.reason) == (
+        "ended",
+        "supervisor",
+        "Dialer lost the hang-up",
+    )
+    html = response.content.decode()
+    assert "Call 12345 ended at " in html and "(reason: Dialer lost the hang-up)." in html
+    assert "End this call…" not in html  # an ended call offers no end
+    assert "Dialer lost the hang-up</td>" in html  # the call's history shows it
+
+
+@pytest.mark.parametrize(
+    ("callid", "reason", "message"),
+    [
+        ("12345", "   ", errors.REASON_REQUIRED),
+        ("12345", "", errors.REASON_REQUIRED),
+        ("12300", "stuck", "Call 12300 has already ended (at "),
+    ],
+)
+def test_ending_a_call_is_refused_with_a_clear_message_and_changes_nothing(
+    supervisor, callid, reason, message
+):
+    call = Call.objects.get(callid=callid)
+    before = (list(Call.objects.order_by("pk").values()), CallEvent.objects.count())
+
+    response = supervisor.post(reverse("admin:lcm_call_end", args=[call.pk]), {"reason": reason})
+
+    assert response.status_code == 200
+    assert message in unescape(response.content.decode())
+    assert "call_ends_after_start" not in response.content.decode()
+    assert (list(Call.objects.order_by("pk").values()), CallEvent.objects.count()) == before
+
+
+def test_an_agent_is_logged_out_from_the_console_with_a_recorded_reason(supervisor):
+    agent = Agent.objects.get(agent_id="testagent")
+    assert agent.is_logged_in
+    url = reverse("admin:lcm_agent_log_out", args=[agent.pk])
+
+    response = supervisor.post(url, {"reason": "Went home, CTI never said"}, follow=True)
+
+    agent.refresh_from_db()
+    assert not agent.is_logged_in
+    event = AgentSessionEvent.objects.filter(agent=agent).order_by("-pk").first()
+    assert (event.event, event.username, event.reason) == (
+        "logout",
+        "supervisor",
+        "Went home, CTI never said",
+    )
+    html = response.content.decode()
+    assert "Agent testagent logged out at " in html
+    assert "Log out…" not in html  # logged out: nothing to offer
+    assert "Went home, CTI never said</td>" in html
+
+    again = supervisor.post(url, {"reason": "twice"})
+    assert errors.AGENT_NOT_LOGGED_IN.format(agent_id="testagent") in again.content.decode()
+    assert AgentSessionEvent.objects.filter(agent=agent).count() == 1
+
+
+def test_the_agent_form_edits_who_the_agent_is_never_the_session(supervisor):
+    agent = Agent.objects.get(agent_id="testagent")
+    url = reverse("admin:lcm_agent_change", args=[agent.pk])
+
+    page = supervisor.get(url).content.decode()
+    supervisor.post(url, {"user": agent.user_id, "is_logged_in": "", "agent_id": "x"})
+
+    assert 'name="is_logged_in"' not in page and 'name="agent_id"' not in page
+    assert "Logged in" in page and "Is logged in" not in page
+    agent.refresh_from_db()
+    assert (agent.agent_id, agent.is_logged_in) == ("testagent", True)
+    assert not AgentSessionEvent.objects.exists()
+
+
+def test_an_auditor_may_not_end_calls_or_log_agents_out(demo, client):
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    call = Call.objects.get(callid="12345")
+    agent = Agent.objects.get(agent_id="testagent")
+
+    page = client.get(reverse("admin:lcm_call_change", args=[call.pk])).content.decode()
+    ended = client.post(reverse("admin:lcm_call_end", args=[call.pk]), {"reason": "x"})
+    logged_out = client.post(reverse("admin:lcm_agent_log_out", args=[agent.pk]), {"reason": "x"})
+
+    assert "End this call…" not in page
+    assert ended.status_code == 403 and logged_out.status_code == 403
+    assert Call.objects.get(callid="12345").state == Call.State.ACTIVE
+    assert Agent.objects.get(agent_id="testagent").is_logged_in
+
+
 def test_a_do_not_call_number_is_stored_cleaned_and_checked(supervisor):
     url = reverse("admin:lcm_donotcallnumber_add")
 
@@ -775,3 +962,239 @@ def test_the_account_page_costs_the_same_queries_however_long_its_history(superv
         supervisor.get(url)
 
     assert len(long) == len(short)
+
+
+# --- The supervisor's words (issue 14) ---------------------------------------
+
+LIST_TITLES = {
+    "lcm_account_changelist": "Accounts",
+    "lcm_contactmode_changelist": "Contact modes",
+    "lcm_call_changelist": "Calls",
+    "lcm_agent_changelist": "Agents",
+    "lcm_donotcallnumber_changelist": "Do-not-call numbers",
+    "lcm_modetype_changelist": "Mode types",
+    "lcm_modechange_changelist": "Audit log",
+    "authtoken_tokenproxy_changelist": "API tokens",
+}
+
+
+@pytest.mark.parametrize(("name", "title"), list(LIST_TITLES.items()))
+def test_every_list_is_titled_by_what_it_holds(supervisor, name, title):
+    page = supervisor.get(reverse(f"admin:{name}")).content.decode()
+
+    assert f"<h1>{title}</h1>" in page
+    assert f"<title>{title} | lcm admin</title>" in page
+    assert not re.search(r"Select \w+ to (change|view)", page)
+
+
+def test_the_index_names_the_audit_log_and_the_api_tokens(supervisor):
+    page = supervisor.get(reverse("admin:index")).content.decode()
+
+    assert ">Audit log</a>" in page and ">API tokens</a>" in page
+    assert "Mode changes" not in page and "Auth Token" not in page
+
+
+def test_the_account_page_has_no_save_and_add_another_and_no_empty_history_button(supervisor):
+    page = supervisor.get(change_url(david())).content.decode()
+    add = supervisor.get(reverse("admin:lcm_account_add")).content.decode()
+
+    assert "Save and add another" not in page and "Save and add another" not in add
+    assert 'class="historylink"' not in page
+    assert 'id="history"' in page  # its own full change history stays
+    assert "ModeID</th>" not in page and "PEWC" not in page  # the supervisor's words
+    dnc = supervisor.get(reverse("admin:lcm_donotcallnumber_add")).content.decode()
+    assert "Save and add another" in dnc  # blocking several numbers in a row is the job
+
+
+def test_the_modes_list_says_live_or_deleted_number_mode_and_consent(supervisor):
+    set_as_supervisor("600123456", mode_id=1, delete_other_modes=True)
+    url = reverse("admin:lcm_contactmode_changelist")
+
+    page = supervisor.get(url).content.decode()
+    deleted = supervisor.get(url, {"deleted_at__isempty": "0"})
+
+    for words in ("Live", "Deleted", ">Number<", ">Mode<", ">Consent<"):
+        assert words in page, words
+    for leftover in ("Not empty", "CValue", "PEWC", "Has consent"):
+        assert leftover not in page, leftover
+    assert [m.number for m in deleted.context["cl"].result_list] == ["2025550143"]
+
+
+def test_the_audit_list_and_entry_use_human_labels_and_show_api_as_the_source(
+    supervisor, agent_client
+):
+    response = agent_client.post(
+        WEBSERVICE, set_mode_body(ModeID=3, ContactNumber="2025550177"), format="json"
+    )
+    assert response.status_code == 200, response.content
+    entry = ModeChange.objects.get(seq=SEEDED + 1)
+    assert entry.source == ""
+
+    listing = supervisor.get(reverse("admin:lcm_modechange_changelist")).content.decode()
+    page = supervisor.get(reverse("admin:lcm_modechange_change", args=[entry.pk]))
+    html_page = page.content.decode()
+
+    row = re.search(rf"<tr>.*?>{SEEDED + 1}</a>.*?</tr>", listing, re.S).group(0)
+    assert '<td class="field-source_display">API</td>' in row
+    for label in ("Mode:", "New number (E.164):", "Client address:", "Source:"):
+        assert label in html_page, label
+    for raw in ("ModeID:", "New number e164", "Client ip", "Source app:"):
+        assert raw not in html_page, raw
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", html_page)
+
+
+def test_the_favicon_and_styled_error_pages_with_a_way_back(supervisor, client):
+    icon = supervisor.get("/favicon.ico")
+    missing = supervisor.get("/admin/lcm/account/999999/change/", follow=True)
+    nowhere = supervisor.get("/nothing-here/")
+
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
+    assert nowhere.status_code == 404
+    page = nowhere.content.decode()
+    assert "lcm — List and Campaign Manager" in page and 'href="/admin/"' in page
+    assert "This page does not exist" in page
+    assert missing.status_code == 200  # the admin's own "doesn't exist" message
+
+    client.logout()
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    refused = client.get(set_number_url(david()))
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert "You may not open this page" in page and "Back to the console" in page
+    assert "lcm — List and Campaign Manager" in page and "403 Forbidden" not in page
+
+
+# --- Search by identity (issue 14) --------------------------------------------
+
+
+def search_accounts(client, term):
+    response = client.get(reverse("admin:lcm_account_changelist"), {"q": term})
+    assert response.status_code == 200
+    return {a.account_number: a.matched for a in response.context["cl"].result_list}
+
+
+def test_accounts_are_found_by_any_spelling_last_digits_and_former_numbers(supervisor):
+    assert search_accounts(supervisor, "+1 202-555-0143") == {DAVID: "number"}
+    assert search_accounts(supervisor, "0143") == {DAVID: "last digits of a number"}
+    assert search_accounts(supervisor, "555 0143") == {DAVID: "last digits of a number"}
+    assert search_accounts(supervisor, DAVID) == {DAVID: "LCM key"}
+    assert search_accounts(supervisor, "143") == {}  # fewer than 4 digits: no tail search
+
+    set_as_supervisor("600123456", mode_id=2)  # 2025550143 is now a former number
+    assert search_accounts(supervisor, "2025550143") == {DAVID: "former number"}
+    page = supervisor.get(reverse("admin:lcm_account_changelist"), {"q": "2025550143"})
+    assert "Matched on" in page.content.decode()
+
+
+def test_a_former_number_is_found_in_any_spelling_and_a_deleted_one_says_so(supervisor):
+    set_as_supervisor("600123456", mode_id=2)  # replaces 2025550143: only the log has it
+    assert not ContactMode.objects.filter(number="2025550143").exists()
+    set_as_supervisor("600999999", mode_id=1, delete_other_modes=True)  # deletes mode 2
+
+    assert search_accounts(supervisor, "(202) 555-0143") == {DAVID: "former number"}
+    assert search_accounts(supervisor, "600 123 456") == {DAVID: "deleted number"}
+    assert search_accounts(supervisor, "3456") == {DAVID: "last digits of a deleted number"}
+
+
+def test_the_list_without_a_search_has_no_matched_column(supervisor):
+    page = supervisor.get(reverse("admin:lcm_account_changelist")).content.decode()
+
+    assert "Matched on" not in page
+
+
+# --- The dashboard on the admin index (issue 14) -----------------------------
+
+
+def dashboard(client):
+    page = client.get(reverse("admin:index")).content.decode()
+    return dict(
+        re.findall(
+            r'<tr id="figure-([\w-]+)">.*?<td class="figure"><a href="[^"]*">(\d+)</a>', page
+        )
+    ), page
+
+
+@pytest.mark.parametrize("username", ["supervisor", "auditor"])
+def test_the_index_opens_on_live_figures_each_linking_to_its_list(demo, client, username):
+    assert client.login(username=username, password=DEMO_PASSWORD)
+    DoNotCallNumber.objects.create(number="2025550100")
+    Call.objects.filter(callid="12346").update(state=Call.State.WRAP_UP)
+
+    figures, page = dashboard(client)
+
+    assert figures == {
+        "active-calls": "1",
+        "logged-in-agents": "2",
+        "changes-last-hour": str(SEEDED),
+        "do-not-call-today": "2",
+    }
+    links = re.findall(r'<tr id="figure-([\w-]+)"><th scope="row"><a href="([^"]+)"', page)
+    assert len(links) == 4
+    for key, url in links:
+        listing = client.get(unescape(url))
+        assert listing.status_code == 200, url
+        assert "errornote" not in listing.content.decode(), url
+        assert len(listing.context["cl"].result_list) == int(figures[key]), key
+
+
+# --- CSV export of accounts and of the do-not-call list (issue 14) -----------
+
+
+def csv_rows(response):
+    import csv
+    import io
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.streaming
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_accounts_export_as_csv_with_their_live_modes_following_the_search(supervisor):
+    Account.objects.create(account_number="=HYPERLINK(1)", first_name="@evil")
+    url = reverse("admin:lcm_account_export")
+
+    everything = csv_rows(supervisor.get(url))
+    searched = csv_rows(supervisor.get(url, {"q": "0143", "p": "2"}))
+
+    by_key = {row["account_number"]: row for row in everything}
+    assert set(by_key) == {DAVID, MARIA, "'=HYPERLINK(1)"}
+    assert by_key[DAVID]["modes"] == "1:6491462346; 2:2025550143"
+    assert by_key["'=HYPERLINK(1)"]["first_name"] == "'@evil"  # no formula reaches a sheet
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", by_key[DAVID]["created_at"])
+    assert [row["account_number"] for row in searched] == [DAVID]
+
+
+def test_the_do_not_call_list_exports_as_csv(demo, client):
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    DoNotCallNumber.objects.create(number="2025550100", reason="asked twice")
+
+    rows = csv_rows(client.get(reverse("admin:lcm_donotcallnumber_export")))
+
+    assert sorted((row["number"], row["reason"]) for row in rows) == [
+        ("2025550100", "asked twice"),
+        ("2025550199", DoNotCallNumber.objects.get(number="2025550199").reason),
+    ]
+    listing = client.get(reverse("admin:lcm_donotcallnumber_changelist")).content.decode()
+    assert 'id="export-csv"' in listing
+
+
+def test_the_server_error_page_names_the_product_and_a_way_back():
+    from django.template.loader import render_to_string
+
+    page = render_to_string("500.html")  # as Django's handler renders it: no request
+
+    assert "lcm — List and Campaign Manager" in page
+    assert 'href="/admin/"' in page and "nothing was saved" in page
+
+
+def test_the_do_not_call_list_filters_lifted_or_not_in_words(supervisor):
+    url = reverse("admin:lcm_donotcallnumber_changelist")
+
+    page = supervisor.get(url).content.decode()
+    lifted = supervisor.get(url, {"lifted_at__isempty": "0"})
+    in_force = supervisor.get(url, {"lifted_at__isempty": "1"})
+
+    assert "Not lifted" in page and "Not empty" not in page
+    assert list(lifted.context["cl"].result_list) == []
+    assert [e.number for e in in_force.context["cl"].result_list] == ["2025550199"]

@@ -44,6 +44,8 @@ def test_the_limit_th_failure_locks_the_login_out_with_a_clear_page(demo, client
     assert b"Too many failed logins" in locked.content
     assert f"locked after {limit} failed attempts".encode() in locked.content
     assert b"0:15:00" in locked.content  # AXES_COOLOFF_MINUTES, default 15
+    assert b"Django administration" not in locked.content  # issue 14: the product's name
+    assert "lcm — List and Campaign Manager".encode() in locked.content
     assert "_auth_user_id" not in client.session
 
 

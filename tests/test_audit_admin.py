@@ -72,7 +72,7 @@ def test_the_list_never_counts_the_whole_log(auditor):
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counts, "the capped count ran"
     assert all("LIMIT 10001" in sql for sql in counts), counts
-    assert f"{seq(3)} mode changes".encode() in response.content
+    assert f"{seq(3)} entries".encode() in response.content  # issue 14: "Audit log"
 
 
 def test_the_paginator_says_more_than_its_cap(auditor, monkeypatch):
@@ -81,7 +81,7 @@ def test_the_paginator_says_more_than_its_cap(auditor, monkeypatch):
 
     response = auditor.get(CHANGELIST, {"agent": "testagent", "p": "1"})
 
-    assert b"more than 1 mode changes" in response.content
+    assert b"more than 1 entries" in response.content  # issue 14: "Audit log"
     assert b"more than 1 results" in response.content
 
 

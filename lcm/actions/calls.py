@@ -20,14 +20,30 @@ from lcm.models import Account, Agent, AgentSessionEvent, Call, CallEvent
 from . import permissions
 
 
-def _record(call: Call, event: str, at: datetime, actor) -> None:
-    CallEvent.objects.create(
+def _record(call: Call, event: str, at: datetime, actor, reason: str = "") -> CallEvent:
+    return CallEvent.objects.create(
         call=call,
         event=event,
         at=at,
         user=actor if actor is not None and actor.is_authenticated else None,
         username=permissions.username(actor),
+        reason=reason,
     )
+
+
+REASON_MAX_LENGTH = 500
+
+
+def _reason(reason: str) -> str:
+    """A console action says why; the reason is kept with the event."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        message = errors.REASON_REQUIRED
+        raise errors.ReasonRequired(message, fields={"reason": [message]})
+    if len(reason) > REASON_MAX_LENGTH:
+        message = f"Keep the reason under {REASON_MAX_LENGTH} characters."
+        raise errors.ReasonRequired(message, fields={"reason": [message]})
+    return reason
 
 
 def _agent(agent_id: str) -> Agent:
@@ -160,10 +176,58 @@ def end_call(
     return call, True
 
 
+@transaction.atomic
+def end_stuck_call(*, callid: str, reason: str, actor: AbstractBaseUser | None) -> CallEvent:
+    """The console's way to end a call the dialer never ended: now, with a
+    reason, recorded as a `CallEvent` like the dialer's own end. A call
+    that has already ended is refused (nothing changes)."""
+    permissions.require(actor, permissions.END_STUCK_CALLS)
+    reason = _reason(reason)
+    call = _locked_call(callid)
+    if call.state == Call.State.ENDED:
+        raise errors.CallEnded(
+            errors.CALL_ENDED.format(callid=callid, ended_at=call.ended_at.isoformat()),
+            msg=errors.CALL_ALREADY_ENDED.format(
+                callid=callid, ended_at=f"{timezone.localtime(call.ended_at):%Y-%m-%d %H:%M:%S %Z}"
+            ),
+        )
+    ended_at = max(timezone.now(), call.started_at)  # a start in the future still ends after it
+    call.state = Call.State.ENDED
+    call.ended_at = ended_at
+    call.save(update_fields=["state", "ended_at"])
+    return _record(call, CallEvent.Event.ENDED, ended_at, actor, reason)
+
+
+@transaction.atomic
+def log_agent_out_from_console(
+    *, agent_id: str, reason: str, actor: AbstractBaseUser | None
+) -> AgentSessionEvent:
+    """The console's way to log out an agent whose logout never arrived:
+    now, with a reason, recorded as an `AgentSessionEvent`. An agent who is
+    not logged in is refused (nothing changes)."""
+    permissions.require(actor, permissions.LOG_AGENTS_OUT)
+    reason = _reason(reason)
+    agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
+    if agent is None:
+        raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
+    if not agent.is_logged_in:
+        raise errors.AgentNotLoggedIn(errors.AGENT_NOT_LOGGED_IN.format(agent_id=agent_id))
+    at = timezone.now()
+    if agent.logged_in_changed_at is not None:
+        at = max(at, agent.logged_in_changed_at)  # a login stamped in the future
+    _, event = _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor, reason=reason)
+    return event
+
+
 def _set_session(
-    *, agent_id: str, logged_in: bool, at: datetime | None, actor: AbstractBaseUser | None
+    *,
+    agent_id: str,
+    logged_in: bool,
+    at: datetime | None,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
 ) -> tuple[Agent, AgentSessionEvent | None]:
-    permissions.require(actor, permissions.MANAGE_AGENT_SESSIONS)
+    """Callers check the permission first."""
     agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
     if agent is None:
         raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
@@ -191,6 +255,7 @@ def _set_session(
         at=at,
         user=actor if actor is not None and actor.is_authenticated else None,
         username=permissions.username(actor),
+        reason=reason,
     )
     return agent, recorded
 
@@ -206,6 +271,7 @@ def log_agent_in(
     change is refused (409): events delivered out of order cannot undo a
     later one.
     """
+    permissions.require(actor, permissions.MANAGE_AGENT_SESSIONS)
     return _set_session(agent_id=agent_id, logged_in=True, at=at, actor=actor)
 
 
@@ -214,4 +280,5 @@ def log_agent_out(
     *, agent_id: str, at: datetime | None = None, actor: AbstractBaseUser | None = None
 ) -> tuple[Agent, AgentSessionEvent | None]:
     """The agent logged out at `at` (default now); as `log_agent_in`."""
+    permissions.require(actor, permissions.MANAGE_AGENT_SESSIONS)
     return _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor)

@@ -28,6 +28,9 @@ MANAGE_CALLS = "lcm.manage_calls"
 MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
 IMPORT_ACCOUNTS = "lcm.import_accounts"
 MANAGE_DO_NOT_CALL = "lcm.add_donotcallnumber"
+# The console's actions on system-managed records (held by the Supervisors).
+END_STUCK_CALLS = "lcm.change_call"
+LOG_AGENTS_OUT = "lcm.change_agent"
 CHANGE_TOKENS = "authtoken.change_tokenproxy"
 DELETE_TOKENS = "authtoken.delete_tokenproxy"
 
@@ -43,6 +46,8 @@ REFUSALS = {
     MANAGE_AGENT_SESSIONS: "You may not log agents in or out (lcm.manage_agent_sessions).",
     IMPORT_ACCOUNTS: "You may not import accounts (lcm.import_accounts).",
     MANAGE_DO_NOT_CALL: "You may not change the do-not-call list.",
+    END_STUCK_CALLS: "You may not end calls from the console.",
+    LOG_AGENTS_OUT: "You may not log agents out from the console.",
 }
 
 

@@ -27,6 +27,8 @@ from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
 
+from .words import PlainWords, short_time
+
 _SEPARATORS = re.compile(r"[\s\-.()]")
 
 
@@ -176,22 +178,31 @@ def _state_text(state: dict | None) -> str:
     return ", ".join(parts)
 
 
+def source_label(entry) -> str:
+    """What sent the change: the app the envelope named, else "API" for an
+    agent's request (an envelope that named no source)."""
+    if entry.source:
+        return entry.source
+    return "API" if entry.action == ModeChange.Action.SET else "—"
+
+
 @admin.register(ModeChange)
-class ModeChangeAdmin(admin.ModelAdmin):
+class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only for everyone: the table is append-only."""
+
+    list_title = "Audit log"
 
     list_display = [
         "seq",
-        "created_at",
+        "when",
         "account_link",
-        "mode_id",
+        "mode",
         "old_number",
         "new_number",
         "deleted",
         "call_link",
-        "agent_code",
-        "username",
-        "source",
+        "by",
+        "source_display",
         "action_display",
     ]
     list_display_links = ["seq"]
@@ -214,15 +225,51 @@ class ModeChangeAdmin(admin.ModelAdmin):
     paginator = AuditPaginator
     actions = None
     fieldsets = [
-        ("Change", {"fields": ["action", "mode_id", "old_number", "new_number",
-                               "new_number_e164", "deleted", "reverts", "touched",
+        ("Change", {"fields": ["action", "mode", "old_number", "new_number",
+                               "new_number_international", "deleted", "reverts", "touched",
                                "do_not_call_detail"]}),
         ("Who and where", {"fields": ["account", "account_number", "call", "callid", "agent",
-                                      "agent_code", "user", "username", "source"]}),
-        ("When and from where", {"fields": ["created_at", "client_ip", "request_id"]}),
+                                      "agent_code", "user", "username", "source_display"]}),
+        ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
-    readonly_fields = ["deleted", "touched", "do_not_call_detail"]
+    readonly_fields = [
+        "deleted",
+        "touched",
+        "do_not_call_detail",
+        "mode",
+        "new_number_international",
+        "source_display",
+        "when",
+        "client_address",
+    ]
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj):
+        return short_time(obj.created_at)
+
+    @admin.display(description="Mode", ordering="mode_id")
+    def mode(self, obj):
+        return obj.mode_id
+
+    @admin.display(description="New number (E.164)")
+    def new_number_international(self, obj):
+        return obj.new_number_e164 or "—"
+
+    @admin.display(description="Client address")
+    def client_address(self, obj):
+        return obj.client_ip or "—"
+
+    @admin.display(description="By")
+    def by(self, obj):
+        """The AgentID acted for, else the user."""
+        if obj.agent_code and obj.username and obj.agent_code != obj.username:
+            return f"{obj.agent_code} ({obj.username})"
+        return obj.agent_code or obj.username or "—"
+
+    @admin.display(description="Source")
+    def source_display(self, obj):
+        return source_label(obj)
 
     @admin.display(description="account")
     def account_link(self, obj):
@@ -247,7 +294,7 @@ class ModeChangeAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>', reverse("admin:lcm_call_change", args=[obj.call_id]), obj.callid
         )
 
-    @admin.display(description="modes deleted with it")
+    @admin.display(description="also deleted")
     def deleted(self, obj):
         if not obj.deleted_modes:
             return "—"
@@ -344,6 +391,16 @@ class ModeChangeAdmin(admin.ModelAdmin):
             # The list itself says what is wrong with the filters.
             return HttpResponseRedirect(changelist_url + "?" + request.GET.urlencode())
         return csv_response(changelist.queryset)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """An entry already reverted says by which entry, and offers no revert."""
+        extra = dict(extra_context or {})
+        entry = self.get_object(request, object_id)
+        if entry is not None:
+            extra["reverted_by"] = (
+                entry.reverted_by.filter(reverted_by__isnull=True).order_by("seq").first()
+            )
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     # --- Read-only, for everyone ------------------------------------------------
 

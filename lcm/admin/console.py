@@ -8,6 +8,7 @@ revert confirmation of an audit entry. No admin form writes a mode itself.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -15,7 +16,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Right
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,8 +26,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from lcm import errors
+from lcm import errors, list_export
 from lcm.actions import RequestContext, do_not_call, permissions, supervisor
+from lcm.actions import calls as call_actions
 from lcm.actions.dialing import dialable_modes
 from lcm.logs import request_id_of
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
@@ -32,6 +36,7 @@ from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
 from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
+from .words import CsvExport, PlainWords, short_time
 
 # The account page lists this many calls, deleted modes and audit entries,
 # newest first, and links to the full filtered lists for the rest.
@@ -45,9 +50,12 @@ def audit_list_url(account: Account) -> str:
     )
 
 
-def short_time(value) -> str:
-    """A timestamp that keeps list columns narrow: 2026-11-26 15:18:14."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+def active_reverts():
+    """The revert of the outer entry that still stands (a revert that was
+    itself reverted no longer counts: the entry can be reverted again)."""
+    return ModeChange.objects.filter(reverts=OuterRef("pk"), reverted_by__isnull=True).order_by(
+        "seq"
+    )
 
 
 def request_context(request) -> RequestContext:
@@ -59,7 +67,7 @@ def request_context(request) -> RequestContext:
 
 
 @admin.register(ModeType)
-class ModeTypeAdmin(admin.ModelAdmin):
+class ModeTypeAdmin(PlainWords, admin.ModelAdmin):
     """Bounds are checked by `ModeType.clean()`; a type in use cannot be
     deleted (its modes PROTECT it)."""
 
@@ -72,15 +80,74 @@ class ModeTypeAdmin(admin.ModelAdmin):
         return ["id"] if obj else []
 
 
+class ReasonForm(forms.Form):
+    """The reason a console action on a system-managed record records."""
+
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept with the record's history, with your name and the time.",
+        error_messages={"required": errors.REASON_REQUIRED},
+    )
+
+
+class ConsoleActionMixin:
+    """A console action on a record the dialer manages (a call, an agent's
+    session): a confirmation page with a reason, one action of
+    `lcm.actions.calls`, the outcome as a message on the record's page."""
+
+    def _reason_action(self, request, obj, *, perm, title, explain, button, action, describe):
+        if not permissions.may(request.user, perm):
+            raise PermissionDenied
+        back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = action(form.cleaned_data["reason"])
+            except errors.LcmError as exc:
+                for field, reasons in (exc.fields or {None: [exc.msg]}).items():
+                    for reason in reasons:
+                        form.add_error(field if field in form.fields else None, reason)
+            else:
+                self.message_user(request, describe(done), messages.SUCCESS)
+                return HttpResponseRedirect(back)
+        return TemplateResponse(
+            request,
+            "admin/lcm/console/reason_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "object": obj,
+                "object_url": back,
+                "title": title,
+                "explain": explain,
+                "button": button,
+                "form": form,
+            },
+        )
+
+
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
+    """Who an agent is (AgentID, user) is edited here; whether the agent is
+    logged in is the dialer's to say (`lcm.actions.calls`): the console
+    only offers "Log out…", a recorded session event with a reason."""
+
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
-    list_display = ["agent_id", "user", "is_logged_in", "logged_in_changed_at", "active_call"]
-    list_filter = ["is_logged_in"]
+    list_display = ["agent_id", "user", "logged_in", "since", "active_call"]
+    list_filter = [("is_logged_in", admin.BooleanFieldListFilter)]
     search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
-    raw_id_fields = ["user"]
     list_per_page = 50
+    change_form_template = "admin/lcm/agent/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        return ["agent_id", "user", "logged_in", "since"] if obj else ["agent_id", "user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The AgentID is the dialer's identity of the agent; the session state
+        # changes only through the dialer's API or "Log out…".
+        return ["agent_id", "logged_in", "since"] if obj else []
 
     def get_queryset(self, request):
         active = Call.objects.filter(agent=OuterRef("pk"), state=Call.State.ACTIVE).order_by(
@@ -92,9 +159,58 @@ class AgentAdmin(admin.ModelAdmin):
             .annotate(active_callid=Subquery(active.values("callid")[:1]))
         )
 
-    @admin.display(description="on call")
+    @admin.display(description="Logged in", boolean=True, ordering="is_logged_in")
+    def logged_in(self, obj):
+        return obj.is_logged_in
+
+    @admin.display(description="Since", ordering="logged_in_changed_at")
+    def since(self, obj):
+        return short_time(obj.logged_in_changed_at) if obj.logged_in_changed_at else "—"
+
+    @admin.display(description="On call")
     def active_call(self, obj):
-        return obj.active_callid or "—"
+        return getattr(obj, "active_callid", None) or "—"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/log-out/",
+                self.admin_site.admin_view(self.log_out_view),
+                name="lcm_agent_log_out",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        extra["may_log_out"] = permissions.may(request.user, permissions.LOG_AGENTS_OUT)
+        agent = self.get_object(request, object_id)
+        if agent is not None:
+            extra["session_events"] = agent.session_events.order_by("-at", "-pk")[:20]
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def log_out_view(self, request, object_id):
+        agent = get_object_or_404(Agent, pk=object_id)
+        return self._reason_action(
+            request,
+            agent,
+            perm=permissions.LOG_AGENTS_OUT,
+            title=f"Log out agent {agent.agent_id}",
+            explain=(
+                f"Agent {agent.agent_id} is "
+                + ("logged in" if agent.is_logged_in else "not logged in")
+                + ". Log the agent out when the dialer's logout never arrived; "
+                "the logout is recorded in the agent's session history with your reason."
+            ),
+            button="Log the agent out",
+            action=lambda reason: call_actions.log_agent_out_from_console(
+                agent_id=agent.agent_id, reason=reason, actor=request.user
+            ),
+            describe=lambda event: (
+                f"Agent {agent.agent_id} logged out at {short_time(event.at)} "
+                f"(reason: {event.reason})."
+            ),
+        )
 
 
 class CallStateFilter(admin.SimpleListFilter):
@@ -121,7 +237,11 @@ class CallStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
+    """Calls are the dialer's (`lcm.actions.calls`, with a `CallEvent` per
+    change): read-only here, for everyone. A call the dialer never ended is
+    ended with "End this call…", a recorded event with a reason."""
+
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["callid", "state", "agent", "account_key", "started", "duration"]
     list_filter = [
@@ -132,23 +252,80 @@ class CallAdmin(admin.ModelAdmin):
     ]
     search_fields = ["=callid", "=account__account_number", "=agent__agent_id"]
     list_select_related = ["account", "agent"]
-    raw_id_fields = ["account", "agent"]
+    fields = ["callid", "state", "account_link", "agent", "started", "ended", "duration"]
+    readonly_fields = fields
     show_full_result_count = False
     list_per_page = 50
+    change_form_template = "admin/lcm/call/change_form.html"
+
+    def has_add_permission(self, request):
+        return False  # the dialer registers calls (POST /api/lcm/calls/)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # no free edits: "End this call…" is the console's action
 
     @admin.display(description="account", ordering="account__account_number")
     def account_key(self, obj):
         return obj.account.account_number
 
+    @admin.display(description="Account")
+    def account_link(self, obj):
+        url = reverse("admin:lcm_account_change", args=[obj.account_id])
+        return format_html('<a href="{}">{}</a>', url, obj.account)
+
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):
         return short_time(obj.started_at)
+
+    @admin.display(description="Ended", ordering="ended_at")
+    def ended(self, obj):
+        return short_time(obj.ended_at) if obj.ended_at else "—"
 
     @admin.display(description="duration")
     def duration(self, obj):
         end = obj.ended_at or timezone.now()
         seconds = max(int((end - obj.started_at).total_seconds()), 0)
         return str(timedelta(seconds=seconds))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/end/",
+                self.admin_site.admin_view(self.end_view),
+                name="lcm_call_end",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        extra["may_end"] = permissions.may(request.user, permissions.END_STUCK_CALLS)
+        call = self.get_object(request, object_id)
+        if call is not None:
+            extra["call_events"] = call.events.order_by("-at", "-pk")[:20]
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def end_view(self, request, object_id):
+        call = get_object_or_404(Call.objects.select_related("account", "agent"), pk=object_id)
+        return self._reason_action(
+            request,
+            call,
+            perm=permissions.END_STUCK_CALLS,
+            title=f"End call {call.callid}",
+            explain=(
+                f"Call {call.callid} of agent {call.agent} on account {call.account} is "
+                f"{call.get_state_display().lower()} since {short_time(call.started_at)}. "
+                "End it when the dialer's end never arrived; the end is recorded in the "
+                "call's history with your reason."
+            ),
+            button="End the call",
+            action=lambda reason: call_actions.end_stuck_call(
+                callid=call.callid, reason=reason, actor=request.user
+            ),
+            describe=lambda event: (
+                f"Call {call.callid} ended at {short_time(event.at)} (reason: {event.reason})."
+            ),
+        )
 
 
 class DoNotCallForm(forms.ModelForm):
@@ -182,14 +359,32 @@ class LiftForm(forms.Form):
     )
 
 
+class LiftedFilter(admin.SimpleListFilter):
+    """Lifted or in force, in the supervisor's words (not "Empty / Not empty");
+    the parameter keeps the name Django's empty-field filter used."""
+
+    title = "lifted"
+    parameter_name = "lifted_at__isempty"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Not lifted"), ("0", "Lifted")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(lifted_at__isnull=self.value() == "1")
+        return queryset
+
+
 @admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(admin.ModelAdmin):
+class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     """The do-not-call list: who blocked what (a number or a whole contact),
     from which call, for which campaign, for which period, with what
     comment. Every write goes through `lcm.actions.do_not_call`. Nothing is
     deleted: a block is lifted, with a reason, and stays as evidence."""
 
     form = DoNotCallForm
+    export_lines = list_export.do_not_call_lines
+    export_name = "do-not-call"
     show_facets = admin.ShowFacets.NEVER
     list_display = [
         "target",
@@ -203,9 +398,10 @@ class DoNotCallNumberAdmin(admin.ModelAdmin):
         "reason",
         "lift_link",
     ]
-    list_filter = ["scope", ("lifted_at", admin.EmptyFieldListFilter)]
+    list_filter = ["scope", LiftedFilter]
     search_fields = ["=number", "=account_number", "=callid", "=agent_code"]
     search_help_text = "A number (any spelling), an LCM key, a call ID or an AgentID."
+    save_and_add_another = True  # blocking several numbers in a row
     list_per_page = 50
     FIELDS = [
         "scope",
@@ -373,6 +569,63 @@ def search_by_identity(search, request, queryset, term, prefix):
     return results, True
 
 
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def last_digits_modes(term: str):
+    """Modes (live or deleted) whose number ends with `term`, 4 digits or
+    more: an equality on the indexed last 4 digits, then the full suffix."""
+    digits = _SEPARATORS.sub("", term or "")
+    if not (digits.isdigit() and len(digits) >= 4):
+        return None
+    return ContactMode.objects.annotate(tail=Right("number", 4)).filter(
+        tail=digits[-4:], number__endswith=digits
+    )
+
+
+def _number_keys(term: str) -> list[str] | None:
+    try:
+        number = clean_any(term)
+    except errors.InvalidNumber:
+        return None
+    return list(dict.fromkeys(k for k in (number.number, number.national, number.e164) if k))
+
+
+def former_number_entries(term: str):
+    """Audit entries that set or replaced the number (indexed on old_number
+    and new_number): the accounts that held it, then or now."""
+    keys = _number_keys(term)
+    if not keys:
+        return None
+    return ModeChange.objects.filter(Q(old_number__in=keys) | Q(new_number__in=keys))
+
+
+def matched_field(term: str):
+    """Which field made an account match `term`, for the list's column."""
+    whens = [When(account_number=term, then=Value("LCM key"))]
+    keys = _number_keys(term)
+    if keys:
+        number = clean_any(term)
+        modes = ContactMode.objects.filter(do_not_call.match_q(number), account=OuterRef("pk"))
+        whens += [
+            When(Exists(modes.filter(deleted_at=None)), then=Value("number")),
+            When(Exists(modes), then=Value("deleted number")),
+        ]
+    tail = last_digits_modes(term)
+    if tail is not None:
+        tail = tail.filter(account=OuterRef("pk"))
+        whens += [
+            When(Exists(tail.filter(deleted_at=None)), then=Value("last digits of a number")),
+            When(Exists(tail), then=Value("last digits of a deleted number")),
+        ]
+    former = former_number_entries(term)
+    if former is not None:
+        whens.append(
+            When(Exists(former.filter(account=OuterRef("pk"))), then=Value("former number"))
+        )
+    return Case(*whens, default=Value("name"), output_field=models.CharField())
+
+
 class AccountForm(forms.ModelForm):
     """Country and time zone are checked as imports check them."""
 
@@ -387,21 +640,47 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     form = AccountForm
+    export_lines = list_export.account_lines
+    export_name = "accounts"
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
     list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
     search_fields = ["=account_number", "first_name", "last_name", "=modes__number"]
-    search_help_text = "Exact LCM key, a name, or any of the contact's numbers."
+    search_help_text = (
+        "Exact LCM key, a name, any of the contact's numbers (any spelling), "
+        "its last 4 or more digits, or a former number."
+    )
     show_full_result_count = False
     list_per_page = 50
     change_form_template = "admin/lcm/account/change_form.html"
 
     def get_search_results(self, request, queryset, search_term):
-        return search_by_identity(
+        results, _ = search_by_identity(
             super().get_search_results, request, queryset, search_term, "modes__"
         )
+        tail = last_digits_modes(search_term)
+        if tail is not None:
+            results |= queryset.filter(pk__in=tail.values("account_id"))
+        former = former_number_entries(search_term)
+        if former is not None:
+            results |= queryset.filter(pk__in=former.values("account_id"))
+        return results, True
+
+    def get_queryset(self, request):
+        """While searching, each row says which field matched (`matched`)."""
+        queryset = super().get_queryset(request)
+        term = request.GET.get("q", "").strip()
+        return queryset.annotate(matched=matched_field(term)) if term else queryset
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return [*columns, "matched_on"] if request.GET.get("q", "").strip() else columns
+
+    @admin.display(description="Matched on")
+    def matched_on(self, obj):
+        return getattr(obj, "matched", "") or "—"
 
     def get_readonly_fields(self, request, obj=None):
         # The LCM key is the dialer's identity of the contact, and the audit
@@ -459,6 +738,7 @@ class AccountAdmin(admin.ModelAdmin):
         history = list(
             ModeChange.objects.filter(account=account)
             .select_related("reverts")
+            .annotate(reverted_by_seq=Subquery(active_reverts().values("seq")[:1]))
             .order_by("-seq")[: ACCOUNT_PAGE_ROWS + 1]
         )
         return {
@@ -533,6 +813,18 @@ class AccountAdmin(admin.ModelAdmin):
             form = SetNumberForm(request.POST)
             if form.is_valid():
                 data = form.cleaned_data
+                doomed = _modes_deleted_with(account, data) if data["delete_other_modes"] else []
+                if doomed and not data["confirm_delete"]:
+                    return self._render(
+                        request,
+                        "admin/lcm/account/set_number_confirm.html",
+                        account,
+                        title=f"Delete {len(doomed)} other number{'s' if len(doomed) > 1 else ''}"
+                        f" of {account}?",
+                        form=form,
+                        data=data,
+                        doomed=doomed,
+                    )
                 form, done = self._submit(
                     request,
                     form,
@@ -546,10 +838,7 @@ class AccountAdmin(admin.ModelAdmin):
                         expected_seq=data["expected_seq"],
                         context=request_context(request),
                     ),
-                    lambda entry: (
-                        f"Mode {entry.mode_id} now holds {entry.new_number} "
-                        f"(audit entry #{entry.seq})."
-                    ),
+                    describe_set_number,
                 )
                 if done:
                     return done
@@ -701,8 +990,30 @@ class AccountAdmin(admin.ModelAdmin):
             entry_url=reverse("admin:lcm_modechange_change", args=[entry.pk]),
             plan=plan,
             reverted_by=reverted_by,
+            already_reverted=reverted_by
+            and errors.ALREADY_REVERTED.format(seq=entry.seq, by=reverted_by.seq),
             form=form,
         )
+
+
+def _modes_deleted_with(account: Account, data) -> list[ContactMode]:
+    """The live modes "Delete other modes" would delete: every one but the
+    mode being set (the confirmation page names them)."""
+    return list(
+        ContactMode.objects.filter(account=account, deleted_at=None)
+        .exclude(mode_type_id=data["mode_type"].pk)
+        .select_related("mode_type")
+        .order_by("mode_type_id")
+    )
+
+
+def describe_set_number(entry: ModeChange) -> str:
+    """The success message: the changed mode and every mode deleted with it."""
+    text = f"Mode {entry.mode_id} now holds {entry.new_number}"
+    if entry.deleted_modes:
+        deleted = ", ".join(f"mode {m['mode_id']} ({m['number']})" for m in entry.deleted_modes)
+        text += f"; deleted {deleted}"
+    return f"{text} (audit entry #{entry.seq})."
 
 
 def _refused(form, exc: errors.LcmError, account: Account):
@@ -712,7 +1023,7 @@ def _refused(form, exc: errors.LcmError, account: Account):
     if isinstance(exc, errors.StaleForm):
         data = form.data.copy()
         data["expected_seq"] = str(supervisor.latest_seq(account))
-        for confirmation in ("confirm_superseded", "replace"):
+        for confirmation in ("confirm_superseded", "replace", "confirm_delete"):
             data.pop(confirmation, None)
         form = type(form)(data)
         form.is_valid()
@@ -720,22 +1031,50 @@ def _refused(form, exc: errors.LcmError, account: Account):
     return form
 
 
+class LiveFilter(admin.SimpleListFilter):
+    """Live or deleted modes (the parameter keeps the old "is empty" name,
+    so bookmarked lists and the account page's link still work)."""
+
+    title = "status"
+    parameter_name = "deleted_at__isempty"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Live"), ("0", "Deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(deleted_at__isnull=True)
+        if self.value() == "0":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class ConsentFilter(admin.BooleanFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "consent"  # not the field's name, "PEWC"
+
+
 @admin.register(ContactMode)
-class ContactModeAdmin(admin.ModelAdmin):
+class ContactModeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only: numbers change only through the account page's forms,
     which call `lcm.actions.supervisor` (validated, locked, audited)."""
 
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = [
         "account_key",
-        "mode_type",
-        "number",
-        "has_consent",
+        "mode",
+        "number_display",
+        "consent",
         "changed",
         "changed_by",
         "deleted",
     ]
-    list_filter = ["mode_type", "has_consent", ("deleted_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "mode_type",
+        ("has_consent", ConsentFilter),
+        LiveFilter,
+    ]
     search_fields = ["=number", "=account__account_number"]
     list_select_related = ["account", "mode_type"]
     raw_id_fields = ["account"]
@@ -755,6 +1094,18 @@ class ContactModeAdmin(admin.ModelAdmin):
     @admin.display(description="account", ordering="account__account_number")
     def account_key(self, obj):
         return obj.account.account_number
+
+    @admin.display(description="Mode", ordering="mode_type_id")
+    def mode(self, obj):
+        return f"{obj.mode_type_id} {obj.mode_type.name}"
+
+    @admin.display(description="Number", ordering="number")
+    def number_display(self, obj):
+        return obj.number
+
+    @admin.display(description="Consent", boolean=True, ordering="has_consent")
+    def consent(self, obj):
+        return obj.has_consent
 
     @admin.display(description="changed", ordering="changed_at")
     def changed(self, obj):

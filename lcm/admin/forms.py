@@ -32,8 +32,12 @@ class SetNumberForm(StaleGuardForm):
         help_text="Spaces, dashes, dots and brackets are dropped: an optional + and digits remain.",
     )
     delete_other_modes = forms.BooleanField(
-        required=False, help_text="Soft-delete every other live mode of this contact."
+        required=False,
+        help_text="Soft-delete every other live mode of this contact "
+        "(you confirm the numbers on the next page).",
     )
+    # Set by the confirmation page that names every number to be deleted.
+    confirm_delete = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     error_fields = {
         errors.UnknownModeType: "mode_type",

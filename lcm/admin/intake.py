@@ -4,9 +4,11 @@ from django.contrib import admin
 
 from lcm.models import AgentSessionEvent
 
+from .words import PlainWords
+
 
 @admin.register(AgentSessionEvent)
-class AgentSessionEventAdmin(admin.ModelAdmin):
+class AgentSessionEventAdmin(PlainWords, admin.ModelAdmin):
     """Written only by `lcm.actions.calls.log_agent_in` / `log_agent_out`."""
 
     list_display = ["agent", "event", "at", "username", "recorded_at"]

@@ -24,6 +24,8 @@ from rest_framework.authtoken.models import TokenProxy
 
 from lcm.actions import tokens
 
+from .words import PlainWords
+
 HINT_LENGTH = 4
 
 
@@ -44,7 +46,8 @@ if admin.site.is_registered(TokenProxy):
 
 
 @admin.register(TokenProxy)
-class TokenAdmin(DrfTokenAdmin):
+class TokenAdmin(PlainWords, DrfTokenAdmin):
+    list_title = "API tokens"
     list_display = ["user", "key_hint", "created"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]

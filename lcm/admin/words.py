@@ -1,0 +1,66 @@
+"""The supervisor's words on every lcm admin page, not Django's defaults.
+
+Lists are titled by what they hold ("Accounts", "Audit log"), never
+"Select account to change"; a form offers no "Save and add another" (a
+supervisor adds one record at a time, and goes back to it).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+
+def short_time(value) -> str:
+    """The console's one date format, with the time zone: 2026-11-26 15:18:14 UTC."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+class PlainWords:
+    list_title: str | None = None  # default: the model's plural, capitalised
+    save_and_add_another = False  # True where adding several in a row is the job
+
+    def changelist_view(self, request, extra_context=None):
+        title = self.list_title or str(self.opts.verbose_name_plural)
+        context = {"title": title[:1].upper() + title[1:], **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if not self.save_and_add_another:
+            context.setdefault("show_save_and_add_another", False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class CsvExport:
+    """An "Export CSV" of the list as it is filtered and searched (streamed;
+    `lcm.list_export`), for whoever may view the list."""
+
+    export_lines = None  # a function: queryset -> CSV lines
+    export_name = "export"
+
+    def get_urls(self):
+        from django.urls import path
+
+        name = f"{self.opts.app_label}_{self.opts.model_name}_export"
+        return [
+            path("export/", self.admin_site.admin_view(self.export_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request):
+        from django.contrib.admin.options import IncorrectLookupParameters
+        from django.core.exceptions import PermissionDenied
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+
+        from lcm.list_export import download
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        request.GET = request.GET.copy()
+        request.GET.pop("p", None)  # the whole list, not a page
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return HttpResponseRedirect(url + "?e=1")
+        return download(type(self).export_lines(changelist.queryset), self.export_name)
