@@ -330,3 +330,102 @@ class EnvelopeResponse(serializers.Serializer):
     topic = serializers.CharField()
     subtopic = serializers.CharField()
     message = EnvelopeMessage()
+
+
+# --- Callbacks (dialable-modes.md section 4) -----------------------------------
+
+DDMMYYYY = r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$"
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+MAX_CALLBACK_PAGE = 100
+
+
+class VendorDateField(serializers.Field):
+    """`DD/MM/YYYY`, as the vendor's callback messages write dates."""
+
+    default_error_messages = {"invalid": "Must be a date as DD/MM/YYYY, e.g. 31/12/2026."}
+
+    def to_internal_value(self, data):
+        import datetime as dt
+        import re
+
+        if not isinstance(data, str) or not re.fullmatch(DDMMYYYY, data.strip()):
+            self.fail("invalid")
+        try:
+            return dt.datetime.strptime(data.strip(), "%d/%m/%Y").date()
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.strftime("%d/%m/%Y")
+
+
+class VendorTimeField(serializers.Field):
+    """`HH:mm`, 24 h, two digits each."""
+
+    default_error_messages = {"invalid": "Must be a time as HH:mm (24 h), e.g. 09:30."}
+
+    def to_internal_value(self, data):
+        from lcm import dialable
+
+        try:
+            return dialable.parse_hhmm(data.strip() if isinstance(data, str) else data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.strftime("%H:%M")
+
+
+class PageField(serializers.Field):
+    """A positive integer, as a JSON number or a string of digits."""
+
+    default_error_messages = {"invalid": "Must be a whole number between {min} and {max}."}
+
+    def __init__(self, *, maximum: int, **kwargs):
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid", min=1, max=self.maximum)
+        if isinstance(data, str):
+            try:
+                return inputs.bounded_int(data, minimum=1, maximum=self.maximum)
+            except inputs.OutOfBounds:
+                self.fail("invalid", min=1, max=self.maximum)
+        if not isinstance(data, int) or not 1 <= data <= self.maximum:
+            self.fail("invalid", min=1, max=self.maximum)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class SetCallbackData(serializers.Serializer):
+    callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    AccountNumber = StrictCharField(max_length=128)
+    StartDate = VendorDateField()
+    EndDate = VendorDateField()
+    StartTime = VendorTimeField()
+    EndTime = VendorTimeField()
+    CallbackModeId = ModeIdField()
+    UserID = StrictCharField(max_length=64)
+    AgentComments = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+class ScheduledCallBackOverlapData(serializers.Serializer):
+    callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    AccountNumber = StrictCharField(max_length=128)
+    StartFromDate = VendorDateField()
+    StartToDate = VendorDateField()
+    StartFromTime = VendorTimeField()
+    StartToTime = VendorTimeField()
+    UserID = StrictCharField(max_length=64)
+
+
+class GetPersonalCallbackListData(serializers.Serializer):
+    UserID = StrictCharField(max_length=64)
+    FromDate = VendorDateField()
+    ToDate = VendorDateField()
+    StartingNoOfRecord = PageField(maximum=inputs.MAX_BIGINT, required=False, default=1)
+    NoofRecords = PageField(maximum=MAX_CALLBACK_PAGE, required=False, default=MAX_CALLBACK_PAGE)
