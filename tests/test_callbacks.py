@@ -381,3 +381,126 @@ def test_a_callback_whose_mode_was_deleted_or_blocked_needs_attention(agent_clie
     post(agent_client, body)
     assert callbacks.attention([callback], now=NOW) == {callback.pk: "mode 2 was deleted"}
     assert audit.verify_chain().ok
+
+
+# --- The dialer's side -------------------------------------------------------------
+
+DUE = "/api/lcm/callbacks/due/"
+
+
+def schedule(client, subtopic=SET, **overrides) -> int:
+    return post(client, callback_body(subtopic, **overrides))["message"]["response"]["CallbackID"]
+
+
+def due_ids(client, query=""):
+    response = client.get(DUE + query)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    return [c["CallbackID"] for c in body["Callbacks"]], body["Total"]
+
+
+def test_due_callbacks_are_those_open_now_oldest_first(agent_client):
+    dialer = client_for("dialer")
+    early = schedule(agent_client, StartDate="01/12/2026", EndDate="01/12/2026", StartTime="09:00",
+                     EndTime="10:00")  # fmt: skip
+    later = schedule(agent_client, StartDate="02/12/2026", EndDate="02/12/2026")
+    personal = schedule(agent_client, PERSONAL, StartTime="11:00", EndTime="13:00")
+    assert due_ids(dialer) == ([early], 1)
+    with time_machine.travel(dt.datetime(2026, 12, 2, 16, 30, tzinfo=dt.UTC), tick=False):
+        assert due_ids(dialer) == ([later, personal], 2)
+        assert due_ids(dialer, "?offset=1&limit=1") == ([personal], 2)
+        element = dialer.get(DUE).json()["Callbacks"][0]
+    assert element == {
+        "CallbackID": later, "Kind": "regular", "AccountNumber": DAVID, "ModeID": 2,
+        "CValue": "2025550143", "E164": "+12025550143", "TimeZone": "America/New_York",
+        "Start": "2026-12-02T15:00:00Z", "End": "2026-12-02T17:00:00Z", "AgentID": "testagent",
+        "AgentComments": "Call back about the renewal", "State": "scheduled", "Outcome": "",
+        "ClosedAt": None,
+    }  # fmt: skip
+
+
+def test_a_callback_needing_attention_is_not_due(agent_client):
+    dialer = client_for("dialer")
+    schedule(agent_client, StartDate="01/12/2026", EndDate="01/12/2026", StartTime="09:00",
+             EndTime="10:00")  # fmt: skip
+    do_not_call.add_number(number="+12025550143", reason="asked")
+    assert due_ids(dialer) == ([], 0)
+
+
+@pytest.mark.parametrize("query,field", [("?limit=101", "limit"), ("?offset=x", "offset")])
+def test_due_paging_is_checked(demo, query, field):
+    response = client_for("dialer").get(DUE + query)
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_only_the_dialer_lists_or_closes_callbacks(agent_client):
+    pk = schedule(agent_client)
+    before = state()
+    for client in (agent_client, client_for("supervisor")):
+        assert client.get(DUE).json()["code"] == "forbidden"
+        response = client.post(f"/api/lcm/callbacks/{pk}/done/", {"Outcome": "x"}, format="json")
+        assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    assert state() == before
+
+
+def test_done_is_idempotent_and_audited(agent_client):
+    dialer = client_for("dialer")
+    pk = schedule(agent_client)
+    url = f"/api/lcm/callbacks/{pk}/done/"
+    response = dialer.post(url, {"Outcome": "sale"}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["State"], response.json()["Outcome"]) == ("done", "sale")
+    entry = ModeChange.objects.order_by("-seq").first()
+    assert entry.callback["event"] == "done"
+    assert entry.callback["outcome"] == "sale"
+    assert entry.username == "dialer"
+    before = state()
+    again = dialer.post(url, {"Outcome": "sale"}, format="json")
+    assert again.status_code == 200
+    assert again.json() == response.json()
+    assert state() == before
+    other = dialer.post(url, {"Outcome": "no answer"}, format="json")
+    assert (other.status_code, other.json()["code"]) == (409, "callback_closed")
+    cancel = dialer.post(f"/api/lcm/callbacks/{pk}/cancel/", {}, format="json")
+    assert (cancel.status_code, cancel.json()["code"]) == (409, "callback_closed")
+    assert state() == before
+    assert audit.verify_chain().ok
+
+
+def test_cancel_is_idempotent(agent_client):
+    dialer = client_for("dialer")
+    pk = schedule(agent_client)
+    url = f"/api/lcm/callbacks/{pk}/cancel/"
+    assert dialer.post(url, {"Reason": "wrong person"}, format="json").json()["State"] == (
+        "cancelled"
+    )
+    before = state()
+    assert dialer.post(url, {}, format="json").status_code == 200
+    assert state() == before
+    done = dialer.post(f"/api/lcm/callbacks/{pk}/done/", {"Outcome": "sale"}, format="json")
+    assert done.status_code == 409
+
+
+@pytest.mark.parametrize(
+    "path,body,status,code,field",
+    [
+        ("/api/lcm/callbacks/999999/done/", {"Outcome": "x"}, 404, "unknown_callback", None),
+        ("/api/lcm/callbacks/abc/done/", {"Outcome": "x"}, 400, "invalid_fields", "CallbackID"),
+        ("/api/lcm/callbacks/99999999999999999999/cancel/", {}, 400, "invalid_fields",
+         "CallbackID"),
+        ("/api/lcm/callbacks/{pk}/done/", {}, 400, "invalid_fields", "Outcome"),
+        ("/api/lcm/callbacks/{pk}/done/", {"Outcome": "x" * 101}, 400, "invalid_fields",
+         "Outcome"),
+        ("/api/lcm/callbacks/{pk}/cancel/", {"Reason": 5}, 400, "invalid_fields", "Reason"),
+    ],
+)  # fmt: skip
+def test_closing_refusals(agent_client, path, body, status, code, field):
+    pk = schedule(agent_client)
+    before = state()
+    response = client_for("dialer").post(path.format(pk=pk), body, format="json")
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    if field:
+        assert field in response.json()["fields"]
+    assert state() == before
