@@ -504,3 +504,93 @@ def test_closing_refusals(agent_client, path, body, status, code, field):
     if field:
         assert field in response.json()["fields"]
     assert state() == before
+
+
+# --- Supervisors -------------------------------------------------------------------
+
+
+def browser(username):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+def test_supervisors_see_due_overdue_and_needing_attention(agent_client):
+    overdue = schedule(agent_client, StartDate="01/12/2026", EndDate="01/12/2026",
+                       StartTime="09:00", EndTime="10:00")  # fmt: skip
+    flagged = schedule(agent_client, PERSONAL)
+    upcoming = schedule(agent_client, StartDate="03/12/2026", EndDate="03/12/2026")
+    body = envelope(
+        "SetNewModeNumber", callid="12345", AccountNumber=DAVID, ModeID=OFFICE,
+        ContactNumber="2025550188", DeleteOtherModes=False, AgentID="testagent",
+    )  # fmt: skip
+    post(agent_client, body)  # every callback on mode 2 now needs attention
+    client = browser("supervisor")
+    url = "/admin/lcm/callback/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Needs attention: mode 2 now holds 2025550188, not 2025550143" in page.text
+    attention = client.get(url + "?status=attention")
+    assert {flagged, overdue, upcoming} == set(attention.context["cl"].result_list.values_list(
+        "pk", flat=True))  # fmt: skip
+    with time_machine.travel(dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC), tick=False):
+        assert list(client.get(url + "?status=overdue").context["cl"].result_list) == [
+            Callback.objects.get(pk=overdue)
+        ]
+        assert list(client.get(url + "?status=due").context["cl"].result_list) == []
+    detail = client.get(f"{url}{flagged}/change/")
+    assert detail.status_code == 200
+    assert f"/admin/lcm/callback/{flagged}/reassign/" in detail.text
+
+
+def test_a_supervisor_reassigns_and_cancels_audited(agent_client):
+    pk = schedule(agent_client, PERSONAL)
+    client = browser("supervisor")
+    response = client.post(f"/admin/lcm/callback/{pk}/reassign/", {"agent": "otheragent"})
+    assert response.status_code == 302
+    assert Callback.objects.get(pk=pk).agent.agent_id == "otheragent"
+    entry = ModeChange.objects.order_by("-seq").first()
+    assert entry.callback["event"] == "reassigned"
+    assert (entry.callback["from_agent"], entry.callback["agent"]) == ("testagent", "otheragent")
+    assert entry.username == "supervisor"
+    before = state()
+    unknown = client.post(f"/admin/lcm/callback/{pk}/reassign/", {"agent": "ghost"})
+    assert unknown.status_code == 200
+    assert "Unknown AgentID: ghost" in unknown.text
+    assert state() == before
+    response = client.post(f"/admin/lcm/callback/{pk}/cancel/", {"reason": "left the company"})
+    assert response.status_code == 302
+    callback = Callback.objects.get(pk=pk)
+    assert (callback.state, callback.outcome, callback.closed_by) == (
+        "cancelled", "left the company", "supervisor",
+    )  # fmt: skip
+    assert ModeChange.objects.order_by("-seq").first().callback["event"] == "cancelled"
+    before = state()
+    again = client.post(f"/admin/lcm/callback/{pk}/cancel/", {"reason": "again"})
+    assert again.status_code == 200
+    assert "only a scheduled callback can be changed" in again.text
+    assert state() == before
+    assert audit.verify_chain().ok
+
+
+def test_reassigning_a_personal_callback_onto_an_overlap_is_refused(agent_client):
+    mine = schedule(agent_client, PERSONAL)
+    post(client_for("dialer"), callback_body(PERSONAL, UserID="otheragent", AgentComments="x"))
+    before = state()
+    response = browser("supervisor").post(
+        f"/admin/lcm/callback/{mine}/reassign/", {"agent": "otheragent"}
+    )
+    assert response.status_code == 200
+    assert "already has personal callback" in response.text
+    assert state() == before
+
+
+def test_auditors_read_callbacks_but_may_not_change_them(agent_client):
+    pk = schedule(agent_client)
+    client = browser("auditor")
+    before = state()
+    assert client.post(f"/admin/lcm/callback/{pk}/cancel/", {"reason": "x"}).status_code == 403
+    assert state() == before
