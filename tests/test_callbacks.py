@@ -134,6 +134,7 @@ REFUSALS = [
     # (overrides, status, code, field)
     ({"StartDate": "2026-12-02"}, 400, "invalid_fields", "StartDate"),
     ({"StartDate": "31/02/2026"}, 400, "invalid_fields", "StartDate"),
+    ({"StartDate": "29/02/2027"}, 400, "invalid_date", "StartDate"),
     ({"EndDate": 20261202}, 400, "invalid_fields", "EndDate"),
     ({"StartTime": "9:00"}, 400, "invalid_fields", "StartTime"),
     ({"EndTime": "24:00"}, 400, "invalid_fields", "EndTime"),
@@ -594,3 +595,12 @@ def test_auditors_read_callbacks_but_may_not_change_them(agent_client):
     before = state()
     assert client.post(f"/admin/lcm/callback/{pk}/cancel/", {"reason": "x"}).status_code == 403
     assert state() == before
+
+
+def test_auditors_see_callback_entries_in_the_audit_log(agent_client):
+    schedule(agent_client)
+    entry = ModeChange.objects.get(seq=DEMO_ENTRIES + 1)
+    page = browser("auditor").get(f"/admin/lcm/modechange/{entry.pk}/change/")
+    assert page.status_code == 200
+    assert "Callback" in page.text
+    assert "&quot;event&quot;: &quot;scheduled&quot;" in page.text

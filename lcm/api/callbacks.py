@@ -21,7 +21,7 @@ from lcm.actions import RequestContext, callbacks
 from lcm.models import Callback
 
 from .intake import ERRORS, IntakeView, _example_error, validated
-from .serializers import StrictCharField
+from .serializers import NO_NUL, NON_BLANK, StrictCharField
 
 
 class DoneRequest(serializers.Serializer):
@@ -30,6 +30,16 @@ class DoneRequest(serializers.Serializer):
 
 class CancelRequest(serializers.Serializer):
     Reason = StrictCharField(max_length=100, required=False, allow_blank=True)
+
+
+class DoneRequestSchema(serializers.Serializer):
+    Outcome = serializers.RegexField(
+        NON_BLANK, max_length=100, help_text="What came of the call, e.g. `sale`; not blank."
+    )
+
+
+class CancelRequestSchema(serializers.Serializer):
+    Reason = serializers.RegexField(NO_NUL, max_length=100, required=False, allow_blank=True)
 
 
 class CallbackState(serializers.Serializer):
@@ -101,7 +111,7 @@ def _context(request) -> RequestContext:
 
 CALLBACK_ID = OpenApiParameter(
     "callback_id", str, OpenApiParameter.PATH, description="The CallbackID.",
-    pattern=r"^[0-9]{1,18}$",
+    pattern=r"^0*[1-9][0-9]{0,17}$",
 )  # fmt: skip
 EXAMPLE = {
     "CallbackID": 7,
@@ -145,8 +155,16 @@ class DueCallbacksView(IntakeView):
             "scheduling is not listed (supervisors see it as needing attention)."
         ),
         parameters=[
-            OpenApiParameter("offset", int, description="Rows to skip (default 0)."),
-            OpenApiParameter("limit", int, description="Rows to return, 1-100 (default 100)."),
+            OpenApiParameter(
+                "offset",
+                {"type": "integer", "minimum": 0, "maximum": inputs.MAX_BIGINT},
+                description="Rows to skip (default 0).",
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": callbacks.MAX_PAGE},
+                description="Rows to return, 1-100 (default 100).",
+            ),
         ],
         responses={200: DuePage, **{k: v for k, v in ERRORS.items() if k != 404}},
         examples=[
@@ -169,7 +187,7 @@ class DoneCallbackView(IntakeView):
         summary="Close a callback as done, with its outcome",
         description="Repeating it with the same outcome answers 200 and changes nothing.",
         parameters=[CALLBACK_ID],
-        request=DoneRequest,
+        request=DoneRequestSchema,
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Done", value={"Outcome": "sale"}, request_only=True),
@@ -207,7 +225,7 @@ class CancelCallbackView(IntakeView):
         summary="Cancel a callback",
         description="Repeating it answers 200 and changes nothing.",
         parameters=[CALLBACK_ID],
-        request=CancelRequest,
+        request=CancelRequestSchema,
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Cancel", value={"Reason": "customer unreachable"}, request_only=True),
