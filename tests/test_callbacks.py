@@ -604,3 +604,33 @@ def test_auditors_see_callback_entries_in_the_audit_log(agent_client):
     assert page.status_code == 200
     assert "Callback" in page.text
     assert "&quot;event&quot;: &quot;scheduled&quot;" in page.text
+
+
+def test_an_idempotency_key_replays_the_first_reply(agent_client):
+    def send(body):
+        return agent_client.post(
+            "/api/lcm/webservice/", body, format="json", HTTP_IDEMPOTENCY_KEY="cb-1"
+        )
+
+    first = send(callback_body())
+    before = state()
+    again = send(callback_body())
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert state() == before
+    other = send(callback_body(AgentComments="another"))
+    assert (other.status_code, other.json()["message"]["error"]["code"]) == (
+        422, "idempotency_key_reused",
+    )  # fmt: skip
+    assert state() == before
+
+
+def test_the_pre_requisite_of_set_new_mode_number_applies(agent_client):
+    from lcm.models import Agent
+
+    Agent.objects.filter(agent_id="testagent").update(is_logged_in=False)
+    before = state()
+    reply = post(agent_client, callback_body(callid="12300"), status=409)  # an ended call
+    assert reply["message"]["error"]["code"] == "prerequisite_failed"
+    assert state() == before
