@@ -8,6 +8,7 @@ number; the demo's mode 2), whose window is the default 08:00-21:00.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -633,4 +634,35 @@ def test_the_pre_requisite_of_set_new_mode_number_applies(agent_client):
     before = state()
     reply = post(agent_client, callback_body(callid="12300"), status=409)  # an ended call
     assert reply["message"]["error"]["code"] == "prerequisite_failed"
+    assert state() == before
+
+
+# --- Hostile input: a 400 naming the field, never a 500 ----------------------------
+
+HOSTILE = ["\x00", "ok\ud800", 10**30, "9" * 5000, None, [], {}, True, 1.5, "  "]
+MESSAGES = {
+    SET: callback_body(SET)["data"],
+    PERSONAL: callback_body(PERSONAL)["data"],
+    "ScheduledCallBackOverlap": overlap_body()["data"],
+    "GetPersonalCallbackList": {**list_body()["data"], "StartingNoOfRecord": 1, "NoofRecords": 5},
+}
+OPTIONAL_BLANK = {"AgentComments"}  # "  " is a blank comment: accepted
+
+
+@pytest.mark.parametrize(
+    "subtopic,field",
+    [(subtopic, field) for subtopic, data in MESSAGES.items() for field in data],
+)
+def test_every_hostile_field_is_a_400_naming_it(demo, subtopic, field):
+    dialer = client_for("dialer")
+    before = state()
+    for value in HOSTILE:
+        if value == "  " and field in OPTIONAL_BLANK:
+            continue
+        data = {**MESSAGES[subtopic], field: value}
+        body = json.dumps(envelope(subtopic, **data))  # a lone surrogate, escaped
+        response = dialer.post("/api/lcm/webservice/", body, content_type="application/json")
+        assert response.status_code == 400, (value, response.content)
+        error = response.json()["message"]["error"]
+        assert field in error["fields"], (value, error)
     assert state() == before
