@@ -666,3 +666,24 @@ def test_every_hostile_field_is_a_400_naming_it(demo, subtopic, field):
         error = response.json()["message"]["error"]
         assert field in error["fields"], (value, error)
     assert state() == before
+
+
+def test_a_whole_contact_opt_out_stops_its_callbacks(agent_client):
+    """SetDNC on the whole contact (part A): a callback scheduled before needs
+    attention and is not due; a new one is refused."""
+    callback = Callback.objects.get(pk=schedule(agent_client, StartDate="01/12/2026",
+                                                EndDate="01/12/2026", StartTime="09:00",
+                                                EndTime="10:00"))  # fmt: skip
+    assert due_ids(client_for("dialer")) == ([callback.pk], 1)
+    dnc = envelope("SetDNC", callid="12345", AccountNumber=DAVID, AgentID="testagent",
+                   isPhoneNoDNC=False)  # fmt: skip
+    post(agent_client, dnc)
+    assert callbacks.attention([callback], now=NOW) == {
+        callback.pk: "the whole contact is on the do-not-call list"
+    }
+    assert due_ids(client_for("dialer")) == ([], 0)
+    before = state()
+    reply = post(agent_client, callback_body(StartDate="02/12/2026"), status=409)
+    assert reply["message"]["error"]["code"] == "do_not_call"
+    assert state() == before
+    assert audit.verify_chain().ok

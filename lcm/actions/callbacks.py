@@ -62,6 +62,7 @@ SAME_AGENT = "Callback #{pk} is already assigned to {agent}."
 ATTENTION_DELETED = "mode {mode_id} was deleted"
 ATTENTION_CHANGED = "mode {mode_id} now holds {number}, not {was}"
 ATTENTION_DNC = "{number} is on the do-not-call list"
+ATTENTION_CONTACT_DNC = "the whole contact is on the do-not-call list"
 
 
 class CallbackRefused(errors.InvalidInput):
@@ -443,8 +444,9 @@ def mode_names() -> dict[int, str]:
 
 def attention(callbacks: list[Callback], *, now: dt.datetime) -> dict[int, str]:
     """Why each scheduled callback may not be dialled as scheduled (pk →
-    reason): its mode deleted, holding another number, or its number on
-    the do-not-call list now. Callbacks absent from the result are fine."""
+    reason): its mode deleted, holding another number, or its number (or
+    the whole contact) on the do-not-call list now, by the same rules as
+    `dialing.dialable_modes`. Callbacks absent from the result are fine."""
     if not callbacks:
         return {}
     live = {
@@ -456,7 +458,12 @@ def attention(callbacks: list[Callback], *, now: dt.datetime) -> dict[int, str]:
     numbers = {
         cb.pk: CleanNumber(cb.number, cb.number_e164, cb.number_national) for cb in callbacks
     }
-    blocked = do_not_call.blocking_entries(set(numbers.values()), now=now)
+    rows = do_not_call.blocking_rows(
+        set(numbers.values()),
+        account_ids={cb.account_id for cb in callbacks},
+        campaigns={cb.account.campaign for cb in callbacks},
+        now=now,
+    )
     reasons = {}
     for cb in callbacks:
         mode = live.get((cb.account_id, cb.mode_id))
@@ -466,8 +473,14 @@ def attention(callbacks: list[Callback], *, now: dt.datetime) -> dict[int, str]:
             reasons[cb.pk] = ATTENTION_CHANGED.format(
                 mode_id=cb.mode_id, number=mode.number, was=cb.number
             )
-        elif numbers[cb.pk] in blocked:
-            reasons[cb.pk] = ATTENTION_DNC.format(number=cb.number)
+        else:
+            row = do_not_call.first_blocking(
+                rows, numbers[cb.pk], account_id=cb.account_id, campaign=cb.account.campaign
+            )
+            if row is not None and row.scope == row.Scope.CONTACT:
+                reasons[cb.pk] = ATTENTION_CONTACT_DNC
+            elif row is not None:
+                reasons[cb.pk] = ATTENTION_DNC.format(number=cb.number)
     return reasons
 
 
