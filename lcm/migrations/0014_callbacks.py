@@ -43,7 +43,7 @@ def revoke(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lcm', '0012_dnc_blocks'),
+        ('lcm', '0013_console_reasons_audit_log_number_tail'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
