@@ -46,6 +46,7 @@ CHAINED_FIELDS = (
     "modes",
     "do_not_call",
     "reverts_id",
+    "callback",
     "client_ip",
     "request_id",
     "prev_hash",
@@ -61,6 +62,10 @@ def canonical_bytes(entry: ModeChange) -> bytes:
     if payload["do_not_call"] is None:
         # Likewise: only do-not-call entries carry it; the others keep their bytes.
         del payload["do_not_call"]
+    if payload["callback"] is None:
+        # Only callback entries carry it (lcm.actions.callbacks): every other
+        # entry, old or new, is sealed without the key.
+        del payload["callback"]
     payload["created_at"] = entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -485,6 +485,7 @@ class ModeChange(models.Model):
         SETTINGS = "settings", "Mode settings"
         DO_NOT_CALL = "dnc", "Do-not-call"
         LIFT_DO_NOT_CALL = "dnc_lift", "Do-not-call lifted"
+        CALLBACK = "callback", "Callback"
 
     seq = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
@@ -532,6 +533,13 @@ class ModeChange(models.Model):
     reverts = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reverted_by"
     )
+    callback = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A callback entry's event (lcm.actions.callbacks): scheduled, done, "
+        "cancelled or reassigned, with the callback's id, mode, window and who. Null on "
+        "every other entry (and left out of its hash).",
+    )
 
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -558,6 +566,78 @@ class ModeChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.account_number} mode {self.mode_id}"
+
+
+class Callback(models.Model):
+    """A callback the contact asked for, bound to one of its modes.
+
+    Bound by `account` + `mode_id` *and* the number's identity at scheduling
+    time (`number`, `number_e164`, `number_national`): when the live mode of
+    that ModeID later holds another number, is deleted, or its number goes on
+    the do-not-call list, the callback is not due any more and needs a
+    supervisor's attention (`lcm.actions.callbacks.status`). The window is
+    stored as aware datetimes, computed from the callee's local time in
+    `time_zone` (the mode's `TimeZone`). Written only by
+    `lcm.actions.callbacks`, each change audited in the ModeChange chain.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "Regular (any agent)"
+        PERSONAL = "personal", "Personal (one agent)"
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="callbacks")
+    mode_id = models.PositiveSmallIntegerField("ModeID")
+    number = models.CharField(max_length=21, help_text="The mode's number when scheduled.")
+    number_e164 = models.CharField(max_length=21, blank=True)
+    number_national = models.CharField(max_length=21, blank=True)
+    time_zone = models.CharField(max_length=64, help_text="The callee's zone of the window.")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    start_date = models.DateField(help_text="The window's first day, in the callee's zone.")
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, related_name="callbacks", help_text="UserID."
+    )
+    call = models.ForeignKey(
+        Call, on_delete=models.PROTECT, null=True, blank=True, related_name="callbacks"
+    )
+    callid = models.CharField("Call ID", max_length=64, blank=True)
+    comments = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=10, choices=State, default=State.SCHEDULED)
+    outcome = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["window_start", "id"]
+        permissions = [("manage_callbacks", "Can list due callbacks and close them (the dialer)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_start__lt=models.F("window_end")),
+                name="callback_window_start_before_end",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "window_start"], name="callback_state_start_idx"),
+            models.Index(
+                fields=["agent", "kind", "state", "window_start"], name="callback_agent_idx"
+            ),
+            models.Index(fields=["account", "state"], name="callback_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"callback #{self.pk} {self.account.account_number} mode {self.mode_id}"
+
+    @property
+    def identity(self) -> str:
+        return self.number_e164 or self.number
 
 
 class IdempotencyKey(models.Model):

@@ -16,6 +16,7 @@ tables (`test_the_docs_table_is_this_matrix`).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -36,12 +37,13 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from lcm.actions import agent_requests, supervisor
+from lcm.actions import agent_requests, callbacks, supervisor
 from lcm.models import (
     Account,
     Agent,
     AgentSessionEvent,
     Call,
+    Callback,
     ContactMode,
     DoNotCallNumber,
 )
@@ -139,6 +141,24 @@ NEW_CALL = {
     "AgentID": "testagent",
     "StartTime": "2026-11-26T15:00:00Z",
 }
+# Callbacks two days ahead, 10:00-12:00 callee's time: in the future and
+# inside the calling window whatever the real clock says when this runs.
+CALLBACK_DAY = (timezone.now() + dt.timedelta(days=2)).strftime("%d/%m/%Y")
+SET_CALLBACK = envelope(
+    "SetCallbackWithComments", callid="12345", AccountNumber=DAVID, StartDate=CALLBACK_DAY,
+    EndDate=CALLBACK_DAY, StartTime="10:00", EndTime="12:00", CallbackModeId=1,
+    UserID="testagent", AgentComments="matrix",
+)  # fmt: skip
+PERSONAL_FOR_OTHERAGENT = envelope(
+    "SetPersonalCallbackWithComments", **{**SET_CALLBACK["data"], "UserID": "otheragent"}
+)
+CALLBACK_OVERLAP = envelope(
+    "ScheduledCallBackOverlap", callid="12345", AccountNumber=DAVID, StartFromDate=CALLBACK_DAY,
+    StartToDate=CALLBACK_DAY, StartFromTime="10:00", StartToTime="12:00", UserID="testagent",
+)  # fmt: skip
+CALLBACK_LIST = envelope(
+    "GetPersonalCallbackList", UserID="testagent", FromDate=CALLBACK_DAY, ToDate=CALLBACK_DAY
+)
 NOT_ALLOWED = (405, "method_not_allowed")
 NO_SUCH = (404, "unknown_endpoint")
 
@@ -170,6 +190,22 @@ API = {
     "GetContactModes of otheragent's account, no callid": Api(
         "POST", WEBSERVICE, READ_MARIA, api(
         NOAUTH, BADAUTH, FORBID, 200, 200, 200, 200, 200)),
+    "SetCallbackWithComments for testagent": Api("POST", WEBSERVICE, SET_CALLBACK, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
+    "SetPersonalCallbackWithComments for otheragent on testagent's call": Api(
+        "POST", WEBSERVICE, PERSONAL_FOR_OTHERAGENT, api(
+        NOAUTH, BADAUTH, FORBID, (409, "call_agent_mismatch"), 200, FORBID, FORBID, 200)),
+    "ScheduledCallBackOverlap for testagent": Api("POST", WEBSERVICE, CALLBACK_OVERLAP, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
+    "GetPersonalCallbackList of testagent": Api("POST", WEBSERVICE, CALLBACK_LIST, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
+    "list the due callbacks": Api("GET", "/api/lcm/callbacks/due/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, 200, FORBID, FORBID, 200)),
+    "close a callback as done": Api(
+        "POST", "/api/lcm/callbacks/{callback}/done/", {"Outcome": "sale"}, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, 200, FORBID, FORBID, 200)),
+    "cancel a callback": Api("POST", "/api/lcm/callbacks/{callback}/cancel/", {}, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, 200, FORBID, FORBID, 200)),
     "GET the envelope endpoint": Api("GET", WEBSERVICE, None, api(
         NOAUTH, BADAUTH, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
         NOT_ALLOWED)),
@@ -315,6 +351,13 @@ ADMIN = [
     # view permission; see the report of issue 7).
     *model_pages("lcm.agentsessionevent", ROOT_ONLY, NOBODY,   ROOT_ONLY, NOBODY,   ROOT_ONLY),
 
+    # Callbacks: read-only but for reassign and cancel (lcm.change_callback).
+    *model_pages("lcm.callback",      SUP_NOT_AUD, NOBODY,     SUP_NOT_AUD, NOBODY, SUP_NOT_AUD),
+    Page("lcm_callback_reassign",          GET,  200, 403, 200),
+    Page("lcm_callback_reassign",          POST, MOVED, 403, MOVED, data="reassign"),
+    Page("lcm_callback_cancel",            GET,  200, 403, 200),
+    Page("lcm_callback_cancel",            POST, MOVED, 403, MOVED, data="cancel_callback"),
+
     # The audit log: read-only for everyone, superusers included.
     *model_pages("lcm.modechange",    ALL,        NOBODY,      ALL,    NOBODY,      ALL),
     Page("lcm_modechange_export",          GET,  200, 200, 200),
@@ -392,6 +435,20 @@ def _build_world() -> World:
         agent_id="testagent",
         actor=users["testagent"],
     )
+    callback = callbacks.schedule(
+        kind=Callback.Kind.PERSONAL,
+        callid="12345",
+        account_number=DAVID,
+        mode_id=1,
+        user_id="testagent",
+        local=callbacks.LocalWindow(
+            start_date=(timezone.now() + dt.timedelta(days=3)).date(),
+            start_time=dt.time(15, 0),
+            end_date=(timezone.now() + dt.timedelta(days=3)).date(),
+            end_time=dt.time(16, 0),
+        ),
+        actor=users["testagent"],
+    )
     david = Account.objects.get(account_number=DAVID)
     deleted = ContactMode.objects.get(account=david, mode_type_id=2, deleted_at__isnull=False)
     offagent = Agent.objects.get(agent_id="offagent")
@@ -426,6 +483,7 @@ def _build_world() -> World:
         "lcm.modetype": 3,
         "lcm.agentsessionevent": event.pk,
         "lcm.modechange": entry.pk,
+        "lcm.callback": callback.pk,
         "authtoken.tokenproxy": users["dialer"].pk,  # token pages are addressed by user id
         "auth.user": users["testagent"].pk,
         "auth.group": Group.objects.get(name="Supervisors").pk,
@@ -457,6 +515,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.donotcallnumber"]]
     elif name in ("lcm_call_end", "lcm_agent_log_out"):
         args = [pks[_model_label(name)]]
+    elif name in ("lcm_callback_reassign", "lcm_callback_cancel"):
+        args = [pks["lcm.callback"]]
     elif name.startswith("authtoken_tokenproxy_"):
         args = [] if name.endswith(("changelist", "add")) else [pks["authtoken.tokenproxy"]]
     else:
@@ -491,6 +551,8 @@ def post_data(kind: str, world: World) -> dict:
         "modechange": {"new_number": "2025550100"},
         "dnc": {"number": "2025550188", "reason": "asked"},
         "lift": {"reason": "The customer gave written consent again."},
+        "reassign": {"agent": "otheragent"},
+        "cancel_callback": {"reason": "customer moved"},
         "user": {
             "username": "intruder",
             "password1": "a-long-passphrase-42",
@@ -570,10 +632,11 @@ def test_api(db, world, endpoint, role):
     client = api_client(role)
     before = state() if spec.method == "POST" or status >= 400 else None
 
+    path = spec.path.replace("{callback}", str(world.pks["lcm.callback"]))
     if spec.method == "GET":
-        response = client.get(spec.path)
+        response = client.get(path)
     else:
-        response = client.post(spec.path, spec.body, format="json")
+        response = client.post(path, spec.body, format="json")
 
     assert response.status_code == status, response.content[:500]
     if status >= 400 and spec.json_errors:
@@ -588,8 +651,9 @@ def test_api(db, world, endpoint, role):
             assert "detail" in body  # DRF's own error shape (the audit log API)
     if spec.method == "POST" and spec.path.startswith("/api/lcm/") and status < 300:
         writes = endpoint.startswith(
-            ("SetNewModeNumber", "SetDNC", "register", "move", "end", "log")
-        )
+            ("SetNewModeNumber", "SetDNC", "SetCallback", "SetPersonal", "register", "move",
+             "end", "log", "close", "cancel")
+        )  # fmt: skip
         assert (state() != before) is writes
     elif spec.method == "POST" or status >= 400:
         assert state() == before
@@ -683,6 +747,17 @@ CAPABILITIES = [
     ("Register, wrap up and end calls (API)",
      ["api:register a call", "api:move a call to wrap-up", "api:end a call"]),
     ("Log agents in and out (API)", ["api:log an agent in", "api:log an agent out"]),
+    ("Schedule callbacks for testagent, on its call; ask about them",
+     ["api:SetCallbackWithComments for testagent", "api:ScheduledCallBackOverlap for testagent",
+      "api:GetPersonalCallbackList of testagent"]),
+    ("Reserve a personal callback for another agent than the call's",
+     ["api:SetPersonalCallbackWithComments for otheragent on testagent's call"]),
+    ("List due callbacks, close them as done or cancelled (API)",
+     ["api:list the due callbacks", "api:close a callback as done", "api:cancel a callback"]),
+    ("View callbacks: due, overdue, needing attention (admin)",
+     ["admin:GET lcm_callback_changelist", "admin:GET lcm_callback_change"]),
+    ("Reassign or cancel a callback (console)",
+     ["admin:POST lcm_callback_reassign", "admin:POST lcm_callback_cancel"]),
     ("Read the audit log (API, JSON and CSV)",
      ["api:read the audit log (JSON)", "api:read the audit log (CSV)"]),
     ("Enter the admin", ["admin:GET index"]),

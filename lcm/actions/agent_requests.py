@@ -42,12 +42,15 @@ _LOCK_ACCOUNT = " FOR UPDATE OF ac"
 NO_CONTEXT = RequestContext()
 
 
-def _refuse_bad_input_of_unknown_call(*, callid: str, mode_id: int, contact_number: str):
+def _refuse_bad_input_of_unknown_call(
+    *, callid: str, mode_id: int | None, contact_number: str | None
+):
     """The call does not exist: still answer a bad ModeID or number first
     (400 before 404, as the checks run in that order). The error path may
     spend queries the happy path does not."""
-    mode_type = modes.mode_type(mode_id)
-    modes.clean_for(contact_number, mode_type, Account(country=""))
+    if mode_id is not None and contact_number is not None:
+        mode_type = modes.mode_type(mode_id)
+        modes.clean_for(contact_number, mode_type, Account(country=""))
     raise errors.UnknownCall(callid)
 
 
@@ -59,6 +62,7 @@ def _load_call_locking_account(
     account_number: str,
     agent_id: str,
     actor,
+    call_of_agent: bool = True,
 ):
     """Read call, agent, account and mode type in one query, locking the
     account row: a second request on the same account waits here, then
@@ -66,7 +70,12 @@ def _load_call_locking_account(
 
     `mode_id` and `contact_number` None (SetDNC): no mode type to read and
     no number to clean; the call, identity and pre-requisite checks are the
-    same. Returns the call and the cleaned number (None without one)."""
+    same. Returns the call and the cleaned number (None without one).
+
+    Callbacks (`lcm.actions.callbacks`) call it without a number too and, for the
+    integration account reserving a callback for another agent,
+    `call_of_agent=False`: the call may then be any agent's, and the
+    pre-requisite is that agent's."""
     sql = _CALL_AGENT_ACCOUNT
     if connection.features.has_select_for_update_of:
         sql += _LOCK_ACCOUNT
@@ -126,13 +135,15 @@ def _load_call_locking_account(
             msg="This call belongs to another account.",
         )
     if call.agent_id != agent.pk:
-        raise errors.CallAgentMismatch(
-            f"Call {callid} is not handled by agent {agent_id}.",
-            msg="This call belongs to another agent.",
-        )
+        if call_of_agent:
+            raise errors.CallAgentMismatch(
+                f"Call {callid} is not handled by agent {agent_id}.",
+                msg="This call belongs to another agent.",
+            )
+        agent = call.agent
     if call.state != Call.State.ACTIVE and not agent.is_logged_in:
         raise errors.PrerequisiteFailed(
-            f"Call {callid} is {call.get_state_display().lower()} and agent {agent_id} "
+            f"Call {callid} is {call.get_state_display().lower()} and agent {agent.agent_id} "
             "is not logged in.",
             msg="The agent must be on an active call or logged in.",
         )
@@ -310,4 +321,12 @@ def contact_modes(
     return dialable_modes(account, list(live), now=now or timezone.now())
 
 
-__all__ = ["clean_for_mode", "contact_modes", "set_dnc", "set_new_mode_number"]
+load_call_locking_account = _load_call_locking_account  # for lcm.actions.callbacks
+
+__all__ = [
+    "clean_for_mode",
+    "contact_modes",
+    "load_call_locking_account",
+    "set_dnc",
+    "set_new_mode_number",
+]

@@ -31,6 +31,8 @@ MANAGE_DO_NOT_CALL = "lcm.add_donotcallnumber"
 # The console's actions on system-managed records (held by the Supervisors).
 END_STUCK_CALLS = "lcm.change_call"
 LOG_AGENTS_OUT = "lcm.change_agent"
+MANAGE_CALLBACKS = "lcm.manage_callbacks"  # the dialer: list due callbacks, close them
+CHANGE_CALLBACKS = "lcm.change_callback"  # supervisors: reassign, cancel
 CHANGE_TOKENS = "authtoken.change_tokenproxy"
 DELETE_TOKENS = "authtoken.delete_tokenproxy"
 
@@ -48,6 +50,8 @@ REFUSALS = {
     MANAGE_DO_NOT_CALL: "You may not change the do-not-call list.",
     END_STUCK_CALLS: "You may not end calls from the console.",
     LOG_AGENTS_OUT: "You may not log agents out from the console.",
+    MANAGE_CALLBACKS: "You may not list or close callbacks (lcm.manage_callbacks).",
+    CHANGE_CALLBACKS: "You may not reassign or cancel callbacks (lcm.change_callback).",
 }
 
 

@@ -227,7 +227,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     fieldsets = [
         ("Change", {"fields": ["action", "mode", "old_number", "new_number",
                                "new_number_international", "deleted", "reverts", "touched",
-                               "do_not_call_detail"]}),
+                               "do_not_call_detail", "callback"]}),
         ("Who and where", {"fields": ["account", "account_number", "call", "callid", "agent",
                                       "agent_code", "user", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from rest_framework import serializers
 
 from lcm import errors
-from lcm.actions import RequestContext, agent_requests
+from lcm.actions import RequestContext, agent_requests, callbacks
+from lcm.models import Callback
 
-from .serializers import GetContactModesData, SetDNCData, SetNewModeNumberData
+from .serializers import (
+    GetContactModesData,
+    GetPersonalCallbackListData,
+    ScheduledCallBackOverlapData,
+    SetCallbackData,
+    SetDNCData,
+    SetNewModeNumberData,
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,85 @@ def get_contact_modes(data: dict, *, user, context: RequestContext) -> dict:
     return {"success": True, "Contactmodes": [mode.element() for mode in modes]}
 
 
+def _set_callback(kind: str):
+    def run(data: dict, *, user, context: RequestContext) -> dict:
+        valid = _validated(SetCallbackData, data)
+        callback = callbacks.schedule(
+            kind=kind,
+            callid=valid["callid"],
+            account_number=valid["AccountNumber"],
+            mode_id=valid["CallbackModeId"],
+            user_id=valid["UserID"],
+            local=callbacks.LocalWindow(
+                valid["StartDate"], valid["StartTime"], valid["EndDate"], valid["EndTime"]
+            ),
+            comments=valid.get("AgentComments", "").strip(),
+            actor=user,
+            context=context,
+        )
+        return {"success": True, "CallbackID": callback.pk}
+
+    return run
+
+
+def scheduled_callback_overlap(data: dict, *, user, context: RequestContext) -> dict:
+    valid = _validated(ScheduledCallBackOverlapData, data)
+    is_overlap = callbacks.overlap(
+        callid=valid["callid"],
+        account_number=valid["AccountNumber"],
+        user_id=valid["UserID"],
+        local=callbacks.LocalWindow(
+            valid["StartFromDate"],
+            valid["StartFromTime"],
+            valid["StartToDate"],
+            valid["StartToTime"],
+            fields=("StartFromDate", "StartFromTime", "StartToDate", "StartToTime"),
+        ),
+        actor=user,
+    )
+    return {"RequestResult": True, "IsOverlap": is_overlap}
+
+
+def get_personal_callback_list(data: dict, *, user, context: RequestContext) -> dict:
+    valid = _validated(GetPersonalCallbackListData, data)
+    page = callbacks.personal_list(
+        user_id=valid["UserID"],
+        from_date=valid["FromDate"],
+        to_date=valid["ToDate"],
+        first=valid["StartingNoOfRecord"],
+        count=valid["NoofRecords"],
+        actor=user,
+    )
+    names = callbacks.mode_names()
+    return {
+        "Callbacks": [
+            callback_element(row, cb, names)
+            for row, cb in enumerate(page.callbacks, page.first_row)
+        ],
+        "Total": page.total,
+    }
+
+
+def callback_element(row: int, callback: Callback, names: dict[int, str]) -> dict:
+    import zoneinfo
+
+    tz = zoneinfo.ZoneInfo(callback.time_zone)
+    start, end = callback.window_start.astimezone(tz), callback.window_end.astimezone(tz)
+    return {
+        "RowNumber": row,
+        "CallbackID": callback.pk,
+        "AccountNumber": callback.account.account_number,
+        "ModeID": callback.mode_id,
+        "ModeDescription": names.get(callback.mode_id, ""),
+        "CValue": callback.number,
+        "CallStartDate": start.strftime("%d/%m/%Y"),
+        "CallEndDate": end.strftime("%d/%m/%Y"),
+        "CallStartTime": start.strftime("%H:%M"),
+        "CallEndTime": end.strftime("%H:%M"),
+        "AgentComments": callback.comments,
+    }
+
+
 HANDLERS: dict[str, Handler] = {
     "SetNewModeNumber": Handler(
         "SetNewModeNumberResult", SetNewModeNumberData, set_new_mode_number, changes=True
@@ -88,5 +175,29 @@ HANDLERS: dict[str, Handler] = {
     "SetDNC": Handler("SetDNCResult", SetDNCData, set_dnc, changes=True),
     "GetContactModes": Handler(
         "SetContactModes", GetContactModesData, get_contact_modes, changes=False
+    ),
+    "SetCallbackWithComments": Handler(
+        "SetCallbackWithCommentsResult",
+        SetCallbackData,
+        _set_callback(Callback.Kind.REGULAR),
+        changes=True,
+    ),
+    "SetPersonalCallbackWithComments": Handler(
+        "SetPersonalCallbackWithCommentsResult",
+        SetCallbackData,
+        _set_callback(Callback.Kind.PERSONAL),
+        changes=True,
+    ),
+    "ScheduledCallBackOverlap": Handler(
+        "ScheduledCallBackOverlapResult",
+        ScheduledCallBackOverlapData,
+        scheduled_callback_overlap,
+        changes=False,
+    ),
+    "GetPersonalCallbackList": Handler(
+        "GetPersonalCallbackListResult",
+        GetPersonalCallbackListData,
+        get_personal_callback_list,
+        changes=False,
     ),
 }

@@ -12,6 +12,8 @@ from rest_framework import serializers
 from lcm import errors, inputs
 
 MAX_MODE_ID = 32767
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+MAX_CALLBACK_PAGE = 100
 
 
 class StrictCharField(serializers.CharField):
@@ -272,6 +274,54 @@ class _SetDNCDataSchema(serializers.Field):
     pass
 
 
+# The vendor's dates: the very pattern `lcm.inputs.vendor_date` checks.
+DATE_SCHEMA = inputs.VENDOR_DATE_PATTERN
+
+
+def _date(help_text: str, **kwargs):
+    return serializers.RegexField(
+        DATE_SCHEMA, help_text=help_text + " DD/MM/YYYY.", trim_whitespace=False, **kwargs
+    )
+
+
+def _time(help_text: str):
+    return serializers.RegexField(HHMM, help_text=help_text + " HH:mm, 24 h.")
+
+
+class SetCallbackDataSchema(serializers.Serializer):
+    callid = _text(64, "The dialer's call ID; must not be blank.")
+    AccountNumber = _text(128, "The LCM key of the contact.")
+    StartDate = _date("First day of the window, callee's local date.")
+    EndDate = _date("Last day of the window.")
+    StartTime = _time("Start, in the callee's local time (the mode's TimeZone).")
+    EndTime = _time("End, callee's local time; at most 8 hours after the start.")
+    CallbackModeId = _ModeIdSchema()
+    UserID = _text(64, "The agent (personal: the agent it is reserved for).")
+    AgentComments = _text(500, "Optional.", pattern=NO_NUL, required=False, allow_blank=True)
+
+
+class ScheduledCallBackOverlapDataSchema(serializers.Serializer):
+    callid = _text(64, "The dialer's call ID; must not be blank.")
+    AccountNumber = _text(128, "The LCM key of the contact.")
+    StartFromDate = _date("Window start, the account's local date.")
+    StartToDate = _date("Window end date.")
+    StartFromTime = _time("Window start time.")
+    StartToTime = _time("Window end time.")
+    UserID = _text(64, "The agent whose personal callbacks are checked.")
+
+
+class GetPersonalCallbackListDataSchema(serializers.Serializer):
+    UserID = _text(64, "The agent (an agent's token: itself).")
+    FromDate = _date("First start date listed.")
+    ToDate = _date("Last start date listed.")
+    StartingNoOfRecord = serializers.IntegerField(
+        min_value=1, max_value=inputs.MAX_BIGINT, required=False, help_text="1-based; default 1."
+    )
+    NoofRecords = serializers.IntegerField(
+        min_value=1, max_value=MAX_CALLBACK_PAGE, required=False, help_text="Default 100."
+    )
+
+
 class _EnvelopeSchema(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["LCM"], help_text="Always `LCM`.")
     topic = serializers.RegexField(
@@ -298,12 +348,36 @@ class GetContactModesEnvelope(_EnvelopeSchema):
     data = GetContactModesDataSchema()
 
 
+class SetCallbackWithCommentsEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["SetCallbackWithComments"])
+    data = SetCallbackDataSchema()
+
+
+class SetPersonalCallbackWithCommentsEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["SetPersonalCallbackWithComments"])
+    data = SetCallbackDataSchema()
+
+
+class ScheduledCallBackOverlapEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["ScheduledCallBackOverlap"])
+    data = ScheduledCallBackOverlapDataSchema()
+
+
+class GetPersonalCallbackListEnvelope(_EnvelopeSchema):
+    subtopic = serializers.ChoiceField(choices=["GetPersonalCallbackList"])
+    data = GetPersonalCallbackListDataSchema()
+
+
 EnvelopeRequest = PolymorphicProxySerializer(
     component_name="EnvelopeRequest",
     serializers={
         "SetNewModeNumber": SetNewModeNumberEnvelope,
         "GetContactModes": GetContactModesEnvelope,
         "SetDNC": SetDNCEnvelope,
+        "SetCallbackWithComments": SetCallbackWithCommentsEnvelope,
+        "SetPersonalCallbackWithComments": SetPersonalCallbackWithCommentsEnvelope,
+        "ScheduledCallBackOverlap": ScheduledCallBackOverlapEnvelope,
+        "GetPersonalCallbackList": GetPersonalCallbackListEnvelope,
     },
     resource_type_field_name="subtopic",
 )
@@ -330,3 +404,78 @@ class EnvelopeResponse(serializers.Serializer):
     topic = serializers.CharField()
     subtopic = serializers.CharField()
     message = EnvelopeMessage()
+
+
+# --- Callbacks (dialable-modes.md section 4) -----------------------------------
+
+
+class VendorTimeField(serializers.Field):
+    """`HH:mm`, 24 h, two digits each."""
+
+    default_error_messages = {"invalid": "Must be a time as HH:mm (24 h), e.g. 09:30."}
+
+    def to_internal_value(self, data):
+        from lcm import dialable
+
+        try:
+            return dialable.parse_hhmm(data.strip() if isinstance(data, str) else data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.strftime("%H:%M")
+
+
+class PageField(serializers.Field):
+    """A positive integer, as a JSON number or a string of digits."""
+
+    default_error_messages = {"invalid": "Must be a whole number between {min} and {max}."}
+
+    def __init__(self, *, maximum: int, **kwargs):
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid", min=1, max=self.maximum)
+        if isinstance(data, str):
+            try:
+                return inputs.bounded_int(data, minimum=1, maximum=self.maximum)
+            except inputs.OutOfBounds:
+                self.fail("invalid", min=1, max=self.maximum)
+        if not isinstance(data, int) or not 1 <= data <= self.maximum:
+            self.fail("invalid", min=1, max=self.maximum)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class SetCallbackData(serializers.Serializer):
+    callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    AccountNumber = StrictCharField(max_length=128)
+    StartDate = VendorDateField()
+    EndDate = VendorDateField()
+    StartTime = VendorTimeField()
+    EndTime = VendorTimeField()
+    CallbackModeId = ModeIdField()
+    UserID = StrictCharField(max_length=64)
+    AgentComments = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+class ScheduledCallBackOverlapData(serializers.Serializer):
+    callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    AccountNumber = StrictCharField(max_length=128)
+    StartFromDate = VendorDateField()
+    StartToDate = VendorDateField()
+    StartFromTime = VendorTimeField()
+    StartToTime = VendorTimeField()
+    UserID = StrictCharField(max_length=64)
+
+
+class GetPersonalCallbackListData(serializers.Serializer):
+    UserID = StrictCharField(max_length=64)
+    FromDate = VendorDateField()
+    ToDate = VendorDateField()
+    StartingNoOfRecord = PageField(maximum=inputs.MAX_BIGINT, required=False, default=1)
+    NoofRecords = PageField(maximum=MAX_CALLBACK_PAGE, required=False, default=MAX_CALLBACK_PAGE)

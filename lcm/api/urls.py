@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from lcm import errors
 
 from .audit import ModeChangeList
+from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
 
@@ -47,5 +48,13 @@ urlpatterns = [
     path("calls/<text:callid>/end/", EndCallView.as_view(), name="call-end"),
     path("agents/<text:agent_id>/login/", AgentLoginView.as_view(), name="agent-login"),
     path("agents/<text:agent_id>/logout/", AgentLogoutView.as_view(), name="agent-logout"),
+    # The dialer's side of callbacks (lcm.api.callbacks).
+    path("callbacks/due/", DueCallbacksView.as_view(), name="callbacks-due"),
+    path("callbacks/<text:callback_id>/done/", DoneCallbackView.as_view(), name="callback-done"),
+    path(
+        "callbacks/<text:callback_id>/cancel/",
+        CancelCallbackView.as_view(),
+        name="callback-cancel",
+    ),
     re_path(r"^(?P<rest>[\s\S]*)$", unknown_endpoint, name="unknown-endpoint"),
 ]

@@ -32,6 +32,145 @@ SAMPLE_REQUEST = {
         "AgentID": "testagent",
     },
 }
+CALLBACK_DATA = {
+    "callid": "12345",
+    "AccountNumber": "5|3|1|0|0|44|1",
+    "StartDate": "02/12/2026",
+    "EndDate": "02/12/2026",
+    "StartTime": "10:00",
+    "EndTime": "12:00",
+    "CallbackModeId": 2,
+    "UserID": "testagent",
+    "AgentComments": "Call back about the renewal",
+}
+
+
+def _envelope(subtopic: str, data: dict) -> dict:
+    return {"channel": "LCM", "topic": "WebService", "subtopic": subtopic, "data": data}
+
+
+def _reply(subtopic: str, callid, response: dict) -> dict:
+    return {
+        "channel": "LCM",
+        "topic": "WebService",
+        "subtopic": subtopic,
+        "message": {"callid": callid, "response": response},
+    }
+
+
+CALLBACK_EXAMPLES = [
+    OpenApiExample(
+        "SetCallbackWithComments",
+        value=_envelope("SetCallbackWithComments", CALLBACK_DATA),
+        request_only=True,
+    ),
+    OpenApiExample(
+        "SetPersonalCallbackWithComments",
+        value=_envelope("SetPersonalCallbackWithComments", CALLBACK_DATA),
+        request_only=True,
+    ),
+    OpenApiExample(
+        "SetPersonalCallbackWithCommentsResult",
+        value=_reply(
+            "SetPersonalCallbackWithCommentsResult", "12345", {"success": True, "CallbackID": 7}
+        ),
+        response_only=True,
+        status_codes=["200"],
+    ),
+    OpenApiExample(
+        "ScheduledCallBackOverlap",
+        value=_envelope(
+            "ScheduledCallBackOverlap",
+            {
+                "callid": "12345",
+                "AccountNumber": "5|3|1|0|0|44|1",
+                "StartFromDate": "02/12/2026",
+                "StartToDate": "02/12/2026",
+                "StartFromTime": "11:00",
+                "StartToTime": "11:30",
+                "UserID": "testagent",
+            },
+        ),
+        request_only=True,
+    ),
+    OpenApiExample(
+        "ScheduledCallBackOverlapResult",
+        value=_reply(
+            "ScheduledCallBackOverlapResult", "12345", {"RequestResult": True, "IsOverlap": True}
+        ),
+        response_only=True,
+        status_codes=["200"],
+    ),
+    OpenApiExample(
+        "GetPersonalCallbackList",
+        value=_envelope(
+            "GetPersonalCallbackList",
+            {
+                "UserID": "testagent",
+                "FromDate": "01/12/2026",
+                "ToDate": "31/12/2026",
+                "StartingNoOfRecord": 1,
+                "NoofRecords": 20,
+            },
+        ),
+        request_only=True,
+    ),
+    OpenApiExample(
+        "GetPersonalCallbackListResult",
+        value=_reply(
+            "GetPersonalCallbackListResult",
+            None,
+            {
+                "Callbacks": [
+                    {
+                        "RowNumber": 1,
+                        "CallbackID": 7,
+                        "AccountNumber": "5|3|1|0|0|44|1",
+                        "ModeID": 2,
+                        "ModeDescription": "Office",
+                        "CValue": "2025550143",
+                        "CallStartDate": "02/12/2026",
+                        "CallEndDate": "02/12/2026",
+                        "CallStartTime": "10:00",
+                        "CallEndTime": "12:00",
+                        "AgentComments": "Call back about the renewal",
+                    }
+                ],
+                "Total": 1,
+            },
+        ),
+        response_only=True,
+        status_codes=["200"],
+    ),
+    OpenApiExample(
+        "Callback window too long",
+        value={
+            "channel": "LCM",
+            "topic": "WebService",
+            "subtopic": "SetCallbackWithCommentsResult",
+            "message": {
+                "callid": "12345",
+                "response": {"success": False},
+                "error": {
+                    "errorType": "WS_Error",
+                    "errorMessage": "The window (02/12/2026 09:00 to 02/12/2026 17:01) is "
+                    "longer than 8 hours.",
+                    "msg": "The window (02/12/2026 09:00 to 02/12/2026 17:01) is longer than "
+                    "8 hours.",
+                    "code": "callback_too_long",
+                    "fields": {
+                        "EndTime": [
+                            "The window (02/12/2026 09:00 to 02/12/2026 17:01) is longer "
+                            "than 8 hours."
+                        ]
+                    },
+                },
+            },
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+]
 SAMPLE_RESPONSE = {
     "channel": "LCM",
     "topic": "WebService",
@@ -71,7 +210,7 @@ class WebServiceView(LcmApiPolicy, APIView):
 
     @extend_schema(
         operation_id="webservice",
-        summary="Send an envelope message (SetNewModeNumber, GetContactModes)",
+        summary="Send an envelope message (SetNewModeNumber, GetContactModes, callbacks)",
         description=(
             "The dialer's agent-desktop envelope, unchanged. Dispatches on `subtopic`. "
             "Every answer, errors included, is an envelope; the HTTP status carries the "
@@ -211,6 +350,7 @@ class WebServiceView(LcmApiPolicy, APIView):
                 response_only=True,
                 status_codes=["404"],
             ),
+            *CALLBACK_EXAMPLES,
         ],
     )
     def post(self, request):
