@@ -261,6 +261,23 @@ if isinstance(LCM_API_MAX_BODY_BYTES, int):
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# --- Audit log: signed checkpoints and their witness ------------------------
+# docs/audit.md, "Signed checkpoints". Signing is on when
+# AUDIT_SIGNING_KEY_FILE names an Ed25519 private key (PEM, made by
+# `manage.py audit_keygen`); start-up stops if that file is missing or wrong.
+# The key never enters the database. AUDIT_WITNESS is where each checkpoint
+# is also handed: an absolute file path (append-only JSON lines) or an
+# https:// URL. verify_audit checks with AUDIT_PUBLIC_KEY_FILE (or the
+# public half of the signing key when only that is set).
+
+AUDIT_SIGNING_KEY_FILE = env("AUDIT_SIGNING_KEY_FILE", default="")
+AUDIT_PUBLIC_KEY_FILE = env("AUDIT_PUBLIC_KEY_FILE", default="")
+AUDIT_WITNESS = env("AUDIT_WITNESS", default="")
+AUDIT_WITNESS_TIMEOUT = env.float("AUDIT_WITNESS_TIMEOUT", default=5.0)
+AUDIT_CHECKPOINT_EVERY = env.int("AUDIT_CHECKPOINT_EVERY", default=1000)
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=10)
+AUDIT_LOG_NAME = env("AUDIT_LOG_NAME", default="lcm")
+
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request
 # (lcm.logs.RequestLogMiddleware). Every line passes MaskSecretsFilter: runs

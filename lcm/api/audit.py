@@ -9,12 +9,14 @@ whatever format was asked for.
 
 from __future__ import annotations
 
+import json
+
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, renderers, serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -189,3 +191,126 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
             response.accepted_renderer = renderers.JSONRenderer()
             response.accepted_media_type = "application/json"
         return response
+
+
+# --- Proofs -----------------------------------------------------------------------
+
+
+class _AuditReadView(generics.GenericAPIView):
+    """JSON only, auditors and supervisors, errors in this API's shape."""
+
+    permission_classes = [IsAuthenticated, CanViewModeChanges]
+    renderer_classes = [renderers.JSONRenderer]
+    get_exception_handler = ModeChangeList.get_exception_handler
+    _render_exception = ModeChangeList._render_exception
+
+
+def _not_checkpointed(message: str) -> Response:
+    return Response({"detail": message, "code": "not_checkpointed"}, 409)
+
+
+def _seq(value: str, name: str) -> int | None:
+    """A positive 64-bit number, or None: never a database error for a bad one."""
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 2**63 else None
+
+
+class ModeChangeProof(_AuditReadView):
+    """One entry, its inclusion proof and the signed checkpoint it is in."""
+
+    @extend_schema(
+        operation_id="mode_change_proof",
+        summary="An entry with its inclusion proof and signed checkpoint (auditors)",
+        description=(
+            "The entry's canonical fields (`entry`: SHA-256 of their canonical JSON is `hash`), "
+            "its RFC 6962 inclusion proof (`inclusion_proof`, leaf-side first; the leaf is "
+            "SHA-256(0x00 ‖ hash bytes), leaf index seq-1) in the tree of the latest signed "
+            "`checkpoint`. Check it offline with tools/verify_proof.py and the public key. "
+            "409 `not_checkpointed` while no checkpoint covers the entry yet. See docs/audit.md."
+        ),
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Entry, proof, checkpoint"),
+            403: OpenApiResponse(description="Not an auditor or supervisor"),
+            404: OpenApiResponse(description="No entry with this seq"),
+            409: OpenApiResponse(description="No signed checkpoint covers this entry yet"),
+        },
+    )
+    def get(self, request, seq: str):
+        from lcm import checkpoints
+        from lcm.audit import canonical_bytes
+
+        number = _seq(seq, "seq")
+        entry = ModeChange.objects.filter(seq=number).first() if number else None
+        if entry is None:
+            raise NotFound(f"There is no audit entry #{seq}.")
+        checkpoint = checkpoints.covering_checkpoint(entry.seq)
+        if checkpoint is None:
+            return _not_checkpointed(
+                f"No signed checkpoint covers entry #{entry.seq} yet: one is made every "
+                "AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_MINUTES minutes."
+            )
+        return Response(
+            {
+                "seq": entry.seq,
+                "hash": entry.hash,
+                "entry": json.loads(canonical_bytes(entry)),
+                "leaf_index": entry.seq - 1,
+                "tree_size": checkpoint.tree_size,
+                "inclusion_proof": checkpoints.inclusion_proof(entry.seq, checkpoint),
+                "checkpoint": checkpoints.as_json(checkpoint),
+            }
+        )
+
+
+class CheckpointConsistency(_AuditReadView):
+    """Two signed checkpoints and the proof that the later extends the earlier."""
+
+    @extend_schema(
+        operation_id="audit_checkpoint_consistency",
+        summary="Consistency proof between two signed checkpoints (auditors)",
+        description=(
+            "`first` and `second` are the tree sizes of two checkpoints (`second` defaults to "
+            "the latest). The RFC 6962 consistency proof shows that the first `first` entries "
+            "are unchanged in the later tree. Check it with tools/verify_proof.py."
+        ),
+        parameters=[
+            OpenApiParameter("first", OpenApiTypes.INT, required=True),
+            OpenApiParameter("second", OpenApiTypes.INT),
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Both checkpoints, proof"),
+            400: OpenApiResponse(description="A size is not a number, or first > second"),
+            404: OpenApiResponse(description="No checkpoint of that size"),
+        },
+    )
+    def get(self, request):
+        from lcm import checkpoints
+        from lcm.models import AuditCheckpoint
+
+        sizes = {}
+        for name in ("first", "second"):
+            value = request.query_params.get(name)
+            if value is None and name == "second":
+                continue
+            if value is None:
+                raise ValidationError({name: ["This parameter is required."]})
+            sizes[name] = _seq(value, name)
+            if sizes[name] is None:
+                raise ValidationError({name: [f"{value!r} is not a checkpoint's tree size."]})
+        found = {}
+        for name in ("first", "second"):
+            query = AuditCheckpoint.objects.order_by("-tree_size")
+            if name in sizes:
+                query = query.filter(tree_size=sizes[name])
+            found[name] = query.first()
+            if found[name] is None:
+                raise NotFound(f"There is no signed checkpoint #{sizes.get(name, '')}.")
+        first, second = found["first"], found["second"]
+        if first.tree_size > second.tree_size:
+            raise ValidationError({"first": ["The first checkpoint must not be the later one."]})
+        return Response(
+            {
+                "first": checkpoints.as_json(first),
+                "second": checkpoints.as_json(second),
+                "consistency_proof": checkpoints.consistency_proof(first, second),
+            }
+        )
