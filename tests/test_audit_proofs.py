@@ -617,3 +617,131 @@ def test_a_csv_export_is_checked_offline_against_the_witness_file(auditor, signi
     result = run_verifier("--public-key", public, "--checkpoints", signing.AUDIT_WITNESS, csv_path)
     assert result.returncode == 1
     assert "FAILED: entry #2 does not follow entry #1" in result.stdout
+
+
+# --- An HTTPS witness ---------------------------------------------------------------
+
+
+@pytest.fixture
+def https_witness(tmp_path):
+    """A witness on 127.0.0.1 over TLS, its certificate from a throwaway CA:
+    POST stores a checkpoint, GET answers the list."""
+    import datetime
+    import http.server
+    import ipaddress
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    held: list[dict] = []
+
+    class Witness(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            held.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(201)
+            self.end_headers()
+
+        def do_GET(self):
+            body = json.dumps(held).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Witness)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/checkpoints", tmp_path / "cert.pem", held
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_https_witness_receives_checkpoints_and_verify_reads_them_back(
+    demo, signing, https_witness
+):
+    url, ca, held = https_witness
+    signing.AUDIT_WITNESS = url
+    change(2)
+    checkpoint()
+    assert AuditCheckpoint.objects.get().witnessed_at is None  # its CA is not trusted yet
+
+    signing.AUDIT_WITNESS_CA_FILE = str(ca)
+    call_command("audit_checkpoint", stdout=io.StringIO())
+
+    assert [c["tree_size"] for c in held] == [2]
+    assert f"Signed checkpoint #2 of {held[0]['timestamp']}" in verify()
+    held[0]["head_hash"] = "0" * 64
+    assert "checkpoint #2 at the witness is FORGED" in verify_fails()
+
+
+# --- Existing chains ----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_path):
+    """Item 5: entries made before migration 0010 are leaves as they are; the
+    migration rewrites nothing and the first checkpoint covers them all."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(target: str) -> None:
+        executor = MigrationExecutor(connection)
+        executor.migrate([("lcm", target)])
+
+    call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
+    migrate("0009_idempotency")
+    change(3)  # signing off, as today
+    before = verify()
+    hashes = list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
+    assert before.startswith(f"Audit chain OK: 3 entries, head #3 {hashes[-1][2]}")
+
+    migrate("0010_audit_checkpoints")
+    assert verify() == before
+
+    settings.AUDIT_SIGNING_KEY_FILE = str(keys[0])
+    settings.AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
+    call_command("audit_checkpoint", stdout=io.StringIO())
+    after = verify()
+    assert after.startswith(before.strip())
+    assert "Signed checkpoint #3" in after
+    assert list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash")) == (
+        hashes
+    )
+    proof = client_for("auditor").get("/api/lcm/mode-changes/1/proof/").json()
+    assert verifier.check_entry_proof(proof, verifier_key(keys[1])).startswith("entry #1")

@@ -17,6 +17,7 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from lcm import checkpoints, merkle
 from lcm.audit import GENESIS_HASH, verify_chain
@@ -77,7 +78,7 @@ class Command(BaseCommand):
         )
         if witnessed is not None:
             self._describe(witnessed, walked_from, report.count)
-        elif AuditCheckpoint.objects.exists():
+        elif _has_checkpoints():
             self.stdout.write(
                 "Signed checkpoints exist but no key is configured to check them "
                 "(AUDIT_PUBLIC_KEY_FILE): they were not checked."
@@ -156,3 +157,9 @@ class Command(BaseCommand):
                 f"({sizes}{more}) are queued, not yet delivered to {witnessed.witness}. They "
                 "are retried at the next checkpoint and by `python manage.py audit_checkpoint`."
             )
+
+
+def _has_checkpoints() -> bool:
+    """Also right on a database not yet migrated to signed checkpoints."""
+    table = AuditCheckpoint._meta.db_table
+    return table in connection.introspection.table_names() and AuditCheckpoint.objects.exists()
