@@ -745,3 +745,31 @@ def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_
     )
     proof = client_for("auditor").get("/api/lcm/mode-changes/1/proof/").json()
     assert verifier.check_entry_proof(proof, verifier_key(keys[1])).startswith("entry #1")
+
+
+@pytest.mark.postgres
+def test_the_app_role_signs_and_delivers_checkpoints_but_cannot_remove_them(demo, signing):
+    from django.db import DatabaseError, transaction
+
+    from .test_audit_roles import GRANTS
+
+    def sql(statement):
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+    sql("CREATE ROLE lcm_app NOLOGIN")
+    sql(GRANTS.read_text())
+    sql("SET LOCAL ROLE lcm_app")
+    bulk(300)
+    checkpoint()  # inserts the checkpoint and nodes, updates the state, marks it witnessed
+    assert AuditCheckpoint.objects.get().witnessed_at is not None
+    assert "Signed checkpoint #300" in verify()
+    for statement in (
+        "DELETE FROM lcm_auditcheckpoint",
+        "UPDATE lcm_auditcheckpoint SET root_hash = ''",
+        "DELETE FROM lcm_audittreenode",
+        "TRUNCATE lcm_audittreestate",
+    ):
+        with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+            sql(statement)
+    sql("RESET ROLE")
