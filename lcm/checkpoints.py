@@ -362,7 +362,8 @@ def deliver_pending() -> int:
         try:
             _send(as_json(checkpoint))
         except WitnessUnavailable as error:
-            log.warning("audit witness unavailable, %s checkpoint(s) queued: %s", "some", error)
+            queued = AuditCheckpoint.objects.filter(witnessed_at=None).count()
+            log.warning("audit witness unavailable, %d checkpoint(s) queued: %s", queued, error)
             break
         AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(witnessed_at=timezone.now())
         sent += 1

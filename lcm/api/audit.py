@@ -205,11 +205,20 @@ class _AuditReadView(generics.GenericAPIView):
     _render_exception = ModeChangeList._render_exception
 
 
+_READ_ERRORS = {
+    401: OpenApiResponse(description="No or bad credentials"),
+    403: OpenApiResponse(description="Not an auditor or supervisor"),
+    406: OpenApiResponse(description="Accept does not name JSON"),
+    500: OpenApiResponse(description="Internal error (`internal_error`)"),
+    503: OpenApiResponse(description="Database unavailable; see Retry-After"),
+}
+
+
 def _not_checkpointed(message: str) -> Response:
     return Response({"detail": message, "code": "not_checkpointed"}, 409)
 
 
-def _seq(value: str, name: str) -> int | None:
+def _seq(value: str) -> int | None:
     """A positive 64-bit number, or None: never a database error for a bad one."""
     return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 2**63 else None
 
@@ -228,8 +237,8 @@ class ModeChangeProof(_AuditReadView):
             "409 `not_checkpointed` while no checkpoint covers the entry yet. See docs/audit.md."
         ),
         responses={
+            **_READ_ERRORS,
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="Entry, proof, checkpoint"),
-            403: OpenApiResponse(description="Not an auditor or supervisor"),
             404: OpenApiResponse(description="No entry with this seq"),
             409: OpenApiResponse(description="No signed checkpoint covers this entry yet"),
         },
@@ -238,7 +247,7 @@ class ModeChangeProof(_AuditReadView):
         from lcm import checkpoints
         from lcm.audit import canonical_bytes
 
-        number = _seq(seq, "seq")
+        number = _seq(seq)
         entry = ModeChange.objects.filter(seq=number).first() if number else None
         if entry is None:
             raise NotFound(f"There is no audit entry #{seq}.")
@@ -277,6 +286,7 @@ class CheckpointConsistency(_AuditReadView):
             OpenApiParameter("second", OpenApiTypes.INT),
         ],
         responses={
+            **_READ_ERRORS,
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="Both checkpoints, proof"),
             400: OpenApiResponse(description="A size is not a number, or first > second"),
             404: OpenApiResponse(description="No checkpoint of that size"),
@@ -293,7 +303,7 @@ class CheckpointConsistency(_AuditReadView):
                 continue
             if value is None:
                 raise ValidationError({name: ["This parameter is required."]})
-            sizes[name] = _seq(value, name)
+            sizes[name] = _seq(value)
             if sizes[name] is None:
                 raise ValidationError({name: [f"{value!r} is not a checkpoint's tree size."]})
         found = {}
