@@ -35,7 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from django.conf import settings
@@ -594,7 +594,3 @@ def remember_verified(size: int, frontier_json: list[str]) -> None:
     AuditTreeState.objects.filter(pk=1).update(
         verified_size=size, verified_frontier=frontier_json, verified_at=timezone.now()
     )
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)

@@ -335,6 +335,18 @@ def test_audit_checkpoint_signs_what_is_new_and_nothing_twice(demo, signing):
     assert AuditCheckpoint.objects.count() == 1
 
 
+def test_the_key_never_signs_a_broken_chain(demo, signing):
+    change(3)
+    audit_triggers.uninstall(connection)
+    ModeChange.objects.filter(seq=2).update(new_number="2025550000")
+    audit_triggers.install(connection)
+
+    with pytest.raises(CommandError, match="Nothing signed: entry #2 does not match its hash"):
+        call_command("audit_checkpoint", stdout=io.StringIO())
+    assert not AuditCheckpoint.objects.exists()
+    assert witness_lines(signing) == []
+
+
 def test_an_unreachable_witness_loses_nothing_and_verify_says_it_is_behind(demo, signing):
     witness = signing.AUDIT_WITNESS
     signing.AUDIT_WITNESS = "/nonexistent-folder/witness.jsonl"
