@@ -363,10 +363,10 @@ def proofs(client):
 
     folder = Path(tempfile.mkdtemp(prefix="lcm-bench-keys-"))
     call_command("audit_keygen", str(folder / "key.pem"), stdout=open(os.devnull, "w"))  # noqa: SIM115
-    settings.AUDIT_SIGNING_KEY_FILE = str(folder / "key.pem")
-    settings.AUDIT_WITNESS = str(folder / "witness.jsonl")
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(folder / "key.pem")
+    settings.LCM_AUDIT_WITNESS = str(folder / "witness.jsonl")
     # The appends below must not checkpoint on commit: the timed calls do.
-    settings.AUDIT_CHECKPOINT_EVERY = settings.AUDIT_CHECKPOINT_MINUTES = 10**12
+    settings.LCM_AUDIT_CHECKPOINT_EVERY = settings.LCM_AUDIT_CHECKPOINT_MINUTES = 10**12
     n = AuditChainHead.objects.get().seq
     out(f"\n### Signed checkpoints and proofs (N = {n:,})\n")
 

@@ -267,17 +267,19 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # `manage.py audit_keygen`); start-up stops if that file is missing or wrong.
 # The key never enters the database. AUDIT_WITNESS is where each checkpoint
 # is also handed: an absolute file path (append-only JSON lines) or an
-# https:// URL. verify_audit checks with AUDIT_PUBLIC_KEY_FILE (or the
-# public half of the signing key when only that is set).
+# https:// URL (AUDIT_WITNESS_CA_FILE: its CA, when private). verify_audit
+# checks with AUDIT_PUBLIC_KEY_FILE (or the public half of the signing key).
 
-AUDIT_SIGNING_KEY_FILE = env("AUDIT_SIGNING_KEY_FILE", default="")
-AUDIT_PUBLIC_KEY_FILE = env("AUDIT_PUBLIC_KEY_FILE", default="")
-AUDIT_WITNESS = env("AUDIT_WITNESS", default="")
-AUDIT_WITNESS_TIMEOUT = env.float("AUDIT_WITNESS_TIMEOUT", default=5.0)
-AUDIT_WITNESS_CA_FILE = env("AUDIT_WITNESS_CA_FILE", default="")
-AUDIT_CHECKPOINT_EVERY = env.int("AUDIT_CHECKPOINT_EVERY", default=1000)
-AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=10)
-AUDIT_LOG_NAME = env("AUDIT_LOG_NAME", default="lcm")
+LCM_AUDIT_SIGNING_KEY_FILE = lcm_env("AUDIT_SIGNING_KEY_FILE", "LCM_AUDIT_SIGNING_KEY_FILE")
+LCM_AUDIT_PUBLIC_KEY_FILE = lcm_env("AUDIT_PUBLIC_KEY_FILE", "LCM_AUDIT_PUBLIC_KEY_FILE")
+LCM_AUDIT_WITNESS = lcm_env("AUDIT_WITNESS", "LCM_AUDIT_WITNESS")
+LCM_AUDIT_WITNESS_CA_FILE = lcm_env("AUDIT_WITNESS_CA_FILE", "LCM_AUDIT_WITNESS_CA_FILE")
+LCM_AUDIT_WITNESS_TIMEOUT = lcm_env("AUDIT_WITNESS_TIMEOUT", "LCM_AUDIT_WITNESS_TIMEOUT", float)
+LCM_AUDIT_CHECKPOINT_EVERY = lcm_env("AUDIT_CHECKPOINT_EVERY", "LCM_AUDIT_CHECKPOINT_EVERY", int)
+LCM_AUDIT_CHECKPOINT_MINUTES = lcm_env(
+    "AUDIT_CHECKPOINT_MINUTES", "LCM_AUDIT_CHECKPOINT_MINUTES", int
+)
+LCM_AUDIT_LOG_NAME = lcm_env("AUDIT_LOG_NAME", "LCM_AUDIT_LOG_NAME")
 
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request

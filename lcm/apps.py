@@ -32,5 +32,5 @@ def audit_signing_check(app_configs, **kwargs):
     try:
         check_configuration()
     except ImproperlyConfigured as error:
-        return [checks.Critical(str(error), id="lcm.E001")]
+        return [checks.Critical(str(error), id="lcm.E002")]
     return []

@@ -1,15 +1,15 @@
 """Signed checkpoints of the audit log, their witness, and proofs.
 
 A checkpoint is (log name, tree size, Merkle root, hash of the last entry,
-time), signed with Ed25519 by the key in `AUDIT_SIGNING_KEY_FILE`. The key
+time), signed with Ed25519 by the key in `LCM_AUDIT_SIGNING_KEY_FILE`. The key
 stays on the application servers and never enters the database, so someone
 who can write the database can rewrite entries and recompute every hash,
 but cannot sign a checkpoint that agrees with the rewrite; the witness,
 outside the database, keeps the copies `verify_audit` checks against.
 
-When: every `AUDIT_CHECKPOINT_EVERY` entries (an append that crosses a
+When: every `LCM_AUDIT_CHECKPOINT_EVERY` entries (an append that crosses a
 multiple registers `on_commit(checkpoint_after_commit)`: no statement is
-added to the change's own transaction), after `AUDIT_CHECKPOINT_MINUTES` of
+added to the change's own transaction), after `LCM_AUDIT_CHECKPOINT_MINUTES` of
 appends without one (the same hook, timed per process), and whenever
 `manage.py audit_checkpoint` runs (cron, for a log that went quiet).
 
@@ -38,13 +38,13 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from . import merkle
 from .audit import GENESIS_HASH, compute_hash
+from .conf import lcm_settings
 from .models import AuditChainHead, AuditCheckpoint, AuditTreeNode, AuditTreeState, ModeChange
 
 log = logging.getLogger("lcm.checkpoints")
@@ -113,21 +113,21 @@ _keys: dict = {}
 def signing_key():
     """The Ed25519 private key, or None when signing is off. Raises
     ImproperlyConfigured (with the reason) for a bad key file."""
-    path = settings.AUDIT_SIGNING_KEY_FILE
+    path = lcm_settings.LCM_AUDIT_SIGNING_KEY_FILE
     if not path:
         return None
     if ("private", path) not in _keys:
-        _keys["private", path] = _read_key("AUDIT_SIGNING_KEY_FILE", path, private=True)
+        _keys["private", path] = _read_key("LCM_AUDIT_SIGNING_KEY_FILE", path, private=True)
     return _keys["private", path]
 
 
 def public_key():
     """The key checkpoints are verified with: AUDIT_PUBLIC_KEY_FILE, else
     the public half of the signing key; None when neither is set."""
-    path = settings.AUDIT_PUBLIC_KEY_FILE
+    path = lcm_settings.LCM_AUDIT_PUBLIC_KEY_FILE
     if path:
         if ("public", path) not in _keys:
-            _keys["public", path] = _read_key("AUDIT_PUBLIC_KEY_FILE", path, private=False)
+            _keys["public", path] = _read_key("LCM_AUDIT_PUBLIC_KEY_FILE", path, private=False)
         return _keys["public", path]
     private = signing_key()
     return private.public_key() if private else None
@@ -143,17 +143,17 @@ def key_id(public) -> str:
 def check_configuration() -> None:
     """Start-up check (AppConfig.ready via the system check, and config.wsgi):
     a bad key file or witness stops the process with the reason."""
-    if settings.AUDIT_SIGNING_KEY_FILE:
+    if lcm_settings.LCM_AUDIT_SIGNING_KEY_FILE:
         signing_key()
-        witness = settings.AUDIT_WITNESS
+        witness = lcm_settings.LCM_AUDIT_WITNESS
         if not witness:
             raise ImproperlyConfigured(
-                "AUDIT_SIGNING_KEY_FILE is set but AUDIT_WITNESS is not: checkpoints must be "
-                "handed to a witness outside the database (a file path or an https:// URL)."
+                "LCM_AUDIT_SIGNING_KEY_FILE is set but LCM_AUDIT_WITNESS is not: checkpoints "
+                "must be handed to a witness outside the database (a file path or an https:// URL)."
             )
-    if settings.AUDIT_PUBLIC_KEY_FILE:
+    if lcm_settings.LCM_AUDIT_PUBLIC_KEY_FILE:
         public_key()
-    _witness_kind(settings.AUDIT_WITNESS)
+    _witness_kind(lcm_settings.LCM_AUDIT_WITNESS)
 
 
 def _witness_kind(witness: str) -> str | None:
@@ -164,7 +164,7 @@ def _witness_kind(witness: str) -> str | None:
     if witness.startswith("/"):
         return "file"
     raise ImproperlyConfigured(
-        f"AUDIT_WITNESS={witness}: give an absolute file path or an https:// URL."
+        f"LCM_AUDIT_WITNESS={witness}: give an absolute file path or an https:// URL."
     )
 
 
@@ -256,7 +256,7 @@ def make_checkpoint() -> AuditCheckpoint | None:
             raise CheckpointRefused(f"the entries do not reach the chain head #{head.seq}")
         AuditTreeNode.objects.bulk_create(nodes, ignore_conflicts=True)
         checkpoint = AuditCheckpoint(
-            log=settings.AUDIT_LOG_NAME,
+            log=lcm_settings.LCM_AUDIT_LOG_NAME,
             tree_size=head.seq,
             root_hash=frontier.root().hex(),
             head_hash=head.hash,
@@ -287,11 +287,14 @@ def after_append(first_seq: int, last_seq: int) -> None:
     transaction: registers the checkpoint for after the commit when the
     appended entries cross a multiple of AUDIT_CHECKPOINT_EVERY, or when this
     process has made none for AUDIT_CHECKPOINT_MINUTES. Issues no statement."""
-    if not settings.AUDIT_SIGNING_KEY_FILE:
+    if not lcm_settings.LCM_AUDIT_SIGNING_KEY_FILE:
         return
-    every = max(settings.AUDIT_CHECKPOINT_EVERY, 1)
+    every = max(lcm_settings.LCM_AUDIT_CHECKPOINT_EVERY, 1)
     due = last_seq // every > (first_seq - 1) // every
-    if not due and time.monotonic() - _last_checkpoint >= settings.AUDIT_CHECKPOINT_MINUTES * 60:
+    if (
+        not due
+        and time.monotonic() - _last_checkpoint >= lcm_settings.LCM_AUDIT_CHECKPOINT_MINUTES * 60
+    ):
         due = True
     if due:
         _mark_checkpointed()  # one trigger per period, even if the commit fails
@@ -316,7 +319,7 @@ class WitnessUnavailable(Exception):
 
 
 def _send(data: dict) -> None:
-    witness = settings.AUDIT_WITNESS
+    witness = lcm_settings.LCM_AUDIT_WITNESS
     line = json.dumps(data, sort_keys=True, separators=(",", ":"))
     if _witness_kind(witness) == "file":
         try:
@@ -344,9 +347,9 @@ def _send(data: dict) -> None:
 def _open_https(request):
     """urlopen with certificate verification always on; AUDIT_WITNESS_CA_FILE
     trusts a private CA (a witness run by the compliance team)."""
-    context = ssl.create_default_context(cafile=settings.AUDIT_WITNESS_CA_FILE or None)
+    context = ssl.create_default_context(cafile=lcm_settings.LCM_AUDIT_WITNESS_CA_FILE or None)
     return urllib.request.urlopen(  # noqa: S310 (https:// only: _witness_kind)
-        request, timeout=settings.AUDIT_WITNESS_TIMEOUT, context=context
+        request, timeout=lcm_settings.LCM_AUDIT_WITNESS_TIMEOUT, context=context
     )
 
 
@@ -355,7 +358,7 @@ def deliver_pending() -> int:
     first failure (the rest stay queued, in order, for the next try). A
     witness may receive a checkpoint twice (a crash between sending and
     marking): readers keep one per tree size."""
-    if not settings.AUDIT_WITNESS:
+    if not lcm_settings.LCM_AUDIT_WITNESS:
         return 0
     sent = 0
     for checkpoint in AuditCheckpoint.objects.filter(witnessed_at=None).order_by("tree_size"):
@@ -374,7 +377,7 @@ def read_witness() -> dict[int, dict]:
     """Every checkpoint the witness holds, by tree size. Raises
     WitnessUnavailable when it cannot be read, ValueError for a line that is
     not a checkpoint."""
-    witness = settings.AUDIT_WITNESS
+    witness = lcm_settings.LCM_AUDIT_WITNESS
     if _witness_kind(witness) == "file":
         try:
             text = Path(witness).read_text()
@@ -502,7 +505,7 @@ def gather(public) -> Witnessed:
                 f"with the public key {kid}"
             )
         checkpoints[size] = data
-    if not settings.AUDIT_WITNESS:
+    if not lcm_settings.LCM_AUDIT_WITNESS:
         return Witnessed(checkpoints, "the database (no AUDIT_WITNESS)", None, [])
     try:
         held = read_witness()
@@ -536,7 +539,7 @@ def gather(public) -> Witnessed:
             )
         behind.append(size)
     latest = held[max(held)] if held else None
-    return Witnessed(checkpoints, settings.AUDIT_WITNESS, latest, behind)
+    return Witnessed(checkpoints, lcm_settings.LCM_AUDIT_WITNESS, latest, behind)
 
 
 def check_boundaries(checkpoints: dict[int, dict]) -> tuple[str, int] | None:

@@ -98,16 +98,16 @@ def keys(tmp_path):
 @pytest.fixture
 def signing(settings, keys, tmp_path):
     """Signing on, every 1,000 entries, witness in a JSON-lines file."""
-    settings.AUDIT_SIGNING_KEY_FILE = str(keys[0])
-    settings.AUDIT_PUBLIC_KEY_FILE = str(keys[1])
-    settings.AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
-    settings.AUDIT_CHECKPOINT_EVERY = 1000
-    settings.AUDIT_CHECKPOINT_MINUTES = 10
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(keys[0])
+    settings.LCM_AUDIT_PUBLIC_KEY_FILE = str(keys[1])
+    settings.LCM_AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
+    settings.LCM_AUDIT_CHECKPOINT_EVERY = 1000
+    settings.LCM_AUDIT_CHECKPOINT_MINUTES = 10
     return settings
 
 
 def witness_lines(settings) -> list[dict]:
-    path = Path(settings.AUDIT_WITNESS)
+    path = Path(settings.LCM_AUDIT_WITNESS)
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -294,7 +294,7 @@ def test_a_bad_signing_key_stops_start_up_with_the_reason(tmp_path, keys):
 def test_a_checkpoint_is_signed_after_every_n_entries_and_handed_to_the_witness(
     demo, signing, django_capture_on_commit_callbacks
 ):
-    signing.AUDIT_CHECKPOINT_EVERY = 3
+    signing.LCM_AUDIT_CHECKPOINT_EVERY = 3
 
     for i in range(7):  # each change commits, then its on_commit hooks run
         with django_capture_on_commit_callbacks(execute=True):
@@ -348,8 +348,8 @@ def test_the_key_never_signs_a_broken_chain(demo, signing):
 
 
 def test_an_unreachable_witness_loses_nothing_and_verify_says_it_is_behind(demo, signing):
-    witness = signing.AUDIT_WITNESS
-    signing.AUDIT_WITNESS = "/nonexistent-folder/witness.jsonl"
+    witness = signing.LCM_AUDIT_WITNESS
+    signing.LCM_AUDIT_WITNESS = "/nonexistent-folder/witness.jsonl"
     change(2)
     checkpoints.make_checkpoint()
     change(1, start=2)
@@ -362,7 +362,7 @@ def test_an_unreachable_witness_loses_nothing_and_verify_says_it_is_behind(demo,
     ]
     assert "WARNING: the witness is behind: 2 signed checkpoint(s) (#2, #3)" in verify()
 
-    signing.AUDIT_WITNESS = witness  # back up
+    signing.LCM_AUDIT_WITNESS = witness  # back up
     call_command("audit_checkpoint", stdout=io.StringIO())
     assert [line["tree_size"] for line in witness_lines(signing)] == [2, 3]
     assert "behind" not in verify()
@@ -417,7 +417,7 @@ def test_with_a_checkpoint_per_entry_the_rewritten_entry_is_named_exactly(demo, 
 def test_a_forged_checkpoint_at_the_witness_is_reported(demo, signing):
     change(2)
     checkpoint()
-    path = Path(signing.AUDIT_WITNESS)
+    path = Path(signing.LCM_AUDIT_WITNESS)
     line = json.loads(path.read_text())
     line["root_hash"] = "0" * 64
     path.write_text(json.dumps(line) + "\n")
@@ -438,7 +438,7 @@ def test_a_checkpoint_signed_with_another_key_is_forged(demo, signing, tmp_path)
     change(2)
     checkpoint()
     call_command("audit_keygen", str(tmp_path / "other.pem"), stdout=io.StringIO())
-    signing.AUDIT_PUBLIC_KEY_FILE = str(tmp_path / "other.pem.pub.pem")
+    signing.LCM_AUDIT_PUBLIC_KEY_FILE = str(tmp_path / "other.pem.pub.pem")
 
     assert "checkpoint #2 in the database is FORGED" in verify_fails()
 
@@ -488,7 +488,7 @@ def test_an_entrys_proof_verifies_offline(auditor, signing, tmp_path):
     bulk(700)  # stored nodes at levels 8 and 9, and two partial blocks
     checkpoint()
     assert AuditTreeNode.objects.filter(level=8).count() == 2
-    public = signing.AUDIT_PUBLIC_KEY_FILE
+    public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
 
     for seq in (1, 256, 257, 512, 513, 699, 700):
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
@@ -514,7 +514,7 @@ def test_a_tampered_proof_fails_offline_with_the_reason(auditor, signing, tmp_pa
     change(5)
     checkpoint()
     proof = auditor.get("/api/lcm/mode-changes/3/proof/").json()
-    public = signing.AUDIT_PUBLIC_KEY_FILE
+    public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
 
     def tampered(edit) -> str:
         copy = json.loads(json.dumps(proof))
@@ -581,10 +581,10 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
     response = auditor.get("/api/lcm/checkpoints/consistency/?first=300&second=720")
     assert response.status_code == 200, response.content
     (tmp_path / "consistency.json").write_text(response.content.decode())
-    result = run_verifier("--public-key", signing.AUDIT_PUBLIC_KEY_FILE, tmp_path / "c.json")
+    result = run_verifier("--public-key", signing.LCM_AUDIT_PUBLIC_KEY_FILE, tmp_path / "c.json")
     assert result.returncode == 1 and "cannot read the proof" in result.stdout
     result = run_verifier(
-        "--public-key", signing.AUDIT_PUBLIC_KEY_FILE, tmp_path / "consistency.json"
+        "--public-key", signing.LCM_AUDIT_PUBLIC_KEY_FILE, tmp_path / "consistency.json"
     )
     assert result.returncode == 0, result.stdout
     assert "checkpoint #720" in result.stdout and "extends checkpoint #300" in result.stdout
@@ -593,7 +593,7 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
     body["consistency_proof"][-1] = "00" * 32
     (tmp_path / "consistency.json").write_text(json.dumps(body))
     result = run_verifier(
-        "--public-key", signing.AUDIT_PUBLIC_KEY_FILE, tmp_path / "consistency.json"
+        "--public-key", signing.LCM_AUDIT_PUBLIC_KEY_FILE, tmp_path / "consistency.json"
     )
     assert result.returncode == 1 and "does not lead to the second checkpoint's root" in (
         result.stdout
@@ -615,9 +615,11 @@ def test_a_csv_export_is_checked_offline_against_the_witness_file(auditor, signi
     export = auditor.get("/api/lcm/mode-changes/?format=csv")
     csv_path = tmp_path / "export.csv"
     csv_path.write_bytes(b"".join(export.streaming_content))
-    public = signing.AUDIT_PUBLIC_KEY_FILE
+    public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
 
-    result = run_verifier("--public-key", public, "--checkpoints", signing.AUDIT_WITNESS, csv_path)
+    result = run_verifier(
+        "--public-key", public, "--checkpoints", signing.LCM_AUDIT_WITNESS, csv_path
+    )
     assert result.returncode == 0, result.stdout
     assert "entries #1 to #5 are exactly those of checkpoint #5" in result.stdout
 
@@ -626,7 +628,9 @@ def test_a_csv_export_is_checked_offline_against_the_witness_file(auditor, signi
     rows[-1][header.index("hash")] = "ee" * 32  # entry #1, newest first
     with csv_path.open("w", newline="") as file:
         csv.writer(file).writerows(rows)
-    result = run_verifier("--public-key", public, "--checkpoints", signing.AUDIT_WITNESS, csv_path)
+    result = run_verifier(
+        "--public-key", public, "--checkpoints", signing.LCM_AUDIT_WITNESS, csv_path
+    )
     assert result.returncode == 1
     assert "FAILED: entry #2 does not follow entry #1" in result.stdout
 
@@ -709,12 +713,12 @@ def test_an_https_witness_receives_checkpoints_and_verify_reads_them_back(
     demo, signing, https_witness
 ):
     url, ca, held = https_witness
-    signing.AUDIT_WITNESS = url
+    signing.LCM_AUDIT_WITNESS = url
     change(2)
     checkpoint()
     assert AuditCheckpoint.objects.get().witnessed_at is None  # its CA is not trusted yet
 
-    signing.AUDIT_WITNESS_CA_FILE = str(ca)
+    signing.LCM_AUDIT_WITNESS_CA_FILE = str(ca)
     call_command("audit_checkpoint", stdout=io.StringIO())
 
     assert [c["tree_size"] for c in held] == [2]
@@ -746,8 +750,8 @@ def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_
     migrate("0010_audit_checkpoints")
     assert verify() == before
 
-    settings.AUDIT_SIGNING_KEY_FILE = str(keys[0])
-    settings.AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(keys[0])
+    settings.LCM_AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
     call_command("audit_checkpoint", stdout=io.StringIO())
     after = verify()
     assert after.startswith(before.strip())

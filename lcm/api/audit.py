@@ -196,7 +196,7 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
 # --- Proofs -----------------------------------------------------------------------
 
 
-class _AuditReadView(generics.GenericAPIView):
+class _AuditReadView(LcmApiPolicy, generics.GenericAPIView):
     """JSON only, auditors and supervisors, errors in this API's shape."""
 
     permission_classes = [IsAuthenticated, CanViewModeChanges]
@@ -255,7 +255,7 @@ class ModeChangeProof(_AuditReadView):
         if checkpoint is None:
             return _not_checkpointed(
                 f"No signed checkpoint covers entry #{entry.seq} yet: one is made every "
-                "AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_MINUTES minutes."
+                "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
             )
         return Response(
             {

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from lcm import checkpoints
+from lcm.conf import lcm_settings
 from lcm.models import AuditCheckpoint
 
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if checkpoints.signing_key() is None:
-            raise CommandError("Signing is off: set AUDIT_SIGNING_KEY_FILE (docs/audit.md).")
+            raise CommandError("Signing is off: set LCM_AUDIT_SIGNING_KEY_FILE (docs/audit.md).")
         try:
             made = checkpoints.make_checkpoint()
         except checkpoints.CheckpointRefused as refused:
@@ -38,5 +39,5 @@ class Command(BaseCommand):
         if queued:
             raise CommandError(
                 f"The witness is behind: {queued} checkpoint(s) queued, not delivered to "
-                f"{checkpoints.settings.AUDIT_WITNESS}. They stay queued; the next run retries."
+                f"{lcm_settings.LCM_AUDIT_WITNESS}. They stay queued; the next run retries."
             )

@@ -55,9 +55,10 @@ class Command(BaseCommand):
             f"Key {key_id(key.public_key())}:\n"
             f"- private key: {private_path} (mode 0600). Keep it on the application servers "
             "only, readable by the user the app runs as, and set "
-            f"AUDIT_SIGNING_KEY_FILE={private_path}. Never put it in the database, the "
-            "repository or a backup the database administrators can read.\n"
+            f"LCM_AUDIT_SIGNING_KEY_FILE={private_path} (our project's environment: "
+            "AUDIT_SIGNING_KEY_FILE). Never put it in the database, the repository or a "
+            "backup the database administrators can read.\n"
             f"- public key: {public_path}. Give it to the auditors and to whoever runs "
-            f"verify_audit (AUDIT_PUBLIC_KEY_FILE={public_path}); tools/verify_proof.py "
+            f"verify_audit (LCM_AUDIT_PUBLIC_KEY_FILE={public_path}); tools/verify_proof.py "
             "checks proofs with it. It is not secret."
         )

@@ -1,7 +1,7 @@
 """Verify the audit log: `python manage.py verify_audit [--full]`.
 
-Walks the hash chain, and, when checkpoints are signed (AUDIT_SIGNING_KEY_FILE
-or AUDIT_PUBLIC_KEY_FILE set), checks it against every signed checkpoint the
+Walks the hash chain, and, when checkpoints are signed (LCM_AUDIT_SIGNING_KEY_FILE
+or LCM_AUDIT_PUBLIC_KEY_FILE set), checks it against every signed checkpoint the
 witness holds, with the public key: a rewrite of any entry at or before a
 witnessed checkpoint fails, whatever was recomputed inside the database; a
 forged or missing checkpoint fails as such. With checkpoints the walk is
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         elif _has_checkpoints():
             self.stdout.write(
                 "Signed checkpoints exist but no key is configured to check them "
-                "(AUDIT_PUBLIC_KEY_FILE): they were not checked."
+                "(LCM_AUDIT_PUBLIC_KEY_FILE): they were not checked."
             )
         if report.missing_triggers:
             raise CommandError(
@@ -146,7 +146,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(
-                "No signed checkpoint yet: one is made every AUDIT_CHECKPOINT_EVERY entries, "
+                "No signed checkpoint yet: one is made every LCM_AUDIT_CHECKPOINT_EVERY entries, "
                 "or by `python manage.py audit_checkpoint`."
             )
         if witnessed.behind:
