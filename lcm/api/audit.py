@@ -24,6 +24,7 @@ from rest_framework.views import exception_handler
 
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
+from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
 
 from . import failures
@@ -219,8 +220,18 @@ def _not_checkpointed(message: str) -> Response:
 
 
 def _seq(value: str) -> int | None:
-    """A positive 64-bit number, or None: never a database error for a bad one."""
-    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 2**63 else None
+    """A positive 64-bit number, or None: never a database error or a 500
+    (lcm.inputs counts the digits before converting)."""
+    try:
+        return bounded_int(value, minimum=1, maximum=MAX_BIGINT)
+    except OutOfBounds:
+        return None
+
+
+def _shown(value: str) -> str:
+    """A client's value, safe and short enough to echo in an error."""
+    shown = printable(value)
+    return shown if len(shown) <= 40 else shown[:40] + "…"
 
 
 class ModeChangeProof(_AuditReadView):
@@ -250,7 +261,7 @@ class ModeChangeProof(_AuditReadView):
         number = _seq(seq)
         entry = ModeChange.objects.filter(seq=number).first() if number else None
         if entry is None:
-            raise NotFound(f"There is no audit entry #{seq}.")
+            raise NotFound(f"There is no audit entry #{_shown(seq)}.")
         checkpoint = checkpoints.covering_checkpoint(entry.seq)
         if checkpoint is None:
             return _not_checkpointed(
@@ -305,7 +316,9 @@ class CheckpointConsistency(_AuditReadView):
                 raise ValidationError({name: ["This parameter is required."]})
             sizes[name] = _seq(value)
             if sizes[name] is None:
-                raise ValidationError({name: [f"{value!r} is not a checkpoint's tree size."]})
+                raise ValidationError(
+                    {name: [f"'{_shown(value)}' is not a checkpoint's tree size."]}
+                )
         found = {}
         for name in ("first", "second"):
             query = AuditCheckpoint.objects.order_by("-tree_size")
