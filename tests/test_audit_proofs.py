@@ -21,10 +21,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from lcm import audit_triggers, checkpoints, merkle, services
+from lcm import audit_triggers, checkpoints, merkle
+from lcm.actions import agent_requests
 from lcm.audit import append_entries, compute_hash
 from lcm.models import Account, AuditChainHead, AuditCheckpoint, AuditTreeNode, ModeChange
 
+from .conftest import DEMO_ENTRIES as D  # the demo log holds #1..#D before a test writes
 from .conftest import WEBSERVICE, client_for, set_mode_body
 from .test_api_set_new_mode_number import DAVID
 from .test_query_budget import BUDGET, shape
@@ -114,7 +116,7 @@ def witness_lines(settings) -> list[dict]:
 def change(n: int, start: int = 0) -> list[ModeChange]:
     actor = get_user_model().objects.get(username="testagent")
     return [
-        services.set_new_mode_number(
+        agent_requests.set_new_mode_number(
             callid="12345",
             account_number=DAVID,
             mode_id=1 + i % 2,
@@ -298,18 +300,19 @@ def test_a_checkpoint_is_signed_after_every_n_entries_and_handed_to_the_witness(
 
     for i in range(7):  # each change commits, then its on_commit hooks run
         with django_capture_on_commit_callbacks(execute=True):
-            change(1, start=i)
-        if i == 1:
-            assert not AuditCheckpoint.objects.exists()
+            [entry] = change(1, start=i)
+        crossed = [seq for seq in range(D + 1, entry.seq + 1) if seq % 3 == 0]
+        sizes = AuditCheckpoint.objects.order_by("tree_size").values_list("tree_size", flat=True)
+        assert list(sizes) == crossed, entry.seq
 
     made = list(AuditCheckpoint.objects.order_by("tree_size"))
-    assert [c.tree_size for c in made] == [3, 6]
+    assert len(made) == 2
     assert all(c.witnessed_at is not None for c in made)
-    assert [line["tree_size"] for line in witness_lines(signing)] == [3, 6]
+    assert [line["tree_size"] for line in witness_lines(signing)] == [c.tree_size for c in made]
     public = checkpoints.public_key()
     assert all(checkpoints.signature_ok(line, public) for line in witness_lines(signing))
-    assert made[1].head_hash == ModeChange.objects.get(seq=6).hash
-    assert "Signed checkpoint #6" in verify()
+    assert made[1].head_hash == ModeChange.objects.get(seq=made[1].tree_size).hash
+    assert f"Signed checkpoint #{made[1].tree_size}" in verify()
 
 
 def test_signing_adds_no_statement_to_a_set_new_mode_number(demo, signing):
@@ -327,7 +330,7 @@ def test_audit_checkpoint_signs_what_is_new_and_nothing_twice(demo, signing):
     change(2)
     out = io.StringIO()
     call_command("audit_checkpoint", stdout=out)
-    assert out.getvalue().startswith("Signed checkpoint #2 root ")
+    assert out.getvalue().startswith(f"Signed checkpoint #{D + 2} root ")
 
     out = io.StringIO()
     call_command("audit_checkpoint", stdout=out)
@@ -338,10 +341,10 @@ def test_audit_checkpoint_signs_what_is_new_and_nothing_twice(demo, signing):
 def test_the_key_never_signs_a_broken_chain(demo, signing):
     change(3)
     audit_triggers.uninstall(connection)
-    ModeChange.objects.filter(seq=2).update(new_number="2025550000")
+    ModeChange.objects.filter(seq=D + 2).update(new_number="2025550000")
     audit_triggers.install(connection)
 
-    with pytest.raises(CommandError, match="Nothing signed: entry #2 does not match its hash"):
+    with pytest.raises(CommandError, match=f"Nothing signed: entry #{D + 2} does not match"):
         call_command("audit_checkpoint", stdout=io.StringIO())
     assert not AuditCheckpoint.objects.exists()
     assert witness_lines(signing) == []
@@ -357,14 +360,16 @@ def test_an_unreachable_witness_loses_nothing_and_verify_says_it_is_behind(demo,
         call_command("audit_checkpoint", stdout=io.StringIO())
 
     assert list(AuditCheckpoint.objects.values_list("tree_size", "witnessed_at")) == [
-        (3, None),
-        (2, None),
+        (D + 3, None),
+        (D + 2, None),
     ]
-    assert "WARNING: the witness is behind: 2 signed checkpoint(s) (#2, #3)" in verify()
+    assert f"WARNING: the witness is behind: 2 signed checkpoint(s) (#{D + 2}, #{D + 3})" in (
+        verify()
+    )
 
     signing.LCM_AUDIT_WITNESS = witness  # back up
     call_command("audit_checkpoint", stdout=io.StringIO())
-    assert [line["tree_size"] for line in witness_lines(signing)] == [2, 3]
+    assert [line["tree_size"] for line in witness_lines(signing)] == [D + 2, D + 3]
     assert "behind" not in verify()
 
 
@@ -377,12 +382,12 @@ def test_the_attacker_who_recomputes_every_hash_is_caught_without_expect(demo, s
     for start in (0, 2, 4):  # a checkpoint after every two entries
         change(2, start=start)
         checkpoint()
-    assert verify().startswith("Audit chain OK: 6 entries")
+    assert verify().startswith(f"Audit chain OK: {D + 6} entries")  # checkpoints D+2, D+4, D+6
 
     audit_triggers.uninstall(connection)
-    previous = ModeChange.objects.get(seq=2).hash
-    for entry in ModeChange.objects.filter(seq__gte=3).order_by("seq"):
-        if entry.seq == 3:
+    previous = ModeChange.objects.get(seq=D + 2).hash
+    for entry in ModeChange.objects.filter(seq__gte=D + 3).order_by("seq"):
+        if entry.seq == D + 3:
             entry.new_number = "2025550000"  # the forgery
         entry.prev_hash = previous
         entry.hash = previous = compute_hash(entry)
@@ -391,9 +396,11 @@ def test_the_attacker_who_recomputes_every_hash_is_caught_without_expect(demo, s
     audit_triggers.install(connection)
 
     message = verify_fails()
-    assert message.startswith("Audit chain REWRITTEN: an entry from #3 to #4 was rewritten")
-    assert "after checkpoint #4" in message
-    assert "Entries before #3 match their checkpoints" in message
+    assert message.startswith(
+        f"Audit chain REWRITTEN: an entry from #{D + 3} to #{D + 4} was rewritten"
+    )
+    assert f"after checkpoint #{D + 4}" in message
+    assert f"Entries before #{D + 3} match their checkpoints" in message
     assert "REWRITTEN" in verify_fails("--full")
 
 
@@ -402,16 +409,16 @@ def test_with_a_checkpoint_per_entry_the_rewritten_entry_is_named_exactly(demo, 
         change(1, start=start)
         checkpoint()
     audit_triggers.uninstall(connection)
-    previous = ModeChange.objects.get(seq=1).hash
-    for entry in ModeChange.objects.filter(seq__gte=2).order_by("seq"):
-        entry.source = "forged" if entry.seq == 2 else entry.source
+    previous = ModeChange.objects.get(seq=D + 1).hash
+    for entry in ModeChange.objects.filter(seq__gte=D + 2).order_by("seq"):
+        entry.source = "forged" if entry.seq == D + 2 else entry.source
         entry.prev_hash = previous
         entry.hash = previous = compute_hash(entry)
         entry.save()
     AuditChainHead.objects.update(hash=previous)
     audit_triggers.install(connection)
 
-    assert "REWRITTEN: entry #2 was rewritten after checkpoint #2" in verify_fails()
+    assert f"REWRITTEN: entry #{D + 2} was rewritten after checkpoint #{D + 2}" in verify_fails()
 
 
 def test_a_forged_checkpoint_at_the_witness_is_reported(demo, signing):
@@ -422,7 +429,7 @@ def test_a_forged_checkpoint_at_the_witness_is_reported(demo, signing):
     line["root_hash"] = "0" * 64
     path.write_text(json.dumps(line) + "\n")
 
-    assert "checkpoint #2 at the witness is FORGED" in verify_fails()
+    assert f"checkpoint #{D + 2} at the witness is FORGED" in verify_fails()
 
 
 def test_a_checkpoint_removed_from_the_database_is_reported(demo, signing):
@@ -430,7 +437,7 @@ def test_a_checkpoint_removed_from_the_database_is_reported(demo, signing):
     checkpoint()
     AuditCheckpoint.objects.all().delete()
 
-    assert "checkpoint #2 (signed " in verify_fails()
+    assert f"checkpoint #{D + 2} (signed " in verify_fails()
     assert "MISSING from the database" in verify_fails()
 
 
@@ -440,31 +447,31 @@ def test_a_checkpoint_signed_with_another_key_is_forged(demo, signing, tmp_path)
     call_command("audit_keygen", str(tmp_path / "other.pem"), stdout=io.StringIO())
     signing.LCM_AUDIT_PUBLIC_KEY_FILE = str(tmp_path / "other.pem.pub.pem")
 
-    assert "checkpoint #2 in the database is FORGED" in verify_fails()
+    assert f"checkpoint #{D + 2} in the database is FORGED" in verify_fails()
 
 
 def test_entries_removed_after_a_checkpoint_are_reported(demo, signing):
     change(3)
     checkpoint()
     audit_triggers.uninstall(connection)
-    ModeChange.objects.filter(seq=3).delete()
-    AuditChainHead.objects.update(seq=2, hash=ModeChange.objects.get(seq=2).hash)
+    ModeChange.objects.filter(seq=D + 3).delete()
+    AuditChainHead.objects.update(seq=D + 2, hash=ModeChange.objects.get(seq=D + 2).hash)
 
-    assert "entry #3 is missing: checkpoint #3" in verify_fails()
+    assert f"entry #{D + 3} is missing: checkpoint #{D + 3}" in verify_fails()
 
 
 def test_verify_is_incremental_from_the_last_verified_checkpoint(demo, signing):
     bulk(10)
     checkpoint()
     first = verify()
-    assert first.startswith("Audit chain OK: 10 entries")
+    assert first.startswith(f"Audit chain OK: {D + 10} entries")
     assert "Checked the" not in first  # the first run walks everything
 
     change(2)
     checkpoint()
     second = verify()
-    assert second.startswith("Audit chain OK: 12 entries, head #12")
-    assert "Checked the 2 entries after checkpoint #10" in second
+    assert second.startswith(f"Audit chain OK: {D + 12} entries, head #{D + 12}")
+    assert f"Checked the 2 entries after checkpoint #{D + 10}" in second
     assert "Checked the" not in verify("--full")
 
     # An edit that leaves the hashes alone is inside the verified part: only
@@ -494,7 +501,7 @@ def test_an_entrys_proof_verifies_offline(auditor, signing, tmp_path):
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 200, response.content
         proof = response.json()
-        assert proof["checkpoint"]["tree_size"] == 700
+        assert proof["checkpoint"]["tree_size"] == D + 700
         assert proof["entry"]["seq"] == seq
         assert verifier.check_entry_proof(proof, verifier_key(public)).startswith(f"entry #{seq}")
 
@@ -561,7 +568,7 @@ def test_proof_requests_that_cannot_be_answered_get_json_errors(auditor, signing
     assert body["code"] == "not_checkpointed"
     checkpoint()
 
-    for seq in ("3", "0", "abc", "99999999999999999999999", "-1"):
+    for seq in (str(D + 3), "0", "abc", "99999999999999999999999", "-1"):
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 404, seq
         assert response["Content-Type"] == "application/json"
@@ -582,7 +589,8 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
     bulk(420)
     checkpoint()
 
-    response = auditor.get("/api/lcm/checkpoints/consistency/?first=300&second=720")
+    first, second = D + 300, D + 720
+    response = auditor.get(f"/api/lcm/checkpoints/consistency/?first={first}&second={second}")
     assert response.status_code == 200, response.content
     (tmp_path / "consistency.json").write_text(response.content.decode())
     result = run_verifier("--public-key", signing.LCM_AUDIT_PUBLIC_KEY_FILE, tmp_path / "c.json")
@@ -591,7 +599,8 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
         "--public-key", signing.LCM_AUDIT_PUBLIC_KEY_FILE, tmp_path / "consistency.json"
     )
     assert result.returncode == 0, result.stdout
-    assert "checkpoint #720" in result.stdout and "extends checkpoint #300" in result.stdout
+    assert f"checkpoint #{second}" in result.stdout
+    assert f"extends checkpoint #{first}" in result.stdout
 
     body = response.json()
     body["consistency_proof"][-1] = "00" * 32
@@ -609,9 +618,9 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
     assert auditor.get(f"{url}?first={'9' * 5000}").json() == {
         "first": [f"'{'9' * 40}…' is not a checkpoint's tree size."]
     }
-    assert auditor.get(f"{url}?first=301").status_code == 404
-    assert auditor.get(f"{url}?first=720&second=300").status_code == 400
-    assert auditor.get(f"{url}?first=300").json()["second"]["tree_size"] == 720
+    assert auditor.get(f"{url}?first={first + 1}").status_code == 404
+    assert auditor.get(f"{url}?first={second}&second={first}").status_code == 400
+    assert auditor.get(f"{url}?first={first}").json()["second"]["tree_size"] == second
 
 
 def test_a_csv_export_is_checked_offline_against_the_witness_file(auditor, signing, tmp_path):
@@ -628,7 +637,7 @@ def test_a_csv_export_is_checked_offline_against_the_witness_file(auditor, signi
         "--public-key", public, "--checkpoints", signing.LCM_AUDIT_WITNESS, csv_path
     )
     assert result.returncode == 0, result.stdout
-    assert "entries #1 to #5 are exactly those of checkpoint #5" in result.stdout
+    assert f"entries #1 to #{D + 5} are exactly those of checkpoint #{D + 5}" in result.stdout
 
     rows = list(csv.reader(io.StringIO(csv_path.read_text())))
     header = rows[0]
@@ -728,10 +737,10 @@ def test_an_https_witness_receives_checkpoints_and_verify_reads_them_back(
     signing.LCM_AUDIT_WITNESS_CA_FILE = str(ca)
     call_command("audit_checkpoint", stdout=io.StringIO())
 
-    assert [c["tree_size"] for c in held] == [2]
-    assert f"Signed checkpoint #2 of {held[0]['timestamp']}" in verify()
+    assert [c["tree_size"] for c in held] == [D + 2]
+    assert f"Signed checkpoint #{D + 2} of {held[0]['timestamp']}" in verify()
     held[0]["head_hash"] = "0" * 64
-    assert "checkpoint #2 at the witness is FORGED" in verify_fails()
+    assert f"checkpoint #{D + 2} at the witness is FORGED" in verify_fails()
 
 
 # --- Existing chains ----------------------------------------------------------------
@@ -739,7 +748,7 @@ def test_an_https_witness_receives_checkpoints_and_verify_reads_them_back(
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_path):
-    """Item 5: entries made before migration 0010 are leaves as they are; the
+    """Item 5: entries made before migration 0012 are leaves as they are; the
     migration rewrites nothing and the first checkpoint covers them all."""
     from django.db.migrations.executor import MigrationExecutor
 
@@ -748,13 +757,14 @@ def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_
         executor.migrate([("lcm", target)])
 
     call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
-    migrate("0009_idempotency")
+    migrate("0011_import_accounts_permission")
     change(3)  # signing off, as today
     before = verify()
     hashes = list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
-    assert before.startswith(f"Audit chain OK: 3 entries, head #3 {hashes[-1][2]}")
+    n = len(hashes)  # the demo's import entries, then ours
+    assert before.startswith(f"Audit chain OK: {n} entries, head #{n} {hashes[-1][2]}")
 
-    migrate("0010_audit_checkpoints")
+    migrate("0012_audit_checkpoints")
     assert verify() == before
 
     settings.LCM_AUDIT_SIGNING_KEY_FILE = str(keys[0])
@@ -762,7 +772,7 @@ def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_
     call_command("audit_checkpoint", stdout=io.StringIO())
     after = verify()
     assert after.startswith(before.strip())
-    assert "Signed checkpoint #3" in after
+    assert f"Signed checkpoint #{n}" in after
     assert list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash")) == (
         hashes
     )
@@ -786,7 +796,7 @@ def test_the_app_role_signs_and_delivers_checkpoints_but_cannot_remove_them(demo
     bulk(300)
     checkpoint()  # inserts the checkpoint and nodes, updates the state, marks it witnessed
     assert AuditCheckpoint.objects.get().witnessed_at is not None
-    assert "Signed checkpoint #300" in verify()
+    assert f"Signed checkpoint #{D + 300}" in verify()
     for statement in (
         "DELETE FROM lcm_auditcheckpoint",
         "UPDATE lcm_auditcheckpoint SET root_hash = ''",
