@@ -19,7 +19,7 @@ def create_state(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lcm', '0011_import_accounts_permission'),
+        ('lcm', '0012_dnc_blocks'),
     ]
 
     operations = [
