@@ -748,7 +748,7 @@ def test_an_https_witness_receives_checkpoints_and_verify_reads_them_back(
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_path):
-    """Item 5: entries made before migration 0013 are leaves as they are; the
+    """Item 5: entries made before migration 0014 are leaves as they are; the
     migration rewrites nothing and the first checkpoint covers them all."""
     from django.db.migrations.executor import MigrationExecutor
 
@@ -757,14 +757,14 @@ def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_
         executor.migrate([("lcm", target)])
 
     call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
-    migrate("0012_dnc_blocks")
+    migrate("0013_console_reasons_audit_log_number_tail")
     change(3)  # signing off, as today
     before = verify()
     hashes = list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
     n = len(hashes)  # the demo's import entries, then ours
     assert before.startswith(f"Audit chain OK: {n} entries, head #{n} {hashes[-1][2]}")
 
-    migrate("0013_audit_checkpoints")
+    migrate("0014_audit_checkpoints")
     assert verify() == before
 
     settings.LCM_AUDIT_SIGNING_KEY_FILE = str(keys[0])

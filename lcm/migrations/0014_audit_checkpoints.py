@@ -19,7 +19,7 @@ def create_state(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lcm', '0012_dnc_blocks'),
+        ('lcm', '0013_console_reasons_audit_log_number_tail'),
     ]
 
     operations = [
