@@ -216,6 +216,13 @@ API = {
     "POST to the audit log": Api("POST", "/api/lcm/mode-changes/", {}, api(
         (401, None), (401, None), (403, None), (403, None), (403, None),
         (405, None), (405, None), (405, None))),
+    # Who may read the log may ask for proofs; with no checkpoint here, allowed is a 404.
+    "an entry's inclusion proof": Api("GET", "/api/lcm/mode-changes/999999/proof/", None, api(
+        (401, None), (401, None), (403, None), (403, None), (403, None),
+        (404, None), (404, None), (404, None))),
+    "a consistency proof": Api("GET", "/api/lcm/checkpoints/consistency/?first=1", None, api(
+        (401, None), (401, None), (403, None), (403, None), (403, None),
+        (404, None), (404, None), (404, None))),
     "register a call": Api("POST", "/api/lcm/calls/", NEW_CALL, api(
         NOAUTH, BADAUTH, FORBID, FORBID, 201, FORBID, FORBID, 201)),
     "move a call to wrap-up": Api("POST", "/api/lcm/calls/12345/wrapup/", {}, api(

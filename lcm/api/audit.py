@@ -9,12 +9,14 @@ whatever format was asked for.
 
 from __future__ import annotations
 
+import json
+
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, renderers, serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -22,6 +24,7 @@ from rest_framework.views import exception_handler
 
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
+from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
 
 from . import failures
@@ -189,3 +192,148 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
             response.accepted_renderer = renderers.JSONRenderer()
             response.accepted_media_type = "application/json"
         return response
+
+
+# --- Proofs -----------------------------------------------------------------------
+
+
+class _AuditReadView(LcmApiPolicy, generics.GenericAPIView):
+    """JSON only, auditors and supervisors, errors in this API's shape."""
+
+    permission_classes = [IsAuthenticated, CanViewModeChanges]
+    renderer_classes = [renderers.JSONRenderer]
+    get_exception_handler = ModeChangeList.get_exception_handler
+    _render_exception = ModeChangeList._render_exception
+
+
+_READ_ERRORS = {
+    401: OpenApiResponse(description="No or bad credentials"),
+    403: OpenApiResponse(description="Not an auditor or supervisor"),
+    406: OpenApiResponse(description="Accept does not name JSON"),
+    500: OpenApiResponse(description="Internal error (`internal_error`)"),
+    503: OpenApiResponse(description="Database unavailable; see Retry-After"),
+}
+
+
+def _not_checkpointed(message: str) -> Response:
+    return Response({"detail": message, "code": "not_checkpointed"}, 409)
+
+
+def _seq(value: str) -> int | None:
+    """A positive 64-bit number, or None: never a database error or a 500
+    (lcm.inputs counts the digits before converting)."""
+    try:
+        return bounded_int(value, minimum=1, maximum=MAX_BIGINT)
+    except OutOfBounds:
+        return None
+
+
+def _shown(value: str) -> str:
+    """A client's value, safe and short enough to echo in an error."""
+    shown = printable(value)
+    return shown if len(shown) <= 40 else shown[:40] + "…"
+
+
+class ModeChangeProof(_AuditReadView):
+    """One entry, its inclusion proof and the signed checkpoint it is in."""
+
+    @extend_schema(
+        operation_id="mode_change_proof",
+        summary="An entry with its inclusion proof and signed checkpoint (auditors)",
+        description=(
+            "The entry's canonical fields (`entry`: SHA-256 of their canonical JSON is `hash`), "
+            "its RFC 6962 inclusion proof (`inclusion_proof`, leaf-side first; the leaf is "
+            "SHA-256(0x00 ‖ hash bytes), leaf index seq-1) in the tree of the latest signed "
+            "`checkpoint`. Check it offline with tools/verify_proof.py and the public key. "
+            "409 `not_checkpointed` while no checkpoint covers the entry yet. See docs/audit.md."
+        ),
+        responses={
+            **_READ_ERRORS,
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Entry, proof, checkpoint"),
+            404: OpenApiResponse(description="No entry with this seq"),
+            409: OpenApiResponse(description="No signed checkpoint covers this entry yet"),
+        },
+    )
+    def get(self, request, seq: str):
+        from lcm import checkpoints
+        from lcm.audit import canonical_bytes
+
+        number = _seq(seq)
+        entry = ModeChange.objects.filter(seq=number).first() if number else None
+        if entry is None:
+            raise NotFound(f"There is no audit entry #{_shown(seq)}.")
+        checkpoint = checkpoints.covering_checkpoint(entry.seq)
+        if checkpoint is None:
+            return _not_checkpointed(
+                f"No signed checkpoint covers entry #{entry.seq} yet: one is made every "
+                "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
+            )
+        return Response(
+            {
+                "seq": entry.seq,
+                "hash": entry.hash,
+                "entry": json.loads(canonical_bytes(entry)),
+                "leaf_index": entry.seq - 1,
+                "tree_size": checkpoint.tree_size,
+                "inclusion_proof": checkpoints.inclusion_proof(entry.seq, checkpoint),
+                "checkpoint": checkpoints.as_json(checkpoint),
+            }
+        )
+
+
+class CheckpointConsistency(_AuditReadView):
+    """Two signed checkpoints and the proof that the later extends the earlier."""
+
+    @extend_schema(
+        operation_id="audit_checkpoint_consistency",
+        summary="Consistency proof between two signed checkpoints (auditors)",
+        description=(
+            "`first` and `second` are the tree sizes of two checkpoints (`second` defaults to "
+            "the latest). The RFC 6962 consistency proof shows that the first `first` entries "
+            "are unchanged in the later tree. Check it with tools/verify_proof.py."
+        ),
+        parameters=[
+            OpenApiParameter("first", OpenApiTypes.INT, required=True),
+            OpenApiParameter("second", OpenApiTypes.INT),
+        ],
+        responses={
+            **_READ_ERRORS,
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Both checkpoints, proof"),
+            400: OpenApiResponse(description="A size is not a number, or first > second"),
+            404: OpenApiResponse(description="No checkpoint of that size"),
+        },
+    )
+    def get(self, request):
+        from lcm import checkpoints
+        from lcm.models import AuditCheckpoint
+
+        sizes = {}
+        for name in ("first", "second"):
+            value = request.query_params.get(name)
+            if value is None and name == "second":
+                continue
+            if value is None:
+                raise ValidationError({name: ["This parameter is required."]})
+            sizes[name] = _seq(value)
+            if sizes[name] is None:
+                raise ValidationError(
+                    {name: [f"'{_shown(value)}' is not a checkpoint's tree size."]}
+                )
+        found = {}
+        for name in ("first", "second"):
+            query = AuditCheckpoint.objects.order_by("-tree_size")
+            if name in sizes:
+                query = query.filter(tree_size=sizes[name])
+            found[name] = query.first()
+            if found[name] is None:
+                raise NotFound(f"There is no signed checkpoint #{sizes.get(name, '')}.")
+        first, second = found["first"], found["second"]
+        if first.tree_size > second.tree_size:
+            raise ValidationError({"first": ["The first checkpoint must not be the later one."]})
+        return Response(
+            {
+                "first": checkpoints.as_json(first),
+                "second": checkpoints.as_json(second),
+                "consistency_proof": checkpoints.consistency_proof(first, second),
+            }
+        )
