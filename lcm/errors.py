@@ -103,6 +103,11 @@ SUPERSEDED = (
     "them: confirm explicitly to go ahead."
 )
 NOTHING_TO_REVERT = "Entry #{seq} changed nothing that a revert would put back."
+NOT_A_MODE_CHANGE = (
+    "Entry #{seq} ({action}) changed no mode, so there is nothing to revert: "
+    "do-not-call blocks are lifted from the do-not-call list, callbacks cancelled "
+    "from the callbacks list."
+)
 UNKNOWN_MODE_CHANGE = "There is no audit entry {ref}."
 MAY_NOT_CHANGE_MODES = "You may not change contact modes."
 

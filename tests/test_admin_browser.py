@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from lcm.actions import supervisor
 from lcm.models import Account, ModeChange
 
-from .conftest import DEMO_PASSWORD, live_modes, snapshot
+from .conftest import DEMO_ENTRIES, DEMO_PASSWORD, live_modes, snapshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,7 +45,7 @@ def log_in(page, live_server, username):
     expect(page.locator("#user-tools")).to_contain_text(username)
 
 
-SEEDED = 3  # the demo's import wrote entries #1 to #3
+SEEDED = DEMO_ENTRIES  # the demo's entries: its import (#1 to #3), its do-not-call number
 
 
 def entry(seq):

@@ -10,7 +10,7 @@ from lcm.api.audit import UNKNOWN_FORMAT
 from lcm.audit_filters import NOT_A_DATE, UNKNOWN_AGENT
 from lcm.models import ModeChange
 
-from .audit_log import DAVID, MARIA, make_log, seq
+from .audit_log import DAVID, DEMO, MARIA, make_log, seq
 from .conftest import client_for
 from .factories import UserFactory
 
@@ -35,7 +35,7 @@ def test_an_auditor_reads_the_log_newest_first_with_every_field(auditor_api):
 
     assert response.status_code == 200
     body = response.json()
-    assert [e["seq"] for e in body["results"]] == [seq(3), seq(2), seq(1), 3, 2, 1]  # 3..1: demo
+    assert [e["seq"] for e in body["results"]] == [seq(3), seq(2), seq(1), *DEMO]  # then the demo's
     assert body["next"] is None
     assert body["results"][0] == {
         "seq": seq(3),
@@ -67,9 +67,11 @@ def test_pages_follow_the_cursor(auditor_api):
     third = auditor_api.get(second.json()["next"])
 
     assert seqs(first) == [seq(3), seq(2)]
-    assert seqs(second) == [seq(1), 3]
-    assert seqs(third) == [2, 1]
-    assert third.json()["next"] is None
+    assert seqs(second) == [seq(1), DEMO[0]]
+    assert seqs(third) == DEMO[1:3]
+    fourth = auditor_api.get(third.json()["next"])
+    assert seqs(fourth) == DEMO[3:]
+    assert fourth.json()["next"] is None
 
 
 @pytest.mark.parametrize(
@@ -82,8 +84,8 @@ def test_pages_follow_the_cursor(auditor_api):
         ({"agent": "testagent"}, [seq(3), seq(1)]),
         ({"mode": "1"}, [seq(2), seq(1), 3, 1]),
         ({"source": "crm"}, [seq(2)]),
-        ({"source": "seed_demo"}, [3, 2, 1]),
-        ({"since": "2000-01-01", "until": "2999-12-31"}, [seq(3), seq(2), seq(1), 3, 2, 1]),
+        ({"source": "seed_demo"}, DEMO),
+        ({"since": "2000-01-01", "until": "2999-12-31"}, [seq(3), seq(2), seq(1), *DEMO]),
         ({"since": "2999-01-01T00:00:00+02:00"}, []),
         ({"until": "2000-01-01"}, []),
         ({"agent": "testagent", "mode": "2"}, [seq(3)]),
@@ -155,7 +157,7 @@ def test_csv_is_not_paginated(auditor_api):
 
     rows = read_csv(auditor_api.get(URL, {"format": "csv", "page_size": 1}))
 
-    assert [row["seq"] for row in rows] == [str(n) for n in (seq(3), seq(2), seq(1), 3, 2, 1)]
+    assert [row["seq"] for row in rows] == [str(n) for n in (seq(3), seq(2), seq(1), *DEMO)]
 
 
 @pytest.mark.parametrize("username", ["testagent", "dialer"])
@@ -181,7 +183,7 @@ def test_a_holder_of_view_modechange_reads_it_as_does_a_superuser(demo):
     supervisor = UserFactory(username="supervisor")
     supervisor.user_permissions.add(Permission.objects.get(codename="view_modechange"))
 
-    everything = [seq(3), seq(2), seq(1), 3, 2, 1]
+    everything = [seq(3), seq(2), seq(1), *DEMO]
     assert seqs(client_for("supervisor").get(URL)) == everything
     assert seqs(client_for("admin").get(URL)) == everything
 
@@ -192,7 +194,7 @@ def test_session_auth_works_for_a_logged_in_auditor(demo, client):
     make_log()
     client.force_login(get_user_model().objects.get(username="auditor"))
 
-    assert seqs(client.get(URL)) == [seq(3), seq(2), seq(1), 3, 2, 1]
+    assert seqs(client.get(URL)) == [seq(3), seq(2), seq(1), *DEMO]
 
 
 def test_the_read_api_refuses_writes(auditor_api):
@@ -227,6 +229,8 @@ def test_pages_follow_the_cursor_within_a_date_range(auditor_api):
     third = auditor_api.get(second.json()["next"])
 
     assert seqs(first) == [seq(3), seq(2)]
-    assert seqs(second) == [seq(1), 3]
-    assert seqs(third) == [2, 1]
-    assert third.json()["next"] is None
+    assert seqs(second) == [seq(1), DEMO[0]]
+    assert seqs(third) == DEMO[1:3]
+    fourth = auditor_api.get(third.json()["next"])
+    assert seqs(fourth) == DEMO[3:]
+    assert fourth.json()["next"] is None

@@ -313,7 +313,7 @@ def test_verify_audit_refuses_a_malformed_expected_head(db):
 
 def test_a_failed_append_gives_its_number_back(demo):
     first = change()[0]
-    broken = ModeChange(account=None, mode_id=1, new_number="1")  # violates NOT NULL
+    broken = ModeChange(account_id=None, mode_id=None, new_number="1")  # violates NOT NULL
 
     with pytest.raises(IntegrityError), transaction.atomic():
         append_entry(broken)

@@ -273,6 +273,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="account")
     def account_link(self, obj):
+        if obj.account_id is None:
+            return "every account"  # a list-wide do-not-call entry belongs to none
         account = reverse("admin:lcm_account_change", args=[obj.account_id])
         history = (
             reverse("admin:lcm_modechange_changelist")

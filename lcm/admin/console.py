@@ -503,6 +503,7 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
                 reason=data["reason"],
                 expires_at=data["expires_at"],
                 actor=request.user,
+                context=request_context(request),
             )
         else:
             saved, summary = do_not_call.add_number(
@@ -510,6 +511,7 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
                 reason=data["reason"],
                 expires_at=data["expires_at"],
                 actor=request.user,
+                context=request_context(request),
             )
             self.message_user(request, summary, messages.INFO)
         obj.pk, obj.number = saved.pk, saved.number
