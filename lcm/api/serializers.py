@@ -6,6 +6,8 @@ JSON string, a boolean a JSON boolean (DRF's own fields would quietly turn
 of digits and an integer, as the vendor's sample sends a number.
 """
 
+import copy
+
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -67,7 +69,24 @@ class ModeIdField(serializers.Field):
         return value
 
 
-class SetNewModeNumberData(serializers.Serializer):
+class MessageData(serializers.Serializer):
+    """An envelope message's `data`: flat, stateless scalar fields.
+
+    DRF deep-copies a serializer's declared fields for every instance
+    (`Field.__deepcopy__` runs each field's `__init__` again): on
+    SetNewModeNumber, the hot path, that was about a tenth of our CPU per
+    request (bench/profile_request.py, docs/benchmarks.md). These fields hold
+    no state of their own beyond construction, so a shallow copy of each is
+    as good: `bind()` sets the copy's own name and parent, and validators and
+    messages are only read. A nested serializer or a list field must not
+    use this base: its children would be shared.
+    """
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+class SetNewModeNumberData(MessageData):
     callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
     AccountNumber = StrictCharField(max_length=128)
     ModeID = ModeIdField()
@@ -93,7 +112,7 @@ class VendorDateField(StrictCharField):
 MAX_DNC_COMMENTS = 500
 
 
-class SetDNCData(serializers.Serializer):
+class SetDNCData(MessageData):
     """SetDNC (dialable-modes.md section 3). `BlockedBy` is the vendor's
     name of `AgentID`: either is accepted, one is required."""
 
@@ -126,7 +145,7 @@ class SetDNCData(serializers.Serializer):
         return attrs
 
 
-class GetContactModesData(serializers.Serializer):
+class GetContactModesData(MessageData):
     callid = StrictCharField(max_length=64, required=False, allow_blank=True)
     AccountNumber = StrictCharField(max_length=128)
 
@@ -451,7 +470,7 @@ class PageField(serializers.Field):
         return value
 
 
-class SetCallbackData(serializers.Serializer):
+class SetCallbackData(MessageData):
     callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
     AccountNumber = StrictCharField(max_length=128)
     StartDate = VendorDateField()
@@ -463,7 +482,7 @@ class SetCallbackData(serializers.Serializer):
     AgentComments = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
-class ScheduledCallBackOverlapData(serializers.Serializer):
+class ScheduledCallBackOverlapData(MessageData):
     callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
     AccountNumber = StrictCharField(max_length=128)
     StartFromDate = VendorDateField()
@@ -473,7 +492,7 @@ class ScheduledCallBackOverlapData(serializers.Serializer):
     UserID = StrictCharField(max_length=64)
 
 
-class GetPersonalCallbackListData(serializers.Serializer):
+class GetPersonalCallbackListData(MessageData):
     UserID = StrictCharField(max_length=64)
     FromDate = VendorDateField()
     ToDate = VendorDateField()
