@@ -6,7 +6,7 @@ JSON string, a boolean a JSON boolean (DRF's own fields would quietly turn
 of digits and an integer, as the vendor's sample sends a number.
 """
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lcm import errors, inputs
@@ -163,14 +163,13 @@ class _ModeIdSchema(serializers.Field):
 
 @extend_schema_field(
     {
-        "type": "string",
-        "nullable": True,
+        "type": ["string", "null"],
         "maxLength": 100,
         "pattern": NO_NUL,
         "description": "Name of the sending app; recorded in the audit log. No NUL character.",
     }
 )
-class _SourceSchema(serializers.Field):
+class SourceSchema(serializers.Field):
     pass
 
 
@@ -181,6 +180,9 @@ def _text(max_length: int, help_text: str, *, pattern: str = NON_BLANK, **kwargs
 
 
 class SetNewModeNumberDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "SetNewModeNumberData"
+
     callid = _text(64, "The dialer's call ID; must not be blank.")
     AccountNumber = _text(128, "The LCM key of the contact, e.g. 5|3|1|0|0|44|1.")
     ModeID = _ModeIdSchema()
@@ -195,6 +197,9 @@ class SetNewModeNumberDataSchema(serializers.Serializer):
 
 
 class GetContactModesDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "GetContactModesData"
+
     callid = _text(
         64,
         "Optional; when given, the call must be on that account.",
@@ -205,9 +210,11 @@ class GetContactModesDataSchema(serializers.Serializer):
     AccountNumber = _text(128, "The LCM key of the contact.")
 
 
-def _string(max_length: int, description: str, pattern: str = NON_BLANK, **extra) -> dict:
-    return {"type": "string", "maxLength": max_length, "pattern": pattern,
-            "description": description, **extra}  # fmt: skip
+def _string(
+    max_length: int, description: str, pattern: str = NON_BLANK, *, nullable: bool = False
+) -> dict:
+    kind = ["string", "null"] if nullable else "string"  # OpenAPI 3.1: null is a type
+    return {"type": kind, "maxLength": max_length, "pattern": pattern, "description": description}
 
 
 # SetDNC's data as one JSON schema: its cross-field rules (AgentID or its
@@ -268,65 +275,5 @@ SET_DNC_DATA = {
 
 
 @extend_schema_field(SET_DNC_DATA)
-class _SetDNCDataSchema(serializers.Field):
+class SetDNCDataSchema(serializers.Field):
     pass
-
-
-class _EnvelopeSchema(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=["LCM"], help_text="Always `LCM`.")
-    topic = serializers.RegexField(
-        r"^[Ww][Ee][Bb][Ss][Ee][Rr][Vv][Ii][Cc][Ee]$",
-        help_text="`WebService`, compared case-insensitively.",
-    )
-    source = _SourceSchema(required=False, allow_null=True)
-
-
-class SetNewModeNumberEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["SetNewModeNumber"])
-    data = SetNewModeNumberDataSchema(
-        help_text="Every key is required; keys the message does not define are ignored."
-    )
-
-
-class SetDNCEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["SetDNC"])
-    data = _SetDNCDataSchema()
-
-
-class GetContactModesEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["GetContactModes"])
-    data = GetContactModesDataSchema()
-
-
-EnvelopeRequest = PolymorphicProxySerializer(
-    component_name="EnvelopeRequest",
-    serializers={
-        "SetNewModeNumber": SetNewModeNumberEnvelope,
-        "GetContactModes": GetContactModesEnvelope,
-        "SetDNC": SetDNCEnvelope,
-    },
-    resource_type_field_name="subtopic",
-)
-
-
-class ErrorDetail(serializers.Serializer):
-    errorType = serializers.CharField()
-    errorMessage = serializers.CharField()
-    msg = serializers.CharField()
-    code = serializers.CharField(help_text="Stable snake_case code; docs/api.md lists them.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
-class EnvelopeMessage(serializers.Serializer):
-    callid = serializers.CharField(allow_null=True)
-    response = serializers.DictField()
-    error = ErrorDetail(required=False)
-
-
-class EnvelopeResponse(serializers.Serializer):
-    channel = serializers.CharField()
-    topic = serializers.CharField()
-    subtopic = serializers.CharField()
-    message = EnvelopeMessage()
