@@ -150,17 +150,23 @@ class IntakeView(LcmApiPolicy, APIView):
 ERRORS = {
     code: OpenApiResponse(Error, description=description)
     for code, description in {
-        400: "Invalid fields (`invalid_fields`) or malformed JSON",
+        400: "Invalid fields or path (`invalid_fields`), or malformed JSON",
         401: "No or bad token",
         403: "The caller lacks the permission",
         404: "Unknown callid, account or agent",
         405: "Not a POST",
         406: "Accept names no JSON type",
-        413: "Body over API_MAX_BODY_BYTES",
-        415: "Not application/json",
         429: "Token over its rate",
         500: "Internal error (`internal_error`)",
         503: "Database unavailable (`database_unavailable`); see Retry-After",
+    }.items()
+}
+# Only a door that reads its body can refuse it (wrap-up reads none).
+BODY_ERRORS = {
+    code: OpenApiResponse(Error, description=description)
+    for code, description in {
+        413: "Body over API_MAX_BODY_BYTES",
+        415: "Not application/json",
     }.items()
 }
 # 1 to 64 characters, no NUL (`check_path`).
@@ -194,6 +200,7 @@ class RegisterCallView(IntakeView):
             201: CallState,
             200: OpenApiResponse(CallState, description="Already registered: current state"),
             **ERRORS,
+            **BODY_ERRORS,
             409: OpenApiResponse(Error, description="callid taken by another call"),
         },
         examples=[
@@ -270,6 +277,7 @@ class EndCallView(IntakeView):
         responses={
             200: CallState,
             **ERRORS,
+            **BODY_ERRORS,
             409: OpenApiResponse(Error, description="Already ended at another time"),
         },
         examples=[
@@ -318,6 +326,7 @@ def _session_schema(action: str, logged_in: bool):
         responses={
             200: AgentSessionState,
             **ERRORS,
+            **BODY_ERRORS,
             409: OpenApiResponse(Error, description="A later change is recorded"),
         },
         examples=[
