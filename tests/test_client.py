@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from lcm.api import examples
@@ -48,16 +49,21 @@ def _run(*command) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(live_server) -> dict:
-    """The schema as an integrator downloads it: public, no credentials."""
-    response = requests.get(live_server.url + SCHEMA_PATH, timeout=30)
+def published() -> dict:
+    """The schema the app serves, for the tests that only read it (no
+    database, so no live server: a test using one is a transactional one)."""
+    response = Client().get(SCHEMA_PATH)
     assert response.status_code == 200
     return response.json()
 
 
 @pytest.fixture(scope="module")
-def generated(published, tmp_path_factory):
-    """The generated client package and pydantic models, importable."""
+def generated(live_server, tmp_path_factory):
+    """The generated client package and pydantic models, importable, made
+    from the schema as an integrator downloads it: public, no credentials."""
+    response = requests.get(live_server.url + SCHEMA_PATH, timeout=30)
+    assert response.status_code == 200
+    published = response.json()
     root = tmp_path_factory.mktemp("generated")
     schema = root / "schema.json"
     schema.write_text(json.dumps(published))
