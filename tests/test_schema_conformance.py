@@ -224,6 +224,7 @@ def test_every_declared_status_is_sent_as_declared(api, settings):
         post("GET", template, 400, params={"since": "2026-13-01"}, **auditor)
         post("GET", template, 401)
         post("GET", template, 403, **agent)
+        post("POST", template, 405, json={}, **auditor)
     assert listed.text.startswith("seq,created_at,")
     post("GET", MODE_CHANGES, 406, headers={"Accept": "text/html"}, **auditor)
 

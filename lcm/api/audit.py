@@ -172,6 +172,7 @@ AUDIT_ERRORS = {  # JSON whatever was asked for: said per status, or the CSV typ
         400: "A filter value is invalid (`invalid_fields`, per parameter)",
         401: "No or bad credentials",
         403: "Not an auditor or supervisor (`forbidden`)",
+        405: "Any method but GET",
         406: "Accept names neither JSON nor CSV",
         429: "Token over its rate",
         500: "Internal error (`internal_error`)",
@@ -205,7 +206,7 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
         parameters=FILTER_PARAMETERS,
         responses={
             (200, "application/json"): ModeChangeSerializer(many=True),
-            **dict(AUDIT_ERRORS[code] for code in (400, 401, 403, 406, 429, 500, 503)),
+            **dict(AUDIT_ERRORS[code] for code in (400, 401, 403, 405, 406, 429, 500, 503)),
         },
         examples=[
             OpenApiExample(
@@ -279,7 +280,7 @@ class ModeChangeExport(ModeChangeList):
         parameters=FILTER_PARAMETERS,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file"),
-            **dict(AUDIT_ERRORS[code] for code in (400, 401, 403, 429, 500, 503)),
+            **dict(AUDIT_ERRORS[code] for code in (400, 401, 403, 405, 429, 500, 503)),
         },
         examples=[
             OpenApiExample(
