@@ -58,13 +58,35 @@ def published() -> dict:
 
 
 @pytest.fixture(scope="module")
-def generated(live_server, tmp_path_factory):
-    """The generated client package and pydantic models, importable, made
-    from the schema as an integrator downloads it: public, no credentials."""
+def generator(tmp_path_factory):
+    """Generates the client package and the pydantic models once per module,
+    from the first schema it is handed; removes them from the imports after."""
+    root = tmp_path_factory.mktemp("generated")
+    made = []
+
+    def generate(published: dict) -> SimpleNamespace:
+        if not made:
+            made.append(_generate(root, published))
+        return made[0]
+
+    try:
+        yield generate
+    finally:
+        sys.path[:] = [p for p in sys.path if not p.startswith(str(root))]
+        for name in [n for n in sys.modules if n == MODELS or n.split(".")[0] == PACKAGE]:
+            del sys.modules[name]
+
+
+@pytest.fixture
+def generated(transactional_db, live_server, generator) -> SimpleNamespace:
+    """The client and models made from the schema as an integrator downloads
+    it from the running server: public, no credentials."""
     response = requests.get(live_server.url + SCHEMA_PATH, timeout=30)
     assert response.status_code == 200
-    published = response.json()
-    root = tmp_path_factory.mktemp("generated")
+    return generator(response.json())
+
+
+def _generate(root: Path, published: dict) -> SimpleNamespace:
     schema = root / "schema.json"
     schema.write_text(json.dumps(published))
     config = root / "config.yml"
@@ -92,33 +114,26 @@ def generated(live_server, tmp_path_factory):
         root / f"{MODELS}.py",
     )
     sys.path[:0] = [str(root / "client"), str(root)]
-    try:
-        yield SimpleNamespace(
-            client=importlib.import_module(f"{PACKAGE}.client"),
-            api=SimpleNamespace(
-                webservice=importlib.import_module(f"{PACKAGE}.api.lcm.webservice"),
-                mode_changes_list=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_list"),
-                mode_changes_export=importlib.import_module(
-                    f"{PACKAGE}.api.lcm.mode_changes_export"
-                ),
-                **{
-                    name: importlib.import_module(f"{PACKAGE}.api.dialer.{name}")
-                    for name in (
-                        "register_call",
-                        "wrap_up_call",
-                        "end_call",
-                        "agent_login",
-                        "agent_logout",
-                    )
-                },
-            ),
-            models=importlib.import_module(f"{PACKAGE}.models"),
-            pydantic=importlib.import_module(MODELS),
-        )
-    finally:
-        sys.path[:] = [p for p in sys.path if not p.startswith(str(root))]
-        for name in [n for n in sys.modules if n == MODELS or n.split(".")[0] == PACKAGE]:
-            del sys.modules[name]
+    return SimpleNamespace(
+        client=importlib.import_module(f"{PACKAGE}.client"),
+        api=SimpleNamespace(
+            webservice=importlib.import_module(f"{PACKAGE}.api.lcm.webservice"),
+            mode_changes_list=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_list"),
+            mode_changes_export=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_export"),
+            **{
+                name: importlib.import_module(f"{PACKAGE}.api.dialer.{name}")
+                for name in (
+                    "register_call",
+                    "wrap_up_call",
+                    "end_call",
+                    "agent_login",
+                    "agent_logout",
+                )
+            },
+        ),
+        models=importlib.import_module(f"{PACKAGE}.models"),
+        pydantic=importlib.import_module(MODELS),
+    )
 
 
 def token_of(username: str) -> str:
@@ -128,20 +143,24 @@ def token_of(username: str) -> str:
 
 @pytest.fixture
 def clients(demo, live_server, generated):
-    def client(username: str, **kwargs):
+    def client(username: str, prefix: str = "Token"):
         return generated.client.AuthenticatedClient(
-            base_url=live_server.url, token=token_of(username), prefix="Token", **kwargs
+            base_url=live_server.url, token=token_of(username), prefix=prefix
         )
 
-    return SimpleNamespace(
+    made = SimpleNamespace(
         agent=client("testagent"),
         dialer=client("dialer"),
         auditor=client("auditor"),
         # What an integrator gets who does not read the docs: the default prefix.
-        bearer=generated.client.AuthenticatedClient(
-            base_url=live_server.url, token=token_of("testagent")
-        ),
+        bearer=client("testagent", prefix="Bearer"),
     )
+    yield made
+    # Closed before the test ends: a kept-alive connection would hold a server
+    # thread, which then closes the test's shared SQLite connection from
+    # another thread once the test is over.
+    for each in vars(made).values():
+        each.get_httpx_client().close()
 
 
 def typed(response, status: int, model):
