@@ -119,7 +119,7 @@ class Api:
 
 @pytest.fixture
 def api(demo, live_server, settings):
-    settings.API_THROTTLE_RATE = "100000/min"
+    settings.LCM_API_THROTTLE_RATE = "100000/min"
     published = requests.get(live_server.url + SCHEMA_PATH, timeout=30).json()
     api = Api(live_server.url, published)
     with api.session:
@@ -229,7 +229,7 @@ def test_every_declared_status_is_sent_as_declared(api, settings):
     post("GET", MODE_CHANGES, 406, headers={"Accept": "text/html"}, **auditor)
 
     # Over the rate: every operation answers its declared 429.
-    settings.API_THROTTLE_RATE = "1/min"
+    settings.LCM_API_THROTTLE_RATE = "1/min"
     cache.clear()
     post("POST", WEBSERVICE, 404, json=with_data(callid=examples.UNKNOWN_CALL), **agent)
     post("POST", WEBSERVICE, 429, json=examples.SET_NEW_MODE_NUMBER, **agent)

@@ -165,7 +165,7 @@ ERRORS = {
 BODY_ERRORS = {
     code: OpenApiResponse(Error, description=description)
     for code, description in {
-        413: "Body over API_MAX_BODY_BYTES",
+        413: "Body over LCM_API_MAX_BODY_BYTES",
         415: "Not application/json",
     }.items()
 }
