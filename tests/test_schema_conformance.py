@@ -184,6 +184,7 @@ def test_every_declared_status_is_sent_as_declared(api, settings):
         post("POST", template, 404, path=path.replace("20001", "99999"), json=body, **dialer)
         post("GET", template, 405, path=path, **dialer)
         post("POST", template, 406, path=path, headers={"Accept": "text/csv"}, **dialer)
+    post("POST", WRAP_UP, 400, path=f"/api/lcm/calls/{'9' * 65}/wrapup/", **dialer)  # too long
     # Wrap-up reads no body: only the end can refuse one.
     end = "/api/lcm/calls/20001/end/"
     post(
