@@ -31,7 +31,7 @@ from lcm.api import examples
 from lcm.api.authentication import BEARER_REFUSED
 from lcm.api.handlers import HANDLERS
 from lcm.api.schema import MESSAGES
-from lcm.models import Agent
+from lcm.models import Agent, ModeChange
 
 from .conftest import live_modes
 
@@ -351,7 +351,12 @@ def test_an_auditor_pages_and_exports_through_a_generated_client(generated, clie
             break
         cursor = page.next_cursor
 
-    assert [[entry.seq for entry in page.results] for page in pages] == [[3, 2], [1]]
+    # The demo's own entries (its import) come first in the log.
+    seqs = list(ModeChange.objects.order_by("-seq").values_list("seq", flat=True))
+    assert len(seqs) >= 3
+    assert [[entry.seq for entry in page.results] for page in pages] == [
+        seqs[i : i + 2] for i in range(0, len(seqs), 2)
+    ]
     newest = pages[0].results[0]
     assert (newest.action.value, newest.new_number, newest.reverts_seq) == (
         "set",
@@ -365,7 +370,7 @@ def test_an_auditor_pages_and_exports_through_a_generated_client(generated, clie
     assert exported.status_code == 200
     assert isinstance(exported.parsed, str)
     rows = list(csv.DictReader(io.StringIO(exported.parsed)))
-    assert [row["seq"] for row in rows] == ["3", "2", "1"]
+    assert [row["seq"] for row in rows] == [str(seq) for seq in seqs[:3]]
     header = examples.MODE_CHANGES_CSV.splitlines()[0].split(",")
     assert list(rows[0]) == header
 
