@@ -55,6 +55,8 @@ class ModeIdField(serializers.Field):
                 return inputs.bounded_int(text, minimum=1, maximum=MAX_MODE_ID)
             except inputs.OutOfBounds:
                 self.fail("range")
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)  # 1.0 is an integer to JSON Schema, hence to the OpenAPI 3.1 document
         if not isinstance(data, int):
             self.fail("invalid")
         if not 1 <= data <= MAX_MODE_ID:
