@@ -424,7 +424,9 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
         return [example["value"] for example in content["examples"].values()]
 
     webservice = "/api/lcm/webservice/"
-    assert shown(webservice, "post") == [examples.SET_NEW_MODE_NUMBER, examples.GET_CONTACT_MODES]
+    requests_shown = shown(webservice, "post")
+    assert examples.SET_NEW_MODE_NUMBER in requests_shown
+    assert examples.GET_CONTACT_MODES in requests_shown
     assert shown(webservice, "post", "200") == [
         examples.SET_NEW_MODE_NUMBER_RESULT,
         examples.SET_CONTACT_MODES,
