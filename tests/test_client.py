@@ -427,10 +427,9 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
     requests_shown = shown(webservice, "post")
     assert examples.SET_NEW_MODE_NUMBER in requests_shown
     assert examples.GET_CONTACT_MODES in requests_shown
-    assert shown(webservice, "post", "200") == [
-        examples.SET_NEW_MODE_NUMBER_RESULT,
-        examples.SET_CONTACT_MODES,
-    ]
+    replies_shown = shown(webservice, "post", "200")
+    assert examples.SET_NEW_MODE_NUMBER_RESULT in replies_shown
+    assert examples.SET_CONTACT_MODES in replies_shown
     assert shown(webservice, "post", "404") == [examples.INVALID_CALL_ID]
     assert shown("/api/lcm/calls/", "post") == [examples.REGISTER_CALL]
     assert shown("/api/lcm/calls/", "post", "201") == [examples.CALL]
