@@ -6,6 +6,7 @@ import io
 import pytest
 from django.contrib.auth.models import Permission
 
+from lcm.api import examples
 from lcm.api.audit import UNKNOWN_FORMAT
 from lcm.audit_filters import NOT_A_DATE, UNKNOWN_AGENT
 from lcm.models import ModeChange
@@ -110,7 +111,11 @@ def test_a_bad_filter_value_is_a_400_naming_the_parameter(auditor_api, query, er
 
         assert response.status_code == 400
         assert response["Content-Type"] == "application/json"
-        assert response.json() == errors
+        assert response.json() == {
+            "code": "invalid_fields",
+            "message": f"Invalid parameters: {', '.join(errors)}.",
+            "fields": errors,
+        }
 
 
 def test_an_unknown_format_or_accept_is_refused_in_json(auditor_api):
@@ -118,9 +123,14 @@ def test_an_unknown_format_or_accept_is_refused_in_json(auditor_api):
     bad_accept = auditor_api.get(URL, HTTP_ACCEPT="text/html")
 
     assert bad_format.status_code == 400
-    assert bad_format.json() == {"format": [UNKNOWN_FORMAT]}
+    assert bad_format.json() == {
+        "code": "invalid_fields",
+        "message": "Invalid parameters: format.",
+        "fields": {"format": [UNKNOWN_FORMAT]},
+    }
     assert bad_accept.status_code == 406
     assert bad_accept["Content-Type"] == "application/json"
+    assert bad_accept.json()["code"] == "not_acceptable"
 
 
 def test_the_account_and_call_filters_refuse_unknown_values(auditor_api):
@@ -128,8 +138,8 @@ def test_the_account_and_call_filters_refuse_unknown_values(auditor_api):
     bad_call = auditor_api.get(URL, {"callid": "99999"})
 
     assert bad_account.status_code == bad_call.status_code == 400
-    assert list(bad_account.json()) == ["account"]
-    assert list(bad_call.json()) == ["callid"]
+    assert list(bad_account.json()["fields"]) == ["account"]
+    assert list(bad_call.json()["fields"]) == ["callid"]
 
 
 def read_csv(response) -> list[dict]:
@@ -166,7 +176,7 @@ def test_users_without_view_permission_get_a_json_403(demo, username, query):
     response = client_for(username).get(URL, query)
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "Only auditors and supervisors may read the audit log."}
+    assert response.json() == examples.NOT_AN_AUDITOR
 
 
 def test_anonymous_callers_get_a_json_401(demo):
@@ -205,17 +215,66 @@ def test_the_read_api_refuses_writes(auditor_api):
     assert ModeChange.objects.get(pk=entry.pk).hash == entry.hash
 
 
-def test_the_openapi_schema_documents_the_filters_and_csv(client):
+def test_the_openapi_schema_documents_the_filters_and_the_csv_export_apart(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
-    operation = schema["paths"]["/api/lcm/mode-changes/"]["get"]
-    params = {p["name"]: p for p in operation["parameters"]}
-    assert {"account", "callid", "agent", "mode", "since", "until", "cursor", "format"} <= set(
-        params
-    )
+    listing = schema["paths"]["/api/lcm/mode-changes/"]["get"]
+    export = schema["paths"]["/api/lcm/mode-changes/export/"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert {"account", "callid", "agent", "mode", "since", "until", "cursor"} <= set(params)
     assert params["mode"]["schema"]["type"] == "integer"
-    assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
-    assert {"400", "403"} <= set(operation["responses"])
+    assert set(listing["responses"]["200"]["content"]) == {"application/json"}
+    assert set(export["responses"]["200"]["content"]) == {"text/csv"}
+    assert {p["name"] for p in export["parameters"]} == set(params) - {"cursor", "page_size"}
+    for operation in (listing, export):
+        assert {"400", "401", "403"} <= set(operation["responses"])
+        for status, response in operation["responses"].items():
+            if status != "200":
+                assert set(response["content"]) == {"application/json"}, status
+
+
+def test_the_export_is_csv_whatever_accept_says(auditor_api):
+    entries = make_log()
+    url = URL + "export/"
+
+    as_listed = read_csv(auditor_api.get(URL, {"format": "csv", "agent": "testagent"}))
+    exported = read_csv(auditor_api.get(url, {"agent": "testagent"}))
+    exported_json_asked = read_csv(
+        auditor_api.get(url, {"agent": "testagent"}, HTTP_ACCEPT="application/json")
+    )
+
+    assert exported == exported_json_asked == as_listed
+    assert [row["seq"] for row in exported] == [str(e.seq) for e in reversed(entries[::2])]
+
+
+def test_the_export_refuses_in_json(demo):
+    refused = client_for("testagent").get(URL + "export/")
+
+    assert refused.status_code == 403
+    assert refused["Content-Type"] == "application/json"
+    assert refused.json() == examples.NOT_AN_AUDITOR
+
+
+def test_a_page_names_its_cursors_for_the_cursor_parameter(auditor_api):
+    make_log()
+
+    seqs = list(ModeChange.objects.order_by("-seq").values_list("seq", flat=True))
+
+    first = auditor_api.get(URL, {"page_size": 2}).json()
+    second = auditor_api.get(URL, {"page_size": 2, "cursor": first["next_cursor"]}).json()
+    bad = auditor_api.get(URL, {"cursor": "not-a-cursor"})
+
+    assert [entry["seq"] for entry in first["results"]] == seqs[:2]
+    assert first["previous"] is first["previous_cursor"] is None
+    assert auditor_api.get(first["next"]).json() == second
+    assert [entry["seq"] for entry in second["results"]] == seqs[2:4]
+    assert second["previous_cursor"] is not None
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "code": "invalid_fields",
+        "message": "Invalid parameters: cursor.",
+        "fields": {"cursor": ["Invalid cursor"]},
+    }
 
 
 def test_pages_follow_the_cursor_within_a_date_range(auditor_api):

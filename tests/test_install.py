@@ -369,6 +369,8 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
         assert log == {
             "next": None,
             "previous": None,
+            "next_cursor": None,
+            "previous_cursor": None,
             "results": [
                 {
                     "seq": 4,

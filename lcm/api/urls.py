@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lcm import errors
 
-from .audit import ModeChangeList
+from .audit import ModeChangeExport, ModeChangeList
 from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
@@ -42,6 +42,7 @@ app_name = "lcm-api"
 urlpatterns = [
     path("webservice/", WebServiceView.as_view(), name="webservice"),
     path("mode-changes/", ModeChangeList.as_view(), name="mode-changes"),
+    path("mode-changes/export/", ModeChangeExport.as_view(), name="mode-changes-export"),
     # The dialer/CTI doors (lcm.api.intake).
     path("calls/", RegisterCallView.as_view(), name="calls"),
     path("calls/<text:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),
