@@ -13,7 +13,11 @@ triggers stay in place). Then, in this process through Django's test client
 - the CSV export of the whole log, from the admin and the API: time, rows,
   and the peak RSS of a fresh process doing only the export;
 - EXPLAIN (ANALYZE) of the list queries, to show the indexes at work;
-- `verify_audit` over the whole chain.
+- `verify_audit` over the whole chain;
+- signed checkpoints and proofs (`--proofs-only` runs just these): the
+  first checkpoint over the existing log, the cost of a checkpoint per
+  1,000 new entries, `verify_audit --full` and incremental, and the latency
+  of an inclusion and a consistency proof.
 
 Prints Markdown tables (docs/benchmarks.md records a run). To measure
 again without refilling, keep one database up and point both runs at it:
@@ -57,7 +61,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from lcm.audit import GENESIS_HASH, compute_hash, verify_chain  # noqa: E402
+from lcm.audit import compute_hash, verify_chain  # noqa: E402
 from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange  # noqa: E402
 
 ACCOUNTS, AGENTS, CALLS = 10_000, 200, 100_000
@@ -83,7 +87,9 @@ def fill(n: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     call_command("migrate", verbosity=0)
     call_command("seed_demo", password="bench-pass-123", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    if ModeChange.objects.exists():
+    # seed_demo's import writes a few entries of its own: the fill continues
+    # the chain after them, and a second run on a filled database stops here.
+    if Account.objects.filter(campaign="bench").exists():
         out(f"The log already holds {ModeChange.objects.count():,} entries: not filling.")
         return
     started = time.perf_counter()
@@ -95,11 +101,11 @@ def fill(n: int, seed: int = 7) -> None:
     now = datetime.now(UTC)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(
-            "COPY lcm_account (account_number, first_name, last_name, campaign, created_at) "
-            "FROM STDIN"
+            "COPY lcm_account (account_number, first_name, last_name, campaign, country, "
+            "time_zone, zip_code, created_at) FROM STDIN"
         ) as copy:
             for i in range(ACCOUNTS):
-                copy.write_row((f"7|{i}|1|0|0|44|1", "Ada", f"C{i}", "bench", now))
+                copy.write_row((f"7|{i}|1|0|0|44|1", "Ada", f"C{i}", "bench", "", "", "", now))
         accounts = list(Account.objects.filter(campaign="bench"))
         with cursor.cursor.copy(
             "COPY lcm_call (callid, account_id, agent_id, state, started_at, ended_at) FROM STDIN"
@@ -119,13 +125,16 @@ def fill(n: int, seed: int = 7) -> None:
     started = time.perf_counter()
     start = now - timedelta(days=365)
     step = timedelta(days=365) / n
-    prev_hash = GENESIS_HASH
-    entry = SimpleNamespace(action="set", new_number_e164="", reverts_id=None, request_id="")
+    head = AuditChainHead.objects.get()
+    first, prev_hash = head.seq + 1, head.hash
+    entry = SimpleNamespace(
+        action="set", new_number_e164="", reverts_id=None, request_id="", modes=None
+    )
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(f"COPY lcm_modechange ({columns}) FROM STDIN") as copy:
-            for seq in range(1, n + 1):
+            for seq in range(first, first + n):
                 call = calls[rng.randrange(CALLS)]
                 agent = by_agent[call.agent_id]
                 mode_id = rng.choice((1, 1, 2, 3))
@@ -151,7 +160,9 @@ def fill(n: int, seed: int = 7) -> None:
                 row = [getattr(entry, c) for c in COLUMNS]
                 row[COLUMNS.index("deleted_modes")] = json.dumps(entry.deleted_modes)
                 copy.write_row(row)
-        cursor.execute("UPDATE lcm_auditchainhead SET seq = %s, hash = %s", [n, prev_hash])
+        cursor.execute(
+            "UPDATE lcm_auditchainhead SET seq = %s, hash = %s", [first + n - 1, prev_hash]
+        )
         out(f"- {n:,} chained entries by COPY, hashes computed in Python: "
             f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         started = time.perf_counter()
@@ -346,6 +357,99 @@ def verify():
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")  # fmt: skip
 
 
+def proofs(client):
+    """Checkpoints and proofs on the filled log (docs/audit.md, "Signed checkpoints")."""
+    import tempfile
+
+    from django.conf import settings
+    from django.db import transaction
+
+    from lcm import checkpoints
+    from lcm.audit import append_entries
+    from lcm.models import AuditCheckpoint
+
+    folder = Path(tempfile.mkdtemp(prefix="lcm-bench-keys-"))
+    call_command("audit_keygen", str(folder / "key.pem"), stdout=open(os.devnull, "w"))  # noqa: SIM115
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(folder / "key.pem")
+    settings.LCM_AUDIT_WITNESS = str(folder / "witness.jsonl")
+    # The appends below must not checkpoint on commit: the timed calls do.
+    settings.LCM_AUDIT_CHECKPOINT_EVERY = settings.LCM_AUDIT_CHECKPOINT_MINUTES = 10**12
+    n = AuditChainHead.objects.get().seq
+    out(f"\n### Signed checkpoints and proofs (N = {n:,})\n")
+
+    started = time.perf_counter()
+    first = checkpoints.make_checkpoint()
+    checkpoints.deliver_pending()
+    if first is not None:
+        out(f"- first checkpoint over the {n:,} existing entries (the upgrade; "
+            f"`manage.py audit_checkpoint`): {time.perf_counter() - started:.1f} s")  # fmt: skip
+
+    template = ModeChange.objects.get(seq=max(n // 2, 1))
+    costs = []
+    for _ in range(5):
+        batch = []
+        for i in range(1000):
+            entry = ModeChange.objects.get(pk=template.pk)
+            entry.pk, entry.new_number = None, f"39{i:08d}"
+            batch.append(entry)
+        with transaction.atomic():
+            append_entries(batch)
+        started = time.perf_counter()
+        made = checkpoints.make_checkpoint()
+        checkpoints.deliver_pending()
+        costs.append(time.perf_counter() - started)
+        assert made is not None and made.tree_size == AuditChainHead.objects.get().seq
+    out(f"- one checkpoint after 1,000 new entries (re-hash and chain check of the 1,000, "
+        f"tree, nodes, Ed25519 signature, witness file append + fsync): median "
+        f"{statistics.median(costs) * 1000:.0f} ms, max {max(costs) * 1000:.0f} ms "
+        f"(5 runs)")  # fmt: skip
+
+    started = time.perf_counter()
+    call_command("verify_audit", "--full", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    out(f"- `verify_audit --full` (every entry, every checkpoint): "
+        f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    batch = []
+    for i in range(1000):
+        entry = ModeChange.objects.get(pk=template.pk)
+        entry.pk, entry.new_number = None, f"38{i:08d}"
+        batch.append(entry)
+    with transaction.atomic():
+        append_entries(batch)
+    assert checkpoints.make_checkpoint() is not None
+    checkpoints.deliver_pending()
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        call_command("verify_audit", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        times.append(time.perf_counter() - started)
+    head = AuditChainHead.objects.get().seq
+    out(f"- `verify_audit` (incremental) at {head:,} entries, 1,000 new since the last "
+        f"verified checkpoint: {times[0]:.2f} s; with nothing new: "
+        f"{statistics.median(times[1:]):.2f} s")  # fmt: skip
+
+    rng = random.Random(11)
+    latest = AuditCheckpoint.objects.order_by("-tree_size").first()
+    samples, queries_seen = [], []
+    for seq in [1, latest.tree_size] + [rng.randrange(1, latest.tree_size) for _ in range(30)]:
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(f"{API}{seq}/proof/")
+            samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:300]
+        queries_seen.append(len(queries))
+    samples.sort()
+    out(f"- `GET /api/lcm/mode-changes/<seq>/proof/`, 32 entries (first, last, 30 at random): "
+        f"median {statistics.median(samples) * 1000:.0f} ms, p95 "
+        f"{samples[int(len(samples) * 0.95)] * 1000:.0f} ms, {max(queries_seen)} queries at "
+        f"most, {len(response.json()['inclusion_proof'])} hashes a proof")  # fmt: skip
+    oldest = AuditCheckpoint.objects.order_by("tree_size").first()
+    seconds, response, queries = timed_get(
+        client, f"/api/lcm/checkpoints/consistency/?first={oldest.tree_size}"
+    )
+    out(f"- consistency proof #{oldest.tree_size} → #{latest.tree_size}: "
+        f"{seconds * 1000:.0f} ms, {len(queries)} queries")  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
@@ -356,6 +460,9 @@ def main():
         help="Fill and stop (a later run on the same DATABASE_URL measures without refilling).",
     )
     parser.add_argument("--export-only", choices=["admin", "api"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--proofs-only", action="store_true", help="Measure only checkpoints and proofs."
+    )
     args = parser.parse_args()
     if args.export_only:
         export_only(args.export_only)
@@ -371,6 +478,9 @@ def main():
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('lcm_modechange'))")
         out(f"- lcm_modechange with its indexes: {cursor.fetchone()[0]}")
     client = auditor_client()
+    if args.proofs_only:
+        proofs(client)
+        return
     values = sample_values()
     plans = admin_pages(client, values)
     api_pages(client, values)
@@ -378,6 +488,7 @@ def main():
     exports()
     if not args.skip_verify:
         verify()
+    proofs(client)
 
 
 if __name__ == "__main__":

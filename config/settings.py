@@ -264,6 +264,26 @@ if isinstance(LCM_API_MAX_BODY_BYTES, int):
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# --- Audit log: signed checkpoints and their witness ------------------------
+# docs/audit.md, "Signed checkpoints". Signing is on when
+# AUDIT_SIGNING_KEY_FILE names an Ed25519 private key (PEM, made by
+# `manage.py audit_keygen`); start-up stops if that file is missing or wrong.
+# The key never enters the database. AUDIT_WITNESS is where each checkpoint
+# is also handed: an absolute file path (append-only JSON lines) or an
+# https:// URL (AUDIT_WITNESS_CA_FILE: its CA, when private). verify_audit
+# checks with AUDIT_PUBLIC_KEY_FILE (or the public half of the signing key).
+
+LCM_AUDIT_SIGNING_KEY_FILE = lcm_env("AUDIT_SIGNING_KEY_FILE", "LCM_AUDIT_SIGNING_KEY_FILE")
+LCM_AUDIT_PUBLIC_KEY_FILE = lcm_env("AUDIT_PUBLIC_KEY_FILE", "LCM_AUDIT_PUBLIC_KEY_FILE")
+LCM_AUDIT_WITNESS = lcm_env("AUDIT_WITNESS", "LCM_AUDIT_WITNESS")
+LCM_AUDIT_WITNESS_CA_FILE = lcm_env("AUDIT_WITNESS_CA_FILE", "LCM_AUDIT_WITNESS_CA_FILE")
+LCM_AUDIT_WITNESS_TIMEOUT = lcm_env("AUDIT_WITNESS_TIMEOUT", "LCM_AUDIT_WITNESS_TIMEOUT", float)
+LCM_AUDIT_CHECKPOINT_EVERY = lcm_env("AUDIT_CHECKPOINT_EVERY", "LCM_AUDIT_CHECKPOINT_EVERY", int)
+LCM_AUDIT_CHECKPOINT_MINUTES = lcm_env(
+    "AUDIT_CHECKPOINT_MINUTES", "LCM_AUDIT_CHECKPOINT_MINUTES", int
+)
+LCM_AUDIT_LOG_NAME = lcm_env("AUDIT_LOG_NAME", "LCM_AUDIT_LOG_NAME")
+
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request
 # (lcm.logs.RequestLogMiddleware). Every line passes MaskSecretsFilter: runs

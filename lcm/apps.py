@@ -16,8 +16,21 @@ class LcmConfig(AppConfig):
         from . import conf
 
         checks.register(conf.check_settings)
+        checks.register(audit_signing_check, checks.Tags.security)
         for name in STARTUP_CRITICAL:
             value = getattr(conf.lcm_settings, name)
             problem = conf.SETTINGS[name].problem(value)
             if problem:
                 raise ImproperlyConfigured(f"{name} {problem}, not {value!r}.")
+
+
+def audit_signing_check(app_configs, **kwargs):
+    """A missing, unreadable or wrong key file stops every management command
+    (runserver, migrate, check…); config.wsgi runs the same check for gunicorn."""
+    from .checkpoints import check_configuration
+
+    try:
+        check_configuration()
+    except ImproperlyConfigured as error:
+        return [checks.Critical(str(error), id="lcm.E002")]
+    return []

@@ -13,6 +13,7 @@ import copy
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC
@@ -93,6 +94,7 @@ def append_entry(entry: ModeChange) -> ModeChange:
         entry.hash = compute_hash(entry)
         _insert(cursor, entry)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [entry.hash])
+    checkpoints.after_append(entry.seq, entry.seq)  # no statement: an on_commit hook
     return entry
 
 
@@ -148,6 +150,7 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
             entry.hash = prev_hash = compute_hash(entry)
         ModeChange.objects.bulk_create(entries, batch_size=1000)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
+    checkpoints.after_append(entries[0].seq, entries[-1].seq)
     return entries
 
 
@@ -211,7 +214,12 @@ def _describe_mismatch(entry: ModeChange) -> str:
     )
 
 
-def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
+def verify_chain(
+    *,
+    chunk_size: int = 5000,
+    after: tuple[int, str] = (0, GENESIS_HASH),
+    observe: Callable[[ModeChange], str | None] | None = None,
+) -> ChainReport:
     """Walk the audit chain in sequence order and report the first break.
 
     Checks, entry by entry: sequence numbers run 1, 2, 3… without a gap
@@ -219,6 +227,10 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
     reordered entries), each `prev_hash` is the previous entry's hash
     (inserted or removed entries); then that the AuditChainHead row agrees
     with the last entry (entries removed from, or appended past, the end).
+
+    `after` = (seq, hash) starts the walk past entry #seq, trusted to have
+    that hash (a verified signed checkpoint: `lcm.checkpoints`); `observe`
+    sees each entry that passed and may return a problem to stop at it.
 
     Streams the entries (`iterator`), so memory stays flat on any size. The
     head is read first and only entries up to it are walked: appends that
@@ -228,13 +240,12 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
 
     head = AuditChainHead.objects.get(pk=1)
     count = 0
-    previous_hash = GENESIS_HASH
-    previous_seq = 0
+    previous_seq, previous_hash = after
 
     def broken(problem: str, seq: int | None) -> ChainReport:
         return ChainReport(count, previous_seq, previous_hash, problem, seq)
 
-    entries = ModeChange.objects.filter(seq__lte=head.seq).order_by("seq")
+    entries = ModeChange.objects.filter(seq__gt=previous_seq, seq__lte=head.seq).order_by("seq")
     with streaming_reads():
         for entry in entries.iterator(chunk_size=chunk_size):
             expected_seq = previous_seq + 1
@@ -259,6 +270,8 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
                     f"{previous_hash[:12]}…)",
                     entry.seq,
                 )
+            if observe is not None and (problem := observe(entry)):
+                return broken(problem, entry.seq)
             count += 1
             previous_seq, previous_hash = entry.seq, entry.hash
 
@@ -288,3 +301,7 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainReport:
     return ChainReport(
         count, previous_seq, previous_hash, missing_triggers=tuple(missing(connection))
     )
+
+
+# Last: lcm.checkpoints imports this module (the hash), and appends call it.
+from . import checkpoints  # noqa: E402

@@ -93,6 +93,30 @@ def time_zone_name(value: Any) -> str | None:
     return None
 
 
+def positive_number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return "must be a number of seconds above 0"
+    return None
+
+
+def absolute_path_or_empty(value: Any) -> str | None:
+    if not isinstance(value, str) or (value and not value.startswith("/")):
+        return "must be an absolute file path, or ''"
+    return None
+
+
+def witness(value: Any) -> str | None:
+    if not isinstance(value, str) or (value and not value.startswith(("/", "https://"))):
+        return "must be an absolute file path or an https:// URL, or ''"
+    return None
+
+
+def log_name(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip() or "\n" in value:
+        return "must be a name on one line"
+    return None
+
+
 # --- The settings ---------------------------------------------------------------
 
 
@@ -126,6 +150,25 @@ SETTINGS: dict[str, Setting] = {
     "LCM_PERMISSION_CACHE_SECONDS": Setting(
         60, non_negative_int, "Seconds a process caches lcm.act_for_any_agent, 0 for never"
     ),
+    # Signed checkpoints of the audit log (docs/audit.md, "Signed checkpoints").
+    "LCM_AUDIT_SIGNING_KEY_FILE": Setting(
+        "", absolute_path_or_empty, "Ed25519 private key (PEM) signing checkpoints; '' for off"
+    ),
+    "LCM_AUDIT_PUBLIC_KEY_FILE": Setting(
+        "", absolute_path_or_empty, "Public key verify_audit checks with; '' for the signer's"
+    ),
+    "LCM_AUDIT_WITNESS": Setting(
+        "", witness, "Where checkpoints are handed: a JSON-lines file or an https:// URL"
+    ),
+    "LCM_AUDIT_WITNESS_CA_FILE": Setting(
+        "", absolute_path_or_empty, "CA certificates for an https:// witness; '' for the system's"
+    ),
+    "LCM_AUDIT_WITNESS_TIMEOUT": Setting(5, positive_number, "Seconds to wait for the witness"),
+    "LCM_AUDIT_CHECKPOINT_EVERY": Setting(1000, positive_int, "A checkpoint every N entries"),
+    "LCM_AUDIT_CHECKPOINT_MINUTES": Setting(
+        10, positive_int, "… or after M minutes of appends without one"
+    ),
+    "LCM_AUDIT_LOG_NAME": Setting("lcm", log_name, "The log's name in every checkpoint"),
 }
 
 

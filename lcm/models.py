@@ -674,3 +674,70 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the audit log: its first `tree_size` entries have
+    Merkle root `root_hash` (RFC 6962, `lcm.merkle`), entry #tree_size has
+    `head_hash`, at `timestamp`. Signed with Ed25519 by the key of
+    `AUDIT_SIGNING_KEY_FILE` (`key_id` names it), which the database never
+    holds: whoever can write this table cannot make a checkpoint. A copy goes
+    to the witness outside the database; `witnessed_at` is null while that
+    copy is still queued (`lcm.checkpoints.deliver_pending`).
+    """
+
+    log = models.CharField(max_length=100)
+    tree_size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    head_hash = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100, help_text="Ed25519, base64.")
+    witnessed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-tree_size"]
+        verbose_name = "audit checkpoint"
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.tree_size} {self.root_hash[:12]}…"
+
+
+class AuditTreeNode(models.Model):
+    """A perfect subtree of the audit Merkle tree: leaves
+    [index·2^level, (index+1)·2^level). Stored from level
+    `lcm.merkle.STORED_LEVEL` up, when a checkpoint completes it, so that a
+    proof reads a few rows instead of the whole log. Never trusted: a wrong
+    node only makes a proof fail against the signed root."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "index"], name="audittreenode_level_index_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.index}"
+
+
+class AuditTreeState(models.Model):
+    """One row (id 1). `size`/`frontier`: the tree's right edge at the latest
+    checkpoint, which the next one resumes from (its row lock serialises
+    checkpointing). `verified_size`/`verified_frontier`: where `verify_audit`
+    last found the log matching a signed checkpoint, so the next run starts
+    there; a frontier that does not fold to that checkpoint's signed root is
+    ignored."""
+
+    size = models.PositiveBigIntegerField(default=0)
+    frontier = models.JSONField(default=list)
+    verified_size = models.PositiveBigIntegerField(default=0)
+    verified_frontier = models.JSONField(default=list)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"tree at #{self.size}, verified to #{self.verified_size}"

@@ -161,6 +161,8 @@ CALLBACK_LIST = envelope(
 )
 NOT_ALLOWED = (405, "method_not_allowed")
 NO_SUCH = (404, "unknown_endpoint")
+UNKNOWN_ENTRY = (404, "unknown_mode_change")
+UNKNOWN_CHECKPOINT = (404, "unknown_checkpoint")
 
 # fmt: off
 API = {
@@ -216,6 +218,15 @@ API = {
     "export the audit log (CSV)": Api("GET", "/api/lcm/mode-changes/export/", None, api(
         NOAUTH, BADAUTH, FORBID, FORBID, FORBID, 200, 200, 200)),
     "POST to the audit log": Api("POST", "/api/lcm/mode-changes/", {}, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, FORBID, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)),
+    # Who may read the log may ask for proofs; with no checkpoint here, allowed is a 404.
+    "an entry's inclusion proof": Api("GET", "/api/lcm/mode-changes/999999/proof/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, FORBID,
+        UNKNOWN_ENTRY, UNKNOWN_ENTRY, UNKNOWN_ENTRY)),
+    "a consistency proof": Api("GET", "/api/lcm/checkpoints/consistency/?first=1", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, FORBID,
+        UNKNOWN_CHECKPOINT, UNKNOWN_CHECKPOINT, UNKNOWN_CHECKPOINT)),
+    "POST for a proof": Api("POST", "/api/lcm/mode-changes/1/proof/", {}, api(
         NOAUTH, BADAUTH, FORBID, FORBID, FORBID, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)),
     "register a call": Api("POST", "/api/lcm/calls/", NEW_CALL, api(
         NOAUTH, BADAUTH, FORBID, FORBID, 201, FORBID, FORBID, 201)),

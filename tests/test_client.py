@@ -24,9 +24,11 @@ from types import SimpleNamespace
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from lcm import checkpoints
 from lcm.api import examples
 from lcm.api.authentication import BEARER_REFUSED
 from lcm.api.handlers import HANDLERS
@@ -34,6 +36,7 @@ from lcm.api.schema import MESSAGES
 from lcm.models import Agent, ModeChange
 
 from .conftest import live_modes
+from .test_audit_proofs import verifier, verifier_key
 
 SCHEMA_PATH = "/api/schema/?format=json"
 PACKAGE = "lcm_client"
@@ -120,6 +123,10 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
             webservice=importlib.import_module(f"{PACKAGE}.api.lcm.webservice"),
             mode_changes_list=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_list"),
             mode_changes_export=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_export"),
+            mode_change_proof=importlib.import_module(f"{PACKAGE}.api.lcm.mode_change_proof"),
+            audit_checkpoint_consistency=importlib.import_module(
+                f"{PACKAGE}.api.lcm.audit_checkpoint_consistency"
+            ),
             **{
                 name: importlib.import_module(f"{PACKAGE}.api.dialer.{name}")
                 for name in (
@@ -134,6 +141,14 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
         models=importlib.import_module(f"{PACKAGE}.models"),
         pydantic=importlib.import_module(MODELS),
     )
+
+
+def sign_checkpoints(settings, folder: Path) -> None:
+    """Signing on (a key pair made by audit_keygen), the witness a file."""
+    call_command("audit_keygen", str(folder / "signing.pem"), stdout=io.StringIO())
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(folder / "signing.pem")
+    settings.LCM_AUDIT_PUBLIC_KEY_FILE = str(folder / "signing.pem.pub.pem")
+    settings.LCM_AUDIT_WITNESS = str(folder / "witness.jsonl")
 
 
 def token_of(username: str) -> str:
@@ -380,6 +395,54 @@ def test_an_auditor_pages_and_exports_through_a_generated_client(generated, clie
     assert typed(refused, 403, "Error").to_dict() == examples.NOT_AN_AUDITOR
     bad = api.mode_changes_list.sync_detailed(client=clients.auditor, since="2026-13-01")
     assert typed(bad, 400, "Error").to_dict() == examples.BAD_SINCE
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_auditor_gets_proofs_through_a_generated_client(generated, clients, settings, tmp_path):
+    """The proofs as typed replies; the reply as received is what
+    tools/verify_proof.py verifies (hash the JSON as sent, not a re-serialised
+    model: a client may write a date another way)."""
+    api = generated.api
+    unsigned = api.mode_change_proof.sync_detailed("1", client=clients.auditor)
+    assert typed(unsigned, 409, "Error").to_dict() == examples.NOT_CHECKPOINTED
+    unknown = api.mode_change_proof.sync_detailed("999999", client=clients.auditor)
+    assert typed(unknown, 404, "Error").to_dict() == examples.UNKNOWN_ENTRY
+    refused = api.mode_change_proof.sync_detailed("1", client=clients.agent)
+    assert typed(refused, 403, "Error").to_dict() == examples.NOT_AN_AUDITOR
+
+    sign_checkpoints(settings, tmp_path)
+    first = checkpoints.make_checkpoint().tree_size
+    body = {
+        **examples.SET_NEW_MODE_NUMBER,
+        "data": {**examples.SET_NEW_MODE_NUMBER["data"], "ContactNumber": "961084839"},
+    }
+    reply = api.webservice.sync_detailed(
+        client=clients.agent, body=generated.models.SetNewModeNumberRequest.from_dict(body)
+    )
+    assert reply.status_code == 200, reply.content
+    second = checkpoints.make_checkpoint().tree_size
+    public = verifier_key(settings.LCM_AUDIT_PUBLIC_KEY_FILE)
+
+    reply = api.mode_change_proof.sync_detailed(str(second), client=clients.auditor)
+    proof = typed(reply, 200, "ModeChangeProof")
+    assert pydantic_says(generated, "ModeChangeProof", reply) == sent(reply)
+    assert (proof.seq, proof.entry.new_number, proof.checkpoint.tree_size) == (
+        second,
+        "961084839",
+        second,
+    )
+    assert proof.entry.modes[0].after.number == "961084839"
+    assert verifier.check_entry_proof(sent(reply), public).startswith(f"entry #{second}")
+
+    reply = api.audit_checkpoint_consistency.sync_detailed(
+        client=clients.auditor, first=first, second=second
+    )
+    consistency = typed(reply, 200, "ConsistencyProof")
+    assert pydantic_says(generated, "ConsistencyProof", reply) == sent(reply)
+    assert consistency.first.tree_size == first
+    assert "are unchanged" in verifier.check_consistency(sent(reply), public)
+    missing = api.audit_checkpoint_consistency.sync_detailed(client=clients.auditor, first=9999)
+    assert typed(missing, 404, "Error").to_dict()["code"] == "unknown_checkpoint"
 
 
 # --- The schema itself ------------------------------------------------------------------

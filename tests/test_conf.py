@@ -15,6 +15,14 @@ DEFAULTS = {
     "LCM_DEFAULT_REGION": "",
     "LCM_DEFAULT_TIME_ZONE": "",
     "LCM_PERMISSION_CACHE_SECONDS": 60,
+    "LCM_AUDIT_SIGNING_KEY_FILE": "",
+    "LCM_AUDIT_PUBLIC_KEY_FILE": "",
+    "LCM_AUDIT_WITNESS": "",
+    "LCM_AUDIT_WITNESS_CA_FILE": "",
+    "LCM_AUDIT_WITNESS_TIMEOUT": 5,
+    "LCM_AUDIT_CHECKPOINT_EVERY": 1000,
+    "LCM_AUDIT_CHECKPOINT_MINUTES": 10,
+    "LCM_AUDIT_LOG_NAME": "lcm",
 }
 
 
@@ -85,6 +93,27 @@ def test_an_unknown_name_is_an_attribute_error():
             "LCM_PERMISSION_CACHE_SECONDS",
             -1,
             "LCM_PERMISSION_CACHE_SECONDS must be a whole number, 0 or more, not -1.",
+        ),
+        (
+            "LCM_AUDIT_WITNESS",
+            "ftp://witness.example/",
+            "LCM_AUDIT_WITNESS must be an absolute file path or an https:// URL, or '', "
+            "not 'ftp://witness.example/'.",
+        ),
+        (
+            "LCM_AUDIT_SIGNING_KEY_FILE",
+            "key.pem",
+            "LCM_AUDIT_SIGNING_KEY_FILE must be an absolute file path, or '', not 'key.pem'.",
+        ),
+        (
+            "LCM_AUDIT_CHECKPOINT_EVERY",
+            0,
+            "LCM_AUDIT_CHECKPOINT_EVERY must be a whole number of at least 1, not 0.",
+        ),
+        (
+            "LCM_AUDIT_WITNESS_TIMEOUT",
+            "5s",
+            "LCM_AUDIT_WITNESS_TIMEOUT must be a number of seconds above 0, not '5s'.",
         ),
     ],
 )

@@ -20,9 +20,10 @@ import schemathesis
 from django.core.cache import cache
 from django.db import connection
 
+from lcm import checkpoints
 from lcm.api import examples
 
-from .test_client import SCHEMA_PATH, token_of
+from .test_client import SCHEMA_PATH, sign_checkpoints, token_of
 from .test_faults import fail_inserts
 
 WEBSERVICE = "/api/lcm/webservice/"
@@ -33,6 +34,8 @@ LOGIN = "/api/lcm/agents/{agent_id}/login/"
 LOGOUT = "/api/lcm/agents/{agent_id}/logout/"
 MODE_CHANGES = "/api/lcm/mode-changes/"
 EXPORT = "/api/lcm/mode-changes/export/"
+PROOF = "/api/lcm/mode-changes/{seq}/proof/"
+CONSISTENCY = "/api/lcm/checkpoints/consistency/"
 DUE = "/api/lcm/callbacks/due/"
 DONE = "/api/lcm/callbacks/{callback_id}/done/"
 CANCEL = "/api/lcm/callbacks/{callback_id}/cancel/"
@@ -41,7 +44,7 @@ CANCEL = "/api/lcm/callbacks/{callback_id}/cancel/"
 # (the audit API reads; wrap-up and end update the call). Their 500 is
 # rendered by the same code as the doors' provoked ones.
 NOT_PROVOKED = (
-    {(path, "get", 500) for path in (MODE_CHANGES, EXPORT, DUE)}
+    {(path, "get", 500) for path in (MODE_CHANGES, EXPORT, DUE, PROOF, CONSISTENCY)}
     | {(path, "post", 500) for path in (WRAP_UP, END)}
     | {
         (path, method, 503)
@@ -54,6 +57,8 @@ NOT_PROVOKED = (
             (LOGOUT, "post"),
             (MODE_CHANGES, "get"),
             (EXPORT, "get"),
+            (PROOF, "get"),
+            (CONSISTENCY, "get"),
             (DUE, "get"),
             (DONE, "post"),
             (CANCEL, "post"),
@@ -138,7 +143,7 @@ def with_data(**changes) -> dict:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_every_declared_status_is_sent_as_declared(api, settings):
+def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
     agent = {"user": "testagent"}
     post = api.send
 
@@ -284,6 +289,34 @@ def test_every_declared_status_is_sent_as_declared(api, settings):
     assert listed.text.startswith("seq,created_at,")
     post("GET", MODE_CHANGES, 406, headers={"Accept": "text/html"}, **auditor)
 
+    # The proofs: none while nothing is signed, then an entry's and a consistency proof.
+    proof_of = "/api/lcm/mode-changes/{}/proof/".format
+    post("GET", PROOF, 409, path=proof_of(1), **auditor)
+    post("GET", CONSISTENCY, 404, params={"first": "1"}, **auditor)
+    sign_checkpoints(settings, tmp_path)
+    first = checkpoints.make_checkpoint().tree_size
+    post("POST", WEBSERVICE, 200, json=with_data(ContactNumber="3005550777"), **agent)
+    second = checkpoints.make_checkpoint().tree_size
+    proof = post("GET", PROOF, 200, path=proof_of(second), **auditor).json()
+    assert set(proof) == set(examples.MODE_CHANGE_PROOF)
+    assert set(proof["checkpoint"]) == set(examples.CHECKPOINT)
+    sizes = {"first": str(first), "second": str(second)}
+    consistency = post("GET", CONSISTENCY, 200, params=sizes, **auditor).json()
+    assert set(consistency) == set(examples.CONSISTENCY_PROOF)
+    for template, path, params in [
+        (PROOF, proof_of(1), {}),
+        (CONSISTENCY, None, {"first": str(first)}),
+    ]:
+        post("GET", template, 400, path=path, params={**params, "format": "csv"}, **auditor)
+        post("GET", template, 401, path=path, params=params)
+        post("GET", template, 403, path=path, params=params, **agent)
+        post("POST", template, 405, path=path, json={}, **auditor)
+        csv_only = {"Accept": "text/csv"}
+        post("GET", template, 406, path=path, params=params, headers=csv_only, **auditor)
+    post("GET", PROOF, 404, path=proof_of("x"), **auditor)
+    post("GET", CONSISTENCY, 400, **auditor)
+    post("GET", CONSISTENCY, 404, params={"first": str(second + 1)}, **auditor)
+
     # Over the rate: every operation answers its declared 429.
     settings.LCM_API_THROTTLE_RATE = "1/min"
     cache.clear()
@@ -304,6 +337,8 @@ def test_every_declared_status_is_sent_as_declared(api, settings):
     post("GET", MODE_CHANGES, 200, **auditor)
     post("GET", MODE_CHANGES, 429, **auditor)
     post("GET", EXPORT, 429, **auditor)
+    post("GET", PROOF, 429, path=proof_of(1), **auditor)
+    post("GET", CONSISTENCY, 429, params={"first": str(first)}, **auditor)
 
     assert api.declared() - api.seen == NOT_PROVOKED
 

@@ -600,6 +600,14 @@ def former_number_entries(term: str):
     return ModeChange.objects.filter(Q(old_number__in=keys) | Q(new_number__in=keys))
 
 
+def _search_term(request) -> str:
+    """The list's search term, "" when there is none or when it holds a NUL:
+    Django's search form refuses that one with its own message, and
+    PostgreSQL could not even compare it."""
+    term = request.GET.get("q", "").strip()
+    return "" if "\x00" in term else term
+
+
 def matched_field(term: str):
     """Which field made an account match `term`, for the list's column."""
     whens = [When(account_number=term, then=Value("LCM key"))]
@@ -671,12 +679,12 @@ class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     def get_queryset(self, request):
         """While searching, each row says which field matched (`matched`)."""
         queryset = super().get_queryset(request)
-        term = request.GET.get("q", "").strip()
+        term = _search_term(request)
         return queryset.annotate(matched=matched_field(term)) if term else queryset
 
     def get_list_display(self, request):
         columns = super().get_list_display(request)
-        return [*columns, "matched_on"] if request.GET.get("q", "").strip() else columns
+        return [*columns, "matched_on"] if _search_term(request) else columns
 
     @admin.display(description="Matched on")
     def matched_on(self, obj):

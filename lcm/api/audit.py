@@ -11,6 +11,7 @@ whatever format was asked for.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 from django.http import Http404
@@ -28,8 +29,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from lcm import errors
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
+from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
 
 from . import examples, failures
@@ -128,6 +131,94 @@ class DeletedModeSerializer(serializers.Serializer):
     number = serializers.CharField()
 
 
+class HHMM(serializers.RegexField):
+    def __init__(self, **kwargs):
+        super().__init__(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$", **kwargs)
+
+
+class ModeStateSerializer(serializers.Serializer):
+    """A live mode's state as an audit entry records it (the keys of
+    `lcm.actions.modes.STATE_KEYS`)."""
+
+    number = serializers.CharField(help_text="The number, cleaned.")
+    e164 = serializers.CharField(allow_blank=True, help_text='E.164 form, or "".')
+    pewc = serializers.BooleanField(help_text="Written consent for this number.")
+    pewc_source = serializers.CharField(allow_blank=True, help_text="Where the consent came from.")
+    pewc_by = serializers.CharField(allow_blank=True, help_text="Who recorded the consent.")
+    pewc_at = serializers.DateTimeField(allow_null=True, help_text="When, UTC; null if never.")
+    time_zone = serializers.CharField(allow_blank=True, help_text="The callee's zone.")
+    window = serializers.ListField(
+        child=HHMM(),
+        min_length=2,
+        max_length=2,
+        allow_null=True,
+        help_text='The dialing window ["HH:MM", "HH:MM"], local to the callee; null if none.',
+    )
+
+    class Meta:
+        ref_name = "ModeState"
+
+
+class TouchedModeSerializer(serializers.Serializer):
+    """One mode an entry touched: its state before and after (null: no live mode)."""
+
+    mode_id = serializers.IntegerField()
+    before = ModeStateSerializer(allow_null=True)
+    after = ModeStateSerializer(allow_null=True)
+
+    class Meta:
+        ref_name = "TouchedMode"
+
+
+class DoNotCallEventSerializer(serializers.Serializer):
+    """A do-not-call block added (`block`: SetDNC, the console) or lifted
+    (`lift`), as `lcm.actions.do_not_call` records it."""
+
+    event = serializers.ChoiceField(choices=["block", "lift"])
+    entry = serializers.IntegerField(help_text="The do-not-call list's row.")
+    scope = serializers.ChoiceField(choices=["number", "contact"])
+    number = serializers.CharField(allow_blank=True, help_text='The number; "" for a contact.')
+    campaign = serializers.CharField(allow_blank=True, help_text='"": every campaign.')
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Block.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Block.")
+    comments = serializers.CharField(required=False, allow_blank=True, help_text="Block.")
+    live_modes_flagged = serializers.IntegerField(
+        required=False, help_text="Block: live modes it flagged when added."
+    )
+    blocked_by = serializers.CharField(required=False, allow_blank=True, help_text="Lift.")
+    blocked_callid = serializers.CharField(required=False, allow_blank=True, help_text="Lift.")
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Lift: why.")
+
+    class Meta:
+        ref_name = "DoNotCallEvent"
+
+
+class CallbackEventSerializer(serializers.Serializer):
+    """A callback scheduled, done, cancelled or reassigned, with the callback
+    as it then stood (`lcm.actions.callbacks`)."""
+
+    event = serializers.ChoiceField(choices=["scheduled", "done", "cancelled", "reassigned"])
+    id = serializers.IntegerField(help_text="The callback.")
+    kind = serializers.ChoiceField(choices=["regular", "personal"])
+    number = serializers.CharField(allow_blank=True)
+    start = serializers.DateTimeField(allow_null=True, help_text="The window, UTC.")
+    end = serializers.DateTimeField(allow_null=True, help_text="The window, UTC.")
+    time_zone = serializers.CharField(allow_blank=True)
+    agent = serializers.CharField(allow_blank=True, help_text="The callback's agent.")
+    comments = serializers.CharField(allow_blank=True)
+    # Text, not an enum: a third `state` enum would make drf-spectacular rename
+    # the dialer's CallbackState one (StateEnum), breaking generated clients.
+    state = serializers.CharField(help_text="After the event: scheduled, done or cancelled.")
+    outcome = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Cancelled: why.")
+    from_agent = serializers.CharField(
+        required=False, allow_blank=True, help_text="Reassigned: the agent before."
+    )
+
+    class Meta:
+        ref_name = "CallbackEvent"
+
+
 class ModeChangeSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account_number")
     agent = serializers.CharField(source="agent_code")
@@ -166,75 +257,39 @@ FILTER_PARAMETERS = [
     OpenApiParameter(name, _PARAMETER_TYPES.get(name, OpenApiTypes.STR), description=spec.help_text)
     for name, spec in FILTERS.items()
 ]
-AUDIT_ERRORS = {  # JSON whatever was asked for: said per status, or the CSV type is assumed
-    code: ((code, "application/json"), OpenApiResponse(Error, description=description))
-    for code, description in {
-        400: "A filter value is invalid (`invalid_fields`, per parameter)",
-        401: "No or bad credentials",
-        403: "Not an auditor or supervisor (`forbidden`)",
-        405: "Any method but GET",
-        406: "Accept names neither JSON nor CSV",
-        429: "Token over its rate",
-        500: "Internal error (`internal_error`)",
-        503: "Database unavailable (`database_unavailable`); see Retry-After",
-    }.items()
+_ERROR_DESCRIPTIONS = {
+    400: "A filter value is invalid (`invalid_fields`, per parameter)",
+    401: "No or bad credentials",
+    403: "Not an auditor or supervisor (`forbidden`)",
+    404: "Not found",
+    405: "Any method but GET",
+    406: "Accept names neither JSON nor CSV",
+    409: "Conflict",
+    429: "Token over its rate",
+    500: "Internal error (`internal_error`)",
+    503: "Database unavailable (`database_unavailable`); see Retry-After",
 }
 
 
-class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
-    """The audit log, newest first."""
+def audit_errors(*codes: int, **described: str) -> dict:
+    """The auditors' API's error responses for `codes`: `Error`, as JSON
+    whatever was asked for (said per status, or the CSV type is assumed);
+    `s404="..."` overrides a status's description."""
+    return {
+        (code, "application/json"): OpenApiResponse(
+            Error, description=described.get(f"s{code}", _ERROR_DESCRIPTIONS[code])
+        )
+        for code in codes
+    }
+
+
+class AuditApi(LcmApiPolicy):
+    """What every view of the auditors' API shares: auditors and supervisors
+    only, errors as `failures.json_error` whatever format was asked for, an
+    unknown `format` a 400."""
 
     permission_classes = [IsAuthenticated, CanViewModeChanges]
-    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
-    serializer_class = ModeChangeSerializer
-    pagination_class = NewestFirst
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ModeChangeFilter
-    queryset = ModeChange.objects.select_related("reverts").order_by("-seq")
     schema = AuditAutoSchema()
-
-    @extend_schema(
-        operation_id="mode_changes_list",
-        summary="Read the audit log (auditors and supervisors)",
-        description=(
-            "Every change of a contact's modes, newest first, with the hash chain fields. "
-            "Cursor-paginated: pass a page's `next_cursor` as `cursor` (or follow `next`) "
-            "until it is null. Filters combine (AND). The same entries as one CSV file: "
-            "`mode_changes_export`. A filter value that does not parse, or names an unknown "
-            "account, call or agent, gets a 400 naming the parameter. See docs/audit.md."
-        ),
-        parameters=FILTER_PARAMETERS,
-        responses={
-            (200, "application/json"): ModeChangeSerializer(many=True),
-            **dict(AUDIT_ERRORS[code] for code in (400, 401, 403, 405, 406, 429, 500, 503)),
-        },
-        examples=[
-            OpenApiExample(
-                "A page",
-                value=examples.MODE_CHANGE,  # drf-spectacular wraps it in a page
-                response_only=True,
-                status_codes=["200"],
-            ),
-            OpenApiExample(
-                "Not an auditor",
-                value=examples.NOT_AN_AUDITOR,
-                response_only=True,
-                status_codes=["403"],
-            ),
-            OpenApiExample(
-                "Bad date", value=examples.BAD_SINCE, response_only=True, status_codes=["400"]
-            ),
-        ],
-    )
-    def get(self, request, *args, **kwargs):
-        return self.list(request, *args, **kwargs)
-
-    def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        if request.accepted_renderer.format == CSVRenderer.format:
-            return csv_response(queryset.order_by(*newest_first(request.query_params)))
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_exception_handler(self):
         return failures.json_error
@@ -264,6 +319,60 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
         return response
 
 
+class ModeChangeList(AuditApi, generics.ListAPIView):
+    """The audit log, newest first."""
+
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+    serializer_class = ModeChangeSerializer
+    pagination_class = NewestFirst
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModeChangeFilter
+    queryset = ModeChange.objects.select_related("reverts").order_by("-seq")
+
+    @extend_schema(
+        operation_id="mode_changes_list",
+        summary="Read the audit log (auditors and supervisors)",
+        description=(
+            "Every change of a contact's modes, newest first, with the hash chain fields. "
+            "Cursor-paginated: pass a page's `next_cursor` as `cursor` (or follow `next`) "
+            "until it is null. Filters combine (AND). The same entries as one CSV file: "
+            "`mode_changes_export`. A filter value that does not parse, or names an unknown "
+            "account, call or agent, gets a 400 naming the parameter. See docs/audit.md."
+        ),
+        parameters=FILTER_PARAMETERS,
+        responses={
+            (200, "application/json"): ModeChangeSerializer(many=True),
+            **audit_errors(400, 401, 403, 405, 406, 429, 500, 503),
+        },
+        examples=[
+            OpenApiExample(
+                "A page",
+                value=examples.MODE_CHANGE,  # drf-spectacular wraps it in a page
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Not an auditor",
+                value=examples.NOT_AN_AUDITOR,
+                response_only=True,
+                status_codes=["403"],
+            ),
+            OpenApiExample(
+                "Bad date", value=examples.BAD_SINCE, response_only=True, status_codes=["400"]
+            ),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format == CSVRenderer.format:
+            return csv_response(queryset.order_by(*newest_first(request.query_params)))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
 class ModeChangeExport(ModeChangeList):
     """The same entries as one streamed CSV file, whatever `Accept` says."""
 
@@ -280,7 +389,7 @@ class ModeChangeExport(ModeChangeList):
         parameters=FILTER_PARAMETERS,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file"),
-            **dict(AUDIT_ERRORS[code] for code in (400, 401, 403, 405, 429, 500, 503)),
+            **audit_errors(400, 401, 403, 405, 429, 500, 503),
         },
         examples=[
             OpenApiExample(
@@ -303,3 +412,270 @@ class ModeChangeExport(ModeChangeList):
 
     def perform_content_negotiation(self, request, force=False):
         return (CSVRenderer(), CSVRenderer.media_type)
+
+
+# --- Proofs -----------------------------------------------------------------------
+
+
+class CheckpointSerializer(serializers.Serializer):
+    """A signed checkpoint as the witness, the API and tools/verify_proof.py see
+    it (`lcm.checkpoints.as_json`)."""
+
+    log = serializers.CharField(help_text="The log's name, signed with the rest.")
+    tree_size = serializers.IntegerField(help_text="Entries #1 to #tree_size.")
+    root_hash = serializers.CharField(help_text="RFC 6962 Merkle root, hex.")
+    head_hash = serializers.CharField(help_text="The `hash` of entry #tree_size.")
+    timestamp = serializers.CharField(help_text="When it was signed, UTC.")
+    key_id = serializers.CharField(help_text="Which signing key (its public key's digest).")
+    signature = serializers.CharField(help_text="Ed25519 over the checkpoint body, base64.")
+
+    class Meta:
+        ref_name = "Checkpoint"
+
+
+class CanonicalEntrySerializer(serializers.Serializer):
+    """An entry's chained fields exactly as hashed (`lcm.audit.canonical_bytes`):
+    SHA-256 of their canonical JSON is the entry's `hash`. `modes`,
+    `do_not_call` and `callback` are absent when null (entries sealed without
+    them keep their bytes)."""
+
+    seq = serializers.IntegerField()
+    created_at = serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ.")
+    action = serializers.CharField()
+    account_id = serializers.IntegerField(allow_null=True)
+    account_number = serializers.CharField(allow_blank=True)
+    call_id = serializers.IntegerField(allow_null=True)
+    callid = serializers.CharField(allow_blank=True)
+    agent_id = serializers.IntegerField(allow_null=True)
+    agent_code = serializers.CharField(allow_blank=True)
+    user_id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)
+    mode_id = serializers.IntegerField()
+    old_number = serializers.CharField(allow_blank=True)
+    new_number = serializers.CharField(allow_blank=True)
+    new_number_e164 = serializers.CharField(allow_blank=True)
+    deleted_modes = DeletedModeSerializer(many=True)
+    modes = TouchedModeSerializer(many=True, required=False)
+    do_not_call = DoNotCallEventSerializer(required=False)
+    reverts_id = serializers.IntegerField(allow_null=True)
+    callback = CallbackEventSerializer(required=False)
+    client_ip = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField(allow_blank=True)
+    prev_hash = serializers.CharField()
+
+    class Meta:
+        ref_name = "CanonicalEntry"
+
+
+class ModeChangeProofSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    hash = serializers.CharField(help_text="The entry's hash, hex.")
+    entry = CanonicalEntrySerializer()
+    leaf_index = serializers.IntegerField(help_text="seq - 1.")
+    tree_size = serializers.IntegerField(help_text="The checkpoint's tree size.")
+    inclusion_proof = serializers.ListField(
+        child=serializers.CharField(), help_text="RFC 6962 audit path, hex, leaf side first."
+    )
+    checkpoint = CheckpointSerializer()
+
+    class Meta:
+        ref_name = "ModeChangeProof"
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    first = CheckpointSerializer()
+    second = CheckpointSerializer()
+    consistency_proof = serializers.ListField(
+        child=serializers.CharField(), help_text="RFC 6962 consistency proof, hex."
+    )
+
+    class Meta:
+        ref_name = "ConsistencyProof"
+
+
+class _AuditReadView(AuditApi, generics.GenericAPIView):
+    """JSON only, auditors and supervisors, errors in this API's shape."""
+
+    renderer_classes = [renderers.JSONRenderer]
+
+
+def _seq(value: str) -> int | None:
+    """A positive 64-bit number, or None: never a database error or a 500
+    (lcm.inputs counts the digits before converting)."""
+    try:
+        return bounded_int(value, minimum=1, maximum=MAX_BIGINT)
+    except OutOfBounds:
+        return None
+
+
+def _shown(value: str) -> str:
+    """A client's value, safe and short enough to echo in an error."""
+    shown = printable(value)
+    return shown if len(shown) <= 40 else shown[:40] + "…"
+
+
+class ModeChangeProof(_AuditReadView):
+    """One entry, its inclusion proof and the signed checkpoint it is in."""
+
+    @extend_schema(
+        operation_id="mode_change_proof",
+        summary="An entry with its inclusion proof and signed checkpoint (auditors)",
+        description=(
+            "The entry's canonical fields (`entry`: SHA-256 of their canonical JSON is `hash`), "
+            "its RFC 6962 inclusion proof (`inclusion_proof`, leaf-side first; the leaf is "
+            "SHA-256(0x00 ‖ hash bytes), leaf index seq-1) in the tree of the latest signed "
+            "`checkpoint`. Check it offline with tools/verify_proof.py and the public key. "
+            "409 `not_checkpointed` while no checkpoint covers the entry yet. See docs/audit.md."
+        ),
+        responses={
+            (200, "application/json"): ModeChangeProofSerializer,
+            **audit_errors(
+                400,
+                401,
+                403,
+                404,
+                405,
+                406,
+                409,
+                429,
+                500,
+                503,
+                s400="`format` names no JSON (`invalid_fields`)",
+                s404="No entry with this seq (`unknown_mode_change`)",
+                s409="No signed checkpoint covers this entry yet (`not_checkpointed`)",
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "A proof",
+                value=examples.MODE_CHANGE_PROOF,
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Unknown entry",
+                value=examples.UNKNOWN_ENTRY,
+                response_only=True,
+                status_codes=["404"],
+            ),
+            OpenApiExample(
+                "Not yet signed",
+                value=examples.NOT_CHECKPOINTED,
+                response_only=True,
+                status_codes=["409"],
+            ),
+        ],
+    )
+    def get(self, request, seq: str):
+        from lcm import checkpoints
+        from lcm.audit import canonical_bytes
+
+        number = _seq(seq)
+        entry = ModeChange.objects.filter(seq=number).first() if number else None
+        if entry is None:
+            raise errors.UnknownModeChange(errors.UNKNOWN_MODE_CHANGE.format(ref=f"#{_shown(seq)}"))
+        checkpoint = checkpoints.covering_checkpoint(entry.seq)
+        if checkpoint is None:
+            raise errors.NotCheckpointed(errors.NOT_CHECKPOINTED.format(seq=entry.seq))
+        return Response(
+            {
+                "seq": entry.seq,
+                "hash": entry.hash,
+                "entry": json.loads(canonical_bytes(entry)),
+                "leaf_index": entry.seq - 1,
+                "tree_size": checkpoint.tree_size,
+                "inclusion_proof": checkpoints.inclusion_proof(entry.seq, checkpoint),
+                "checkpoint": checkpoints.as_json(checkpoint),
+            }
+        )
+
+
+class CheckpointConsistency(_AuditReadView):
+    """Two signed checkpoints and the proof that the later extends the earlier."""
+
+    @extend_schema(
+        operation_id="audit_checkpoint_consistency",
+        summary="Consistency proof between two signed checkpoints (auditors)",
+        description=(
+            "`first` and `second` are the tree sizes of two checkpoints (`second` defaults to "
+            "the latest). The RFC 6962 consistency proof shows that the first `first` entries "
+            "are unchanged in the later tree. Check it with tools/verify_proof.py."
+        ),
+        parameters=[
+            OpenApiParameter("first", OpenApiTypes.INT, required=True),
+            OpenApiParameter("second", OpenApiTypes.INT),
+        ],
+        responses={
+            (200, "application/json"): ConsistencyProofSerializer,
+            **audit_errors(
+                400,
+                401,
+                403,
+                404,
+                405,
+                406,
+                429,
+                500,
+                503,
+                s400="A size is missing or not a number, or first > second (`invalid_fields`)",
+                s404="No checkpoint of that size (`unknown_checkpoint`)",
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "A proof",
+                value=examples.CONSISTENCY_PROOF,
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "No first",
+                value=examples.FIRST_REQUIRED,
+                response_only=True,
+                status_codes=["400"],
+            ),
+            OpenApiExample(
+                "Unknown checkpoint",
+                value=examples.UNKNOWN_CHECKPOINT,
+                response_only=True,
+                status_codes=["404"],
+            ),
+        ],
+    )
+    def get(self, request):
+        from lcm import checkpoints
+        from lcm.models import AuditCheckpoint
+
+        sizes = {}
+        for name in ("first", "second"):
+            value = request.query_params.get(name)
+            if value is None and name == "second":
+                continue
+            if value is None:
+                raise ValidationError({name: [errors.PARAMETER_REQUIRED]})
+            sizes[name] = _seq(value)
+            if sizes[name] is None:
+                raise ValidationError({name: [errors.NOT_A_TREE_SIZE.format(value=_shown(value))]})
+        found = {}
+        for name in ("first", "second"):
+            query = AuditCheckpoint.objects.order_by("-tree_size")
+            if name in sizes:
+                query = query.filter(tree_size=sizes[name])
+            found[name] = query.first()
+            if found[name] is None:
+                raise errors.UnknownCheckpoint(
+                    errors.UNKNOWN_CHECKPOINT.format(size=sizes[name])
+                    if name in sizes
+                    else errors.NO_CHECKPOINT_YET
+                )
+        first, second = found["first"], found["second"]
+        if first.tree_size > second.tree_size:
+            raise ValidationError({"first": [errors.FIRST_AFTER_SECOND]})
+        return Response(
+            {
+                "first": checkpoints.as_json(first),
+                "second": checkpoints.as_json(second),
+                "consistency_proof": checkpoints.consistency_proof(first, second),
+            }
+        )

@@ -269,6 +269,22 @@ BAD_SINCE = {
     "message": "Invalid parameters: since.",
     "fields": {"since": [NOT_A_DATE % {"value": "'2026-13-01'"}]},
 }
+
+
+def _mode_state(number: str) -> dict:
+    """A mode's state as an audit entry records it (lcm.actions.modes.STATE_KEYS)."""
+    return {
+        "number": number,
+        "e164": "",
+        "pewc": False,
+        "pewc_source": "",
+        "pewc_by": "",
+        "pewc_at": None,
+        "time_zone": "America/New_York",
+        "window": ["08:00", "21:00"],
+    }
+
+
 MODE_CHANGE = {
     "seq": 1,
     "created_at": "2026-11-26T14:30:00.123456Z",
@@ -296,9 +312,92 @@ MODE_CHANGES_PAGE = {
     "previous_cursor": None,
     "results": [MODE_CHANGE],
 }
+
+
 MODE_CHANGES_CSV = (
     "seq,created_at,action,account,callid,agent,username,source,mode,old_number,new_number,"
     "new_number_e164,deleted_modes,reverts_seq,client_ip,request_id,prev_hash,hash\r\n"
     f"1,2026-11-26T14:30:00.123456Z,set,{DAVID},12345,testagent,testagent,agentapp,1,"
     f"6491462346,961084836,,,,10.1.2.3,req-1,{'0' * 64},{MODE_CHANGE['hash']}\r\n"
 )
+
+# Proofs (issue 17): an entry's inclusion proof, a consistency proof.
+CHECKPOINT = {
+    "log": "lcm",
+    "tree_size": 8,
+    "root_hash": "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    "head_hash": "3f1b1e0c4a6d2b7e9c8f5a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
+    "timestamp": "2026-11-26T15:00:00.000000Z",
+    "key_id": "6a1f0c3e5b7d9f21",
+    "signature": (
+        "q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vg=="
+    ),
+}
+MODE_CHANGE_PROOF = {
+    "seq": 1,
+    "hash": MODE_CHANGE["hash"],
+    "entry": {
+        "seq": 1,
+        "created_at": MODE_CHANGE["created_at"],
+        "action": "set",
+        "account_id": 1,
+        "account_number": DAVID,
+        "call_id": 1,
+        "callid": "12345",
+        "agent_id": 1,
+        "agent_code": "testagent",
+        "user_id": 2,
+        "username": "testagent",
+        "source": "agentapp",
+        "mode_id": 1,
+        "old_number": "6491462346",
+        "new_number": "961084836",
+        "new_number_e164": "",
+        "deleted_modes": [],
+        "modes": [
+            {"mode_id": 1, "before": _mode_state("6491462346"), "after": _mode_state("961084836")}
+        ],
+        "reverts_id": None,
+        "client_ip": "10.1.2.3",
+        "request_id": "req-1",
+        "prev_hash": "0" * 64,
+    },
+    "leaf_index": 0,
+    "tree_size": 8,
+    "inclusion_proof": [
+        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+    "checkpoint": CHECKPOINT,
+}
+CONSISTENCY_PROOF = {
+    "first": {
+        **CHECKPOINT,
+        "tree_size": 2,
+        "root_hash": "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "timestamp": "2026-11-26T14:40:00.000000Z",
+    },
+    "second": CHECKPOINT,
+    "consistency_proof": [
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    ],
+}
+UNKNOWN_ENTRY = {
+    "code": "unknown_mode_change",
+    "message": errors.UNKNOWN_MODE_CHANGE.format(ref="#999999"),
+}
+NOT_CHECKPOINTED = {
+    "code": "not_checkpointed",
+    "message": errors.NOT_CHECKPOINTED.format(seq=1),
+}
+FIRST_REQUIRED = {
+    "code": "invalid_fields",
+    "message": "Invalid parameters: first.",
+    "fields": {"first": [errors.PARAMETER_REQUIRED]},
+}
+UNKNOWN_CHECKPOINT = {
+    "code": "unknown_checkpoint",
+    "message": errors.UNKNOWN_CHECKPOINT.format(size=9),
+}

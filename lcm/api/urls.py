@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lcm import errors
 
-from .audit import ModeChangeExport, ModeChangeList
+from .audit import CheckpointConsistency, ModeChangeExport, ModeChangeList, ModeChangeProof
 from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
@@ -43,6 +43,10 @@ urlpatterns = [
     path("webservice/", WebServiceView.as_view(), name="webservice"),
     path("mode-changes/", ModeChangeList.as_view(), name="mode-changes"),
     path("mode-changes/export/", ModeChangeExport.as_view(), name="mode-changes-export"),
+    path("mode-changes/<text:seq>/proof/", ModeChangeProof.as_view(), name="mode-change-proof"),
+    path(
+        "checkpoints/consistency/", CheckpointConsistency.as_view(), name="checkpoint-consistency"
+    ),
     # The dialer/CTI doors (lcm.api.intake).
     path("calls/", RegisterCallView.as_view(), name="calls"),
     path("calls/<text:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),

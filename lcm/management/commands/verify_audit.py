@@ -1,26 +1,33 @@
-"""Verify the audit chain: `python manage.py verify_audit`.
+"""Verify the audit log: `python manage.py verify_audit [--full]`.
 
-Exits 0 and prints the entry count and the head hash when every entry is
-intact; record that line outside the database (a ticket, a signed e-mail),
-then a later run with `--expect SEQ:HASH` proves the history up to it was
-not rewritten. Exits 1 naming the first entry that was altered, removed,
-inserted or reordered, or when the append-only triggers are missing.
+Walks the hash chain, and, when checkpoints are signed (LCM_AUDIT_SIGNING_KEY_FILE
+or LCM_AUDIT_PUBLIC_KEY_FILE set), checks it against every signed checkpoint the
+witness holds, with the public key: a rewrite of any entry at or before a
+witnessed checkpoint fails, whatever was recomputed inside the database; a
+forged or missing checkpoint fails as such. With checkpoints the walk is
+incremental: from the last checkpoint a previous run verified (`--full`:
+from the first entry). Exits 0 and prints the count and the head; exits 1
+naming the first broken entry or checkpoint, or when the append-only
+triggers are missing. `--expect SEQ:HASH` checks a head recorded by hand.
 """
 
 from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
-from lcm.audit import verify_chain
-from lcm.models import ModeChange
+from lcm import checkpoints, merkle
+from lcm.audit import GENESIS_HASH, verify_chain
+from lcm.models import AuditCheckpoint, ModeChange
 
 _EXPECT = re.compile(r"(\d+):([0-9a-f]{64})")
 
 
 class Command(BaseCommand):
-    help = "Walk the hash-chained audit log and report the first broken entry."
+    help = "Verify the audit log: the hash chain, and the signed checkpoints of its witness."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -29,8 +36,13 @@ class Command(BaseCommand):
             help="A head recorded earlier (as printed by a previous run): entry SEQ must "
             "still have HASH.",
         )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Walk every entry, not only those after the last verified checkpoint.",
+        )
 
-    def handle(self, *args, expect=None, **options):
+    def handle(self, *args, expect=None, full=False, **options):
         expected = None
         if expect is not None:
             match = _EXPECT.fullmatch(expect.strip().lower())
@@ -38,11 +50,19 @@ class Command(BaseCommand):
                 raise CommandError("--expect must be SEQ:HASH, e.g. 1234:9f86d08…(64 hex digits)")
             expected = int(match[1]), match[2]
 
-        report = verify_chain()
+        try:
+            public = checkpoints.public_key()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from error
+        if public is None:
+            report = verify_chain()
+            walked_from, witnessed = 0, None
+        else:
+            report, walked_from, witnessed = self._verify_signed(public, full)
         if not report.ok:
             raise CommandError(
                 f"Audit chain BROKEN: {report.problem}. "
-                f"{report.count} entries before it are intact."
+                f"{walked_from + report.count} entries before it are intact."
             )
         if expected is not None:
             seq, digest = expected
@@ -53,11 +73,93 @@ class Command(BaseCommand):
                     f"now has {stored or 'no such entry'}."
                 )
         self.stdout.write(
-            f"Audit chain OK: {report.count} entries, head #{report.head_seq} {report.head_hash}"
+            f"Audit chain OK: {walked_from + report.count} entries, head #{report.head_seq} "
+            f"{report.head_hash}"
         )
+        if witnessed is not None:
+            self._describe(witnessed, walked_from, report.count)
+        elif _has_checkpoints():
+            self.stdout.write(
+                "Signed checkpoints exist but no key is configured to check them "
+                "(LCM_AUDIT_PUBLIC_KEY_FILE): they were not checked."
+            )
         if report.missing_triggers:
             raise CommandError(
                 "The chain is intact, but the append-only triggers are missing: "
                 f"{', '.join(report.missing_triggers)}. Find out who dropped them, and re-create "
                 'them (docs/audit.md, "Append-only").'
             )
+
+    def _verify_signed(self, public, full: bool):
+        try:
+            witnessed = checkpoints.gather(public)
+        except checkpoints.CheckpointProblem as problem:
+            raise CommandError(f"Audit checkpoints BROKEN: {problem}.") from problem
+        signed = witnessed.checkpoints
+        rewritten = checkpoints.check_boundaries(signed)
+        if rewritten is not None:
+            problem, first = rewritten
+            raise CommandError(
+                f"Audit chain REWRITTEN: {problem}. Entries before #{first} match their "
+                "checkpoints."
+            )
+        start, frontier = (0, merkle.Frontier()) if full else checkpoints.verified_start(signed)
+        reached = {"size": start, "frontier": frontier.to_json()}
+
+        def observe(entry) -> str | None:
+            frontier.append(merkle.entry_leaf(entry.hash))
+            checkpoint = signed.get(frontier.size)
+            if checkpoint is None:
+                return None
+            if frontier.root().hex() != checkpoint["root_hash"]:
+                return (
+                    f"the entries up to #{frontier.size} do not give the Merkle root that "
+                    f"checkpoint #{frontier.size} signed"
+                )
+            reached.update(size=frontier.size, frontier=frontier.to_json())
+            return None
+
+        after = (start, signed[start]["head_hash"] if start else GENESIS_HASH)
+        report = verify_chain(after=after, observe=observe)
+        if report.ok and reached["size"] > start:
+            checkpoints.remember_verified(reached["size"], reached["frontier"])
+        return report, start, witnessed
+
+    def _describe(self, witnessed, walked_from: int, walked: int) -> None:
+        if walked_from:
+            self.stdout.write(
+                f"Checked the {walked} entries after checkpoint #{walked_from}, verified "
+                "earlier (--full checks every entry)."
+            )
+        latest = witnessed.latest_witnessed
+        if latest is not None:
+            self.stdout.write(
+                f"Signed checkpoint #{latest['tree_size']} of {latest['timestamp']} (key "
+                f"{latest['key_id']}), held by the witness {witnessed.witness}: the log "
+                "matches it."
+            )
+        elif witnessed.checkpoints:
+            last = witnessed.checkpoints[max(witnessed.checkpoints)]
+            self.stdout.write(
+                f"Signed checkpoint #{last['tree_size']} of {last['timestamp']} checked, from "
+                f"{witnessed.witness}."
+            )
+        else:
+            self.stdout.write(
+                "No signed checkpoint yet: one is made every LCM_AUDIT_CHECKPOINT_EVERY entries, "
+                "or by `python manage.py audit_checkpoint`."
+            )
+        if witnessed.behind:
+            sizes = ", ".join(f"#{s}" for s in witnessed.behind[:5])
+            more = f" and {len(witnessed.behind) - 5} more" if len(witnessed.behind) > 5 else ""
+            self.stdout.write(
+                f"WARNING: the witness is behind: {len(witnessed.behind)} signed checkpoint(s) "
+                f"({sizes}{more}) are queued, not yet delivered to {witnessed.witness}. They "
+                "are retried at the next checkpoint and by `python manage.py audit_checkpoint`."
+            )
+
+
+def _has_checkpoints() -> bool:
+    """Also right on a database not yet migrated to signed checkpoints."""
+    table = AuditCheckpoint._meta.db_table
+    return table in connection.introspection.table_names() and AuditCheckpoint.objects.exists()
