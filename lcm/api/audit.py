@@ -219,13 +219,37 @@ class CallbackEventSerializer(serializers.Serializer):
         ref_name = "CallbackEvent"
 
 
+class AccountNumberField(serializers.CharField):
+    """The account's LCM key; null on an entry that names no account (a
+    list-wide do-not-call block added in the console)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def get_attribute(self, instance):
+        return instance.account_number if instance.account_id is not None else None
+
+
 class ModeChangeSerializer(serializers.ModelSerializer):
-    account = serializers.CharField(source="account_number")
+    account = AccountNumberField(help_text="The account's LCM key; null when none.")
     agent = serializers.CharField(source="agent_code")
     mode = serializers.IntegerField(source="mode_id")
     deleted_modes = DeletedModeSerializer(many=True)
     # Always sent: null unless the entry is a revert.
     reverts_seq = serializers.IntegerField(source="reverts.seq", allow_null=True)
+    # The whole entry, always sent: null where the entry has none.
+    modes = TouchedModeSerializer(
+        many=True,
+        allow_null=True,
+        help_text="Every mode the change touched, before and after; null on entries "
+        "written before it was recorded.",
+    )
+    do_not_call = DoNotCallEventSerializer(
+        allow_null=True, help_text="The block added or lifted; null on other entries."
+    )
+    callback = CallbackEventSerializer(
+        allow_null=True, help_text="The callback event; null on other entries."
+    )
 
     class Meta:
         model = ModeChange
@@ -248,6 +272,9 @@ class ModeChangeSerializer(serializers.ModelSerializer):
             "request_id",
             "prev_hash",
             "hash",
+            "modes",
+            "do_not_call",
+            "callback",
         ]
         read_only_fields = fields
 

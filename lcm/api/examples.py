@@ -8,6 +8,8 @@ documented one: an example that drifts from the API fails a test.
 
 from __future__ import annotations
 
+import json
+
 from lcm import errors
 from lcm.audit_filters import NOT_A_DATE
 
@@ -304,6 +306,11 @@ MODE_CHANGE = {
     "request_id": "req-1",
     "prev_hash": "0" * 64,
     "hash": "8df0b5861dbcd638f062e71a56ce25f6e4e6d5de4dd131a4487bbc4fc7bd64ef",
+    "modes": [
+        {"mode_id": 1, "before": _mode_state("6491462346"), "after": _mode_state("961084836")}
+    ],
+    "do_not_call": None,
+    "callback": None,
 }
 MODE_CHANGES_PAGE = {
     "next": None,
@@ -314,11 +321,19 @@ MODE_CHANGES_PAGE = {
 }
 
 
+def _csv_json(value) -> str:
+    """A JSON column as the CSV export writes it, quoted as csv.writer quotes."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return '"' + text.replace('"', '""') + '"'
+
+
 MODE_CHANGES_CSV = (
     "seq,created_at,action,account,callid,agent,username,source,mode,old_number,new_number,"
-    "new_number_e164,deleted_modes,reverts_seq,client_ip,request_id,prev_hash,hash\r\n"
+    "new_number_e164,deleted_modes,reverts_seq,client_ip,request_id,prev_hash,hash,"
+    "modes,do_not_call,callback\r\n"
     f"1,2026-11-26T14:30:00.123456Z,set,{DAVID},12345,testagent,testagent,agentapp,1,"
-    f"6491462346,961084836,,,,10.1.2.3,req-1,{'0' * 64},{MODE_CHANGE['hash']}\r\n"
+    f"6491462346,961084836,,,,10.1.2.3,req-1,{'0' * 64},{MODE_CHANGE['hash']},"
+    f"{_csv_json(MODE_CHANGE['modes'])},,\r\n"
 )
 
 # Proofs (issue 17): an entry's inclusion proof, a consistency proof.
@@ -354,9 +369,7 @@ MODE_CHANGE_PROOF = {
         "new_number": "961084836",
         "new_number_e164": "",
         "deleted_modes": [],
-        "modes": [
-            {"mode_id": 1, "before": _mode_state("6491462346"), "after": _mode_state("961084836")}
-        ],
+        "modes": MODE_CHANGE["modes"],
         "reverts_id": None,
         "client_ip": "10.1.2.3",
         "request_id": "req-1",
