@@ -1,4 +1,6 @@
-"""The auditors' read API: `GET /api/lcm/mode-changes/`, JSON or CSV.
+"""The auditors' read API: `GET /api/lcm/mode-changes/`, JSON or CSV, and
+the proofs (an entry's inclusion proof, a consistency proof between two
+signed checkpoints).
 
 Newest first, cursor-paginated (no COUNT, no deep OFFSET on a large log);
 filtered by `lcm.audit_filters.ModeChangeFilter`. `GET
@@ -6,7 +8,7 @@ filtered by `lcm.audit_filters.ModeChangeFilter`. `GET
 of a page (its own operation in the schema, so a generated client reads it
 as text); `?format=csv` or `Accept: text/csv` on the list does the same.
 Errors are JSON ``{"code", "message"[, "fields"]}`` (`failures.json_error`),
-whatever format was asked for.
+whatever format was asked for, on every view (`AuditApi`).
 """
 
 from __future__ import annotations
@@ -569,6 +571,7 @@ class ModeChangeProof(_AuditReadView):
                 500,
                 503,
                 s400="`format` names no JSON (`invalid_fields`)",
+                s406="Accept does not name JSON",
                 s404="No entry with this seq (`unknown_mode_change`)",
                 s409="No signed checkpoint covers this entry yet (`not_checkpointed`)",
             ),
@@ -646,6 +649,7 @@ class CheckpointConsistency(_AuditReadView):
                 500,
                 503,
                 s400="A size is missing or not a number, or first > second (`invalid_fields`)",
+                s406="Accept does not name JSON",
                 s404="No checkpoint of that size (`unknown_checkpoint`)",
             ),
         },
