@@ -192,6 +192,9 @@ SPECTACULAR_SETTINGS = {
     # credentials, so a stale or bad token gets them too, never a 401.
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 says "nullable" as a type (["string", "null"]), which generators such
+    # as datamodel-code-generator honour for required fields (docs/api.md).
+    "OAS_VERSION": "3.1.0",
     # Swagger UI from the installed sidecar package, not a CDN: works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -572,11 +572,17 @@ def test_proof_requests_that_cannot_be_answered_get_json_errors(auditor, signing
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 404, seq
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": f"There is no audit entry #{seq}."}
+        assert response.json() == {
+            "code": "unknown_mode_change",
+            "message": f"There is no audit entry #{seq}.",
+        }
     for seq, shown in [("9" * 5000, "9" * 40 + "…"), ("1%00", "1\\u0000")]:
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 404, seq[:10]
-        assert response.json() == {"detail": f"There is no audit entry #{shown}."}
+        assert response.json() == {
+            "code": "unknown_mode_change",
+            "message": f"There is no audit entry #{shown}.",
+        }
     agent = client_for("testagent").get("/api/lcm/mode-changes/1/proof/")
     assert agent.status_code == 403
     assert client_for(None).get("/api/lcm/mode-changes/1/proof/").status_code == 401
@@ -613,9 +619,13 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
     )
 
     url = "/api/lcm/checkpoints/consistency/"
-    assert auditor.get(url).json() == {"first": ["This parameter is required."]}
+    assert auditor.get(url).json() == {
+        "code": "invalid_fields",
+        "message": "Invalid parameters: first.",
+        "fields": {"first": ["This parameter is required."]},
+    }
     assert auditor.get(f"{url}?first=x").status_code == 400
-    assert auditor.get(f"{url}?first={'9' * 5000}").json() == {
+    assert auditor.get(f"{url}?first={'9' * 5000}").json()["fields"] == {
         "first": [f"'{'9' * 40}…' is not a checkpoint's tree size."]
     }
     assert auditor.get(f"{url}?first={first + 1}").status_code == 404
