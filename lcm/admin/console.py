@@ -36,6 +36,7 @@ from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
 from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
+from .uploads import AccountImportViews
 from .words import CsvExport, PlainWords, short_time
 
 # The account page lists this many calls, deleted modes and audit entries,
@@ -648,7 +649,7 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
+class AccountAdmin(AccountImportViews, CsvExport, PlainWords, admin.ModelAdmin):
     form = AccountForm
     export_lines = list_export.account_lines
     export_name = "accounts"
@@ -663,6 +664,10 @@ class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     change_form_template = "admin/lcm/account/change_form.html"
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"may_import": permissions.may(request.user, permissions.IMPORT_ACCOUNTS)}
+        return super().changelist_view(request, extra_context={**extra, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
         results, _ = search_by_identity(
