@@ -59,11 +59,9 @@ class StatusFilter(admin.SimpleListFilter):
         if self.value() == ATTENTION:
             return scheduled.filter(pk__in=list(_scheduled_needing_attention(now)))
         if self.value() == DUE:
-            return scheduled.filter(window_start__lte=now, window_end__gt=now).exclude(
-                pk__in=list(_scheduled_needing_attention(now))
-            )
+            return queryset.filter(pk__in=[cb.pk for cb in callbacks.due_now(now)])
         if self.value() == OVERDUE:
-            return scheduled.filter(window_end__lte=now)
+            return queryset.filter(pk__in=callbacks.overdue(now).values("pk"))
         if self.value() == UPCOMING:
             return scheduled.filter(window_start__gt=now)
         return queryset
