@@ -1,6 +1,6 @@
 """The console's pages pass axe-core (issue 14, "Done when"): no serious or
 critical violation on any page a supervisor or an auditor opens, in
-Chromium at 1366×768.
+Chromium at 1366x768.
 
 axe-core comes with the PyPI package axe-playwright-python (pinned in
 requirements-dev.txt, which bundles axe-core's JavaScript). Every rule runs:
