@@ -332,3 +332,67 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
     page.get_by_role("link", name="Back to the console").click()
     expect(page.locator("#content h1")).to_be_visible()
     assert not [url for url in missing if url.endswith("favicon.ico")], missing
+
+
+def test_a_supervisor_uploads_a_list_previews_it_and_imports_it(live_server, page):
+    """Issue 14, point 5: the upload, the preview of what would change and
+    of the rejected rows, then the import, its progress and its summary."""
+    from .test_browser_accessibility import serious
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "supervisor")
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_role("link", name="Import accounts").click()
+    expect(page.locator("#content h1")).to_have_text("Import accounts")
+
+    # A file of the wrong type: a form error, nothing kept.
+    page.get_by_label("Account list").set_input_files(
+        files=[{"name": "accounts.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK"}]
+    )
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.locator("#id_file_error")).to_contain_text("Choose a .csv or a .jsonl")
+
+    before = snapshot()
+    content = (
+        "AccountNumber,FirstName,LastName,Campaign,Mode1,Mode2\n"
+        "1|1|1|0|0|44|1,Ada,Lovelace,Spring,2025550101,\n"
+        f"{DAVID},David,Berry,Spring,,2025550177\n"
+        "9|9|9,Bob,,Spring,12,\n"
+    )
+    page.get_by_label("Account list").set_input_files(
+        files=[{"name": "spring.csv", "mimeType": "text/csv", "buffer": content.encode()}]
+    )
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.locator("#content h1")).to_have_text("Preview of spring.csv")
+    expect(page.locator("#count-added td")).to_have_text("1")
+    expect(page.locator("#count-changed td")).to_have_text("1")
+    expect(page.locator("#count-unchanged td")).to_have_text("0")
+    expect(page.locator("#count-rejected td")).to_have_text("1")
+    expect(page.locator("#import-rejected tbody tr")).to_have_count(1)
+    expect(page.locator("#import-rejected tbody tr")).to_contain_text("4")
+    expect(page.locator("#import-rejected tbody tr")).to_contain_text("9|9|9")
+    assert serious(page) == []
+    assert snapshot() == before  # the preview wrote nothing
+
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.locator("#import-done")).to_have_text(
+        "Imported 2 rows of spring.csv: 1 account added, 1 account changed "
+        "(1 number added, 1 changed, 0 with new names or details), 0 already up to date; "
+        "1 row rejected."
+    )
+    expect(page.locator("#import-progress li")).to_have_count(1)
+    assert serious(page) == []
+    assert live_modes("1|1|1|0|0|44|1") == {1: "2025550101"}
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550177"}
+    page.get_by_role("link", name="Back to the accounts").click()
+    expect(page.locator("#content h1")).to_have_text("Accounts")
+
+
+def test_an_auditor_is_offered_no_import(live_server, page):
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    log_in(page, live_server, "auditor")
+    page.goto(live_server.url + reverse("admin:lcm_account_changelist"))
+    expect(page.locator("#export-csv")).to_be_visible()
+    expect(page.get_by_role("link", name="Import accounts")).to_have_count(0)
+    assert page.goto(live_server.url + reverse("admin:lcm_account_import")).status == 403
