@@ -14,7 +14,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from lcm.actions import supervisor
-from lcm.models import Account, ModeChange
+from lcm.models import Account, Agent, Call, ModeChange
 
 from .conftest import DEMO_PASSWORD, live_modes, snapshot
 
@@ -303,6 +303,40 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
         assert not page.get_by_text("to change").count(), title
         for raw in RAW_NAMES:
             expect(page.locator("#content")).not_to_contain_text(raw)
+
+    # Filters and the sidebar in the supervisor's words, not the fields' names.
+    page.goto(live_server.url + reverse("admin:lcm_modechange_changelist"))
+    expect(page.locator("#changelist-filter")).to_contain_text("By source")
+    expect(page.locator("#changelist-filter")).not_to_contain_text("source app")
+    page.goto(live_server.url + reverse("admin:lcm_agent_changelist"))
+    expect(page.locator("#changelist-filter")).to_contain_text("By logged in")
+    expect(page.locator("#changelist-filter")).not_to_contain_text("is logged in")
+    expect(page.locator("#nav-sidebar")).not_to_contain_text("Tokens")
+    if username == "supervisor":
+        expect(page.locator("#nav-sidebar")).to_contain_text("API tokens")
+        page.goto(live_server.url + reverse("admin:lcm_callback_changelist"))
+        expect(page.locator("#content h1")).to_have_text("Callbacks")
+    page.goto(live_server.url + reverse("admin:app_list", args=["lcm"]))
+    expect(page.locator("#content h1")).to_have_text("List and Campaign Manager")
+
+    # A record's page is titled by the record, never "Change account".
+    account = Account.objects.get(account_number=DAVID)
+    records = {
+        reverse("admin:lcm_account_change", args=[account.pk]): f"Account {DAVID} (David Berry)",
+        reverse("admin:lcm_call_change", args=[Call.objects.get(callid="12345").pk]): "Call 12345",
+        reverse("admin:lcm_agent_change", args=[Agent.objects.get(agent_id="testagent").pk]): (
+            "Agent testagent"
+        ),
+        reverse("admin:lcm_modetype_change", args=[1]): "Mode type 1 Home",
+        reverse("admin:lcm_modechange_change", args=[ModeChange.objects.get(seq=1).pk]): (
+            f"Audit entry #1: {DAVID}, mode 1"
+        ),
+    }
+    for url, title in records.items():
+        page.goto(live_server.url + url)
+        expect(page.locator("#content h1")).to_have_text(title)
+        for django_word in ("Change ", "View "):
+            assert not page.title().startswith(django_word), page.title()
 
     # Search by the last digits and by a former number: the row says which matched.
     page.goto(live_server.url + reverse("admin:lcm_account_changelist"))

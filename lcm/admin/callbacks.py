@@ -26,6 +26,7 @@ from lcm.actions import callbacks, permissions
 from lcm.models import Callback
 
 from .console import request_context
+from .words import PlainWords
 
 DUE, OVERDUE, ATTENTION, UPCOMING = "due", "overdue", "attention", "upcoming"
 # The page being rendered's attention reasons (pk -> reason), computed once
@@ -76,7 +77,7 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Callback)
-class CallbackAdmin(admin.ModelAdmin):
+class CallbackAdmin(PlainWords, admin.ModelAdmin):
     list_display = [
         "id", "account", "mode_id", "number", "kind", "agent", "local_window", "state",
         "status", "outcome",
@@ -91,6 +92,9 @@ class CallbackAdmin(admin.ModelAdmin):
         "created_by", "closed_at", "closed_by", "status",
     ]  # fmt: skip
     exclude = ["number_national", "start_date"]
+
+    def object_title(self, obj):
+        return f"Callback #{obj.pk} of {obj.account.account_number}, mode {obj.mode_id}"
 
     def has_add_permission(self, request):
         return False

@@ -128,6 +128,12 @@ class ConsoleActionMixin:
         )
 
 
+class LoggedInFilter(admin.BooleanFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "logged in"  # not the field's name, "is logged in"
+
+
 @admin.register(Agent)
 class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     """Who an agent is (AgentID, user) is edited here; whether the agent is
@@ -136,7 +142,7 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
 
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["agent_id", "user", "logged_in", "since", "active_call"]
-    list_filter = [("is_logged_in", admin.BooleanFieldListFilter)]
+    list_filter = [("is_logged_in", LoggedInFilter)]
     search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
     list_per_page = 50
@@ -454,6 +460,9 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def object_title(self, obj):
+        return f"Do-not-call block of {self.target(obj)}"
 
     @admin.display(description="blocks")
     def target(self, obj):
@@ -1107,6 +1116,13 @@ class ContactModeAdmin(PlainWords, admin.ModelAdmin):
     @admin.display(description="account", ordering="account__account_number")
     def account_key(self, obj):
         return obj.account.account_number
+
+    def object_title(self, obj):
+        deleted = " (deleted)" if obj.deleted_at else ""
+        return (
+            f"Mode {obj.mode_type_id} ({obj.mode_type.name}) of "
+            f"{obj.account.account_number}: {obj.number}{deleted}"
+        )
 
     @admin.display(description="Mode", ordering="mode_type_id")
     def mode(self, obj):
