@@ -229,6 +229,8 @@ SPECTACULAR_SETTINGS = {
 # user may act for any agent (lcm.act_for_any_agent), sparing two queries per
 # integration request. A granted or revoked permission takes effect within
 # this time; 0 disables.
+# LCM_IMPORT_UPLOAD_MAX_BYTES: the largest account list the console's
+# "Import accounts" page accepts (bytes).
 
 
 def lcm_env(variable: str, setting: str, cast=str):
@@ -251,6 +253,9 @@ LCM_DEFAULT_REGION = lcm_env("LCM_DEFAULT_REGION", "LCM_DEFAULT_REGION")
 LCM_DEFAULT_TIME_ZONE = lcm_env("LCM_DEFAULT_TIME_ZONE", "LCM_DEFAULT_TIME_ZONE")
 LCM_PERMISSION_CACHE_SECONDS = lcm_env(
     "LCM_PERMISSION_CACHE_SECONDS", "LCM_PERMISSION_CACHE_SECONDS", int
+)
+LCM_IMPORT_UPLOAD_MAX_BYTES = lcm_env(
+    "LCM_IMPORT_UPLOAD_MAX_BYTES", "LCM_IMPORT_UPLOAD_MAX_BYTES", int
 )
 # Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
 if isinstance(LCM_API_MAX_BODY_BYTES, int):

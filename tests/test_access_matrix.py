@@ -338,6 +338,12 @@ ADMIN = [
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
     Page("lcm_account_export",             GET,  200, 200, 200),
+    # "Import accounts": lcm.import_accounts (the Supervisors'); a preview is
+    # its uploader's only, by a token (here an unknown one: 404).
+    Page("lcm_account_import",             GET,  200, 403, 200),
+    Page("lcm_account_import",             POST, 200, 403, 200, data="empty"),
+    Page("lcm_account_import_preview",     GET,  404, 403, 404),
+    Page("lcm_account_import_run",         POST, 404, 403, 404, data="empty"),
     Page("lcm_account_change",             POST, MOVED, 403, MOVED, data="rename"),
     # Modes change only through the console's forms: read-only here, for everyone.
     *model_pages("lcm.contactmode",   ALL,        NOBODY,      ALL,    NOBODY,      ALL),
@@ -523,6 +529,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
+    elif name in ("lcm_account_import_preview", "lcm_account_import_run"):
+        args = ["no-such-upload"]
     elif name == "lcm_donotcallnumber_lift":
         args = [pks["lcm.donotcallnumber"]]
     elif name in ("lcm_call_end", "lcm_agent_log_out"):
@@ -790,6 +798,8 @@ CAPABILITIES = [
      ["admin:POST lcm_donotcallnumber_delete"]),
     ("Delete accounts, calls and agents",
      ["admin:GET lcm_account_delete", "admin:GET lcm_call_delete", "admin:GET lcm_agent_delete"]),
+    ("Upload an account list: preview, then import (console)",
+     ["admin:GET lcm_account_import", "admin:POST lcm_account_import"]),
     ("Export accounts and the do-not-call list as CSV (admin)",
      ["admin:GET lcm_account_export", "admin:GET lcm_donotcallnumber_export"]),
     ("View the audit log and export it as CSV (admin)",

@@ -137,8 +137,8 @@ class AgentFilter(InputFilter):
 
 
 class SourceFilter(InputFilter):
-    title = "source app"
-    parameters = {"source": "Source app"}
+    title = "source"
+    parameters = {"source": "Source (admin, import…)"}
 
 
 class ModeFilter(admin.SimpleListFilter):
@@ -191,6 +191,9 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only for everyone: the table is append-only."""
 
     list_title = "Audit log"
+
+    def object_title(self, obj):
+        return f"Audit entry #{obj.seq}: {obj.account_number}, mode {obj.mode_id}"
 
     list_display = [
         "seq",
