@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lcm', '0015_audit_checkpoints'),
+        ('lcm', '0016_list_wide_do_not_call_entries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
