@@ -54,6 +54,7 @@ def test_an_auditor_reads_the_log_newest_first_with_every_field(auditor_api):
         "reverts_seq": None,
         "client_ip": "10.0.0.7",
         "request_id": "r1",
+        "erased": None,
         "prev_hash": entries[1].hash,
         "hash": entries[2].hash,
     }

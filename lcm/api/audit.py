@@ -76,6 +76,10 @@ class ModeChangeSerializer(serializers.ModelSerializer):
     mode = serializers.IntegerField(source="mode_id")
     deleted_modes = DeletedModeSerializer(many=True)
     reverts_seq = serializers.IntegerField(source="reverts.seq", allow_null=True, default=None)
+    erased = serializers.SerializerMethodField(
+        help_text='In place of the personal fields once erased: "erased on <date> by <user> '
+        '(entry #<seq>): <reason>"; on an `erase` entry, what it erased and why; else null.'
+    )
 
     class Meta:
         model = ModeChange
@@ -96,10 +100,16 @@ class ModeChangeSerializer(serializers.ModelSerializer):
             "reverts_seq",
             "client_ip",
             "request_id",
+            "erased",
             "prev_hash",
             "hash",
         ]
         read_only_fields = fields
+
+    def get_erased(self, obj) -> str | None:
+        from lcm.actions.erasure import marker
+
+        return marker(obj)
 
 
 _PARAMETER_TYPES = {"mode": OpenApiTypes.INT}
@@ -114,7 +124,7 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
     pagination_class = NewestFirst
     filter_backends = [DjangoFilterBackend]
     filterset_class = ModeChangeFilter
-    queryset = ModeChange.objects.select_related("reverts").order_by("-seq")
+    queryset = ModeChange.objects.select_related("reverts", "erased_by").order_by("-seq")
 
     @extend_schema(
         operation_id="mode_changes_list",
@@ -255,11 +265,15 @@ class ModeChangeProof(_AuditReadView):
         },
     )
     def get(self, request, seq: str):
-        from lcm import checkpoints
-        from lcm.audit import canonical_bytes
+        from lcm import audit, checkpoints
+        from lcm.actions.erasure import marker
 
         number = _seq(seq)
-        entry = ModeChange.objects.filter(seq=number).first() if number else None
+        entry = (
+            ModeChange.objects.select_related("erased_by").filter(seq=number).first()
+            if number
+            else None
+        )
         if entry is None:
             raise NotFound(f"There is no audit entry #{_shown(seq)}.")
         checkpoint = checkpoints.covering_checkpoint(entry.seq)
@@ -268,11 +282,26 @@ class ModeChangeProof(_AuditReadView):
                 f"No signed checkpoint covers entry #{entry.seq} yet: one is made every "
                 "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
             )
+        proof = {"seq": entry.seq, "hash": entry.hash}
+        if audit.recomputable(entry):
+            proof["entry"] = json.loads(audit.canonical_bytes(entry))
+        else:
+            # Format 1, values erased: the hash is all that is left to prove.
+            proof["entry"] = None
+            proof["content_erased"] = True
+        if entry.salt is not None:
+            # Format 2: each personal value with its salt, so that the
+            # auditor can check it against the digest the hash seals.
+            proof["personal"] = {
+                name: {"value": value, "salt": audit.field_salt(entry.salt, name).hex()}
+                for name in audit.personal_digests(entry)
+                for value in [getattr(entry, name)]
+            }
+        if entry.erased_by_id is not None:
+            proof["erased"] = marker(entry)
         return Response(
             {
-                "seq": entry.seq,
-                "hash": entry.hash,
-                "entry": json.loads(canonical_bytes(entry)),
+                **proof,
                 "leaf_index": entry.seq - 1,
                 "tree_size": checkpoint.tree_size,
                 "inclusion_proof": checkpoints.inclusion_proof(entry.seq, checkpoint),
