@@ -459,3 +459,25 @@ def test_an_entry_that_no_longer_matches_its_hash_is_not_erased(demo):
         erase()
     assert (snapshot(), rows_of(DAVID)) == before
     assert errors.ERASURE_BROKEN_ENTRY.startswith("Audit entry #{seq}")
+
+
+@pytest.mark.postgres
+def test_the_app_role_cannot_erase_the_owner_can(demo):
+    """docs/audit.md, "PostgreSQL roles": lcm_app has no UPDATE on the log."""
+    from .test_audit_roles import GRANTS
+
+    def sql(statement):
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+    davids_history()
+    before = snapshot(), rows_of(DAVID)
+    sql("CREATE ROLE lcm_app NOLOGIN")
+    sql(GRANTS.read_text())
+    sql("SET LOCAL ROLE lcm_app")
+    with pytest.raises(CommandError, match=r"The database refused the erasure \(permission denied"):
+        erase()
+    sql("RESET ROLE")
+    assert (snapshot(), rows_of(DAVID)) == before
+    assert "Erased the personal data" in erase()  # as the owner
+    assert verify().startswith("Audit chain OK")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from lcm import checkpoints, errors
 from lcm.actions import erasure, permissions
@@ -57,6 +58,13 @@ class Command(BaseCommand):
             )
         except errors.LcmError as exc:
             raise CommandError(exc.message) from None
+        except DatabaseError as exc:  # the app role of docs/audit.md: no UPDATE on the log
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CommandError(
+                f"The database refused the erasure ({reason}): nothing was erased. With the "
+                "PostgreSQL roles of docs/audit.md, run erase_contact with the owner role's "
+                "DATABASE_URL."
+            ) from None
         entry = result.entry
         if result.already:
             self.stdout.write(
