@@ -371,7 +371,7 @@ def test_erasing_format1_entries_says_what_it_cannot_check(signed, request, tmp_
         if signed:
             assert f"attested by signed checkpoint #{made.tree_size}" in output
         else:
-            assert "no signed checkpoint covers them" in output
+            assert "no signed checkpoint checked in this run covers them" in output
     if not signed:
         return
     checkpoint()
@@ -431,6 +431,14 @@ def test_erasing_twice_says_already_erased_and_changes_nothing(demo):
     assert f"Account {DAVID} was already erased on 2026-12-01" in out
     assert f"(audit entry #{record.seq}): nothing changed" in out
     assert (snapshot(), rows_of(DAVID)) == before
+
+    # Written to since (a number set again): that is erased by a second erase entry.
+    post(client_for("testagent"), set_mode_body(ContactNumber="3005550199"))
+    out = erase(reason="Second request")
+    assert "Erased the personal data" in out and "1 audit entries" in out
+    assert not where_found({"3005550199"})
+    assert ModeChange.objects.filter(action="erase").count() == 2
+    assert verify().startswith("Audit chain OK")
 
 
 def test_erasing_needs_the_permission(demo):

@@ -101,7 +101,8 @@ def erase_contact(
     an operator at the shell), with an empty reason, for an unknown key, or
     when one of the account's entries does not match its hash (erasing it
     would destroy the evidence: run verify_audit). Erasing an account again
-    changes nothing and says when it was erased.
+    changes nothing and says when it was erased — unless it was written to
+    since (a number set again): that is erased by a new erase entry.
     """
     permissions.require(actor, ERASE_CONTACT)
     reason = (reason or "").strip()
@@ -113,17 +114,19 @@ def erase_contact(
     if account is None:
         raise errors.UnknownAccount(errors.UNKNOWN_ACCOUNT_KEY.format(key=account_number))
     account = modes.lock_account(account.pk)
+    entries = list(
+        ModeChange.objects.filter(account=account, erased_by__isnull=True)
+        .exclude(action=ModeChange.Action.ERASE)
+        .order_by("seq")
+    )
     done = (
         ModeChange.objects.filter(account=account, action=ModeChange.Action.ERASE)
         .order_by("-seq")
         .first()
     )
-    if done is not None:
+    if done is not None and not entries and not _holds_personal_data(account):
         return ErasureResult(account.account_number, done, already=True)
-
-    entries = list(
-        ModeChange.objects.filter(account=account, erased_by__isnull=True).order_by("seq")
-    )
+    # (Erased before, but written to since — a number set again: erased again.)
     for entry in entries:
         if content_matches(entry) is False:
             raise errors.Conflict(errors.ERASURE_BROKEN_ENTRY.format(seq=entry.seq))
@@ -188,6 +191,16 @@ def erase_contact(
         callbacks=callback_count,
         do_not_call=dnc_count,
         idempotency_keys=idempotency,
+    )
+
+
+def _holds_personal_data(account: Account) -> bool:
+    return bool(
+        account.first_name
+        or account.last_name
+        or account.zip_code
+        or ContactMode.objects.filter(account=account).exclude(number="").exists()
+        or Callback.objects.filter(account=account).exclude(number="", comments="").exists()
     )
 
 

@@ -191,9 +191,9 @@ class Command(BaseCommand):
             )
         if bare:
             self.stdout.write(
-                f"  - {', '.join(f'#{s}' for s in bare[:10])}: no signed checkpoint covers "
-                "them: only the hashes of the entries after them vouch for them (whoever can "
-                "write the database could have rewritten them)."
+                f"  - {', '.join(f'#{s}' for s in bare[:10])}: no signed checkpoint checked "
+                "in this run covers them: only the hashes of the entries after them vouch for "
+                "them (whoever can write the database could have rewritten them)."
             )
 
     def _describe(self, witnessed, walked_from: int, walked: int) -> None:
