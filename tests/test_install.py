@@ -387,6 +387,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                     "reverts_seq": None,
                     "client_ip": "127.0.0.1",
                     "request_id": entry["request_id"],
+                    "erased": None,  # docs/audit.md, "Erasure"
                     "prev_hash": seeded[0]["hash"],
                     "hash": entry["hash"],
                 },
