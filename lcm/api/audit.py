@@ -391,12 +391,7 @@ class ModeChangeList(AuditApi, generics.ListAPIView):
                 response_only=True,
                 status_codes=["200"],
             ),
-            OpenApiExample(
-                "Not an auditor",
-                value=examples.NOT_AN_AUDITOR,
-                response_only=True,
-                status_codes=["403"],
-            ),
+            examples.reply_example("Not an auditor", examples.NOT_AN_AUDITOR, 403),
             OpenApiExample(
                 "Bad date", value=examples.BAD_SINCE, response_only=True, status_codes=["400"]
             ),
@@ -439,12 +434,7 @@ class ModeChangeExport(ModeChangeList):
                 response_only=True,
                 status_codes=["200"],
             ),
-            OpenApiExample(
-                "Not an auditor",
-                value=examples.NOT_AN_AUDITOR,
-                response_only=True,
-                status_codes=["403"],
-            ),
+            examples.reply_example("Not an auditor", examples.NOT_AN_AUDITOR, 403),
         ],
     )
     def get(self, request, *args, **kwargs):
@@ -625,24 +615,9 @@ class ModeChangeProof(_AuditReadView):
             ),
         },
         examples=[
-            OpenApiExample(
-                "A proof",
-                value=examples.MODE_CHANGE_PROOF,
-                response_only=True,
-                status_codes=["200"],
-            ),
-            OpenApiExample(
-                "Unknown entry",
-                value=examples.UNKNOWN_ENTRY,
-                response_only=True,
-                status_codes=["404"],
-            ),
-            OpenApiExample(
-                "Not yet signed",
-                value=examples.NOT_CHECKPOINTED,
-                response_only=True,
-                status_codes=["409"],
-            ),
+            examples.reply_example("A proof", examples.MODE_CHANGE_PROOF, 200),
+            examples.reply_example("Unknown entry", examples.UNKNOWN_ENTRY, 404),
+            examples.reply_example("Not yet signed", examples.NOT_CHECKPOINTED, 409),
         ],
     )
     def get(self, request, seq: str):
@@ -721,24 +696,9 @@ class CheckpointConsistency(_AuditReadView):
             ),
         },
         examples=[
-            OpenApiExample(
-                "A proof",
-                value=examples.CONSISTENCY_PROOF,
-                response_only=True,
-                status_codes=["200"],
-            ),
-            OpenApiExample(
-                "No first",
-                value=examples.FIRST_REQUIRED,
-                response_only=True,
-                status_codes=["400"],
-            ),
-            OpenApiExample(
-                "Unknown checkpoint",
-                value=examples.UNKNOWN_CHECKPOINT,
-                response_only=True,
-                status_codes=["404"],
-            ),
+            examples.reply_example("A proof", examples.CONSISTENCY_PROOF, 200),
+            examples.reply_example("No first", examples.FIRST_REQUIRED, 400),
+            examples.reply_example("Unknown checkpoint", examples.UNKNOWN_CHECKPOINT, 404),
         ],
     )
     def get(self, request):

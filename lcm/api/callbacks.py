@@ -197,12 +197,7 @@ class DoneCallbackView(IntakeView):
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Done", value={"Outcome": "sale"}, request_only=True),
-            OpenApiExample(
-                "Closed",
-                value=examples.CALLBACK_DONE,
-                response_only=True,
-                status_codes=["200"],
-            ),
+            examples.reply_example("Closed", examples.CALLBACK_DONE, 200),
             _example_error("Cancelled before", examples.CALLBACK_CANCELLED_BEFORE, 409),
         ],
     )
@@ -229,12 +224,7 @@ class CancelCallbackView(IntakeView):
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Cancel", value={"Reason": "customer unreachable"}, request_only=True),
-            OpenApiExample(
-                "Cancelled",
-                value=examples.CALLBACK_CANCELLED,
-                response_only=True,
-                status_codes=["200"],
-            ),
+            examples.reply_example("Cancelled", examples.CALLBACK_CANCELLED, 200),
             _example_error("Done before", examples.CALLBACK_DONE_BEFORE, 409),
         ],
     )

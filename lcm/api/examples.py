@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 
+from drf_spectacular.utils import OpenApiExample
+
 from lcm import errors
 from lcm.audit_filters import NOT_A_DATE
 
@@ -440,3 +442,9 @@ UNKNOWN_CHECKPOINT = {
     "code": "unknown_checkpoint",
     "message": errors.UNKNOWN_CHECKPOINT.format(size=9),
 }
+
+
+def reply_example(name: str, value, status: int) -> OpenApiExample:
+    """An example of the reply sent with `status` (never of a request), as the
+    OpenAPI document declares it."""
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])

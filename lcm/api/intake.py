@@ -245,12 +245,7 @@ class WrapUpCallView(IntakeView):
             409: OpenApiResponse(Error, description="The call has ended"),
         },
         examples=[
-            OpenApiExample(
-                "In wrap-up",
-                value=examples.CALL_IN_WRAP_UP,
-                response_only=True,
-                status_codes=["200"],
-            ),
+            examples.reply_example("In wrap-up", examples.CALL_IN_WRAP_UP, 200),
             _example_error("Unknown call", examples.UNKNOWN_CALL_ERROR, 404),
         ],
     )

@@ -131,18 +131,10 @@ class WebServiceView(LcmApiPolicy, APIView):
                 "SetNewModeNumber", value=examples.SET_NEW_MODE_NUMBER, request_only=True
             ),
             OpenApiExample("GetContactModes", value=examples.GET_CONTACT_MODES, request_only=True),
-            OpenApiExample(
-                "SetNewModeNumberResult",
-                value=examples.SET_NEW_MODE_NUMBER_RESULT,
-                response_only=True,
-                status_codes=["200"],
+            examples.reply_example(
+                "SetNewModeNumberResult", examples.SET_NEW_MODE_NUMBER_RESULT, 200
             ),
-            OpenApiExample(
-                "SetContactModes",
-                value=examples.SET_CONTACT_MODES,
-                response_only=True,
-                status_codes=["200"],
-            ),
+            examples.reply_example("SetContactModes", examples.SET_CONTACT_MODES, 200),
             OpenApiExample(
                 "SetDNC",
                 summary="The customer opts out of the mobile (mode 3) until 31/12/2026",
@@ -175,12 +167,7 @@ class WebServiceView(LcmApiPolicy, APIView):
                 response_only=True,
                 status_codes=["200"],
             ),
-            OpenApiExample(
-                "Invalid Call ID",
-                value=examples.INVALID_CALL_ID,
-                response_only=True,
-                status_codes=["404"],
-            ),
+            examples.reply_example("Invalid Call ID", examples.INVALID_CALL_ID, 404),
             *(
                 OpenApiExample(name, value=value, request_only=True)
                 for name, value in examples.CALLBACK_REQUESTS.items()
@@ -189,12 +176,7 @@ class WebServiceView(LcmApiPolicy, APIView):
                 OpenApiExample(name, value=value, response_only=True, status_codes=["200"])
                 for name, value in examples.CALLBACK_REPLIES.items()
             ),
-            OpenApiExample(
-                "Callback window too long",
-                value=examples.CALLBACK_TOO_LONG,
-                response_only=True,
-                status_codes=["400"],
-            ),
+            examples.reply_example("Callback window too long", examples.CALLBACK_TOO_LONG, 400),
         ],
     )
     def post(self, request):
