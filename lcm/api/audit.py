@@ -26,6 +26,7 @@ from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
+from lcm.replica import auditor_db, auditor_reads
 
 from . import failures
 from .policy import LcmApiPolicy
@@ -151,12 +152,19 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return self.list(request, *args, **kwargs)
 
+    def get_queryset(self):
+        # The auditors' read replica, when there is one (lcm.replica): the
+        # streamed CSV reads after this view returns, so the queryset itself
+        # names its database.
+        return super().get_queryset().using(auditor_db())
+
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        if request.accepted_renderer.format == CSVRenderer.format:
-            return csv_response(queryset.order_by(*newest_first(request.query_params)))
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        with auditor_reads():
+            queryset = self.filter_queryset(self.get_queryset())
+            if request.accepted_renderer.format == CSVRenderer.format:
+                return csv_response(queryset.order_by(*newest_first(request.query_params)))
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_exception_handler(self):
         return self._render_exception
@@ -198,7 +206,8 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
 
 
 class _AuditReadView(LcmApiPolicy, generics.GenericAPIView):
-    """JSON only, auditors and supervisors, errors in this API's shape."""
+    """JSON only, auditors and supervisors, errors in this API's shape;
+    `get` reads from the auditors' database (lcm.replica)."""
 
     permission_classes = [IsAuthenticated, CanViewModeChanges]
     renderer_classes = [renderers.JSONRenderer]
@@ -254,6 +263,7 @@ class ModeChangeProof(_AuditReadView):
             409: OpenApiResponse(description="No signed checkpoint covers this entry yet"),
         },
     )
+    @auditor_reads()
     def get(self, request, seq: str):
         from lcm import checkpoints
         from lcm.audit import canonical_bytes
@@ -303,6 +313,7 @@ class CheckpointConsistency(_AuditReadView):
             404: OpenApiResponse(description="No checkpoint of that size"),
         },
     )
+    @auditor_reads()
     def get(self, request):
         from lcm import checkpoints
         from lcm.models import AuditCheckpoint
