@@ -188,10 +188,13 @@ def fill(
             f"{dnc:,} do-not-call numbers",
             # 19…: no region, not a valid international number: country unknown,
             # national key the digits (as lcm.numbers.identify makes it).
-            "INSERT INTO lcm_donotcallnumber (number, number_e164, number_national, reason, "
-            "added_at, added_by) "
-            "SELECT '19' || CAST(10000000 + s.i AS TEXT), '', '19' || CAST(10000000 + s.i AS "
-            "TEXT), 'bench', %s, 'fill' "
+            # Django keeps no column defaults in the database: every NOT NULL
+            # column is named (the blocks of migration 0012 added several).
+            "INSERT INTO lcm_donotcallnumber (scope, number, number_e164, number_national, "
+            "reason, added_at, added_by, account_number, campaign, comments, agent_code, "
+            "callid, lifted_by, lift_reason) "
+            "SELECT 'number', '19' || CAST(10000000 + s.i AS TEXT), '', '19' || "
+            "CAST(10000000 + s.i AS TEXT), 'bench', %s, 'fill', '', '', '', '', '', '', '' "
             f"FROM {series(vendor, dnc)}",
             [now],
         )

@@ -25,6 +25,14 @@ Everything binds 127.0.0.1. Phases (``--phases``):
             SetNewModeNumber and GetContactModes at 1 connection, and the
             ratio large/small.
 ``profile`` bench/profile_request.py against the main database.
+``pgbouncer`` the product through PgBouncer in transaction mode (PGBOUNCER_URL,
+            ``bin/with-postgres --pgbouncer``; skipped without it) against
+            the product direct, both with DATABASE_PREPARED_STATEMENTS=false,
+            durable commits, at each of ``--connections``, on the main
+            database. CPU per request adds pgbouncer's own.
+``append``  the audit chain's ceiling: bench/audit_append.py, processes
+            that only append audit entries (one per transaction), at each
+            of ``--append-processes``, per commit mode; then the chain check.
 
 Prints the tables; ``--record`` also writes them into docs/benchmarks.md
 (between the markers of the SetNewModeNumber section only).
@@ -447,6 +455,96 @@ def phase_main(args, admin_url: str, template: str, workdir: Path, pg_roots) -> 
     }
 
 
+def phase_pgbouncer(args, admin_url: str, template: str, workdir: Path, pg_roots, main):
+    """The product through PgBouncer (transaction mode) against the product
+    direct, both without prepared statements (which transaction pooling
+    cannot keep), durable commits, on the main phase's database."""
+    bouncer = os.environ.get("PGBOUNCER_URL", "")
+    if not bouncer:
+        log("no PGBOUNCER_URL (bin/with-postgres --pgbouncer): the pgbouncer phase is skipped")
+        return None
+    if main:
+        url, data_file = main["url"], main["data_file"]
+    else:
+        url = create_database(admin_url, "lcm_bench_main", template)
+        data_file = fill(production_env(url), workdir, "main", args.accounts, args)
+    with pg_admin(admin_url) as conn:
+        conn.execute("ALTER DATABASE lcm_bench_main SET synchronous_commit = on")
+    roots = list(pg_roots)
+    pidfile = os.environ.get("PGBOUNCER_PIDFILE", "")
+    if pidfile and Path(pidfile).exists():
+        roots.append(int(Path(pidfile).read_text().split()[0]))
+    unprepared = {"CONN_MAX_AGE": "600", "DATABASE_PREPARED_STATEMENTS": "false"}
+    servers = [
+        start_server(
+            name,
+            gunicorn_argv("config.wsgi", args.workers),
+            tests_processes.production_env(database, **unprepared),
+            workdir,
+        )
+        for name, database in (
+            ("direct", url),
+            ("pgbouncer", url_for_db(bouncer, "lcm_bench_main")),
+        )
+    ]
+    results: dict[str, list[Result]] = {server.name: [] for server in servers}
+    try:
+        for server in servers:
+            warm_up(server, args, data_file)
+        for connections in args.connections:
+            for server in servers:
+                results[server.name].append(
+                    measure(server.name, server, roots, connections, args, data_file)
+                )
+    finally:
+        for server in servers:
+            server.stop()
+    return {"results": results, "chain": check_chain(url)}
+
+
+def phase_append(args, admin_url: str, template: str) -> dict:
+    """bench/audit_append.py under each commit mode, on a database of its own."""
+    url = create_database(admin_url, "lcm_bench_append", template)
+    env = production_env(url)
+    rows: dict[str, list[dict]] = {}
+    for mode in args.commit:
+        with pg_admin(admin_url) as conn:
+            conn.execute(
+                f"ALTER DATABASE lcm_bench_append SET synchronous_commit = {COMMIT_MODES[mode]}"
+            )
+        done = subprocess.run(
+            [
+                PY,
+                str(BENCH / "audit_append.py"),
+                "--processes",
+                args.append_processes,
+                "--duration",
+                str(args.duration),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"bench: audit_append.py failed:\n{done.stdout}\n{done.stderr}")
+        rows[mode] = [
+            json.loads(line.removeprefix("APPEND_JSON "))
+            for line in done.stdout.splitlines()
+            if line.startswith("APPEND_JSON ")
+        ]
+        for row in rows[mode]:
+            log(
+                f"append {mode:<7} processes={row['processes']:<3} "
+                f"{row['commits_per_s']:8.1f} commits/s  p50 {row['p50_ms']:7.2f} ms  "
+                f"p99 {row['p99_ms']:7.2f} ms"
+            )
+    chain = check_chain(url)
+    log(f"audit chain after the appends: {chain}")
+    return {"rows": rows, "chain": chain}
+
+
 def phase_sqlite(args, workdir: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
     env = dict(os.environ)
@@ -548,7 +646,9 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dict[str, str]:
+def report(
+    args, started: str, loads: dict, main, sqlite, scale, profile, bouncer=None, append=None
+) -> dict[str, str]:
     """The figures as Markdown, one text per phase, each saying how it was run."""
     texts = {}
 
@@ -643,6 +743,52 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
         out = header("profile")
         out += ["```", profile.strip(), "```"]
         texts["profile"] = "\n".join(out)
+    if bouncer:
+        out = header("pgbouncer")
+        out.append(
+            f"#### Through PgBouncer, transaction mode ({args.accounts:,} accounts, durable "
+            "commits, DATABASE_PREPARED_STATEMENTS=false on both)"
+        )
+        out.append("")
+        out.append(
+            "| connections | server | req/s | p50 ms | p99 ms | max ms | errors | "
+            "CPU ms/req (app + PG and pgbouncer) |"
+        )
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for d, b in zip(bouncer["results"]["direct"], bouncer["results"]["pgbouncer"], strict=True):
+            for r in (d, b):
+                out.append(
+                    f"| {r.connections} | product, {r.label} | {r.rps:.0f} | {r.p50_ms:.2f} | "
+                    f"{r.p99_ms:.2f} | {r.max_ms:.1f} | {r.errors} | "
+                    f"{r.cpu_ms:.2f} ({r.app_cpu_ms:.2f} + {r.db_cpu_ms:.2f}) |"
+                )
+            out.append(
+                f"| {d.connections} | **pgbouncer/direct** | **{ratio(b.rps, d.rps)}** | "
+                f"{ratio(b.p50_ms, d.p50_ms)} | {ratio(b.p99_ms, d.p99_ms)} | | | "
+                f"{ratio(b.cpu_ms, d.cpu_ms)} |"
+            )
+        out.append("")
+        out.append(f"Audit chain after the load: {bouncer['chain']}.")
+        texts["pgbouncer"] = "\n".join(out)
+    if append:
+        out = header("append")
+        out.append(
+            "#### The audit chain's append ceiling (bench/audit_append.py: one "
+            "`append_entry` per transaction, nothing else, one connection per process)"
+        )
+        out.append("")
+        out.append("| commits | processes | commits/s | p50 ms | p99 ms | max ms |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for mode, rows in append["rows"].items():
+            for row in rows:
+                out.append(
+                    f"| {mode} (synchronous_commit {COMMIT_MODES[mode]}) | {row['processes']} | "
+                    f"**{row['commits_per_s']:.0f}** | {row['p50_ms']:.2f} | "
+                    f"{row['p99_ms']:.2f} | {row['max_ms']:.1f} |"
+                )
+        out.append("")
+        out.append(f"Audit chain after the appends: {append['chain']}.")
+        texts["append"] = "\n".join(out)
     return texts
 
 
@@ -667,7 +813,7 @@ def main(argv=None) -> None:
         description="Benchmark SetNewModeNumber against the floor.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--phases", default="main,sqlite,scale,profile")
+    parser.add_argument("--phases", default="main,sqlite,scale,profile,pgbouncer,append")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--agents", type=int, default=2_000)
     parser.add_argument("--calls", type=int, default=2_000)
@@ -689,6 +835,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sqlite-accounts", type=int, default=10_000)
     parser.add_argument("--scale-small", type=int, default=10_000)
     parser.add_argument("--scale-large", type=int, default=100_000)
+    parser.add_argument(
+        "--append-processes", default="1,4,16", help="process counts of the append phase"
+    )
     parser.add_argument("--record", action="store_true", help="write docs/benchmarks.md")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -707,7 +856,7 @@ def main(argv=None) -> None:
     ensure_wrk()
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     loads: dict[str, str] = {}
-    main_result = sqlite = scale = profile = None
+    main_result = sqlite = scale = profile = bouncer = append = None
     with tempfile.TemporaryDirectory(prefix="lcm-bench-") as tmp:
         workdir = Path(tmp)
         pg_roots = []
@@ -732,7 +881,13 @@ def main(argv=None) -> None:
         if "profile" in phases and main_result:
             loads["profile"] = load_average()
             profile = phase_profile(main_result)
-    texts = report(args, started, loads, main_result, sqlite, scale, profile)
+        if "pgbouncer" in phases:
+            loads["pgbouncer"] = load_average()
+            bouncer = phase_pgbouncer(args, admin_url, template, workdir, pg_roots, main_result)
+        if "append" in phases:
+            loads["append"] = load_average()
+            append = phase_append(args, admin_url, template)
+    texts = report(args, started, loads, main_result, sqlite, scale, profile, bouncer, append)
     print("\n\n".join(texts.values()))
     if args.record:
         record(texts)
@@ -762,6 +917,17 @@ def main(argv=None) -> None:
         ]
         if not scale["plans_ok"]:
             failures.append("a sequential scan of a big table (bench/explain.py)")
+    if bouncer:
+        failures += [
+            f"pgbouncer {r.label} c={r.connections}"
+            for rs in bouncer["results"].values()
+            for r in rs
+            if r.errors
+        ]
+        if re.search(r"[1-9]\d* (gaps|broken)", bouncer["chain"]):
+            failures.append(f"audit chain (pgbouncer): {bouncer['chain']}")
+    if append and re.search(r"[1-9]\d* (gaps|broken)", append["chain"]):
+        failures.append(f"audit chain (append): {append['chain']}")
     if failures:
         raise SystemExit("bench: errors in " + ", ".join(failures))
 
