@@ -89,10 +89,11 @@ bench: install
 	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
 	  bin/with-postgres --pgbouncer $(PY) bench/run.py --record $(BENCH_ARGS)
 
-## Only the audit chain's append ceiling (docs/scaling.md): about a minute.
+## Only the audit chain's append ceiling and the replica's lag under appends
+## (docs/scaling.md): about two minutes.
 bench-append: install
 	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" BENCH_COMMAND="make bench-append$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
-	  bin/with-postgres $(PY) bench/run.py --record --phases append $(BENCH_ARGS)
+	  bin/with-postgres $(PY) bench/run.py --record --phases append,replica $(BENCH_ARGS)
 
 ## Only the scale phase, at 10,000 and 1,000,000 accounts (5,000,000 audit
 ## entries): about 16 minutes, most of it filling the large database.

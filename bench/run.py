@@ -33,6 +33,12 @@ Everything binds 127.0.0.1. Phases (``--phases``):
 ``append``  the audit chain's ceiling: bench/audit_append.py, processes
             that only append audit entries (one per transaction), at each
             of ``--append-processes``, per commit mode; then the chain check.
+``replica`` a streaming replica of the benchmark's cluster, started for this
+            phase only (``bin/pg-cluster replica``; it needs PG_CLUSTER_DIR
+            from ``bin/with-postgres``), then 4 processes appending (durable)
+            while the primary's ``pg_stat_replication.replay_lag`` and the
+            bytes not yet replayed are sampled every 100 ms: how far behind
+            the auditors' reads are under a write burst.
 
 Prints the tables; ``--record`` also writes them into docs/benchmarks.md
 (between the markers of the SetNewModeNumber section only).
@@ -545,6 +551,79 @@ def phase_append(args, admin_url: str, template: str) -> dict:
     return {"rows": rows, "chain": chain}
 
 
+def phase_replica(args, admin_url: str, template: str) -> dict | None:
+    """Replica lag while appends run flat out on the primary."""
+    cluster = os.environ.get("PG_CLUSTER_DIR", "")
+    if not cluster:
+        log("no PG_CLUSTER_DIR (bin/with-postgres): the replica phase is skipped")
+        return None
+    url = create_database(admin_url, "lcm_bench_replica", template)
+    port = free_port()
+    subprocess.run([str(ROOT / "bin" / "pg-cluster"), "replica", cluster, str(port)], check=True)
+    parts = urllib.parse.urlsplit(admin_url)
+    replica_url = urllib.parse.urlunsplit(
+        parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}", path="/lcm_bench_replica")
+    )
+    env = production_env(url)
+    appender = subprocess.Popen(
+        [PY, str(BENCH / "audit_append.py"), "--processes", "4", "--duration", str(args.duration)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lags, behind = [], []
+    with pg_admin(admin_url) as primary:
+        while appender.poll() is None:
+            row = primary.execute(
+                "SELECT coalesce(extract(epoch FROM replay_lag), 0) * 1000, "
+                "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication"
+            ).fetchone()
+            if row is not None:
+                lags.append(float(row[0]))
+                behind.append(int(row[1] or 0))
+            time.sleep(0.1)
+    out, err = appender.communicate()
+    if appender.returncode:
+        raise SystemExit(f"bench: audit_append.py failed:\n{out}\n{err}")
+    rows = [
+        json.loads(line.removeprefix("APPEND_JSON "))
+        for line in out.splitlines()
+        if line.startswith("APPEND_JSON ")
+    ]
+    # Caught up: the replica holds the primary's whole log.
+    import psycopg
+
+    with pg_admin(url) as primary:
+        head = primary.execute("SELECT max(seq) FROM lcm_modechange").fetchone()[0]
+    t = time.monotonic()
+    while True:
+        with psycopg.connect(replica_url, autocommit=True) as replica:
+            seen = replica.execute("SELECT max(seq) FROM lcm_modechange").fetchone()[0]
+        if seen == head or time.monotonic() - t > 60:
+            break
+        time.sleep(0.1)
+    lags.sort()
+    behind.sort()
+
+    def pct(values, p):
+        return values[min(len(values) - 1, int(p * len(values)))] if values else 0
+
+    result = {
+        "commits_per_s": rows[0]["commits_per_s"] if rows else 0,
+        "samples": len(lags),
+        "lag_p50_ms": pct(lags, 0.5),
+        "lag_p99_ms": pct(lags, 0.99),
+        "lag_max_ms": lags[-1] if lags else 0,
+        "behind_max_bytes": behind[-1] if behind else 0,
+        "caught_up": seen == head,
+        "head": head,
+    }
+    log(f"replica: {result}")
+    return result
+
+
 def phase_sqlite(args, workdir: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
     env = dict(os.environ)
@@ -647,7 +726,16 @@ def load_average() -> str:
 
 
 def report(
-    args, started: str, loads: dict, main, sqlite, scale, profile, bouncer=None, append=None
+    args,
+    started: str,
+    loads: dict,
+    main,
+    sqlite,
+    scale,
+    profile,
+    bouncer=None,
+    append=None,
+    replica=None,
 ) -> dict[str, str]:
     """The figures as Markdown, one text per phase, each saying how it was run."""
     texts = {}
@@ -789,6 +877,26 @@ def report(
         out.append("")
         out.append(f"Audit chain after the appends: {append['chain']}.")
         texts["append"] = "\n".join(out)
+    if replica:
+        out = header("replica")
+        out.append(
+            "#### Replica lag under appends (a streaming replica, hot standby, same "
+            "machine; 4 processes appending, durable commits)"
+        )
+        out.append("")
+        out.append(
+            "| commits/s on the primary | samples (every 100 ms) | replay_lag p50 ms | "
+            "p99 ms | max ms | max WAL not yet replayed | replica caught up after |"
+        )
+        out.append("|---:|---:|---:|---:|---:|---:|---|")
+        r = replica
+        out.append(
+            f"| {r['commits_per_s']:.0f} | {r['samples']} | {r['lag_p50_ms']:.1f} | "
+            f"{r['lag_p99_ms']:.1f} | {r['lag_max_ms']:.1f} | {r['behind_max_bytes']:,} bytes | "
+            + ("yes: same head #{:,}".format(r["head"]) if r["caught_up"] else "**no** (60 s)")
+            + " |"
+        )
+        texts["replica"] = "\n".join(out)
     return texts
 
 
@@ -813,7 +921,7 @@ def main(argv=None) -> None:
         description="Benchmark SetNewModeNumber against the floor.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--phases", default="main,sqlite,scale,profile,pgbouncer,append")
+    parser.add_argument("--phases", default="main,sqlite,scale,profile,pgbouncer,append,replica")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--agents", type=int, default=2_000)
     parser.add_argument("--calls", type=int, default=2_000)
@@ -856,7 +964,7 @@ def main(argv=None) -> None:
     ensure_wrk()
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     loads: dict[str, str] = {}
-    main_result = sqlite = scale = profile = bouncer = append = None
+    main_result = sqlite = scale = profile = bouncer = append = replica = None
     with tempfile.TemporaryDirectory(prefix="lcm-bench-") as tmp:
         workdir = Path(tmp)
         pg_roots = []
@@ -887,7 +995,12 @@ def main(argv=None) -> None:
         if "append" in phases:
             loads["append"] = load_average()
             append = phase_append(args, admin_url, template)
-    texts = report(args, started, loads, main_result, sqlite, scale, profile, bouncer, append)
+        if "replica" in phases:  # last: the replica replays everything after it starts
+            loads["replica"] = load_average()
+            replica = phase_replica(args, admin_url, template)
+    texts = report(
+        args, started, loads, main_result, sqlite, scale, profile, bouncer, append, replica
+    )
     print("\n\n".join(texts.values()))
     if args.record:
         record(texts)
@@ -928,6 +1041,8 @@ def main(argv=None) -> None:
             failures.append(f"audit chain (pgbouncer): {bouncer['chain']}")
     if append and re.search(r"[1-9]\d* (gaps|broken)", append["chain"]):
         failures.append(f"audit chain (append): {append['chain']}")
+    if replica and not replica["caught_up"]:
+        failures.append("the replica did not catch up within 60 s")
     if failures:
         raise SystemExit("bench: errors in " + ", ".join(failures))
 
