@@ -135,8 +135,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env
 # standby). When set, the auditors' reads — the audit log in the admin and
 # the API (CSV export, proofs), `manage.py verify_audit` — go to it, through
 # lcm.replica; every write and every other read stays on the primary. Its
-# options (prepared statements, pooling) are the primary's. Tests that do
-# not start a real replica read it as the primary itself (TEST MIRROR).
+# options (prepared statements, pooling) are the primary's. In tests it is
+# a TEST MIRROR of default, and config/settings_test.py keeps the auditors
+# on default unless tests/test_replica.py runs against a real replica.
 # docs/scaling.md, "The auditors on a read replica".
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
