@@ -48,6 +48,25 @@ def series(vendor: str, n: int) -> str:
     )
 
 
+def constant_columns(model, given: str) -> tuple[str, str, list]:
+    """What a raw INSERT into `model`'s table naming only the columns in
+    `given` (comma-separated) must add: every other NOT NULL column that has
+    a model default ("" for text), as (", col…", ", %s…", values). Django
+    keeps defaults in Python, not in the table, so a column a migration adds
+    later would otherwise break the fill with a NOT NULL violation."""
+    named = {name.strip() for name in given.split(",")}
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key or f.null or f.column in named) and f.get_default() is not None
+    ]
+    return (
+        "".join(f", {f.column}" for f in fields),
+        "".join(", %s" for _ in fields),
+        [f.get_db_prep_save(f.get_default(), connection=None) for f in fields],
+    )
+
+
 def fill(
     *,
     accounts: int,
@@ -63,6 +82,8 @@ def fill(
     django.setup()
     from django.db import connection, transaction
     from django.utils import timezone
+
+    from lcm.models import DoNotCallNumber, ModeChange
 
     vendor = connection.vendor
     pg = vendor == "postgresql"
@@ -184,19 +205,17 @@ def fill(
             f"FROM {series(vendor, calls)}",
             [base, stride, agent_base, agents, now],
         )
+        named = "number, number_e164, number_national, reason, added_at, added_by"
+        columns, placeholders, values = constant_columns(DoNotCallNumber, named)
         step(
             f"{dnc:,} do-not-call numbers",
             # 19…: no region, not a valid international number: country unknown,
             # national key the digits (as lcm.numbers.identify makes it).
-            # Django keeps no column defaults in the database: every NOT NULL
-            # column is named (the blocks of migration 0012 added several).
-            "INSERT INTO lcm_donotcallnumber (scope, number, number_e164, number_national, "
-            "reason, added_at, added_by, account_number, campaign, comments, agent_code, "
-            "callid, lifted_by, lift_reason) "
-            "SELECT 'number', '19' || CAST(10000000 + s.i AS TEXT), '', '19' || "
-            "CAST(10000000 + s.i AS TEXT), 'bench', %s, 'fill', '', '', '', '', '', '', '' "
+            f"INSERT INTO lcm_donotcallnumber ({named}{columns}) "
+            "SELECT '19' || CAST(10000000 + s.i AS TEXT), '', '19' || CAST(10000000 + s.i AS "
+            f"TEXT), 'bench', %s, 'fill'{placeholders} "
             f"FROM {series(vendor, dnc)}",
-            [now],
+            [now, *values],
         )
         if audit_entries and pg:
             # Bulk-load recipe: no per-row foreign-key triggers (the rows are
@@ -218,16 +237,20 @@ def fill(
             for name, _ in indexes:
                 cur.execute(f'DROP INDEX "{name}"')
         if audit_entries:
+            named = (
+                "seq, created_at, action, account_id, account_number, callid, agent_code, "
+                "username, source, mode_id, old_number, new_number, new_number_e164, "
+                "deleted_modes, request_id, prev_hash, hash"
+            )
+            columns, placeholders, values = constant_columns(ModeChange, named)
             step(
                 f"{audit_entries:,} audit entries",
-                "INSERT INTO lcm_modechange (seq, created_at, action, account_id, "
-                "account_number, callid, agent_code, username, source, mode_id, old_number, "
-                "new_number, new_number_e164, deleted_modes, request_id, prev_hash, hash) "
+                f"INSERT INTO lcm_modechange ({named}{columns}) "
                 "SELECT s.i, %s, 'set', a.id, a.account_number, '', '', 'fill', 'fill', 1, "
-                f"'2000000000', '2000000001', '', '[]', '', {prev_hash_sql}, {hash_sql} "
-                f"FROM {series(vendor, audit_entries)} "
+                f"'2000000000', '2000000001', '', '[]', '', {prev_hash_sql}, {hash_sql}"
+                f"{placeholders} FROM {series(vendor, audit_entries)} "
                 "JOIN lcm_account a ON a.id = %s + 1 + (s.i * 7919) %% %s",
-                [now, base, accounts],
+                [now, *values, base, accounts],
             )
             cur.execute(
                 "UPDATE lcm_auditchainhead SET seq = %s, hash = "

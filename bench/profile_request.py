@@ -102,6 +102,9 @@ def main(argv=None) -> None:
     parser.add_argument("--calls", type=Path, required=True, help="data file of bench/fill.py")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--dump", type=Path, help="also save the profile here (pstats; e.g. for print_callers)"
+    )
     args = parser.parse_args(argv)
 
     from django.core.wsgi import get_wsgi_application
@@ -157,6 +160,8 @@ def main(argv=None) -> None:
         raise SystemExit(f"profile: {len(bad)} requests failed, e.g. {bad[0]}")
 
     stats = pstats.Stats(profiler)
+    if args.dump:
+        stats.dump_stats(args.dump)
     per_layer: dict[str, float] = defaultdict(float)
     total = 0.0
     for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():

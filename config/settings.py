@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.csp.CSPMiddleware",  # django-csp's, the site policy built once
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -220,6 +220,9 @@ SPECTACULAR_SETTINGS = {
     # credentials, so a stale or bad token gets them too, never a 401.
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 says "nullable" as a type (["string", "null"]), which generators such
+    # as datamodel-code-generator honour for required fields (docs/api.md).
+    "OAS_VERSION": "3.1.0",
     # Swagger UI from the installed sidecar package, not a CDN: works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -254,6 +257,8 @@ SPECTACULAR_SETTINGS = {
 # user may act for any agent (lcm.act_for_any_agent), sparing two queries per
 # integration request. A granted or revoked permission takes effect within
 # this time; 0 disables.
+# LCM_IMPORT_UPLOAD_MAX_BYTES: the largest account list the console's
+# "Import accounts" page accepts (bytes).
 
 
 def lcm_env(variable: str, setting: str, cast=str):
@@ -276,6 +281,9 @@ LCM_DEFAULT_REGION = lcm_env("LCM_DEFAULT_REGION", "LCM_DEFAULT_REGION")
 LCM_DEFAULT_TIME_ZONE = lcm_env("LCM_DEFAULT_TIME_ZONE", "LCM_DEFAULT_TIME_ZONE")
 LCM_PERMISSION_CACHE_SECONDS = lcm_env(
     "LCM_PERMISSION_CACHE_SECONDS", "LCM_PERMISSION_CACHE_SECONDS", int
+)
+LCM_IMPORT_UPLOAD_MAX_BYTES = lcm_env(
+    "LCM_IMPORT_UPLOAD_MAX_BYTES", "LCM_IMPORT_UPLOAD_MAX_BYTES", int
 )
 # Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
 if isinstance(LCM_API_MAX_BODY_BYTES, int):

@@ -3,7 +3,7 @@
 
 Uses a throwaway SQLite database in a temporary folder: migrates it, loads
 the demo data, serves it with runserver on a free port of 127.0.0.1, makes a
-few changes as the demo supervisor through the pages (Debian's Chromium,
+few changes as the demo supervisor through the pages, previews an import (Debian's Chromium,
 driven by Playwright), and writes the PNGs to docs/img/. The server and the
 folder are removed at the end, whatever happens.
 """
@@ -106,6 +106,21 @@ def take(base: str, password: str) -> None:
             page.locator("#history tr[data-seq='1']").get_by_role("link", name="Revert…").click()
             expect(page.locator("#superseded")).to_be_visible()
             shoot(page, "revert-confirm.png")
+
+            # Import accounts: the preview of a small list with a rejected row.
+            page.goto(f"{base}/admin/lcm/account/import/")
+            content = (
+                "AccountNumber,FirstName,LastName,Campaign,Home,Mobile\n"
+                "7|1|1|0|0|44|1,Ada,Lovelace,Spring,2025550101,\n"
+                "7|1|2|0|0|44|1,Alan,Turing,Spring,(202) 555-0102,600 222 333\n"
+                "7|1|3|0|0|44|1,Bob,Smith,Spring,12,\n"
+            )
+            page.get_by_label("Account list").set_input_files(
+                files=[{"name": "spring.csv", "mimeType": "text/csv", "buffer": content.encode()}]
+            )
+            page.get_by_role("button", name="Preview the import").click()
+            expect(page.locator("#import-counts")).to_be_visible()
+            shoot(page, "import-preview.png")
         finally:
             browser.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC
@@ -42,16 +43,23 @@ COLUMNS = [
     ("request_id", "request_id"),
     ("prev_hash", "prev_hash"),
     ("hash", "hash"),
+    # Appended after the hash, so the columns before keep their positions:
+    # the whole entry, as JSON text (empty when null).
+    ("modes", "modes"),
+    ("do_not_call", "do_not_call"),
+    ("callback", "callback"),
 ]
 
 # A cell a spreadsheet would run as a formula (CSV injection), unless it is
 # a plain signed number such as +34961084836.
 _FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![0-9]+$)")
 _FORMULA_START = tuple("=@\t\r+-")
+_JSON = [i for i, (_, path) in enumerate(COLUMNS) if path in {"modes", "do_not_call", "callback"}]
 _TEXT = [
     i
     for i, (_, path) in enumerate(COLUMNS)
     if path not in {"seq", "created_at", "mode_id", "deleted_modes", "reverts__seq"}
+    and i not in _JSON  # an object or a list: never starts as a formula
 ]
 _CREATED_AT = [path for _, path in COLUMNS].index("created_at")
 _DELETED_MODES = [path for _, path in COLUMNS].index("deleted_modes")
@@ -70,6 +78,9 @@ def _cells(row: tuple) -> list:
     cells[_DELETED_MODES] = "; ".join(
         f"{m['mode_id']}:{m['number']}" for m in cells[_DELETED_MODES]
     )
+    for i in _JSON:
+        if cells[i] is not None:
+            cells[i] = json.dumps(cells[i], separators=(",", ":"), ensure_ascii=False)
     for i in _TEXT:
         text = cells[i]
         if text and text.startswith(_FORMULA_START) and _FORMULA.match(text):

@@ -162,6 +162,9 @@ SETTINGS: dict[str, Setting] = {
     "LCM_PERMISSION_CACHE_SECONDS": Setting(
         60, non_negative_int, "Seconds a process caches lcm.act_for_any_agent, 0 for never"
     ),
+    "LCM_IMPORT_UPLOAD_MAX_BYTES": Setting(
+        2 * 1024 * 1024, positive_int, "Largest account list the console accepts for upload"
+    ),
     # Signed checkpoints of the audit log (docs/audit.md, "Signed checkpoints").
     "LCM_AUDIT_SIGNING_KEY_FILE": Setting(
         "", absolute_path_or_empty, "Ed25519 private key (PEM) signing checkpoints; '' for off"

@@ -1,7 +1,10 @@
-"""What a floor manager opens first: four live figures, each a link to its
-list. Each figure is one COUNT through an index (call state, agent login,
-audit entry time, do-not-call entry time); a figure the user may not view
-is left out."""
+"""What a floor manager opens first: live figures, each a link to its list.
+Each figure is one COUNT through an index (call state, agent login, audit
+entry time, do-not-call entry time, callback state and window), but
+"Callbacks due now", which reads the callbacks open now to leave out those
+needing attention, as the dialer's due list does
+(`lcm.actions.callbacks.due_now`); a figure the user may not view is left
+out."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
+from lcm.actions import callbacks
 from lcm.models import Agent, Call, DoNotCallNumber, ModeChange
 
 
@@ -57,6 +61,20 @@ def figures(user, now=None) -> list[Figure]:
             "Do-not-call entries added today",
             lambda: DoNotCallNumber.objects.filter(added_at__gte=today).count(),
             reverse("admin:lcm_donotcallnumber_changelist"),
+        ),
+        (
+            "lcm.view_callback",
+            "callbacks-due",
+            "Callbacks due now",
+            lambda: len(callbacks.due_now(now)),
+            reverse("admin:lcm_callback_changelist") + "?status=due",
+        ),
+        (
+            "lcm.view_callback",
+            "callbacks-overdue",
+            "Callbacks overdue",
+            lambda: callbacks.overdue(now).count(),
+            reverse("admin:lcm_callback_changelist") + "?status=overdue",
         ),
     ]
     return [

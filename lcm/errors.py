@@ -103,6 +103,11 @@ SUPERSEDED = (
     "them: confirm explicitly to go ahead."
 )
 NOTHING_TO_REVERT = "Entry #{seq} changed nothing that a revert would put back."
+NOT_A_MODE_CHANGE = (
+    "Entry #{seq} ({action}) changed no mode, so there is nothing to revert: "
+    "do-not-call blocks are lifted from the do-not-call list, callbacks cancelled "
+    "from the callbacks list."
+)
 UNKNOWN_MODE_CHANGE = "There is no audit entry {ref}."
 MAY_NOT_CHANGE_MODES = "You may not change contact modes."
 
@@ -298,3 +303,26 @@ class InternalError(LcmError):
 
     def __init__(self, request_id: str):
         super().__init__(INTERNAL_ERROR.format(request_id=request_id))
+
+
+# --- The auditors' proofs (lcm.api.audit: ModeChangeProof, CheckpointConsistency).
+
+NOT_CHECKPOINTED = (
+    "No signed checkpoint covers entry #{seq} yet: one is made every "
+    "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
+)
+UNKNOWN_CHECKPOINT = "There is no signed checkpoint #{size}."
+NO_CHECKPOINT_YET = "There is no signed checkpoint yet."
+NOT_A_TREE_SIZE = "'{value}' is not a checkpoint's tree size."
+FIRST_AFTER_SECOND = "The first checkpoint must not be the later one."
+PARAMETER_REQUIRED = "This parameter is required."
+
+
+class NotCheckpointed(Conflict):
+    """An entry no signed checkpoint covers yet: there is no proof to give."""
+
+    code = "not_checkpointed"
+
+
+class UnknownCheckpoint(NotFound):
+    code = "unknown_checkpoint"

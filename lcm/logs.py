@@ -120,8 +120,8 @@ def _envelope_fields(response) -> tuple[str | None, str | None]:
     error = message.get("error") if isinstance(message, dict) else None
     if isinstance(error, dict):
         return subtopic, error.get("code")
-    detail = data.get("detail")  # DRF's own error shape (non-envelope endpoints)
-    return subtopic, getattr(detail, "code", None)
+    code = data.get("code")  # the other APIs' {"code", "message"}
+    return subtopic, code if isinstance(code, str) else None
 
 
 def _is_api(request) -> bool:

@@ -471,6 +471,10 @@ class ModeChange(models.Model):
     so that undoing an entry reads the entry and nothing else.
     When and from where: `created_at`, `callid`, `client_ip`, `request_id`.
 
+    A do-not-call entry added, changed or lifted in the console for every
+    account (the list-wide kind) belongs to no account: `account` is None and
+    `account_number` empty; `do_not_call` says what happened to the list.
+
     Identifiers are copied as text, so the entry reads the same whatever
     happens to the rows it names; the foreign keys are PROTECT, so those rows
     cannot be deleted from under it. `seq`, `prev_hash` and `hash` chain the
@@ -485,16 +489,30 @@ class ModeChange(models.Model):
         SETTINGS = "settings", "Mode settings"
         DO_NOT_CALL = "dnc", "Do-not-call"
         LIFT_DO_NOT_CALL = "dnc_lift", "Do-not-call lifted"
+        CHANGE_DO_NOT_CALL = "dnc_change", "Do-not-call changed"
         CALLBACK = "callback", "Callback"
+
+    # The actions that change modes, and so may be reverted; the others
+    # change a list (do-not-call, callbacks) and are undone there.
+    MODE_ACTIONS = frozenset(
+        {Action.SET, Action.REVERT, Action.RESTORE, Action.IMPORT, Action.SETTINGS}
+    )
 
     seq = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
     action = models.CharField(max_length=10, choices=Action, default=Action.SET)
 
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="mode_changes", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mode_changes",
+        db_index=False,
+        help_text="Empty only on a list-wide do-not-call entry: a number blocked on "
+        "every account from the console, which belongs to no account.",
     )
-    account_number = models.CharField("LCM key", max_length=128)
+    account_number = models.CharField("LCM key", max_length=128, blank=True)
     call = models.ForeignKey(
         Call, on_delete=models.PROTECT, null=True, blank=True, related_name="mode_changes"
     )
@@ -565,7 +583,14 @@ class ModeChange(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.account_id is None:
+            return f"#{self.seq} do-not-call list {self.new_number}"
         return f"#{self.seq} {self.account_number} mode {self.mode_id}"
+
+    @property
+    def changes_modes(self) -> bool:
+        """Whether the entry changed modes (and so a revert may undo it)."""
+        return self.action in self.MODE_ACTIONS
 
 
 class Callback(models.Model):
@@ -638,6 +663,25 @@ class Callback(models.Model):
     @property
     def identity(self) -> str:
         return self.number_e164 or self.number
+
+
+class AccountUpload(models.Model):
+    """An account list uploaded in the console, kept between its preview and
+    its import (`lcm.admin.uploads`): only its uploader reaches it, by a
+    random token, and the import reads these very bytes, checked against the
+    digest the preview showed. Deleted once imported; abandoned ones are
+    deleted a day later, at the next upload."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=8)  # "csv" or "jsonl"
+    data = models.BinaryField()
+    digest = models.CharField(max_length=64)  # SHA-256 of `data`, hex
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class IdempotencyKey(models.Model):

@@ -1,5 +1,6 @@
 """A small audit log for the auditors' tests: three changes by two agents,
-written after the demo's own entries (the seeded import, seq 1 to 3)."""
+written after the demo's own entries (the seeded import, seq 1 to 3, and
+its do-not-call number, seq 4, on no account)."""
 
 from django.contrib.auth import get_user_model
 
@@ -12,13 +13,17 @@ DAVID = "5|3|1|0|0|44|1"
 MARIA = "596|485|587|0|0|44|59"
 
 # What `seed_demo` appends, oldest first: its import of the demo accounts,
-# mode by mode, as (seq, action, source, username, account, mode, new number).
+# mode by mode, then its list-wide do-not-call number, as
+# (seq, action, source, username, account, mode, new number).
 DEMO_LOG = [
     (1, "import", "seed_demo", "", DAVID, 1, "6491462346"),
     (2, "import", "seed_demo", "", DAVID, 2, "2025550143"),
     (3, "import", "seed_demo", "", MARIA, 1, "2025550111"),
+    (4, "dnc", "seed_demo", "system", "", 0, "2025550199"),
 ]
 assert len(DEMO_LOG) == DEMO_ENTRIES
+# Their seqs, newest first (as lists show them).
+DEMO = [entry[0] for entry in reversed(DEMO_LOG)]
 
 
 def seq(n: int) -> int:

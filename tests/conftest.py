@@ -10,9 +10,10 @@ from rest_framework.test import APIClient
 from lcm.models import Agent, AuditChainHead, ContactMode, ModeChange
 
 DEMO_PASSWORD = "demo-pass-123"
-# `seed_demo` brings its accounts in through the audited import: its log
-# holds these entries (seq 1..3) before a test writes any.
-DEMO_ENTRIES = 3
+# `seed_demo` brings its accounts in through the audited import, and puts
+# its do-not-call number on the list, audited too: its log holds these
+# entries (seq 1..4) before a test writes any.
+DEMO_ENTRIES = 4
 WEBSERVICE = "/api/lcm/webservice/"
 
 

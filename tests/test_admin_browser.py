@@ -14,9 +14,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from lcm.actions import supervisor
-from lcm.models import Account, ModeChange
+from lcm.models import Account, Agent, Call, ModeChange
 
-from .conftest import DEMO_PASSWORD, live_modes, snapshot
+from .conftest import DEMO_ENTRIES, DEMO_PASSWORD, live_modes, snapshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,7 +45,7 @@ def log_in(page, live_server, username):
     expect(page.locator("#user-tools")).to_contain_text(username)
 
 
-SEEDED = 3  # the demo's import wrote entries #1 to #3
+SEEDED = DEMO_ENTRIES  # the demo's entries: its import (#1 to #3), its do-not-call number
 
 
 def entry(seq):
@@ -304,6 +304,40 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
         for raw in RAW_NAMES:
             expect(page.locator("#content")).not_to_contain_text(raw)
 
+    # Filters and the sidebar in the supervisor's words, not the fields' names.
+    page.goto(live_server.url + reverse("admin:lcm_modechange_changelist"))
+    expect(page.locator("#changelist-filter")).to_contain_text("By source")
+    expect(page.locator("#changelist-filter")).not_to_contain_text("source app")
+    page.goto(live_server.url + reverse("admin:lcm_agent_changelist"))
+    expect(page.locator("#changelist-filter")).to_contain_text("By logged in")
+    expect(page.locator("#changelist-filter")).not_to_contain_text("is logged in")
+    expect(page.locator("#nav-sidebar")).not_to_contain_text("Tokens")
+    if username == "supervisor":
+        expect(page.locator("#nav-sidebar")).to_contain_text("API tokens")
+        page.goto(live_server.url + reverse("admin:lcm_callback_changelist"))
+        expect(page.locator("#content h1")).to_have_text("Callbacks")
+    page.goto(live_server.url + reverse("admin:app_list", args=["lcm"]))
+    expect(page.locator("#content h1")).to_have_text("List and Campaign Manager")
+
+    # A record's page is titled by the record, never "Change account".
+    account = Account.objects.get(account_number=DAVID)
+    records = {
+        reverse("admin:lcm_account_change", args=[account.pk]): f"Account {DAVID} (David Berry)",
+        reverse("admin:lcm_call_change", args=[Call.objects.get(callid="12345").pk]): "Call 12345",
+        reverse("admin:lcm_agent_change", args=[Agent.objects.get(agent_id="testagent").pk]): (
+            "Agent testagent"
+        ),
+        reverse("admin:lcm_modetype_change", args=[1]): "Mode type 1 Home",
+        reverse("admin:lcm_modechange_change", args=[ModeChange.objects.get(seq=1).pk]): (
+            f"Audit entry #1: {DAVID}, mode 1"
+        ),
+    }
+    for url, title in records.items():
+        page.goto(live_server.url + url)
+        expect(page.locator("#content h1")).to_have_text(title)
+        for django_word in ("Change ", "View "):
+            assert not page.title().startswith(django_word), page.title()
+
     # Search by the last digits and by a former number: the row says which matched.
     page.goto(live_server.url + reverse("admin:lcm_account_changelist"))
     page.fill("#searchbar", "0143")
@@ -332,3 +366,67 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
     page.get_by_role("link", name="Back to the console").click()
     expect(page.locator("#content h1")).to_be_visible()
     assert not [url for url in missing if url.endswith("favicon.ico")], missing
+
+
+def test_a_supervisor_uploads_a_list_previews_it_and_imports_it(live_server, page):
+    """Issue 14, point 5: the upload, the preview of what would change and
+    of the rejected rows, then the import, its progress and its summary."""
+    from .test_browser_accessibility import serious
+
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "supervisor")
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_role("link", name="Import accounts").click()
+    expect(page.locator("#content h1")).to_have_text("Import accounts")
+
+    # A file of the wrong type: a form error, nothing kept.
+    page.get_by_label("Account list").set_input_files(
+        files=[{"name": "accounts.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK"}]
+    )
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.locator("#id_file_error")).to_contain_text("Choose a .csv or a .jsonl")
+
+    before = snapshot()
+    content = (
+        "AccountNumber,FirstName,LastName,Campaign,Mode1,Mode2\n"
+        "1|1|1|0|0|44|1,Ada,Lovelace,Spring,2025550101,\n"
+        f"{DAVID},David,Berry,Spring,,2025550177\n"
+        "9|9|9,Bob,,Spring,12,\n"
+    )
+    page.get_by_label("Account list").set_input_files(
+        files=[{"name": "spring.csv", "mimeType": "text/csv", "buffer": content.encode()}]
+    )
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.locator("#content h1")).to_have_text("Preview of spring.csv")
+    expect(page.locator("#count-added td")).to_have_text("1")
+    expect(page.locator("#count-changed td")).to_have_text("1")
+    expect(page.locator("#count-unchanged td")).to_have_text("0")
+    expect(page.locator("#count-rejected td")).to_have_text("1")
+    expect(page.locator("#import-rejected tbody tr")).to_have_count(1)
+    expect(page.locator("#import-rejected tbody tr")).to_contain_text("4")
+    expect(page.locator("#import-rejected tbody tr")).to_contain_text("9|9|9")
+    assert serious(page) == []
+    assert snapshot() == before  # the preview wrote nothing
+
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.locator("#import-done")).to_have_text(
+        "Imported 2 rows of spring.csv: 1 account added, 1 account changed "
+        "(1 number added, 1 changed, 0 with new names or details), 0 already up to date; "
+        "1 row rejected."
+    )
+    expect(page.locator("#import-progress li")).to_have_count(1)
+    assert serious(page) == []
+    assert live_modes("1|1|1|0|0|44|1") == {1: "2025550101"}
+    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550177"}
+    page.get_by_role("link", name="Back to the accounts").click()
+    expect(page.locator("#content h1")).to_have_text("Accounts")
+
+
+def test_an_auditor_is_offered_no_import(live_server, page):
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    log_in(page, live_server, "auditor")
+    page.goto(live_server.url + reverse("admin:lcm_account_changelist"))
+    expect(page.locator("#export-csv")).to_be_visible()
+    expect(page.get_by_role("link", name="Import accounts")).to_have_count(0)
+    assert page.goto(live_server.url + reverse("admin:lcm_account_import")).status == 403

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from lcm import errors
-from lcm.actions import do_not_call
+from lcm.actions import do_not_call, supervisor
 from lcm.audit import verify_chain
 from lcm.models import Account, DoNotCallNumber, ModeChange
 
@@ -631,3 +631,86 @@ def test_two_agents_opting_out_on_one_contact_at_once_lose_nothing(live_server):
     assert {e.agent_code for e in entries} == {"testagent", "otheragent"}
     report = verify_chain()
     assert report.ok, report.problem
+
+
+@pytest.mark.django_db
+def test_a_list_wide_block_is_added_changed_and_lifted_in_the_chain(agent, client):
+    """A number blocked for every account from the console belongs to no
+    account: adding it, changing it and lifting it are audit entries all the
+    same, on no account, and the chain verifies."""
+    supervisor_session(client)
+    add_url = reverse("admin:lcm_donotcallnumber_add")
+
+    added = client.post(add_url, {"number": "+1 202 555 0143", "reason": "Complaint by letter"})
+
+    assert added.status_code == 302
+    row = DoNotCallNumber.objects.get(number_e164="+12025550143")
+    block = new_entries().get()
+    assert block.action == ModeChange.Action.DO_NOT_CALL
+    assert (block.account_id, block.account_number, block.mode_id) == (None, "", 0)
+    assert (block.username, block.source) == ("supervisor", "admin")
+    assert block.request_id and block.client_ip == "127.0.0.1"
+    assert block.do_not_call == {
+        "event": "block",
+        "entry": row.pk,
+        "scope": "number",
+        "number": row.number,
+        "campaign": "",
+        "starts_at": None,
+        "expires_at": None,
+        "comments": "Complaint by letter",
+        "live_modes_flagged": 1,  # David's mode 2
+    }
+    assert modes_of(agent)[2]["DNC"] is True
+
+    change_url = reverse("admin:lcm_donotcallnumber_change", args=[row.pk])
+    form = {"reason": "Complaint by letter, ref 42", "expires_at_0": "", "expires_at_1": ""}
+    assert client.post(change_url, form).status_code == 302
+    assert client.post(change_url, form).status_code == 302  # the same again: no entry
+    change = new_entries().last()
+    assert change.action == ModeChange.Action.CHANGE_DO_NOT_CALL
+    assert change.account_id is None
+    assert change.do_not_call["before"] == {"reason": "Complaint by letter", "expires_at": None}
+    assert change.do_not_call["after"] == {
+        "reason": "Complaint by letter, ref 42",
+        "expires_at": None,
+    }
+
+    lift_url = reverse("admin:lcm_donotcallnumber_lift", args=[row.pk])
+    assert client.post(lift_url, {"reason": "Wrong number reported"}).status_code == 302
+    lift = new_entries().last()
+    assert lift.action == ModeChange.Action.LIFT_DO_NOT_CALL
+    assert (lift.account_id, lift.username) == (None, "supervisor")
+    assert lift.do_not_call["reason"] == "Wrong number reported"
+    assert modes_of(agent)[2]["DNC"] is False
+    assert [e.action for e in new_entries()] == ["dnc", "dnc_change", "dnc_lift"]
+    assert verify_chain().ok
+
+    # The auditors read them as the list's, and no revert is offered or done.
+    listed = client.get(reverse("admin:lcm_modechange_changelist")).content.decode()
+    assert "every account" in listed
+    page = client.get(reverse("admin:lcm_modechange_change", args=[block.pk]))
+    assert page.status_code == 200
+    assert "Revert this change" not in page.content.decode()
+    with pytest.raises(errors.NothingToRevert) as refused:
+        supervisor.revert_mode_change(
+            change_id=block.pk,
+            actor=get_user_model().objects.get(username="supervisor"),
+            expected_seq=None,
+        )
+    assert str(refused.value.msg) == errors.NOT_A_MODE_CHANGE.format(
+        seq=block.seq, action="Do-not-call"
+    )
+
+
+@pytest.mark.django_db
+def test_a_refused_list_wide_block_writes_nothing(agent, client):
+    supervisor_session(client)
+    before = everything()
+
+    response = client.post(
+        reverse("admin:lcm_donotcallnumber_add"), {"number": "202.555.0199", "reason": ""}
+    )
+
+    assert response.status_code == 200  # already listed (the demo's number)
+    assert everything() == before

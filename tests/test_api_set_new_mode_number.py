@@ -11,7 +11,15 @@ from lcm import errors
 from lcm.models import AuditChainHead, Call, ContactMode, ModeChange, ModeType
 from lcm.numbers import NOT_A_NUMBER
 
-from .conftest import WEBSERVICE, client_for, envelope, live_modes, set_mode_body, snapshot
+from .conftest import (
+    DEMO_ENTRIES,
+    WEBSERVICE,
+    client_for,
+    envelope,
+    live_modes,
+    set_mode_body,
+    snapshot,
+)
 from .factories import ContactModeFactory, ModeTypeFactory, UserFactory
 
 DAVID = "5|3|1|0|0|44|1"
@@ -79,7 +87,7 @@ def test_the_spec_sample_request_gets_the_spec_sample_response(agent_client):
         "prev_hash": entry.prev_hash,
         "modes": entry.modes,
     } == {
-        "seq": 4,  # after the demo's import (#1 to #3)
+        "seq": DEMO_ENTRIES + 1,  # after the demo's (#1 to #4)
         "action": "set",
         "account_number": DAVID,
         "callid": "12345",
@@ -93,7 +101,7 @@ def test_the_spec_sample_request_gets_the_spec_sample_response(agent_client):
         "deleted_modes": [],
         "client_ip": "10.1.2.3",
         "request_id": "req-1",
-        "prev_hash": ModeChange.objects.get(seq=3).hash,
+        "prev_hash": ModeChange.objects.get(seq=DEMO_ENTRIES).hash,
         # The whole of the change: the mode it touched, before and after. The
         # spec sample's number is not a US number: its country stays unknown.
         "modes": [

@@ -313,7 +313,7 @@ def test_verify_audit_refuses_a_malformed_expected_head(db):
 
 def test_a_failed_append_gives_its_number_back(demo):
     first = change()[0]
-    broken = ModeChange(account=None, mode_id=1, new_number="1")  # violates NOT NULL
+    broken = ModeChange(account_id=None, mode_id=None, new_number="1")  # violates NOT NULL
 
     with pytest.raises(IntegrityError), transaction.atomic():
         append_entry(broken)
@@ -431,3 +431,27 @@ def test_the_documented_example_hash():
     assert canonical_bytes(entry).decode() in docs
     assert compute_hash(entry) == "8df0b5861dbcd638f062e71a56ce25f6e4e6d5de4dd131a4487bbc4fc7bd64ef"
     assert compute_hash(entry) in docs
+
+
+def test_an_append_sends_each_value_as_the_orm_would(demo, agent_client):
+    """`insert_params` passes plain values through unchanged: for every kind
+    of entry, what it sends equals each field's own `get_db_prep_save`."""
+    from django.db import connection
+
+    from lcm.audit import _insert_statement, insert_params
+
+    webservice = "/api/lcm/webservice/"
+    assert agent_client.post(webservice, set_mode_body(), format="json").status_code == 200
+    body = set_mode_body(ModeID=2, DeleteOtherModes=True)
+    assert agent_client.post(webservice, body, format="json").status_code == 200
+    entries = list(ModeChange.objects.order_by("seq"))  # imports, do-not-call, sets
+    assert {e.action for e in entries} >= {"import", "dnc", "set"}
+    _sql, fields = _insert_statement()
+
+    for entry in entries:
+        expected = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+        assert insert_params(entry) == expected
+    entry.agent_id, entry.mode_id = True, False  # not plain ints: through the field
+    assert insert_params(entry) == [
+        f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields
+    ]

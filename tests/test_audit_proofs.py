@@ -572,11 +572,17 @@ def test_proof_requests_that_cannot_be_answered_get_json_errors(auditor, signing
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 404, seq
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": f"There is no audit entry #{seq}."}
+        assert response.json() == {
+            "code": "unknown_mode_change",
+            "message": f"There is no audit entry #{seq}.",
+        }
     for seq, shown in [("9" * 5000, "9" * 40 + "…"), ("1%00", "1\\u0000")]:
         response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 404, seq[:10]
-        assert response.json() == {"detail": f"There is no audit entry #{shown}."}
+        assert response.json() == {
+            "code": "unknown_mode_change",
+            "message": f"There is no audit entry #{shown}.",
+        }
     agent = client_for("testagent").get("/api/lcm/mode-changes/1/proof/")
     assert agent.status_code == 403
     assert client_for(None).get("/api/lcm/mode-changes/1/proof/").status_code == 401
@@ -613,9 +619,13 @@ def test_a_consistency_proof_between_checkpoints_verifies_offline(auditor, signi
     )
 
     url = "/api/lcm/checkpoints/consistency/"
-    assert auditor.get(url).json() == {"first": ["This parameter is required."]}
+    assert auditor.get(url).json() == {
+        "code": "invalid_fields",
+        "message": "Invalid parameters: first.",
+        "fields": {"first": ["This parameter is required."]},
+    }
     assert auditor.get(f"{url}?first=x").status_code == 400
-    assert auditor.get(f"{url}?first={'9' * 5000}").json() == {
+    assert auditor.get(f"{url}?first={'9' * 5000}").json()["fields"] == {
         "first": [f"'{'9' * 40}…' is not a checkpoint's tree size."]
     }
     assert auditor.get(f"{url}?first={first + 1}").status_code == 404
@@ -746,16 +756,49 @@ def test_an_https_witness_receives_checkpoints_and_verify_reads_them_back(
 # --- Existing chains ----------------------------------------------------------------
 
 
+def latest_migration() -> str:
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(connection).graph.leaf_nodes("lcm")[0][1]
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_path):
+def test_list_wide_entries_stop_the_way_back_below_0016_with_a_reason(request):
+    """Audit entries are never deleted: with an entry on no account in the
+    log, going back to a schema where every entry has one is refused, saying
+    why, and the schema stays as it was."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    call_command("seed_demo", password="pw-123456", stdout=io.StringIO())  # its list-wide entry
+    latest = latest_migration()
+    request.addfinalizer(lambda: MigrationExecutor(connection).migrate([("lcm", latest)]))
+
+    with pytest.raises(RuntimeError, match="list-wide do-not-call entries"):
+        MigrationExecutor(connection).migrate([("lcm", "0015_audit_checkpoints")])
+
+    assert ModeChange.objects.filter(account__isnull=True).count() == 1
+    assert ("lcm", latest) in MigrationExecutor(connection).loader.applied_migrations
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_log_written_before_checkpoints_converts_in_place(
+    settings, keys, tmp_path, monkeypatch, request
+):
     """Item 5: entries made before migration 0014 are leaves as they are; the
     migration rewrites nothing and the first checkpoint covers them all."""
     from django.db.migrations.executor import MigrationExecutor
+
+    from lcm.management.commands import seed_demo
 
     def migrate(target: str) -> None:
         executor = MigrationExecutor(connection)
         executor.migrate([("lcm", target)])
 
+    request.addfinalizer(lambda: migrate(latest_migration()))  # the next tests' schema
+    # The log as that code wrote it: only entries on an account (list-wide
+    # do-not-call entries exist from migration 0016 on, which then cannot be
+    # reversed), so the demo without its do-not-call number.
+    monkeypatch.setattr(seed_demo, "DNC_NUMBERS", [])
     call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
     migrate("0014_callbacks")
     change(3)  # signing off, as today

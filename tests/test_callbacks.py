@@ -548,6 +548,49 @@ def test_supervisors_see_due_overdue_and_needing_attention(agent_client):
     assert f"/admin/lcm/callback/{flagged}/reassign/" in detail.text
 
 
+def test_the_dashboard_counts_callbacks_due_and_overdue_linking_to_the_lists(agent_client):
+    """Issue 14, point 6: the figures are the lists' own counts."""
+    import re
+    from html import unescape
+
+    overdue = schedule(agent_client, StartDate="01/12/2026", EndDate="01/12/2026",
+                       StartTime="09:00", EndTime="10:00")  # fmt: skip
+    due = schedule(agent_client)  # 02/12 10:00-12:00 in New York
+    schedule(agent_client, StartDate="03/12/2026", EndDate="03/12/2026")  # upcoming
+    client = browser("supervisor")
+
+    def figures():
+        page = client.get("/admin/").text
+        return {
+            key: (int(count), unescape(url))
+            for key, url, count in re.findall(
+                r'<tr id="figure-(callbacks-[\w-]+)"><th scope="row"><a href="([^"]+)">.*?'
+                r'<td class="figure"><a href="[^"]*">(\d+)</a>',
+                page,
+            )
+        }
+
+    with time_machine.travel(dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC), tick=False):
+        shown = figures()
+        assert {key: count for key, (count, _) in shown.items()} == {
+            "callbacks-due": 1,
+            "callbacks-overdue": 1,
+        }
+        for key, pk in (("callbacks-due", due), ("callbacks-overdue", overdue)):
+            listing = client.get(shown[key][1]).context["cl"].result_list
+            assert list(listing.values_list("pk", flat=True)) == [pk], key
+
+        # A due callback whose number changed needs attention: no longer "due".
+        body = envelope(
+            "SetNewModeNumber", callid="12345", AccountNumber=DAVID, ModeID=OFFICE,
+            ContactNumber="2025550188", DeleteOtherModes=False, AgentID="testagent",
+        )  # fmt: skip
+        post(agent_client, body)
+        assert figures()["callbacks-due"][0] == 0
+        # Auditors do not view callbacks: no such figure for them.
+        assert "figure-callbacks" not in browser("auditor").get("/admin/").text
+
+
 def test_a_supervisor_reassigns_and_cancels_audited(agent_client):
     pk = schedule(agent_client, PERSONAL)
     client = browser("supervisor")

@@ -276,8 +276,8 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
     }
     for name in ("audit", "audit, session"):
         assert replies[name].json() == {
-            "detail": errors.DATABASE_UNAVAILABLE,
             "code": "database_unavailable",
+            "message": errors.DATABASE_UNAVAILABLE,
         }
 
     assert snapshot() == before

@@ -434,7 +434,9 @@ def test_an_audit_filter_outside_the_calendar_is_a_400_with_the_range(auditor, p
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
-        field: [MOMENT_OUT_OF_RANGE % {"value": repr(params[field])}],
+        "code": "invalid_fields",
+        "message": f"Invalid parameters: {field}.",
+        "fields": {field: [MOMENT_OUT_OF_RANGE % {"value": repr(params[field])}]},
     }
 
 
@@ -655,4 +657,4 @@ def test_the_calendar_edges_hold_in_any_server_time_zone(auditor, settings, zone
     response = auditor.get(url, {field: edge})
 
     assert response.status_code == 400
-    assert response.json() == {field: [MOMENT_OUT_OF_RANGE % {"value": repr(edge)}]}
+    assert response.json()["fields"] == {field: [MOMENT_OUT_OF_RANGE % {"value": repr(edge)}]}

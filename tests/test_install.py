@@ -366,9 +366,17 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
         assert datetime.fromisoformat(entry["created_at"])
         assert re.fullmatch(r"[0-9a-f]{64}", entry["hash"])
         assert re.fullmatch(r"[0-9a-f]{32}", entry["request_id"])
+        ((touched,),) = [entry["modes"]]  # mode 1, its number before and after
+        assert (touched["mode_id"], touched["before"]["number"], touched["after"]["number"]) == (
+            1,
+            "6491462346",
+            "961084836",
+        )
         assert log == {
             "next": None,
             "previous": None,
+            "next_cursor": None,
+            "previous_cursor": None,
             "results": [
                 {
                     "seq": 4,
@@ -389,6 +397,9 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                     "request_id": entry["request_id"],
                     "prev_hash": seeded[0]["hash"],
                     "hash": entry["hash"],
+                    "modes": entry["modes"],  # the whole entry (below)
+                    "do_not_call": None,
+                    "callback": None,
                 },
                 *seeded,
             ],

@@ -488,7 +488,14 @@ def due(*, actor, now: dt.datetime | None = None, offset: int = 0, limit: int = 
     """The dialer's list: scheduled callbacks whose window is open now and
     that need no attention, oldest first. Returns (page, total)."""
     permissions.require(actor, MANAGE_CALLBACKS)
-    now = now or timezone.now()
+    ready = due_now(now or timezone.now())
+    return ready[offset : offset + limit], len(ready)
+
+
+def due_now(now: dt.datetime) -> list[Callback]:
+    """Scheduled callbacks whose window is open at `now` and that need no
+    attention, oldest first: the dialer's due list, the console's "Due now"
+    filter and the dashboard's figure. Reads only; callers check who asks."""
     open_now = list(
         Callback.objects.filter(
             state=Callback.State.SCHEDULED, window_start__lte=now, window_end__gt=now
@@ -497,8 +504,12 @@ def due(*, actor, now: dt.datetime | None = None, offset: int = 0, limit: int = 
         .order_by("window_start", "pk")
     )
     flagged = attention(open_now, now=now)
-    ready = [cb for cb in open_now if cb.pk not in flagged]
-    return ready[offset : offset + limit], len(ready)
+    return [cb for cb in open_now if cb.pk not in flagged]
+
+
+def overdue(now: dt.datetime):
+    """Scheduled callbacks whose window has passed (a queryset)."""
+    return Callback.objects.filter(state=Callback.State.SCHEDULED, window_end__lte=now)
 
 
 # --- Closing and changing ------------------------------------------------------------

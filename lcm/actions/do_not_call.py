@@ -22,8 +22,10 @@ for ever) unless it was lifted. Lifting never deletes: the entry keeps who
 blocked it, from which call, and who lifted it and why.
 
 Every write of the list is here (`add_number`, `change_entry`, `block`,
-`lift`); the agent's SetDNC (`block`) and every lift of a contact's block
-append an entry to the audit chain.
+`lift`), and each appends an entry to the audit chain in its transaction:
+the agent's SetDNC (`block`) on the contact's account; the console's
+list-wide entries (`add_number`, and changes and lifts of them) on no
+account, since a number blocked for every account belongs to none.
 """
 
 from __future__ import annotations
@@ -282,9 +284,11 @@ def add_number(
     reason: str = "",
     expires_at: datetime | None = None,
     actor=None,
+    context: RequestContext | None = None,
 ) -> tuple[DoNotCallNumber, str]:
-    """Put `number` (as typed) on the list. Returns the entry and a sentence
-    for the person who added it: how many live modes it now blocks.
+    """Put `number` (as typed) on the list, for every account, and append
+    the audit entry that says so. Returns the entry and a sentence for the
+    person who added it: how many live modes it now blocks.
 
     Refused when the number is already listed under any spelling (the
     existing entry is what to edit), or when it is not a number."""
@@ -307,21 +311,106 @@ def add_number(
         expires_at=expires_at,
         added_by=permissions.username(actor, "system"),
     )
+    _append_list_event(
+        entry,
+        ModeChange.Action.DO_NOT_CALL,
+        account=None,
+        actor=actor,
+        context=context,
+        details={
+            "event": "block",
+            "starts_at": None,
+            "expires_at": _iso(expires_at),
+            "comments": reason,
+            "live_modes_flagged": _flagged(clean, None, ""),
+        },
+    )
     return entry, _summary(entry)
 
 
 @transaction.atomic
 def change_entry(
-    *, entry_pk: int, reason: str, expires_at: datetime | None, actor=None
+    *,
+    entry_pk: int,
+    reason: str,
+    expires_at: datetime | None,
+    actor=None,
+    context: RequestContext | None = None,
 ) -> DoNotCallNumber:
     """Change an entry's reason or expiry (its number is its identity: to
-    block another number, add it)."""
+    block another number, add it), with an audit entry naming both before
+    and after. Saving it unchanged writes nothing."""
     permissions.require(actor, "lcm.change_donotcallnumber")
-    entry = DoNotCallNumber.objects.select_for_update().get(pk=entry_pk)
+    account, entry = _lock(entry_pk)
+    before = {"reason": entry.reason, "expires_at": _iso(entry.expires_at)}
+    after = {"reason": reason, "expires_at": _iso(expires_at)}
+    if before == after:
+        return entry
     entry.reason = reason
     entry.expires_at = expires_at
     entry.save(update_fields=["reason", "expires_at"])
+    _append_list_event(
+        entry,
+        ModeChange.Action.CHANGE_DO_NOT_CALL,
+        account=account,
+        actor=actor,
+        context=context,
+        details={"event": "change", "before": before, "after": after},
+    )
     return entry
+
+
+def _lock(entry_pk: int) -> tuple[Account | None, DoNotCallNumber]:
+    """Lock a list entry for a change, and first its account if it has one
+    (as every change to a contact: no lock-order inversion)."""
+    account_id = DoNotCallNumber.objects.filter(pk=entry_pk).values_list("account_id", flat=True)
+    if not account_id.exists():
+        raise errors.NotFound(f"No do-not-call entry {entry_pk}.")
+    account_id = account_id.first()
+    account = (
+        Account.objects.select_for_update().get(pk=account_id) if account_id is not None else None
+    )
+    return account, DoNotCallNumber.objects.select_for_update().get(pk=entry_pk)
+
+
+def _append_list_event(
+    row: DoNotCallNumber,
+    action: str,
+    *,
+    account: Account | None,
+    actor,
+    context: RequestContext | None,
+    details: dict,
+) -> None:
+    """The audit entry of a change to the list made by a supervisor (or a
+    command): on `account` when the entry is a contact's, else on none.
+    The transaction's last write."""
+    context = context or RequestContext(source="admin" if actor is not None else "system")
+    append_entry(
+        ModeChange(
+            action=action,
+            account=account,
+            account_number=account.account_number if account is not None else "",
+            user=actor if actor is not None and actor.is_authenticated else None,
+            username=permissions.username(actor, "system"),
+            source=context.source,
+            client_ip=context.client_ip,
+            request_id=context.request_id,
+            mode_id=row.mode_id or 0,
+            old_number=row.number,
+            new_number=row.number,
+            new_number_e164=row.number_e164,
+            deleted_modes=[],
+            modes=[],  # no mode's state changed: the list did
+            do_not_call={
+                "entry": row.pk,
+                "scope": row.scope,
+                "number": row.number,
+                "campaign": row.campaign,
+                **details,
+            },
+        )
+    )
 
 
 # --- SetDNC: the customer asks not to be called (dialable-modes.md section 3) --------
@@ -364,7 +453,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
 
 
-def _flagged(number: CleanNumber | None, account: Account, campaign: str) -> int:
+def _flagged(number: CleanNumber | None, account: Account | None, campaign: str) -> int:
     """How many live modes the block flags now (on every account for a number)."""
     if number is None:
         return ContactMode.objects.filter(account=account, deleted_at=None).count()
@@ -458,57 +547,34 @@ def lift(
     *, entry_pk: int, reason: str, actor=None, context: RequestContext | None = None
 ) -> tuple[DoNotCallNumber, bool]:
     """Lift a block: it stops counting at once, and stays on the list as
-    evidence with who lifted it, when and why (never deleted). A block
-    from a contact (SetDNC) gets an audit entry in the chain naming it.
-    Lifting a lifted block changes nothing: returns it and False."""
+    evidence with who lifted it, when and why (never deleted), and the
+    audit chain gets an entry naming it (on the contact's account for a
+    SetDNC block, on none for a list-wide one). Lifting a lifted block
+    changes nothing: returns it and False."""
     permissions.require(actor, LIFT)
     reason = (reason or "").strip()
     problem = inputs.text_problem(reason, max_length=MAX_LIFT_REASON)
     if not reason or problem:
         message = errors.LIFT_REASON_REQUIRED if not reason else f"The reason {problem}"
         raise errors.InvalidInput(message, fields={"reason": [message]})
-    account_id = DoNotCallNumber.objects.filter(pk=entry_pk).values_list("account_id", flat=True)
-    if not account_id.exists():
-        raise errors.NotFound(f"No do-not-call entry {entry_pk}.")
-    account_id = account_id.first()
-    account = (
-        Account.objects.select_for_update().get(pk=account_id) if account_id is not None else None
-    )  # the account first, as every change to a contact: no lock-order inversion
-    row = DoNotCallNumber.objects.select_for_update().get(pk=entry_pk)
+    account, row = _lock(entry_pk)
     if row.lifted_at is not None:
         return row, False
     row.lifted_at = timezone.now()
     row.lifted_by = permissions.username(actor, "system")
     row.lift_reason = reason
     row.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
-    if account is not None:
-        context = context or RequestContext(source="admin")
-        append_entry(
-            ModeChange(
-                action=ModeChange.Action.LIFT_DO_NOT_CALL,
-                account=account,
-                account_number=account.account_number,
-                user=actor if actor is not None and actor.is_authenticated else None,
-                username=row.lifted_by,
-                source=context.source,
-                client_ip=context.client_ip,
-                request_id=context.request_id,
-                mode_id=row.mode_id or 0,
-                old_number=row.number,
-                new_number=row.number,
-                new_number_e164=row.number_e164,
-                deleted_modes=[],
-                modes=[],
-                do_not_call={
-                    "event": "lift",
-                    "entry": row.pk,
-                    "scope": row.scope,
-                    "number": row.number,
-                    "campaign": row.campaign,
-                    "blocked_by": row.added_by,
-                    "blocked_callid": row.callid,
-                    "reason": reason,
-                },
-            )
-        )
+    _append_list_event(
+        row,
+        ModeChange.Action.LIFT_DO_NOT_CALL,
+        account=account,
+        actor=actor,
+        context=context,
+        details={
+            "event": "lift",
+            "blocked_by": row.added_by,
+            "blocked_callid": row.callid,
+            "reason": reason,
+        },
+    )
     return row, True

@@ -1,8 +1,10 @@
 """The account import writer: one batch of validated rows, one transaction.
 
 Rows come from `lcm.imports` (which reads and validates, writing nothing)
-through `manage.py import_accounts`. The modes' states are decided with the
-kernel's rules (`modes.with_number`, `modes.with_consent`) and written
+through `import_rows`, the one loop that batches a whole file, for
+`manage.py import_accounts` and the console's upload (`lcm.admin.uploads`).
+The modes' states are decided with the kernel's rules (`modes.with_number`,
+`modes.with_consent`) and written
 through its batch entry point (`modes.write_batch`): the same states and
 audit entries as a single change, with a fixed number of statements per
 batch.
@@ -10,14 +12,16 @@ batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from lcm import errors
-from lcm.imports import ImportRow, Rejected
+from lcm.imports import ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import CleanNumber, identify, region_for
 
@@ -37,7 +41,14 @@ class ImportResult:
     accounts_updated: int = 0  # a name (or country, zone, ZIP) field changed
     modes_added: int = 0
     modes_changed: int = 0
+    # Rows of existing accounts that changed something (a field or a mode);
+    # the other existing accounts' rows were already up to date.
+    rows_changed: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def rows_unchanged(self) -> int:
+        return self.rows - self.accounts_created - self.rows_changed
 
     def add(self, other: ImportResult) -> None:
         self.rows += other.rows
@@ -45,6 +56,7 @@ class ImportResult:
         self.accounts_updated += other.accounts_updated
         self.modes_added += other.modes_added
         self.modes_changed += other.modes_changed
+        self.rows_changed += other.rows_changed
         self.rejected.extend(other.rejected)
 
 
@@ -191,6 +203,10 @@ def import_accounts(
     ]
     modes.write_batch(changes, by=by)
     result.rows = len(kept)
+    touched = {account.account_number for account in renamed} | {
+        change.account.account_number for change in changes
+    }
+    result.rows_changed = len(touched & existing.keys())
     result.modes_added = sum(1 for c in changes if c.before is None)
     result.modes_changed = len(changes) - result.modes_added
     return result
@@ -224,3 +240,92 @@ def _create_missing(
         )
         result.accounts_created = len(missing)
     return accounts
+
+
+@dataclass
+class ImportRun:
+    """What a whole file's import did (or, dry, would do): the totals of its
+    batches (`total.rejected` stays empty: rejected rows are handed to
+    `on_rejected` as they come, and counted), the rows read, and the file
+    error that stopped the reading, if any (the rows before it count)."""
+
+    total: ImportResult = field(default_factory=ImportResult)
+    read: int = 0
+    rejected: int = 0
+    broken: ImportFileError | None = None
+
+
+def import_rows(
+    items: Iterable[ImportRow | Rejected],
+    *,
+    actor: AbstractBaseUser | None = None,
+    batch_size: int = 1000,
+    dry_run: bool = False,
+    on_rejected: Callable[[list[Rejected]], None] | None = None,
+    progress_every: int = 0,
+    on_progress: Callable[[ImportRun], None] | None = None,
+) -> ImportRun:
+    """Import what a reader of `lcm.imports` yields, `batch_size` rows per
+    transaction (`import_accounts`), so memory stays flat on any file and a
+    bad row costs only itself: when the database refuses a batch, its rows
+    are retried one by one and only the row at fault is rejected. An account
+    named twice in the file: its first row is written before the second.
+
+    `dry_run`: each batch is written, counted, and rolled back (the audit
+    chain gives its numbers back): the same writer and the same rules,
+    nothing kept. A key repeated in the file then counts as new each time.
+
+    `on_progress(run)` is called every `progress_every` rows read.
+    """
+    permissions.require(actor, permissions.IMPORT_ACCOUNTS)
+    run = ImportRun()
+
+    def reject(rows: list[Rejected]) -> None:
+        run.rejected += len(rows)
+        if rows and on_rejected is not None:
+            on_rejected(rows)
+
+    def write(batch: dict[str, ImportRow]) -> None:
+        if not batch:
+            return
+        rows = list(batch.values())
+        batch.clear()
+        results = []
+        with transaction.atomic() if dry_run else nullcontext():
+            try:
+                results.append(import_accounts(rows=rows, actor=actor))
+            except DatabaseError:
+                for row in rows:
+                    try:
+                        results.append(import_accounts(rows=[row], actor=actor))
+                    except DatabaseError as exc:
+                        results.append(
+                            ImportResult(
+                                rejected=[Rejected(row.line, row.account_number, str(exc))]
+                            )
+                        )
+            if dry_run:
+                transaction.set_rollback(True)
+        for result in results:
+            reject(result.rejected)
+            result.rejected = []
+            run.total.add(result)
+
+    batch: dict[str, ImportRow] = {}
+    try:
+        for item in items:
+            run.read += 1
+            if isinstance(item, Rejected):
+                reject([item])
+            else:
+                if item.account_number in batch:
+                    write(batch)
+                batch[item.account_number] = item
+                if len(batch) >= batch_size:
+                    write(batch)
+            if progress_every and on_progress and run.read % progress_every == 0:
+                on_progress(run)
+    except ImportFileError as exc:
+        run.broken = exc
+    write(batch)
+    return run

@@ -293,6 +293,10 @@ def revert_mode_change(
     entry = ModeChange.objects.select_related("reverts").filter(pk=change_id).first()
     if entry is None:
         raise errors.UnknownModeChange(errors.UNKNOWN_MODE_CHANGE.format(ref=change_id))
+    if not entry.changes_modes:
+        raise errors.NothingToRevert(
+            errors.NOT_A_MODE_CHANGE.format(seq=entry.seq, action=entry.get_action_display())
+        )
     live = _locked(entry.account_id, expected_seq)
     # A revert that was itself reverted no longer counts: E can be undone again.
     done = (

@@ -139,8 +139,8 @@ class AgentFilter(InputFilter):
 
 
 class SourceFilter(InputFilter):
-    title = "source app"
-    parameters = {"source": "Source app"}
+    title = "source"
+    parameters = {"source": "Source (admin, import…)"}
 
 
 class ModeFilter(admin.SimpleListFilter):
@@ -193,6 +193,9 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only for everyone: the table is append-only."""
 
     list_title = "Audit log"
+
+    def object_title(self, obj):
+        return f"Audit entry #{obj.seq}: {obj.account_number}, mode {obj.mode_id}"
 
     list_display = [
         "seq",
@@ -275,6 +278,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="account")
     def account_link(self, obj):
+        if obj.account_id is None:
+            return "every account"  # a list-wide do-not-call entry belongs to none
         account = reverse("admin:lcm_account_change", args=[obj.account_id])
         history = (
             reverse("admin:lcm_modechange_changelist")

@@ -26,6 +26,7 @@ from lcm.actions import callbacks, permissions
 from lcm.models import Callback
 
 from .console import request_context
+from .words import PlainWords
 
 DUE, OVERDUE, ATTENTION, UPCOMING = "due", "overdue", "attention", "upcoming"
 # The page being rendered's attention reasons (pk -> reason), computed once
@@ -59,11 +60,9 @@ class StatusFilter(admin.SimpleListFilter):
         if self.value() == ATTENTION:
             return scheduled.filter(pk__in=list(_scheduled_needing_attention(now)))
         if self.value() == DUE:
-            return scheduled.filter(window_start__lte=now, window_end__gt=now).exclude(
-                pk__in=list(_scheduled_needing_attention(now))
-            )
+            return queryset.filter(pk__in=[cb.pk for cb in callbacks.due_now(now)])
         if self.value() == OVERDUE:
-            return scheduled.filter(window_end__lte=now)
+            return queryset.filter(pk__in=callbacks.overdue(now).values("pk"))
         if self.value() == UPCOMING:
             return scheduled.filter(window_start__gt=now)
         return queryset
@@ -78,7 +77,7 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Callback)
-class CallbackAdmin(admin.ModelAdmin):
+class CallbackAdmin(PlainWords, admin.ModelAdmin):
     list_display = [
         "id", "account", "mode_id", "number", "kind", "agent", "local_window", "state",
         "status", "outcome",
@@ -93,6 +92,9 @@ class CallbackAdmin(admin.ModelAdmin):
         "created_by", "closed_at", "closed_by", "status",
     ]  # fmt: skip
     exclude = ["number_national", "start_date"]
+
+    def object_title(self, obj):
+        return f"Callback #{obj.pk} of {obj.account.account_number}, mode {obj.mode_id}"
 
     def has_add_permission(self, request):
         return False

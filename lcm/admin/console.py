@@ -36,6 +36,7 @@ from lcm.numbers import clean_any, normalise_region
 
 from .filters import date_range_filter, input_filter
 from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm, TimeZoneField
+from .uploads import AccountImportViews
 from .words import CsvExport, PlainWords, short_time
 
 # The account page lists this many calls, deleted modes and audit entries,
@@ -127,6 +128,12 @@ class ConsoleActionMixin:
         )
 
 
+class LoggedInFilter(admin.BooleanFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "logged in"  # not the field's name, "is logged in"
+
+
 @admin.register(Agent)
 class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     """Who an agent is (AgentID, user) is edited here; whether the agent is
@@ -135,7 +142,7 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
 
     show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["agent_id", "user", "logged_in", "since", "active_call"]
-    list_filter = [("is_logged_in", admin.BooleanFieldListFilter)]
+    list_filter = [("is_logged_in", LoggedInFilter)]
     search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
     list_per_page = 50
@@ -454,6 +461,9 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def object_title(self, obj):
+        return f"Do-not-call block of {self.target(obj)}"
+
     @admin.display(description="blocks")
     def target(self, obj):
         if obj.scope == DoNotCallNumber.Scope.CONTACT:
@@ -503,6 +513,7 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
                 reason=data["reason"],
                 expires_at=data["expires_at"],
                 actor=request.user,
+                context=request_context(request),
             )
         else:
             saved, summary = do_not_call.add_number(
@@ -510,6 +521,7 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
                 reason=data["reason"],
                 expires_at=data["expires_at"],
                 actor=request.user,
+                context=request_context(request),
             )
             self.message_user(request, summary, messages.INFO)
         obj.pk, obj.number = saved.pk, saved.number
@@ -648,7 +660,7 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
+class AccountAdmin(AccountImportViews, CsvExport, PlainWords, admin.ModelAdmin):
     form = AccountForm
     export_lines = list_export.account_lines
     export_name = "accounts"
@@ -663,6 +675,10 @@ class AccountAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     change_form_template = "admin/lcm/account/change_form.html"
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"may_import": permissions.may(request.user, permissions.IMPORT_ACCOUNTS)}
+        return super().changelist_view(request, extra_context={**extra, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
         results, _ = search_by_identity(
@@ -1102,6 +1118,13 @@ class ContactModeAdmin(PlainWords, admin.ModelAdmin):
     @admin.display(description="account", ordering="account__account_number")
     def account_key(self, obj):
         return obj.account.account_number
+
+    def object_title(self, obj):
+        deleted = " (deleted)" if obj.deleted_at else ""
+        return (
+            f"Mode {obj.mode_type_id} ({obj.mode_type.name}) of "
+            f"{obj.account.account_number}: {obj.number}{deleted}"
+        )
 
     @admin.display(description="Mode", ordering="mode_type_id")
     def mode(self, obj):

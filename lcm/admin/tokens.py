@@ -45,12 +45,28 @@ if admin.site.is_registered(TokenProxy):
     admin.site.unregister(TokenProxy)
 
 
+# The model's name in the sidebar and on the index ("Tokens" in DRF). Only
+# the displayed names: migrations read the model's declared options.
+TokenProxy._meta.verbose_name = "API token"
+TokenProxy._meta.verbose_name_plural = "API tokens"
+
+
+class CreatedFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "date made"  # not DRF's field name, "Created"
+
+
 @admin.register(TokenProxy)
 class TokenAdmin(PlainWords, DrfTokenAdmin):
     list_title = "API tokens"
+    list_filter = [("created", CreatedFilter)]
     list_display = ["user", "key_hint", "created"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+    def object_title(self, token):
+        return f"API token of {token.user}"  # never the key
 
     @admin.display(description="key")
     def key_hint(self, token) -> str:

@@ -1,13 +1,16 @@
 """The supervisor's words on every lcm admin page, not Django's defaults.
 
 Lists are titled by what they hold ("Accounts", "Audit log"), never
-"Select account to change"; a form offers no "Save and add another" (a
-supervisor adds one record at a time, and goes back to it).
+"Select account to change"; a record's page by the record ("Account
+5|3|1|0|0|44|1 (David Berry)", "Call 12345"), never "Change account"; a
+form offers no "Save and add another" (a supervisor adds one record at a
+time, and goes back to it).
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.text import capfirst
 
 
 def short_time(value) -> str:
@@ -24,9 +27,16 @@ class PlainWords:
         context = {"title": title[:1].upper() + title[1:], **(extra_context or {})}
         return super().changelist_view(request, extra_context=context)
 
+    def object_title(self, obj) -> str | None:
+        """The title of a record's page: what it is, and which one."""
+        return f"{capfirst(self.opts.verbose_name)} {obj}"
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if not self.save_and_add_another:
             context.setdefault("show_save_and_add_another", False)
+        title = self.object_title(obj) if obj is not None else None
+        if title:
+            context.update(title=title, subtitle=None)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

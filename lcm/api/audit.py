@@ -1,35 +1,46 @@
-"""The auditors' read API: `GET /api/lcm/mode-changes/`, JSON or CSV.
+"""The auditors' read API: `GET /api/lcm/mode-changes/`, JSON or CSV, and
+the proofs (an entry's inclusion proof, a consistency proof between two
+signed checkpoints).
 
 Newest first, cursor-paginated (no COUNT, no deep OFFSET on a large log);
-filtered by `lcm.audit_filters.ModeChangeFilter`. `?format=csv` or
-`Accept: text/csv` streams every matching entry instead of a page.
-Errors are plain DRF JSON (`{"detail": …}` or `{"<parameter>": […]}`),
-whatever format was asked for.
+filtered by `lcm.audit_filters.ModeChangeFilter`. `GET
+/api/lcm/mode-changes/export/` streams every matching entry as CSV instead
+of a page (its own operation in the schema, so a generated client reads it
+as text); `?format=csv` or `Accept: text/csv` on the list does the same.
+Errors are JSON ``{"code", "message"[, "fields"]}`` (`failures.json_error`),
+whatever format was asked for, on every view (`AuditApi`).
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import generics, renderers, serializers
-from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
+from lcm import errors
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
 from lcm.replica import auditor_db, auditor_reads
 
-from . import failures
+from . import examples, failures
 from .policy import LcmApiPolicy
+from .schema import AuditAutoSchema, Error
 
 VIEW_MODE_CHANGES = "lcm.view_modechange"
 UNKNOWN_FORMAT = "Use format=json or format=csv."
@@ -56,7 +67,15 @@ class CSVRenderer(renderers.BaseRenderer):
         return data
 
 
+def _cursor_of(link: str | None) -> str | None:
+    return parse_qs(urlsplit(link).query).get("cursor", [None])[0] if link else None
+
+
 class NewestFirst(CursorPagination):
+    """Cursor pages; each carries its cursors (`next_cursor`,
+    `previous_cursor`) beside the links, for clients that take the
+    `cursor` parameter rather than a URL."""
+
     ordering = "-seq"
     page_size = 100
     page_size_query_param = "page_size"
@@ -65,18 +84,175 @@ class NewestFirst(CursorPagination):
     def get_ordering(self, request, queryset, view):
         return tuple(newest_first(request.query_params))
 
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # a bad parameter, not a missing resource
+            raise ValidationError(
+                {self.cursor_query_param: [self.invalid_cursor_message]}
+            ) from None
+
+    def get_paginated_response(self, data):
+        next_link, previous_link = self.get_next_link(), self.get_previous_link()
+        return Response(
+            {
+                "next": next_link,
+                "previous": previous_link,
+                "next_cursor": _cursor_of(next_link),
+                "previous_cursor": _cursor_of(previous_link),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        def link(description):
+            return {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": description,
+                "example": None,
+            }
+
+        def cursor(description):
+            return {"type": ["string", "null"], "description": description, "example": None}
+
+        return {
+            "type": "object",
+            "required": ["next", "previous", "next_cursor", "previous_cursor", "results"],
+            "properties": {
+                "next": link("The next (older) page's URL; null on the last page."),
+                "previous": link("The previous (newer) page's URL; null on the first."),
+                "next_cursor": cursor("The `cursor` parameter of the next page, or null."),
+                "previous_cursor": cursor("The `cursor` parameter of the previous page, or null."),
+                "results": schema,
+            },
+        }
+
 
 class DeletedModeSerializer(serializers.Serializer):
     mode_id = serializers.IntegerField()
     number = serializers.CharField()
 
 
+class HHMM(serializers.RegexField):
+    def __init__(self, **kwargs):
+        super().__init__(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$", **kwargs)
+
+
+class ModeStateSerializer(serializers.Serializer):
+    """A live mode's state as an audit entry records it (the keys of
+    `lcm.actions.modes.STATE_KEYS`)."""
+
+    number = serializers.CharField(help_text="The number, cleaned.")
+    e164 = serializers.CharField(allow_blank=True, help_text='E.164 form, or "".')
+    pewc = serializers.BooleanField(help_text="Written consent for this number.")
+    pewc_source = serializers.CharField(allow_blank=True, help_text="Where the consent came from.")
+    pewc_by = serializers.CharField(allow_blank=True, help_text="Who recorded the consent.")
+    pewc_at = serializers.DateTimeField(allow_null=True, help_text="When, UTC; null if never.")
+    time_zone = serializers.CharField(allow_blank=True, help_text="The callee's zone.")
+    window = serializers.ListField(
+        child=HHMM(),
+        min_length=2,
+        max_length=2,
+        allow_null=True,
+        help_text='The dialing window ["HH:MM", "HH:MM"], local to the callee; null if none.',
+    )
+
+    class Meta:
+        ref_name = "ModeState"
+
+
+class TouchedModeSerializer(serializers.Serializer):
+    """One mode an entry touched: its state before and after (null: no live mode)."""
+
+    mode_id = serializers.IntegerField()
+    before = ModeStateSerializer(allow_null=True)
+    after = ModeStateSerializer(allow_null=True)
+
+    class Meta:
+        ref_name = "TouchedMode"
+
+
+class DoNotCallEventSerializer(serializers.Serializer):
+    """A do-not-call block added (`block`: SetDNC, the console) or lifted
+    (`lift`), as `lcm.actions.do_not_call` records it."""
+
+    event = serializers.ChoiceField(choices=["block", "lift"])
+    entry = serializers.IntegerField(help_text="The do-not-call list's row.")
+    scope = serializers.ChoiceField(choices=["number", "contact"])
+    number = serializers.CharField(allow_blank=True, help_text='The number; "" for a contact.')
+    campaign = serializers.CharField(allow_blank=True, help_text='"": every campaign.')
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Block.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Block.")
+    comments = serializers.CharField(required=False, allow_blank=True, help_text="Block.")
+    live_modes_flagged = serializers.IntegerField(
+        required=False, help_text="Block: live modes it flagged when added."
+    )
+    blocked_by = serializers.CharField(required=False, allow_blank=True, help_text="Lift.")
+    blocked_callid = serializers.CharField(required=False, allow_blank=True, help_text="Lift.")
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Lift: why.")
+
+    class Meta:
+        ref_name = "DoNotCallEvent"
+
+
+class CallbackEventSerializer(serializers.Serializer):
+    """A callback scheduled, done, cancelled or reassigned, with the callback
+    as it then stood (`lcm.actions.callbacks`)."""
+
+    event = serializers.ChoiceField(choices=["scheduled", "done", "cancelled", "reassigned"])
+    id = serializers.IntegerField(help_text="The callback.")
+    kind = serializers.ChoiceField(choices=["regular", "personal"])
+    number = serializers.CharField(allow_blank=True)
+    start = serializers.DateTimeField(allow_null=True, help_text="The window, UTC.")
+    end = serializers.DateTimeField(allow_null=True, help_text="The window, UTC.")
+    time_zone = serializers.CharField(allow_blank=True)
+    agent = serializers.CharField(allow_blank=True, help_text="The callback's agent.")
+    comments = serializers.CharField(allow_blank=True)
+    # Text, not an enum: a third `state` enum would make drf-spectacular rename
+    # the dialer's CallbackState one (StateEnum), breaking generated clients.
+    state = serializers.CharField(help_text="After the event: scheduled, done or cancelled.")
+    outcome = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Cancelled: why.")
+    from_agent = serializers.CharField(
+        required=False, allow_blank=True, help_text="Reassigned: the agent before."
+    )
+
+    class Meta:
+        ref_name = "CallbackEvent"
+
+
+class AccountNumberField(serializers.CharField):
+    """The account's LCM key; null on an entry that names no account (a
+    list-wide do-not-call block added in the console)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def get_attribute(self, instance):
+        return instance.account_number if instance.account_id is not None else None
+
+
 class ModeChangeSerializer(serializers.ModelSerializer):
-    account = serializers.CharField(source="account_number")
+    account = AccountNumberField(help_text="The account's LCM key; null when none.")
     agent = serializers.CharField(source="agent_code")
     mode = serializers.IntegerField(source="mode_id")
     deleted_modes = DeletedModeSerializer(many=True)
-    reverts_seq = serializers.IntegerField(source="reverts.seq", allow_null=True, default=None)
+    # Always sent: null unless the entry is a revert.
+    reverts_seq = serializers.IntegerField(source="reverts.seq", allow_null=True)
+    # The whole entry, always sent: null where the entry has none.
+    modes = TouchedModeSerializer(
+        many=True,
+        allow_null=True,
+        help_text="Every mode the change touched, before and after; null on entries "
+        "written before it was recorded.",
+    )
+    do_not_call = DoNotCallEventSerializer(
+        allow_null=True, help_text="The block added or lifted; null on other entries."
+    )
+    callback = CallbackEventSerializer(
+        allow_null=True, help_text="The callback event; null on other entries."
+    )
 
     class Meta:
         model = ModeChange
@@ -99,83 +275,54 @@ class ModeChangeSerializer(serializers.ModelSerializer):
             "request_id",
             "prev_hash",
             "hash",
+            "modes",
+            "do_not_call",
+            "callback",
         ]
         read_only_fields = fields
 
 
 _PARAMETER_TYPES = {"mode": OpenApiTypes.INT}
+FILTER_PARAMETERS = [
+    OpenApiParameter(name, _PARAMETER_TYPES.get(name, OpenApiTypes.STR), description=spec.help_text)
+    for name, spec in FILTERS.items()
+]
+_ERROR_DESCRIPTIONS = {
+    400: "A filter value is invalid (`invalid_fields`, per parameter)",
+    401: "No or bad credentials",
+    403: "Not an auditor or supervisor (`forbidden`)",
+    404: "Not found",
+    405: "Any method but GET",
+    406: "Accept names neither JSON nor CSV",
+    409: "Conflict",
+    429: "Token over its rate",
+    500: "Internal error (`internal_error`)",
+    503: "Database unavailable (`database_unavailable`); see Retry-After",
+}
 
 
-class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
-    """The audit log, newest first."""
+def audit_errors(*codes: int, **described: str) -> dict:
+    """The auditors' API's error responses for `codes`: `Error`, as JSON
+    whatever was asked for (said per status, or the CSV type is assumed);
+    `s404="..."` overrides a status's description."""
+    return {
+        (code, "application/json"): OpenApiResponse(
+            Error, description=described.get(f"s{code}", _ERROR_DESCRIPTIONS[code])
+        )
+        for code in codes
+    }
+
+
+class AuditApi(LcmApiPolicy):
+    """What every view of the auditors' API shares: auditors and supervisors
+    only, errors as `failures.json_error` whatever format was asked for, an
+    unknown `format` a 400."""
 
     permission_classes = [IsAuthenticated, CanViewModeChanges]
-    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
-    serializer_class = ModeChangeSerializer
-    pagination_class = NewestFirst
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ModeChangeFilter
-    queryset = ModeChange.objects.select_related("reverts").order_by("-seq")
-
-    @extend_schema(
-        operation_id="mode_changes_list",
-        summary="Read the audit log (auditors and supervisors)",
-        description=(
-            "Every change of a contact's modes, newest first, with the hash chain fields. "
-            "Cursor-paginated: follow `next`. Filters combine (AND). With `?format=csv` or "
-            "`Accept: text/csv` the answer is every matching entry as one streamed CSV file "
-            "instead of a page. A filter value that does not parse, or names an unknown "
-            "account, call or agent, gets a 400 naming the parameter. See docs/audit.md."
-        ),
-        parameters=[
-            OpenApiParameter(
-                name, _PARAMETER_TYPES.get(name, OpenApiTypes.STR), description=spec.help_text
-            )
-            for name, spec in FILTERS.items()
-        ]
-        + [
-            OpenApiParameter(
-                "format", OpenApiTypes.STR, enum=["json", "csv"], description="csv: stream a CSV."
-            ),
-        ],
-        responses={
-            (200, "application/json"): ModeChangeSerializer(many=True),
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Streamed CSV"),
-            400: OpenApiResponse(description="A filter value is invalid (JSON, per parameter)"),
-            401: OpenApiResponse(description="No or bad credentials"),
-            403: OpenApiResponse(description="Not an auditor or supervisor"),
-            406: OpenApiResponse(description="Accept names neither JSON nor CSV"),
-            500: OpenApiResponse(description="Internal error (`internal_error`)"),
-            503: OpenApiResponse(description="Database unavailable; see Retry-After"),
-        },
-    )
-    def get(self, request, *args, **kwargs):
-        return self.list(request, *args, **kwargs)
-
-    def get_queryset(self):
-        # The auditors' read replica, when there is one (lcm.replica): the
-        # streamed CSV reads after this view returns, so the queryset itself
-        # names its database.
-        return super().get_queryset().using(auditor_db())
-
-    def list(self, request, *args, **kwargs):
-        with auditor_reads():
-            queryset = self.filter_queryset(self.get_queryset())
-            if request.accepted_renderer.format == CSVRenderer.format:
-                return csv_response(queryset.order_by(*newest_first(request.query_params)))
-            page = self.paginate_queryset(queryset)
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    schema = AuditAutoSchema()
 
     def get_exception_handler(self):
-        return self._render_exception
-
-    def _render_exception(self, exc, context):
-        response = exception_handler(exc, context)  # DRF's own errors, DRF's shape
-        if response is not None:
-            return response
-        error, headers = failures.error_of(exc, context["request"])  # database, bug
-        detail = ErrorDetail(error.message, code=error.code)
-        return Response({"detail": detail, "code": error.code}, error.status, headers=headers)
+        return failures.json_error
 
     unknown_format = False
 
@@ -202,30 +349,193 @@ class ModeChangeList(LcmApiPolicy, generics.ListAPIView):
         return response
 
 
+class ModeChangeList(AuditApi, generics.ListAPIView):
+    """The audit log, newest first."""
+
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+    serializer_class = ModeChangeSerializer
+    pagination_class = NewestFirst
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModeChangeFilter
+    queryset = ModeChange.objects.select_related("reverts").order_by("-seq")
+
+    @extend_schema(
+        operation_id="mode_changes_list",
+        summary="Read the audit log (auditors and supervisors)",
+        description=(
+            "Every change of a contact's modes, newest first, with the hash chain fields. "
+            "Cursor-paginated: pass a page's `next_cursor` as `cursor` (or follow `next`) "
+            "until it is null. Filters combine (AND). The same entries as one CSV file: "
+            "`mode_changes_export`. A filter value that does not parse, or names an unknown "
+            "account, call or agent, gets a 400 naming the parameter. See docs/audit.md."
+        ),
+        parameters=FILTER_PARAMETERS,
+        responses={
+            (200, "application/json"): ModeChangeSerializer(many=True),
+            **audit_errors(400, 401, 403, 405, 406, 429, 500, 503),
+        },
+        examples=[
+            OpenApiExample(
+                "A page",
+                value=examples.MODE_CHANGE,  # drf-spectacular wraps it in a page
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Not an auditor",
+                value=examples.NOT_AN_AUDITOR,
+                response_only=True,
+                status_codes=["403"],
+            ),
+            OpenApiExample(
+                "Bad date", value=examples.BAD_SINCE, response_only=True, status_codes=["400"]
+            ),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        # The auditors' read replica, when there is one (lcm.replica): the
+        # streamed CSV reads after this view returns, so the queryset itself
+        # names its database.
+        return super().get_queryset().using(auditor_db())
+
+    def list(self, request, *args, **kwargs):
+        with auditor_reads():
+            queryset = self.filter_queryset(self.get_queryset())
+            if request.accepted_renderer.format == CSVRenderer.format:
+                return csv_response(queryset.order_by(*newest_first(request.query_params)))
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class ModeChangeExport(ModeChangeList):
+    """The same entries as one streamed CSV file, whatever `Accept` says."""
+
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="mode_changes_export",
+        summary="Export the audit log as CSV (auditors and supervisors)",
+        description=(
+            "Every entry matching the filters, newest first, as one streamed CSV file "
+            "(no pagination; the columns are those of `mode_changes_list`). Errors are "
+            "JSON. See docs/audit.md, CSV export."
+        ),
+        parameters=FILTER_PARAMETERS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file"),
+            **audit_errors(400, 401, 403, 405, 429, 500, 503),
+        },
+        examples=[
+            OpenApiExample(
+                "CSV",
+                value=examples.MODE_CHANGES_CSV,
+                media_type="text/csv",
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Not an auditor",
+                value=examples.NOT_AN_AUDITOR,
+                response_only=True,
+                status_codes=["403"],
+            ),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    def perform_content_negotiation(self, request, force=False):
+        return (CSVRenderer(), CSVRenderer.media_type)
+
+
 # --- Proofs -----------------------------------------------------------------------
 
 
-class _AuditReadView(LcmApiPolicy, generics.GenericAPIView):
+class CheckpointSerializer(serializers.Serializer):
+    """A signed checkpoint as the witness, the API and tools/verify_proof.py see
+    it (`lcm.checkpoints.as_json`)."""
+
+    log = serializers.CharField(help_text="The log's name, signed with the rest.")
+    tree_size = serializers.IntegerField(help_text="Entries #1 to #tree_size.")
+    root_hash = serializers.CharField(help_text="RFC 6962 Merkle root, hex.")
+    head_hash = serializers.CharField(help_text="The `hash` of entry #tree_size.")
+    timestamp = serializers.CharField(help_text="When it was signed, UTC.")
+    key_id = serializers.CharField(help_text="Which signing key (its public key's digest).")
+    signature = serializers.CharField(help_text="Ed25519 over the checkpoint body, base64.")
+
+    class Meta:
+        ref_name = "Checkpoint"
+
+
+class CanonicalEntrySerializer(serializers.Serializer):
+    """An entry's chained fields exactly as hashed (`lcm.audit.canonical_bytes`):
+    SHA-256 of their canonical JSON is the entry's `hash`. `modes`,
+    `do_not_call` and `callback` are absent when null (entries sealed without
+    them keep their bytes)."""
+
+    seq = serializers.IntegerField()
+    created_at = serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ.")
+    action = serializers.CharField()
+    account_id = serializers.IntegerField(allow_null=True)
+    account_number = serializers.CharField(allow_blank=True)
+    call_id = serializers.IntegerField(allow_null=True)
+    callid = serializers.CharField(allow_blank=True)
+    agent_id = serializers.IntegerField(allow_null=True)
+    agent_code = serializers.CharField(allow_blank=True)
+    user_id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)
+    mode_id = serializers.IntegerField()
+    old_number = serializers.CharField(allow_blank=True)
+    new_number = serializers.CharField(allow_blank=True)
+    new_number_e164 = serializers.CharField(allow_blank=True)
+    deleted_modes = DeletedModeSerializer(many=True)
+    modes = TouchedModeSerializer(many=True, required=False)
+    do_not_call = DoNotCallEventSerializer(required=False)
+    reverts_id = serializers.IntegerField(allow_null=True)
+    callback = CallbackEventSerializer(required=False)
+    client_ip = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField(allow_blank=True)
+    prev_hash = serializers.CharField()
+
+    class Meta:
+        ref_name = "CanonicalEntry"
+
+
+class ModeChangeProofSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    hash = serializers.CharField(help_text="The entry's hash, hex.")
+    entry = CanonicalEntrySerializer()
+    leaf_index = serializers.IntegerField(help_text="seq - 1.")
+    tree_size = serializers.IntegerField(help_text="The checkpoint's tree size.")
+    inclusion_proof = serializers.ListField(
+        child=serializers.CharField(), help_text="RFC 6962 audit path, hex, leaf side first."
+    )
+    checkpoint = CheckpointSerializer()
+
+    class Meta:
+        ref_name = "ModeChangeProof"
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    first = CheckpointSerializer()
+    second = CheckpointSerializer()
+    consistency_proof = serializers.ListField(
+        child=serializers.CharField(), help_text="RFC 6962 consistency proof, hex."
+    )
+
+    class Meta:
+        ref_name = "ConsistencyProof"
+
+
+class _AuditReadView(AuditApi, generics.GenericAPIView):
     """JSON only, auditors and supervisors, errors in this API's shape;
     `get` reads from the auditors' database (lcm.replica)."""
 
-    permission_classes = [IsAuthenticated, CanViewModeChanges]
     renderer_classes = [renderers.JSONRenderer]
-    get_exception_handler = ModeChangeList.get_exception_handler
-    _render_exception = ModeChangeList._render_exception
-
-
-_READ_ERRORS = {
-    401: OpenApiResponse(description="No or bad credentials"),
-    403: OpenApiResponse(description="Not an auditor or supervisor"),
-    406: OpenApiResponse(description="Accept does not name JSON"),
-    500: OpenApiResponse(description="Internal error (`internal_error`)"),
-    503: OpenApiResponse(description="Database unavailable; see Retry-After"),
-}
-
-
-def _not_checkpointed(message: str) -> Response:
-    return Response({"detail": message, "code": "not_checkpointed"}, 409)
 
 
 def _seq(value: str) -> int | None:
@@ -257,11 +567,44 @@ class ModeChangeProof(_AuditReadView):
             "409 `not_checkpointed` while no checkpoint covers the entry yet. See docs/audit.md."
         ),
         responses={
-            **_READ_ERRORS,
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Entry, proof, checkpoint"),
-            404: OpenApiResponse(description="No entry with this seq"),
-            409: OpenApiResponse(description="No signed checkpoint covers this entry yet"),
+            (200, "application/json"): ModeChangeProofSerializer,
+            **audit_errors(
+                400,
+                401,
+                403,
+                404,
+                405,
+                406,
+                409,
+                429,
+                500,
+                503,
+                s400="`format` names no JSON (`invalid_fields`)",
+                s406="Accept does not name JSON",
+                s404="No entry with this seq (`unknown_mode_change`)",
+                s409="No signed checkpoint covers this entry yet (`not_checkpointed`)",
+            ),
         },
+        examples=[
+            OpenApiExample(
+                "A proof",
+                value=examples.MODE_CHANGE_PROOF,
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Unknown entry",
+                value=examples.UNKNOWN_ENTRY,
+                response_only=True,
+                status_codes=["404"],
+            ),
+            OpenApiExample(
+                "Not yet signed",
+                value=examples.NOT_CHECKPOINTED,
+                response_only=True,
+                status_codes=["409"],
+            ),
+        ],
     )
     @auditor_reads()
     def get(self, request, seq: str):
@@ -271,13 +614,10 @@ class ModeChangeProof(_AuditReadView):
         number = _seq(seq)
         entry = ModeChange.objects.filter(seq=number).first() if number else None
         if entry is None:
-            raise NotFound(f"There is no audit entry #{_shown(seq)}.")
+            raise errors.UnknownModeChange(errors.UNKNOWN_MODE_CHANGE.format(ref=f"#{_shown(seq)}"))
         checkpoint = checkpoints.covering_checkpoint(entry.seq)
         if checkpoint is None:
-            return _not_checkpointed(
-                f"No signed checkpoint covers entry #{entry.seq} yet: one is made every "
-                "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
-            )
+            raise errors.NotCheckpointed(errors.NOT_CHECKPOINTED.format(seq=entry.seq))
         return Response(
             {
                 "seq": entry.seq,
@@ -307,11 +647,42 @@ class CheckpointConsistency(_AuditReadView):
             OpenApiParameter("second", OpenApiTypes.INT),
         ],
         responses={
-            **_READ_ERRORS,
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Both checkpoints, proof"),
-            400: OpenApiResponse(description="A size is not a number, or first > second"),
-            404: OpenApiResponse(description="No checkpoint of that size"),
+            (200, "application/json"): ConsistencyProofSerializer,
+            **audit_errors(
+                400,
+                401,
+                403,
+                404,
+                405,
+                406,
+                429,
+                500,
+                503,
+                s400="A size is missing or not a number, or first > second (`invalid_fields`)",
+                s406="Accept does not name JSON",
+                s404="No checkpoint of that size (`unknown_checkpoint`)",
+            ),
         },
+        examples=[
+            OpenApiExample(
+                "A proof",
+                value=examples.CONSISTENCY_PROOF,
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "No first",
+                value=examples.FIRST_REQUIRED,
+                response_only=True,
+                status_codes=["400"],
+            ),
+            OpenApiExample(
+                "Unknown checkpoint",
+                value=examples.UNKNOWN_CHECKPOINT,
+                response_only=True,
+                status_codes=["404"],
+            ),
+        ],
     )
     @auditor_reads()
     def get(self, request):
@@ -324,12 +695,10 @@ class CheckpointConsistency(_AuditReadView):
             if value is None and name == "second":
                 continue
             if value is None:
-                raise ValidationError({name: ["This parameter is required."]})
+                raise ValidationError({name: [errors.PARAMETER_REQUIRED]})
             sizes[name] = _seq(value)
             if sizes[name] is None:
-                raise ValidationError(
-                    {name: [f"'{_shown(value)}' is not a checkpoint's tree size."]}
-                )
+                raise ValidationError({name: [errors.NOT_A_TREE_SIZE.format(value=_shown(value))]})
         found = {}
         for name in ("first", "second"):
             query = AuditCheckpoint.objects.order_by("-tree_size")
@@ -337,10 +706,14 @@ class CheckpointConsistency(_AuditReadView):
                 query = query.filter(tree_size=sizes[name])
             found[name] = query.first()
             if found[name] is None:
-                raise NotFound(f"There is no signed checkpoint #{sizes.get(name, '')}.")
+                raise errors.UnknownCheckpoint(
+                    errors.UNKNOWN_CHECKPOINT.format(size=sizes[name])
+                    if name in sizes
+                    else errors.NO_CHECKPOINT_YET
+                )
         first, second = found["first"], found["second"]
         if first.tree_size > second.tree_size:
-            raise ValidationError({"first": ["The first checkpoint must not be the later one."]})
+            raise ValidationError({"first": [errors.FIRST_AFTER_SECOND]})
         return Response(
             {
                 "first": checkpoints.as_json(first),

@@ -7,6 +7,13 @@ from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+# A client generated from the schema sends "Bearer" unless told the prefix;
+# DRF would answer "credentials were not provided", which sends them looking
+# for the wrong mistake.
+BEARER_REFUSED = (
+    'Use "Authorization: Token <key>", not Bearer (a generated client: prefix="Token").'
+)
+
 # The user fields a web-service request needs: who (the primary key and the
 # USERNAME_FIELD, whatever the project's user model calls them) and what the
 # permission checks read (is_active, is_superuser, is_staff). Any other field
@@ -23,6 +30,12 @@ class TokenAuthentication(authentication.TokenAuthentication):
     than the database spends answering it (docs/benchmarks.md). Here it is
     one prepared statement reading only the fields a request needs.
     """
+
+    def authenticate(self, request):
+        scheme = authentication.get_authorization_header(request).split()[:1]
+        if scheme and scheme[0].lower() == b"bearer":
+            raise exceptions.AuthenticationFailed(BEARER_REFUSED)
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key):
         User = get_user_model()

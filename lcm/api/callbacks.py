@@ -5,13 +5,18 @@ open now and that need no supervisor's attention, oldest first, paged
 (`offset`, `limit` ≤ 100). `POST /api/lcm/callbacks/<id>/done/` (with an
 `Outcome`) and `…/cancel/` (with an optional `Reason`) close one; both
 are safe to repeat. Only holders of `lcm.manage_callbacks` (the "Dialer
-integration" group). Errors as the intake API's: ``{"code", "message"[,
-"fields"]}``.
+integration" group). Errors as every JSON API but the envelope: ``{"code", "message"[,
+"fields"]}`` (`lcm.api.schema.Error`).
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -20,7 +25,9 @@ from lcm import errors, inputs
 from lcm.actions import RequestContext, callbacks
 from lcm.models import Callback
 
-from .intake import ERRORS, IntakeView, _example_error, validated
+from . import examples
+from .intake import BODY_ERRORS, ERRORS, IntakeView, _example_error, validated
+from .schema import Error
 from .serializers import NO_NUL, NON_BLANK, StrictCharField
 
 
@@ -33,12 +40,18 @@ class CancelRequest(serializers.Serializer):
 
 
 class DoneRequestSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "CallbackDone"  # the schema adds "Request"
+
     Outcome = serializers.RegexField(
         NON_BLANK, max_length=100, help_text="What came of the call, e.g. `sale`; not blank."
     )
 
 
 class CancelRequestSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "CallbackCancel"
+
     Reason = serializers.RegexField(NO_NUL, max_length=100, required=False, allow_blank=True)
 
 
@@ -113,29 +126,20 @@ CALLBACK_ID = OpenApiParameter(
     "callback_id", str, OpenApiParameter.PATH, description="The CallbackID.",
     pattern=r"^0*[1-9][0-9]{0,17}$",
 )  # fmt: skip
-EXAMPLE = {
-    "CallbackID": 7,
-    "Kind": "personal",
-    "AccountNumber": "5|3|1|0|0|44|1",
-    "ModeID": 2,
-    "CValue": "2025550143",
-    "E164": "+12025550143",
-    "TimeZone": "America/New_York",
-    "Start": "2026-12-02T15:00:00Z",
-    "End": "2026-12-02T17:00:00Z",
-    "AgentID": "testagent",
-    "AgentComments": "Call back about the renewal",
-    "State": "scheduled",
-    "Outcome": "",
-    "ClosedAt": None,
+DUE_ERRORS = {
+    **{status: response for status, response in ERRORS.items() if status not in (404, 405)},
+    400: OpenApiResponse(Error, description="`offset` or `limit` out of range (`invalid_fields`)"),
+    405: OpenApiResponse(Error, description="Not a GET"),
 }
 CLOSE_ERRORS = {
     **ERRORS,
-    404: ERRORS[404].__class__(
-        ERRORS[404].response, description="Unknown callback (`unknown_callback`)"
+    **BODY_ERRORS,
+    400: OpenApiResponse(
+        Error, description="Invalid fields or CallbackID (`invalid_fields`), or malformed JSON"
     ),
-    409: ERRORS[404].__class__(
-        ERRORS[404].response,
+    404: OpenApiResponse(Error, description="Unknown callback (`unknown_callback`)"),
+    409: OpenApiResponse(
+        Error,
         description="Already closed otherwise (`callback_closed`): done and cancelled, or "
         "done with another outcome",
     ),
@@ -166,9 +170,11 @@ class DueCallbacksView(IntakeView):
                 description="Rows to return, 1-100 (default 100).",
             ),
         ],
-        responses={200: DuePage, **{k: v for k, v in ERRORS.items() if k != 404}},
+        responses={200: DuePage, **DUE_ERRORS},
         examples=[
-            OpenApiExample("Due", value={"Callbacks": [EXAMPLE], "Total": 1}, response_only=True),
+            OpenApiExample(
+                "Due", value=examples.DUE_CALLBACKS, response_only=True, status_codes=["200"]
+            ),
         ],
     )
     def get(self, request):
@@ -193,17 +199,11 @@ class DoneCallbackView(IntakeView):
             OpenApiExample("Done", value={"Outcome": "sale"}, request_only=True),
             OpenApiExample(
                 "Closed",
-                value={
-                    **EXAMPLE,
-                    "State": "done",
-                    "Outcome": "sale",
-                    "ClosedAt": "2026-12-02T15:10:00Z",
-                },
+                value=examples.CALLBACK_DONE,
                 response_only=True,
+                status_codes=["200"],
             ),
-            _example_error(
-                "Cancelled before", "callback_closed", "Callback #7 is already cancelled.", 409
-            ),
+            _example_error("Cancelled before", examples.CALLBACK_CANCELLED_BEFORE, 409),
         ],
     )
     def post(self, request, callback_id: str):
@@ -229,7 +229,13 @@ class CancelCallbackView(IntakeView):
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Cancel", value={"Reason": "customer unreachable"}, request_only=True),
-            _example_error("Done before", "callback_closed", "Callback #7 is already done.", 409),
+            OpenApiExample(
+                "Cancelled",
+                value=examples.CALLBACK_CANCELLED,
+                response_only=True,
+                status_codes=["200"],
+            ),
+            _example_error("Done before", examples.CALLBACK_DONE_BEFORE, 409),
         ],
     )
     def post(self, request, callback_id: str):

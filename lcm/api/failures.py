@@ -1,8 +1,9 @@
 """Every exception an API view lets out, as an error with a stable code.
 
-Each API view renders errors in its own shape (the envelope, the dialer's
-``{"code", "message"}``, DRF's ``{"detail"}``) but decides *what* the error
-is here, so that none of them ever answers with Django's HTML page:
+The envelope endpoint renders errors as envelopes; every other JSON API
+(the dialer's doors, the auditors' log) as ``{"code", "message"[, "fields"]}``
+(`json_error`, the schema's `Error`). All decide *what* the error is here, so
+that none of them ever answers with Django's HTML page:
 
 - a domain refusal (`lcm.errors.LcmError`) is itself;
 - DRF's own exceptions (401, 405, 415, 429…) get their codes
@@ -26,6 +27,7 @@ import math
 
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
+from rest_framework.response import Response
 
 from lcm import errors
 from lcm.logs import request_id_of
@@ -48,6 +50,8 @@ def error_of(exc: Exception, request) -> tuple[errors.LcmError, dict[str, str]]:
     headers = {}
     if isinstance(exc, errors.LcmError):
         error = exc
+    elif isinstance(exc, exceptions.ValidationError):
+        error = _invalid(exc.detail)
     elif isinstance(exc, exceptions.APIException):
         error = envelope.from_drf(exc)
         if getattr(exc, "auth_header", None):
@@ -62,6 +66,20 @@ def error_of(exc: Exception, request) -> tuple[errors.LcmError, dict[str, str]]:
     return error, headers
 
 
+def _invalid(detail) -> errors.LcmError:
+    """DRF's ValidationError (the auditors' filters and format): invalid_fields,
+    each parameter with its reasons."""
+    if not isinstance(detail, dict):
+        detail = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+    fields = {
+        name: [str(reason) for reason in (reasons if isinstance(reasons, list) else [reasons])]
+        for name, reasons in detail.items()
+    }
+    return errors.InvalidInput(
+        "Invalid parameters: " + ", ".join(sorted(fields)) + ".", fields=fields
+    )
+
+
 def _unexpected(exc: Exception, request) -> errors.LcmError:
     exc_info = (type(exc), exc, exc.__traceback__)
     fields = {"request_id": request_id(request), "method": request.method, "path": request.path}
@@ -70,3 +88,13 @@ def _unexpected(exc: Exception, request) -> errors.LcmError:
         return errors.DatabaseUnavailable()
     logger.error("unhandled exception", exc_info=exc_info, extra={"api_request": fields})
     return errors.InternalError(fields["request_id"])
+
+
+def json_error(exc: Exception, context) -> Response:
+    """An API view's exception handler: ``{"code", "message"[, "fields"]}``
+    with the status of its class."""
+    error, headers = error_of(exc, context["request"])
+    body = {"code": error.code, "message": error.message}
+    if error.fields:
+        body["fields"] = error.fields
+    return Response(body, status=error.status, headers=headers)

@@ -6,7 +6,9 @@ JSON string, a boolean a JSON boolean (DRF's own fields would quietly turn
 of digits and an integer, as the vendor's sample sends a number.
 """
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+import copy
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lcm import errors, inputs
@@ -57,6 +59,8 @@ class ModeIdField(serializers.Field):
                 return inputs.bounded_int(text, minimum=1, maximum=MAX_MODE_ID)
             except inputs.OutOfBounds:
                 self.fail("range")
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)  # 1.0 is an integer to JSON Schema, hence to the OpenAPI 3.1 document
         if not isinstance(data, int):
             self.fail("invalid")
         if not 1 <= data <= MAX_MODE_ID:
@@ -67,7 +71,24 @@ class ModeIdField(serializers.Field):
         return value
 
 
-class SetNewModeNumberData(serializers.Serializer):
+class MessageData(serializers.Serializer):
+    """An envelope message's `data`: flat, stateless scalar fields.
+
+    DRF deep-copies a serializer's declared fields for every instance
+    (`Field.__deepcopy__` runs each field's `__init__` again): on
+    SetNewModeNumber, the hot path, that was about a tenth of our CPU per
+    request (bench/profile_request.py, docs/benchmarks.md). These fields hold
+    no state of their own beyond construction, so a shallow copy of each is
+    as good: `bind()` sets the copy's own name and parent, and validators and
+    messages are only read. A nested serializer or a list field must not
+    use this base: its children would be shared.
+    """
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+class SetNewModeNumberData(MessageData):
     callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
     AccountNumber = StrictCharField(max_length=128)
     ModeID = ModeIdField()
@@ -93,7 +114,7 @@ class VendorDateField(StrictCharField):
 MAX_DNC_COMMENTS = 500
 
 
-class SetDNCData(serializers.Serializer):
+class SetDNCData(MessageData):
     """SetDNC (dialable-modes.md section 3). `BlockedBy` is the vendor's
     name of `AgentID`: either is accepted, one is required."""
 
@@ -126,7 +147,7 @@ class SetDNCData(serializers.Serializer):
         return attrs
 
 
-class GetContactModesData(serializers.Serializer):
+class GetContactModesData(MessageData):
     callid = StrictCharField(max_length=64, required=False, allow_blank=True)
     AccountNumber = StrictCharField(max_length=128)
 
@@ -165,14 +186,13 @@ class _ModeIdSchema(serializers.Field):
 
 @extend_schema_field(
     {
-        "type": "string",
-        "nullable": True,
+        "type": ["string", "null"],
         "maxLength": 100,
         "pattern": NO_NUL,
         "description": "Name of the sending app; recorded in the audit log. No NUL character.",
     }
 )
-class _SourceSchema(serializers.Field):
+class SourceSchema(serializers.Field):
     pass
 
 
@@ -183,6 +203,9 @@ def _text(max_length: int, help_text: str, *, pattern: str = NON_BLANK, **kwargs
 
 
 class SetNewModeNumberDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "SetNewModeNumberData"
+
     callid = _text(64, "The dialer's call ID; must not be blank.")
     AccountNumber = _text(128, "The LCM key of the contact, e.g. 5|3|1|0|0|44|1.")
     ModeID = _ModeIdSchema()
@@ -197,6 +220,9 @@ class SetNewModeNumberDataSchema(serializers.Serializer):
 
 
 class GetContactModesDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "GetContactModesData"
+
     callid = _text(
         64,
         "Optional; when given, the call must be on that account.",
@@ -207,9 +233,11 @@ class GetContactModesDataSchema(serializers.Serializer):
     AccountNumber = _text(128, "The LCM key of the contact.")
 
 
-def _string(max_length: int, description: str, pattern: str = NON_BLANK, **extra) -> dict:
-    return {"type": "string", "maxLength": max_length, "pattern": pattern,
-            "description": description, **extra}  # fmt: skip
+def _string(
+    max_length: int, description: str, pattern: str = NON_BLANK, *, nullable: bool = False
+) -> dict:
+    kind = ["string", "null"] if nullable else "string"  # OpenAPI 3.1: null is a type
+    return {"type": kind, "maxLength": max_length, "pattern": pattern, "description": description}
 
 
 # SetDNC's data as one JSON schema: its cross-field rules (AgentID or its
@@ -270,7 +298,7 @@ SET_DNC_DATA = {
 
 
 @extend_schema_field(SET_DNC_DATA)
-class _SetDNCDataSchema(serializers.Field):
+class SetDNCDataSchema(serializers.Field):
     pass
 
 
@@ -289,6 +317,9 @@ def _time(help_text: str):
 
 
 class SetCallbackDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "SetCallbackData"
+
     callid = _text(64, "The dialer's call ID; must not be blank.")
     AccountNumber = _text(128, "The LCM key of the contact.")
     StartDate = _date("First day of the window, callee's local date.")
@@ -301,6 +332,9 @@ class SetCallbackDataSchema(serializers.Serializer):
 
 
 class ScheduledCallBackOverlapDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "ScheduledCallBackOverlapData"
+
     callid = _text(64, "The dialer's call ID; must not be blank.")
     AccountNumber = _text(128, "The LCM key of the contact.")
     StartFromDate = _date("Window start, the account's local date.")
@@ -311,6 +345,9 @@ class ScheduledCallBackOverlapDataSchema(serializers.Serializer):
 
 
 class GetPersonalCallbackListDataSchema(serializers.Serializer):
+    class Meta:
+        ref_name = "GetPersonalCallbackListData"
+
     UserID = _text(64, "The agent (an agent's token: itself).")
     FromDate = _date("First start date listed.")
     ToDate = _date("Last start date listed.")
@@ -320,90 +357,6 @@ class GetPersonalCallbackListDataSchema(serializers.Serializer):
     NoofRecords = serializers.IntegerField(
         min_value=1, max_value=MAX_CALLBACK_PAGE, required=False, help_text="Default 100."
     )
-
-
-class _EnvelopeSchema(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=["LCM"], help_text="Always `LCM`.")
-    topic = serializers.RegexField(
-        r"^[Ww][Ee][Bb][Ss][Ee][Rr][Vv][Ii][Cc][Ee]$",
-        help_text="`WebService`, compared case-insensitively.",
-    )
-    source = _SourceSchema(required=False, allow_null=True)
-
-
-class SetNewModeNumberEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["SetNewModeNumber"])
-    data = SetNewModeNumberDataSchema(
-        help_text="Every key is required; keys the message does not define are ignored."
-    )
-
-
-class SetDNCEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["SetDNC"])
-    data = _SetDNCDataSchema()
-
-
-class GetContactModesEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["GetContactModes"])
-    data = GetContactModesDataSchema()
-
-
-class SetCallbackWithCommentsEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["SetCallbackWithComments"])
-    data = SetCallbackDataSchema()
-
-
-class SetPersonalCallbackWithCommentsEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["SetPersonalCallbackWithComments"])
-    data = SetCallbackDataSchema()
-
-
-class ScheduledCallBackOverlapEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["ScheduledCallBackOverlap"])
-    data = ScheduledCallBackOverlapDataSchema()
-
-
-class GetPersonalCallbackListEnvelope(_EnvelopeSchema):
-    subtopic = serializers.ChoiceField(choices=["GetPersonalCallbackList"])
-    data = GetPersonalCallbackListDataSchema()
-
-
-EnvelopeRequest = PolymorphicProxySerializer(
-    component_name="EnvelopeRequest",
-    serializers={
-        "SetNewModeNumber": SetNewModeNumberEnvelope,
-        "GetContactModes": GetContactModesEnvelope,
-        "SetDNC": SetDNCEnvelope,
-        "SetCallbackWithComments": SetCallbackWithCommentsEnvelope,
-        "SetPersonalCallbackWithComments": SetPersonalCallbackWithCommentsEnvelope,
-        "ScheduledCallBackOverlap": ScheduledCallBackOverlapEnvelope,
-        "GetPersonalCallbackList": GetPersonalCallbackListEnvelope,
-    },
-    resource_type_field_name="subtopic",
-)
-
-
-class ErrorDetail(serializers.Serializer):
-    errorType = serializers.CharField()
-    errorMessage = serializers.CharField()
-    msg = serializers.CharField()
-    code = serializers.CharField(help_text="Stable snake_case code; docs/api.md lists them.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
-class EnvelopeMessage(serializers.Serializer):
-    callid = serializers.CharField(allow_null=True)
-    response = serializers.DictField()
-    error = ErrorDetail(required=False)
-
-
-class EnvelopeResponse(serializers.Serializer):
-    channel = serializers.CharField()
-    topic = serializers.CharField()
-    subtopic = serializers.CharField()
-    message = EnvelopeMessage()
 
 
 # --- Callbacks (dialable-modes.md section 4) -----------------------------------
@@ -451,7 +404,7 @@ class PageField(serializers.Field):
         return value
 
 
-class SetCallbackData(serializers.Serializer):
+class SetCallbackData(MessageData):
     callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
     AccountNumber = StrictCharField(max_length=128)
     StartDate = VendorDateField()
@@ -463,7 +416,7 @@ class SetCallbackData(serializers.Serializer):
     AgentComments = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
-class ScheduledCallBackOverlapData(serializers.Serializer):
+class ScheduledCallBackOverlapData(MessageData):
     callid = StrictCharField(max_length=64, allow_blank=True, trim_whitespace=True)
     AccountNumber = StrictCharField(max_length=128)
     StartFromDate = VendorDateField()
@@ -473,7 +426,7 @@ class ScheduledCallBackOverlapData(serializers.Serializer):
     UserID = StrictCharField(max_length=64)
 
 
-class GetPersonalCallbackListData(serializers.Serializer):
+class GetPersonalCallbackListData(MessageData):
     UserID = StrictCharField(max_length=64)
     FromDate = VendorDateField()
     ToDate = VendorDateField()

@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lcm import errors
 
-from .audit import CheckpointConsistency, ModeChangeList, ModeChangeProof
+from .audit import CheckpointConsistency, ModeChangeExport, ModeChangeList, ModeChangeProof
 from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
@@ -42,6 +42,7 @@ app_name = "lcm-api"
 urlpatterns = [
     path("webservice/", WebServiceView.as_view(), name="webservice"),
     path("mode-changes/", ModeChangeList.as_view(), name="mode-changes"),
+    path("mode-changes/export/", ModeChangeExport.as_view(), name="mode-changes-export"),
     path("mode-changes/<text:seq>/proof/", ModeChangeProof.as_view(), name="mode-change-proof"),
     path(
         "checkpoints/consistency/", CheckpointConsistency.as_view(), name="checkpoint-consistency"

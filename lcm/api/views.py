@@ -13,169 +13,30 @@ from lcm import idempotency
 from lcm.actions import RequestContext
 from lcm.logs import request_id_of
 
-from . import envelope, failures
+from . import envelope, examples, failures
 from .handlers import HANDLERS
 from .policy import LcmApiPolicy
-from .schema import EnvelopeAutoSchema
-from .serializers import EnvelopeRequest, EnvelopeResponse
+from .schema import EnvelopeAutoSchema, EnvelopeError, EnvelopeReply, EnvelopeRequest
 
-SAMPLE_REQUEST = {
-    "channel": "LCM",
-    "topic": "WebService",
-    "subtopic": "SetNewModeNumber",
-    "data": {
-        "callid": "12345",
-        "AccountNumber": "5|3|1|0|0|44|1",
-        "ModeID": 1,
-        "ContactNumber": "961084836",
-        "DeleteOtherModes": False,
-        "AgentID": "testagent",
-    },
-}
-CALLBACK_DATA = {
-    "callid": "12345",
-    "AccountNumber": "5|3|1|0|0|44|1",
-    "StartDate": "02/12/2026",
-    "EndDate": "02/12/2026",
-    "StartTime": "10:00",
-    "EndTime": "12:00",
-    "CallbackModeId": 2,
-    "UserID": "testagent",
-    "AgentComments": "Call back about the renewal",
-}
+# The spec's sample and its reply (lcm.api.examples), where tests/test_install.py
+# and host projects import them.
+SAMPLE_REQUEST = examples.SET_NEW_MODE_NUMBER
+SAMPLE_RESPONSE = examples.SET_NEW_MODE_NUMBER_RESULT
 
-
-def _envelope(subtopic: str, data: dict) -> dict:
-    return {"channel": "LCM", "topic": "WebService", "subtopic": subtopic, "data": data}
-
-
-def _reply(subtopic: str, callid, response: dict) -> dict:
-    return {
-        "channel": "LCM",
-        "topic": "WebService",
-        "subtopic": subtopic,
-        "message": {"callid": callid, "response": response},
-    }
-
-
-CALLBACK_EXAMPLES = [
-    OpenApiExample(
-        "SetCallbackWithComments",
-        value=_envelope("SetCallbackWithComments", CALLBACK_DATA),
-        request_only=True,
-    ),
-    OpenApiExample(
-        "SetPersonalCallbackWithComments",
-        value=_envelope("SetPersonalCallbackWithComments", CALLBACK_DATA),
-        request_only=True,
-    ),
-    OpenApiExample(
-        "SetPersonalCallbackWithCommentsResult",
-        value=_reply(
-            "SetPersonalCallbackWithCommentsResult", "12345", {"success": True, "CallbackID": 7}
-        ),
-        response_only=True,
-        status_codes=["200"],
-    ),
-    OpenApiExample(
-        "ScheduledCallBackOverlap",
-        value=_envelope(
-            "ScheduledCallBackOverlap",
-            {
-                "callid": "12345",
-                "AccountNumber": "5|3|1|0|0|44|1",
-                "StartFromDate": "02/12/2026",
-                "StartToDate": "02/12/2026",
-                "StartFromTime": "11:00",
-                "StartToTime": "11:30",
-                "UserID": "testagent",
-            },
-        ),
-        request_only=True,
-    ),
-    OpenApiExample(
-        "ScheduledCallBackOverlapResult",
-        value=_reply(
-            "ScheduledCallBackOverlapResult", "12345", {"RequestResult": True, "IsOverlap": True}
-        ),
-        response_only=True,
-        status_codes=["200"],
-    ),
-    OpenApiExample(
-        "GetPersonalCallbackList",
-        value=_envelope(
-            "GetPersonalCallbackList",
-            {
-                "UserID": "testagent",
-                "FromDate": "01/12/2026",
-                "ToDate": "31/12/2026",
-                "StartingNoOfRecord": 1,
-                "NoofRecords": 20,
-            },
-        ),
-        request_only=True,
-    ),
-    OpenApiExample(
-        "GetPersonalCallbackListResult",
-        value=_reply(
-            "GetPersonalCallbackListResult",
-            None,
-            {
-                "Callbacks": [
-                    {
-                        "RowNumber": 1,
-                        "CallbackID": 7,
-                        "AccountNumber": "5|3|1|0|0|44|1",
-                        "ModeID": 2,
-                        "ModeDescription": "Office",
-                        "CValue": "2025550143",
-                        "CallStartDate": "02/12/2026",
-                        "CallEndDate": "02/12/2026",
-                        "CallStartTime": "10:00",
-                        "CallEndTime": "12:00",
-                        "AgentComments": "Call back about the renewal",
-                    }
-                ],
-                "Total": 1,
-            },
-        ),
-        response_only=True,
-        status_codes=["200"],
-    ),
-    OpenApiExample(
-        "Callback window too long",
-        value={
-            "channel": "LCM",
-            "topic": "WebService",
-            "subtopic": "SetCallbackWithCommentsResult",
-            "message": {
-                "callid": "12345",
-                "response": {"success": False},
-                "error": {
-                    "errorType": "WS_Error",
-                    "errorMessage": "The window (02/12/2026 09:00 to 02/12/2026 17:01) is "
-                    "longer than 8 hours.",
-                    "msg": "The window (02/12/2026 09:00 to 02/12/2026 17:01) is longer than "
-                    "8 hours.",
-                    "code": "callback_too_long",
-                    "fields": {
-                        "EndTime": [
-                            "The window (02/12/2026 09:00 to 02/12/2026 17:01) is longer "
-                            "than 8 hours."
-                        ]
-                    },
-                },
-            },
-        },
-        response_only=True,
-        status_codes=["400"],
-    ),
-]
-SAMPLE_RESPONSE = {
-    "channel": "LCM",
-    "topic": "WebService",
-    "subtopic": "SetNewModeNumberResult",
-    "message": {"callid": "12345", "response": {"success": True}},
+ENVELOPE_ERRORS = {
+    400: "Malformed envelope or data",
+    401: "No or bad token",
+    403: "May not act for that agent",
+    404: "Unknown callid or account",
+    405: "Not a POST",
+    406: "Accept names no JSON type",
+    409: "Conflict with the call/DNC",
+    413: "Body over LCM_API_MAX_BODY_BYTES",
+    415: "Not application/json",
+    422: "Idempotency-Key already used for another request",
+    429: "Token over its rate",
+    500: "Internal error (`internal_error`, the request id)",
+    503: "Database unavailable (`database_unavailable`); see Retry-After",
 }
 
 
@@ -221,26 +82,11 @@ class WebServiceView(LcmApiPolicy, APIView):
         ),
         request=EnvelopeRequest,
         responses={
-            200: EnvelopeResponse,
-            400: OpenApiResponse(EnvelopeResponse, description="Malformed envelope or data"),
-            401: OpenApiResponse(EnvelopeResponse, description="No or bad token"),
-            403: OpenApiResponse(EnvelopeResponse, description="May not act for that agent"),
-            404: OpenApiResponse(EnvelopeResponse, description="Unknown callid or account"),
-            409: OpenApiResponse(EnvelopeResponse, description="Conflict with the call/DNC"),
-            422: OpenApiResponse(
-                EnvelopeResponse, description="Idempotency-Key already used for another request"
-            ),
-            405: OpenApiResponse(EnvelopeResponse, description="Not a POST"),
-            413: OpenApiResponse(EnvelopeResponse, description="Body over API_MAX_BODY_BYTES"),
-            415: OpenApiResponse(EnvelopeResponse, description="Not application/json"),
-            429: OpenApiResponse(EnvelopeResponse, description="Token over its rate"),
-            500: OpenApiResponse(
-                EnvelopeResponse, description="Internal error (`internal_error`, the request id)"
-            ),
-            503: OpenApiResponse(
-                EnvelopeResponse,
-                description="Database unavailable (`database_unavailable`); see Retry-After",
-            ),
+            200: EnvelopeReply,
+            **{
+                status: OpenApiResponse(EnvelopeError, description=description)
+                for status, description in ENVELOPE_ERRORS.items()
+            },
         },
         parameters=[
             OpenApiParameter(
@@ -281,22 +127,21 @@ class WebServiceView(LcmApiPolicy, APIView):
             ),
         ],
         examples=[
-            OpenApiExample("SetNewModeNumber", value=SAMPLE_REQUEST, request_only=True),
+            OpenApiExample(
+                "SetNewModeNumber", value=examples.SET_NEW_MODE_NUMBER, request_only=True
+            ),
+            OpenApiExample("GetContactModes", value=examples.GET_CONTACT_MODES, request_only=True),
             OpenApiExample(
                 "SetNewModeNumberResult",
-                value=SAMPLE_RESPONSE,
+                value=examples.SET_NEW_MODE_NUMBER_RESULT,
                 response_only=True,
                 status_codes=["200"],
             ),
             OpenApiExample(
-                "GetContactModes",
-                value={
-                    "channel": "LCM",
-                    "topic": "WebService",
-                    "subtopic": "GetContactModes",
-                    "data": {"callid": "12345", "AccountNumber": "5|3|1|0|0|44|1"},
-                },
-                request_only=True,
+                "SetContactModes",
+                value=examples.SET_CONTACT_MODES,
+                response_only=True,
+                status_codes=["200"],
             ),
             OpenApiExample(
                 "SetDNC",
@@ -332,25 +177,24 @@ class WebServiceView(LcmApiPolicy, APIView):
             ),
             OpenApiExample(
                 "Invalid Call ID",
-                value={
-                    "channel": "LCM",
-                    "topic": "WebService",
-                    "subtopic": "SetNewModeNumberResult",
-                    "message": {
-                        "callid": "99999",
-                        "response": {"success": False},
-                        "error": {
-                            "errorType": "WS_Error",
-                            "errorMessage": "Invalid Call ID:99999",
-                            "msg": "Invalid Call ID.",
-                            "code": "unknown_call",
-                        },
-                    },
-                },
+                value=examples.INVALID_CALL_ID,
                 response_only=True,
                 status_codes=["404"],
             ),
-            *CALLBACK_EXAMPLES,
+            *(
+                OpenApiExample(name, value=value, request_only=True)
+                for name, value in examples.CALLBACK_REQUESTS.items()
+            ),
+            *(
+                OpenApiExample(name, value=value, response_only=True, status_codes=["200"])
+                for name, value in examples.CALLBACK_REPLIES.items()
+            ),
+            OpenApiExample(
+                "Callback window too long",
+                value=examples.CALLBACK_TOO_LONG,
+                response_only=True,
+                status_codes=["400"],
+            ),
         ],
     )
     def post(self, request):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 
 from lcm import errors, imports
 from lcm.actions import imports as writer
@@ -109,86 +108,45 @@ class Command(BaseCommand):
         else:
             rows = imports.read_jsonl(stream, mode_types=mode_types, encoding=options["encoding"])
 
-        self.total = writer.ImportResult()
-        self.rejected = 0
-        self.read = 0
         self.started = time.monotonic()
-        batch: dict[str, imports.ImportRow] = {}
-        every = options["progress_every"]
-        broken = None
-        try:
-            for item in rows:
-                self.read += 1
-                if isinstance(item, imports.Rejected):
-                    self._reject([item])
-                else:
-                    if item.account_number in batch:
-                        # The same account twice: write the first before the second.
-                        self._write(batch, actor)
-                    batch[item.account_number] = item
-                    if len(batch) >= options["batch_size"]:
-                        self._write(batch, actor)
-                if every and self.read % every == 0:
-                    self._progress()
-        except imports.ImportFileError as exc:
-            broken = exc
-        self._write(batch, actor)
-
-        if broken is not None and not self.read:
+        run = writer.import_rows(
+            rows,
+            actor=actor,
+            batch_size=options["batch_size"],
+            on_rejected=self._reject,
+            progress_every=options["progress_every"],
+            on_progress=self._progress,
+        )
+        broken = run.broken
+        if broken is not None and not run.read:
             raise CommandError(f"{path}: {broken}", returncode=2)
-        self._summary(path)
+        self._summary(path, run)
         if broken is not None:
-            raise CommandError(f"{path}: {broken}", returncode=2 if not self.total.rows else 1)
-        if self.rejected:
+            raise CommandError(f"{path}: {broken}", returncode=2 if not run.total.rows else 1)
+        if run.rejected:
             raise CommandError(
-                f"{count(self.rejected, 'row')} rejected (listed above).",
-                returncode=1 if self.total.rows else 2,
+                f"{count(run.rejected, 'row')} rejected (listed above).",
+                returncode=1 if run.total.rows else 2,
             )
-
-    def _write(self, batch: dict, actor) -> None:
-        """Write one batch; when the database refuses it, retry its rows one
-        by one so that only the row at fault is rejected."""
-        if not batch:
-            return
-        rows = list(batch.values())
-        batch.clear()
-        try:
-            self._account(writer.import_accounts(rows=rows, actor=actor))
-        except DatabaseError:
-            for row in rows:
-                try:
-                    self._account(writer.import_accounts(rows=[row], actor=actor))
-                except DatabaseError as exc:
-                    self._account(
-                        writer.ImportResult(
-                            rejected=[imports.Rejected(row.line, row.account_number, str(exc))]
-                        )
-                    )
-
-    def _account(self, result: writer.ImportResult) -> None:
-        self._reject(result.rejected)
-        result.rejected = []
-        self.total.add(result)
 
     def _reject(self, rejected: list[imports.Rejected]) -> None:
         """Report rejected rows as they come: counted, never kept."""
         for row in rejected:
             self.stderr.write(str(row))
-        self.rejected += len(rejected)
 
-    def _progress(self) -> None:
+    def _progress(self, run: writer.ImportRun) -> None:
         elapsed = time.monotonic() - self.started
         self.stdout.write(
-            f"{count(self.read, 'row')} read: {self.total.rows:,} imported, "
-            f"{self.rejected:,} rejected ({self.read / elapsed:,.0f} rows/s)"
+            f"{count(run.read, 'row')} read: {run.total.rows:,} imported, "
+            f"{run.rejected:,} rejected ({run.read / elapsed:,.0f} rows/s)"
         )
 
-    def _summary(self, path) -> None:
-        t = self.total
+    def _summary(self, path, run: writer.ImportRun) -> None:
+        t = run.total
         elapsed = time.monotonic() - self.started
         self.stdout.write(
             f"{path}: {count(t.rows, 'row')} imported in {elapsed:,.1f} s "
             f"({count(t.accounts_created, 'account')} created, {t.accounts_updated:,} renamed; "
             f"{count(t.modes_added, 'mode')} added, {t.modes_changed:,} changed); "
-            f"{self.rejected:,} rejected."
+            f"{run.rejected:,} rejected."
         )

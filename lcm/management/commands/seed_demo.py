@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from lcm.actions import RequestContext
 from lcm.actions.do_not_call import add_number
 from lcm.actions.imports import import_accounts
 from lcm.actions.permissions import DIALER_GROUP, DIALER_PERMISSIONS
@@ -148,7 +149,7 @@ class Command(BaseCommand):
 
         for number, reason in DNC_NUMBERS:
             if not DoNotCallNumber.objects.filter(number=number).exists():
-                add_number(number=number, reason=reason)
+                add_number(number=number, reason=reason, context=RequestContext(source="seed_demo"))
 
         supervisor = user(SUPERVISOR, is_staff=True, is_superuser=False)
         supervisor.groups.add(Group.objects.get(name="Supervisors"))
