@@ -18,6 +18,11 @@ triggers stay in place). Then, in this process through Django's test client
   first checkpoint over the existing log, the cost of a checkpoint per
   1,000 new entries, `verify_audit --full` and incremental, and the latency
   of an inclusion and a consistency proof.
+- `--digest-cost` (any database, no fill): the CPU cost of sealing one
+  typical SetNewModeNumber entry in format 1 (values in the hash) and in
+  format 2 (a fresh secret and the salted digest of each personal field,
+  docs/audit.md "Erasure"). Format 2 adds no SQL statement: the secret is a
+  column of the same INSERT.
 
 Prints Markdown tables (docs/benchmarks.md records a run). To measure
 again without refilling, keep one database up and point both runs at it:
@@ -61,7 +66,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from lcm.audit import compute_hash, verify_chain  # noqa: E402
+from lcm.audit import compute_hash, new_secret, verify_chain  # noqa: E402
 from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange  # noqa: E402
 
 ACCOUNTS, AGENTS, CALLS = 10_000, 200, 100_000
@@ -70,7 +75,7 @@ COLUMNS = [
     "seq", "created_at", "action", "account_id", "account_number", "call_id", "callid",
     "agent_id", "agent_code", "user_id", "username", "source", "mode_id", "old_number",
     "new_number", "new_number_e164", "deleted_modes", "reverts_id", "client_ip", "request_id",
-    "prev_hash", "hash",
+    "prev_hash", "hash", "salt",
 ]  # fmt: skip
 ADMIN = "/admin/lcm/modechange/"
 API = "/api/lcm/mode-changes/"
@@ -128,7 +133,16 @@ def fill(n: int, seed: int = 7) -> None:
     head = AuditChainHead.objects.get()
     first, prev_hash = head.seq + 1, head.hash
     entry = SimpleNamespace(
-        action="set", new_number_e164="", reverts_id=None, request_id="", modes=None
+        action="set",
+        new_number_e164="",
+        reverts_id=None,
+        request_id="",
+        modes=None,
+        do_not_call=None,
+        callback=None,
+        erasure=None,
+        digests=None,
+        erased_by_id=None,
     )
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
@@ -156,6 +170,7 @@ def fill(n: int, seed: int = 7) -> None:
                 )
                 entry.client_ip = f"10.0.{seq % 250}.{seq % 200 + 1}"
                 entry.prev_hash = prev_hash
+                entry.salt = new_secret()  # format 2, as lcm.audit.append_entry seals
                 entry.hash = prev_hash = compute_hash(entry)
                 row = [getattr(entry, c) for c in COLUMNS]
                 row[COLUMNS.index("deleted_modes")] = json.dumps(entry.deleted_modes)
@@ -450,6 +465,40 @@ def proofs(client):
         f"{seconds * 1000:.0f} ms, {len(queries)} queries")  # fmt: skip
 
 
+def digest_cost(repeat: int = 5, number: int = 20_000) -> None:
+    """Format 1 against format 2 sealing of one SetNewModeNumber entry that
+    sets mode 1 and deletes mode 2 (headline fields and `modes`)."""
+    import timeit
+
+    state = {"number": "3005550111", "e164": "+13005550111", "pewc": False, "pewc_source": "",
+             "pewc_by": "", "pewc_at": None, "time_zone": "America/New_York",
+             "window": None}  # fmt: skip
+    entry = ModeChange(
+        seq=123_456, created_at=datetime.now(UTC), action="set", account_id=1,
+        account_number="5|3|1|0|0|44|1", call_id=1, callid="12345", agent_id=1,
+        agent_code="testagent", user_id=2, username="testagent", source="agentapp", mode_id=1,
+        old_number="6491462346", new_number="3005550111", new_number_e164="+13005550111",
+        deleted_modes=[{"mode_id": 2, "number": "2025550143"}],
+        modes=[{"mode_id": 1, "before": dict(state, number="6491462346"), "after": state},
+               {"mode_id": 2, "before": dict(state, number="2025550143"), "after": None}],
+        client_ip="10.0.0.7", request_id="r1", prev_hash="0" * 64,
+    )  # fmt: skip
+
+    def format1():
+        entry.salt = None
+        return compute_hash(entry)
+
+    def format2():
+        entry.salt = new_secret()
+        return compute_hash(entry)
+
+    out("| sealing one entry | µs (best of 5 runs of 20,000) |\n|---|---|")
+    for name, fn in (("format 1: values in the hash", format1),
+                     ("format 2: secret + 7 salted digests + hash", format2)):  # fmt: skip
+        best = min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+        out(f"| {name} | {best:.1f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
@@ -463,7 +512,13 @@ def main():
     parser.add_argument(
         "--proofs-only", action="store_true", help="Measure only checkpoints and proofs."
     )
+    parser.add_argument(
+        "--digest-cost", action="store_true", help="Measure only the cost of sealing an entry."
+    )
     args = parser.parse_args()
+    if args.digest_cost:
+        digest_cost()
+        return
     if args.export_only:
         export_only(args.export_only)
         return

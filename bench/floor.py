@@ -25,9 +25,11 @@ product's distance to it is our overhead.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -88,9 +90,9 @@ INSERT_ENTRY = """
     INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
         callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
         new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
-        prev_hash, hash)
+        prev_hash, hash, salt)
     VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
-        %s, %s, %s, %s)"""
+        %s, %s, %s, %s, %s)"""
 SET_HEAD_HASH = "UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1"
 
 _connection: psycopg.Connection | None = None
@@ -126,9 +128,22 @@ def _reply(start_response, status: str, subtopic: str, callid, response: dict, r
     return [body]
 
 
-def _hash(entry: dict) -> str:
-    """`lcm.audit.compute_hash`, on a plain dict."""
+_PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes")
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _hash(entry: dict, secret: str) -> str:
+    """`lcm.audit.compute_hash`, on a plain dict, in format 2: each personal
+    field sealed as its salted digest (docs/audit.md, "Erasure")."""
     payload = dict(entry)
+    key = bytes.fromhex(secret)
+    for name in _PERSONAL:
+        salt = hmac.new(key, name.encode(), hashlib.sha256).digest()
+        payload[name] = hashlib.sha256(salt + _json(entry[name])).hexdigest()
+    payload["v"] = 2
     payload["created_at"] = entry["created_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -271,7 +286,8 @@ def application(environ, start_response):
                 "request_id": request_id,
                 "prev_hash": prev_hash,
             }
-            entry_hash = _hash(entry)
+            secret = secrets.token_hex(32)
+            entry_hash = _hash(entry, secret)
             db.execute(
                 INSERT_ENTRY,
                 (
@@ -296,6 +312,7 @@ def application(environ, start_response):
                     request_id,
                     prev_hash,
                     entry_hash,
+                    secret,
                 ),
             )
             db.execute(SET_HEAD_HASH, (entry_hash,))

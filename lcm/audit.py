@@ -5,6 +5,15 @@ fields as a JSON object with sorted keys, no spaces, UTF-8, `created_at` in
 UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; ``hash = sha256(that).hexdigest()``.
 `prev_hash` is one of the fields, so each hash seals its predecessor; the
 first entry's `prev_hash` is 64 zeros.
+
+Two formats (docs/audit.md, "Erasure"). Format 1, every entry written before
+migration 0018: the personal fields' values are in the hashed JSON. Format 2,
+from then on: each personal field (`PERSONAL_FIELDS`) is hashed as its salted
+digest, ``sha256(salt_f || canonical JSON of the value)`` with
+``salt_f = HMAC-SHA256(entry secret, field name)``, and the JSON carries
+``"v": 2``. The values and the entry's secret stay in the row; erasing them
+(`lcm.actions.erasure`) keeps the digests, so the hash, the chain and every
+signed checkpoint still verify without them.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -50,29 +61,119 @@ CHAINED_FIELDS = (
     "callback",
     "client_ip",
     "request_id",
+    "erasure",
     "prev_hash",
 )
 
+# The contact's personal data in an entry: sealed as salted digests in
+# format 2, erased by `lcm.actions.erasure`. `client_ip` is not among them:
+# it is the address of the agent's desktop or the dialer that sent the
+# request, not the contact's (docs/audit.md, "Erasure").
+PERSONAL_FIELDS = (
+    "old_number",
+    "new_number",
+    "new_number_e164",
+    "deleted_modes",
+    "modes",
+    "do_not_call",
+    "callback",
+)
+# Fields left out of the hashed JSON when null (entries older than them were
+# sealed without the key; every other entry keeps its bytes).
+_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure")
+# What an erased entry holds in its personal fields (the append-only
+# triggers allow exactly this change, lcm.audit_triggers).
+ERASED_VALUES = {
+    "old_number": "",
+    "new_number": "",
+    "new_number_e164": "",
+    "deleted_modes": [],
+    "modes": [],
+    "do_not_call": None,
+    "callback": None,
+}
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def field_salt(secret: str, field: str) -> bytes:
+    """The salt of one personal field: disclosing it (to prove that field's
+    value) reveals nothing about the entry's other fields."""
+    return hmac.new(bytes.fromhex(secret), field.encode(), hashlib.sha256).digest()
+
+
+def field_digest(salt: bytes, value) -> str:
+    return hashlib.sha256(salt + _json(value)).hexdigest()
+
+
+def personal_digests(entry: ModeChange) -> dict[str, str]:
+    """The digests format 2 seals: computed from the values while the entry
+    has its secret, the stored ones once they are erased. A null field that
+    the format omits has none."""
+    if entry.salt is None:
+        return dict(entry.digests or {})
+    return {
+        name: field_digest(field_salt(entry.salt, name), getattr(entry, name))
+        for name in PERSONAL_FIELDS
+        if not (name in _OMITTED_WHEN_NULL and getattr(entry, name) is None)
+    }
+
+
+def is_format2(entry: ModeChange) -> bool:
+    return entry.salt is not None or entry.digests is not None
+
+
+def recomputable(entry: ModeChange) -> bool:
+    """False for a format 1 entry whose values were erased: its hash was
+    made over them and can no longer be recomputed."""
+    return is_format2(entry) or entry.erased_by_id is None
+
+
+class ContentErased(Exception):
+    """A format 1 entry's values were erased: its canonical bytes are gone."""
+
+
+def canonical_payload(entry: ModeChange) -> dict:
+    """The JSON object whose canonical bytes are hashed. Raises ContentErased
+    for an erased format 1 entry."""
+    payload = {name: getattr(entry, name) for name in CHAINED_FIELDS}
+    # Entries written before `modes` existed were sealed without it, and only
+    # do-not-call, callback and erase entries carry their fields: a null one
+    # is left out, so every entry keeps the bytes it was sealed with.
+    for name in _OMITTED_WHEN_NULL:
+        if payload[name] is None:
+            del payload[name]
+    if is_format2(entry):
+        for name in PERSONAL_FIELDS:
+            payload.pop(name, None)
+        payload.update(personal_digests(entry))
+        payload["v"] = 2
+    elif entry.erased_by_id is not None:
+        raise ContentErased(f"entry #{entry.seq}'s values were erased")
+    payload["created_at"] = entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return payload
+
 
 def canonical_bytes(entry: ModeChange) -> bytes:
-    payload = {name: getattr(entry, name) for name in CHAINED_FIELDS}
-    if payload["modes"] is None:
-        # Entries written before `modes` existed were sealed without it:
-        # they keep their bytes, so their hashes (and the chain) still hold.
-        del payload["modes"]
-    if payload["do_not_call"] is None:
-        # Likewise: only do-not-call entries carry it; the others keep their bytes.
-        del payload["do_not_call"]
-    if payload["callback"] is None:
-        # Only callback entries carry it (lcm.actions.callbacks): every other
-        # entry, old or new, is sealed without the key.
-        del payload["callback"]
-    payload["created_at"] = entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _json(canonical_payload(entry))
 
 
 def compute_hash(entry: ModeChange) -> str:
     return hashlib.sha256(canonical_bytes(entry)).hexdigest()
+
+
+def content_matches(entry: ModeChange) -> bool | None:
+    """Does the entry's content give its hash? None: its format 1 values
+    were erased, so no one can tell any more."""
+    if not recomputable(entry):
+        return None
+    return compute_hash(entry) == entry.hash
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
 
 
 def append_entry(entry: ModeChange) -> ModeChange:
@@ -91,6 +192,7 @@ def append_entry(entry: ModeChange) -> ModeChange:
         )
         entry.seq, entry.prev_hash = cursor.fetchone()
         entry.created_at = timezone.now()
+        entry.salt = new_secret()
         entry.hash = compute_hash(entry)
         _insert(cursor, entry)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [entry.hash])
@@ -176,6 +278,7 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
         now = timezone.now()
         for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
             entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
+            entry.salt = new_secret()
             entry.hash = prev_hash = compute_hash(entry)
         ModeChange.objects.bulk_create(entries, batch_size=1000)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
@@ -213,6 +316,14 @@ class ChainReport:
     problem: str | None = None
     bad_seq: int | None = None
     missing_triggers: tuple[str, ...] = ()
+    # Erasure (docs/audit.md): format 2 entries walked whose values were
+    # erased (their digests still give the hash: fully checked), format 1
+    # entries walked whose values were erased (their hash could not be
+    # recomputed, only their place in the chain checked), and the first
+    # format 2 entry walked.
+    erased_checked: int = 0
+    erased_unrecomputable: tuple[int, ...] = ()
+    format2_from: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -271,6 +382,11 @@ def verify_chain(
     count = 0
     previous_seq, previous_hash = after
 
+    erased_checked = 0
+    unrecomputable: list[int] = []
+    erased: list[tuple[int, int, int]] = []  # (seq, erased_by_id, account_id)
+    format2_from = None
+
     def broken(problem: str, seq: int | None) -> ChainReport:
         return ChainReport(count, previous_seq, previous_hash, problem, seq)
 
@@ -289,8 +405,23 @@ def verify_chain(
                     f"#{entry.seq} (id {entry.pk})",
                     expected_seq,
                 )
-            if compute_hash(entry) != entry.hash:
+            if is_format2(entry):
+                format2_from = format2_from or entry.seq
+            elif format2_from is not None:
+                return broken(
+                    f"entry #{entry.seq} (id {entry.pk}) is in format 1 (values in the hash) "
+                    f"after format 2 began at #{format2_from}: it was not written by lcm",
+                    entry.seq,
+                )
+            matches = content_matches(entry)
+            if matches is False:
                 return broken(_describe_mismatch(entry), entry.seq)
+            if entry.erased_by_id is not None:
+                erased.append((entry.seq, entry.erased_by_id, entry.account_id))
+                if matches is None:
+                    unrecomputable.append(entry.seq)
+                else:
+                    erased_checked += 1
             if entry.prev_hash != previous_hash:
                 return broken(
                     f"entry #{entry.seq} (id {entry.pk}) does not follow entry "
@@ -327,9 +458,44 @@ def verify_chain(
             f"#{head_now.seq}",
             beyond.seq,
         )
+    if problem := check_erasures(erased):
+        return broken(*problem)
     return ChainReport(
-        count, previous_seq, previous_hash, missing_triggers=tuple(missing(connection))
+        count,
+        previous_seq,
+        previous_hash,
+        missing_triggers=tuple(missing(connection)),
+        erased_checked=erased_checked,
+        erased_unrecomputable=tuple(unrecomputable),
+        format2_from=format2_from,
     )
+
+
+def check_erasures(erased: list[tuple[int, int, int]]) -> tuple[str, int] | None:
+    """Every erased entry must be named by the erase entry it points to: an
+    entry of action `erase`, on the same account, later in the chain (so
+    sealed with the rest), whose record lists its seq. Values blanked any
+    other way are reported. One query per 1,000 erase entries."""
+    by_id: dict[int, ModeChange] = {}
+    wanted = sorted({erased_by for _, erased_by, _ in erased})
+    for i in range(0, len(wanted), 1000):
+        by_id.update(ModeChange.objects.in_bulk(wanted[i : i + 1000]))
+    for seq, erased_by, account_id in erased:
+        record = by_id.get(erased_by)
+        listed = (record.erasure or {}).get("entries", []) if record else []
+        if (
+            record is None
+            or record.action != ModeChange.Action.ERASE
+            or record.account_id != account_id
+            or record.seq <= seq
+            or seq not in listed
+        ):
+            return (
+                f"entry #{seq}'s values were blanked without an erasure: the erase entry it "
+                "points to does not record erasing it",
+                seq,
+            )
+    return None
 
 
 # Last: lcm.checkpoints imports this module (the hash), and appends call it.

@@ -48,7 +48,13 @@ COLUMNS = [
     ("modes", "modes"),
     ("do_not_call", "do_not_call"),
     ("callback", "callback"),
+    # Erased entries: "erased on <date> by <user> (entry #<seq>): <reason>" in
+    # place of their (now empty) personal fields; on an erase entry, its record.
+    ("erased", "erasure"),
 ]
+# Read with each row to write the `erased` cell (lcm.actions.erasure.marker).
+_ERASED_BY = ["erased_by__seq", "erased_by__created_at", "erased_by__username",
+              "erased_by__erasure"]  # fmt: skip
 
 # A cell a spreadsheet would run as a formula (CSV injection), unless it is
 # a plain signed number such as +34961084836.
@@ -58,11 +64,12 @@ _JSON = [i for i, (_, path) in enumerate(COLUMNS) if path in {"modes", "do_not_c
 _TEXT = [
     i
     for i, (_, path) in enumerate(COLUMNS)
-    if path not in {"seq", "created_at", "mode_id", "deleted_modes", "reverts__seq"}
+    if path not in {"seq", "created_at", "mode_id", "deleted_modes", "reverts__seq", "erasure"}
     and i not in _JSON  # an object or a list: never starts as a formula
 ]
 _CREATED_AT = [path for _, path in COLUMNS].index("created_at")
 _DELETED_MODES = [path for _, path in COLUMNS].index("deleted_modes")
+_ERASED = [path for _, path in COLUMNS].index("erasure")
 
 
 class _Line:
@@ -72,8 +79,17 @@ class _Line:
         return value
 
 
+def _erased_cell(own: dict | None, by_seq, by_at, by_user, by_record) -> str:
+    from .actions.erasure import erase_text, erased_text
+
+    if by_seq is not None:
+        return erased_text(by_seq, by_at, by_user, by_record)
+    return erase_text(own) if own is not None else ""
+
+
 def _cells(row: tuple) -> list:
-    cells = list(row)
+    cells = list(row[: len(COLUMNS)])
+    cells[_ERASED] = _erased_cell(cells[_ERASED], *row[len(COLUMNS) :])
     cells[_CREATED_AT] = cells[_CREATED_AT].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     cells[_DELETED_MODES] = "; ".join(
         f"{m['mode_id']}:{m['number']}" for m in cells[_DELETED_MODES]
@@ -92,7 +108,7 @@ def csv_lines(queryset: QuerySet) -> Iterator[str]:
     """The header, then one CSV line per entry of `queryset`, in its order."""
     writer = csv.writer(_Line())
     yield writer.writerow([header for header, _ in COLUMNS])
-    rows = queryset.values_list(*[path for _, path in COLUMNS])
+    rows = queryset.values_list(*[path for _, path in COLUMNS], *_ERASED_BY)
     with streaming_reads(queryset.db):
         for row in rows.iterator(chunk_size=CHUNK_SIZE):
             yield writer.writerow(_cells(row))

@@ -9,6 +9,12 @@ Django raises as `django.db.IntegrityError`.
 Migration 0003 installs them; `verify_audit` checks they are still there.
 If this SQL ever changes, a new migration must re-run `install`.
 
+Erasure (migration 0018): one UPDATE is let through, exactly the one
+`lcm.actions.erasure` makes: it blanks an entry's personal fields
+(`lcm.audit.ERASED_VALUES`), drops its secret, may keep its digests (format 2
+only), sets `erased_by` once to an `erase` entry of the same account later in
+the chain, and changes nothing else: not the hash, not the chained fields.
+
 SQLite caveat: a migration that *rebuilds* `lcm_modechange` (SQLite's way of
 altering a column) drops its triggers with the old table; such a migration
 must call `install` again. `verify_audit` reports missing triggers.
@@ -27,6 +33,31 @@ TRIGGERS = {
 }
 REFUSED = "lcm_modechange is append-only"
 
+# Every column but the personal ones, the secret, the digests and erased_by:
+# an erasure leaves them exactly as they were.
+_KEPT = (
+    "id", "seq", "created_at", "action", "account_id", "account_number", "call_id", "callid",
+    "agent_id", "agent_code", "user_id", "username", "source", "mode_id", "reverts_id",
+    "client_ip", "request_id", "erasure", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _erasure_allowed(same: str, empty_list: str) -> str:
+    """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows)."""
+    kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in _KEPT)
+    return (
+        "OLD.erased_by_id IS NULL AND NEW.erased_by_id IS NOT NULL "  # noqa: S608 (constants)
+        f"AND {kept} "
+        "AND NEW.old_number = '' AND NEW.new_number = '' AND NEW.new_number_e164 = '' "
+        f"AND NEW.deleted_modes = {empty_list} AND NEW.modes = {empty_list} "
+        "AND NEW.do_not_call IS NULL AND NEW.callback IS NULL AND NEW.salt IS NULL "
+        "AND ((OLD.salt IS NULL AND OLD.digests IS NULL AND NEW.digests IS NULL) "
+        "OR (OLD.salt IS NOT NULL AND NEW.digests IS NOT NULL)) "
+        f"AND EXISTS (SELECT 1 FROM {TABLE} e WHERE e.id = NEW.erased_by_id "
+        "AND e.action = 'erase' AND e.account_id = OLD.account_id AND e.seq > OLD.seq)"
+    )
+
+
 _POSTGRESQL_INSTALL = [
     f"""
     CREATE OR REPLACE FUNCTION lcm_modechange_append_only() RETURNS trigger
@@ -36,6 +67,7 @@ _POSTGRESQL_INSTALL = [
         IF TG_OP = 'TRUNCATE' AND NOT EXISTS (SELECT 1 FROM {TABLE}) THEN
             RETURN NULL;
         END IF;
+        __ERASURE__
         RAISE EXCEPTION '{REFUSED}: % refused', TG_OP
             USING ERRCODE = 'restrict_violation',
                   HINT = 'Audit entries are never changed or removed; see docs/audit.md.';
@@ -61,12 +93,33 @@ _SQLITE_INSTALL = [
     f"CREATE TRIGGER lcm_modechange_no_delete BEFORE DELETE ON {TABLE} "
     f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: DELETE refused'); END",
 ]
+_POSTGRESQL_INSTALL_V1 = [
+    _POSTGRESQL_INSTALL[0].replace("__ERASURE__", ""),
+    *_POSTGRESQL_INSTALL[1:],
+]
+_PG_ERASURE = _erasure_allowed("IS NOT DISTINCT FROM", "'[]'::jsonb")
+_POSTGRESQL_INSTALL[0] = _POSTGRESQL_INSTALL[0].replace(
+    "__ERASURE__",
+    "-- The erasure of an entry's personal values (lcm.actions.erasure), nothing else.\n"
+    f"        IF TG_OP = 'UPDATE' AND {_PG_ERASURE} THEN\n"
+    "            RETURN NEW;\n        END IF;",
+)
+_SQLITE_INSTALL_V1 = list(_SQLITE_INSTALL)
+_SQLITE_ERASURE = _erasure_allowed("IS", "'[]'")
+_SQLITE_INSTALL[0] = (
+    f"CREATE TRIGGER lcm_modechange_no_update BEFORE UPDATE ON {TABLE} "
+    f"WHEN NOT ({_SQLITE_ERASURE}) "
+    f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: UPDATE refused'); END"
+)
 _SQLITE_UNINSTALL = [
     "DROP TRIGGER IF EXISTS lcm_modechange_no_update",
     "DROP TRIGGER IF EXISTS lcm_modechange_no_delete",
 ]
 
 INSTALL = {"postgresql": _POSTGRESQL_INSTALL, "sqlite": _SQLITE_INSTALL}
+# Before migration 0018 the table has no erasure columns: migration 0003
+# installs these, which refuse every UPDATE.
+INSTALL_V1 = {"postgresql": _POSTGRESQL_INSTALL_V1, "sqlite": _SQLITE_INSTALL_V1}
 UNINSTALL = {"postgresql": _POSTGRESQL_UNINSTALL, "sqlite": _SQLITE_UNINSTALL}
 
 
@@ -79,12 +132,13 @@ def _statements(table: dict, vendor: str) -> list[str]:
         ) from None
 
 
-def install(connection) -> None:
-    """Create the triggers (idempotent: drops any old ones first)."""
+def install(connection, *, erasure: bool = True) -> None:
+    """Create the triggers (idempotent: drops any old ones first).
+    `erasure=False`: the triggers as before migration 0018 (for 0003)."""
     with connection.cursor() as cursor:
         for sql in _statements(UNINSTALL, connection.vendor):
             cursor.execute(sql)
-        for sql in _statements(INSTALL, connection.vendor):
+        for sql in _statements(INSTALL if erasure else INSTALL_V1, connection.vendor):
             cursor.execute(sql)
 
 

@@ -185,6 +185,14 @@ DNC_END_BEFORE_START = "DNCBlockEndDate {end} is before DNCBlockStartDate {start
 DNC_START_IN_THE_PAST = "DNCBlockStartDate {start} is in the past (leave it out: from now)."
 DNC_END_IN_THE_PAST = "DNCBlockEndDate {end} is in the past: the period is over."
 LIFT_REASON_REQUIRED = "Say why the block is lifted."
+# Erasure (lcm.actions.erasure, manage.py erase_contact).
+ERASURE_REASON_REQUIRED = "Say why the contact's personal data is erased (--reason)."
+ERASURE_REASON_TOO_LONG = "The reason is longer than {limit} characters."
+UNKNOWN_ACCOUNT_KEY = "There is no account with LCM key {key!r}: nothing was erased."
+ERASURE_BROKEN_ENTRY = (
+    "Audit entry #{seq} of this account does not match its hash: erasing it would destroy the "
+    "evidence. Nothing was erased; run `python manage.py verify_audit`."
+)
 ALREADY_LIFTED = "This block was already lifted on {at} by {by}."
 
 

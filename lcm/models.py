@@ -146,7 +146,10 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["account_number"]
-        permissions = [("import_accounts", "Can import account lists (CSV, JSON Lines)")]
+        permissions = [
+            ("import_accounts", "Can import account lists (CSV, JSON Lines)"),
+            ("erase_contact", "Can erase a contact's personal data (manage.py erase_contact)"),
+        ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
@@ -491,6 +494,7 @@ class ModeChange(models.Model):
         LIFT_DO_NOT_CALL = "dnc_lift", "Do-not-call lifted"
         CHANGE_DO_NOT_CALL = "dnc_change", "Do-not-call changed"
         CALLBACK = "callback", "Callback"
+        ERASE = "erase", "Personal data erased"
 
     # The actions that change modes, and so may be reverted; the others
     # change a list (do-not-call, callbacks) and are undone there.
@@ -561,9 +565,42 @@ class ModeChange(models.Model):
 
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    erasure = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="An erase entry's record (lcm.actions.erasure): the reason and the entries "
+        "whose personal values it erased. Null on every other entry (and left out of its hash).",
+    )
 
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    # Not chained: how the personal fields are sealed, and their erasure
+    # (lcm.audit "Personal fields", docs/audit.md "Erasure").
+    salt = models.CharField(  # noqa: DJ001 (null: format 1 or erased, never "")
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The entry's secret (hex) from which each personal field's salt is derived. "
+        "Null on entries sealed before format 2 (their values are in the hash) and once erased.",
+    )
+    digests = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The salted digests of the personal fields, kept when their values are erased "
+        "(format 2): the hash is still recomputed from them.",
+    )
+    erased_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="erased_entries",
+        help_text="The erase entry that removed this entry's personal values.",
+    )
 
     class Meta:
         ordering = ["-seq"]

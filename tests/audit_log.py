@@ -70,3 +70,56 @@ def make_log() -> list[ModeChange]:
             "12345", DAVID, "testagent", 2, "3005550303", delete_others=True, source="agentapp"
         ),
     ]
+
+
+LEGACY = "9|9|9|0|0|44|9"  # an account whose entries were written before format 2
+LEGACY_NUMBERS = ("4015550101", "4015550102", "4015550103", "4015550104")
+
+
+def write_legacy_entries(apps, count: int) -> list[int]:
+    """`count` entries as lcm wrote them before migration 0018 (format 1: the
+    personal values inside the hashed bytes), on the account LEGACY, through
+    the models of `apps` (a migration state's, or the current ones). Returns
+    their seqs."""
+    from django.utils import timezone
+
+    from lcm.audit import compute_hash
+
+    Account = apps.get_model("lcm", "Account")
+    Entry = apps.get_model("lcm", "ModeChange")
+    Head = apps.get_model("lcm", "AuditChainHead")
+    account, _ = Account.objects.get_or_create(
+        account_number=LEGACY, defaults={"first_name": "Olga", "last_name": "Oldentry"}
+    )
+    head, _ = Head.objects.get_or_create(pk=1)
+    seqs = []
+    for i in range(count):
+        old = LEGACY_NUMBERS[(i - 1) % len(LEGACY_NUMBERS)] if i else ""
+        new = LEGACY_NUMBERS[i % len(LEGACY_NUMBERS)]
+        entry = ModeChange(  # the current model only to hash it: salt None, format 1
+            seq=head.seq + 1,
+            created_at=timezone.now(),
+            action="set",
+            account_id=account.pk,
+            account_number=LEGACY,
+            username="legacy",
+            source="agentapp",
+            mode_id=1,
+            old_number=old,
+            new_number=new,
+            new_number_e164="+1" + new,
+            deleted_modes=[],
+            modes=[
+                {"mode_id": 1, "before": {"number": old} if old else None, "after": {"number": new}}
+            ],
+            client_ip="10.0.0.9",
+            request_id=f"legacy-{i}",
+            prev_hash=head.hash,
+        )
+        entry.hash = compute_hash(entry)
+        names = {f.attname for f in Entry._meta.concrete_fields} - {"id"}
+        Entry.objects.create(**{name: getattr(entry, name) for name in names})
+        head.seq, head.hash = entry.seq, entry.hash
+        head.save()
+        seqs.append(entry.seq)
+    return seqs

@@ -57,6 +57,7 @@ def test_an_auditor_reads_the_log_newest_first_with_every_field(auditor_api):
         "reverts_seq": None,
         "client_ip": "10.0.0.7",
         "request_id": "r1",
+        "erased": None,
         "prev_hash": entries[1].hash,
         "hash": entries[2].hash,
         # The whole entry: Office set, Home deleted with it (before/after of each).
@@ -398,7 +399,13 @@ def test_the_api_and_the_csv_give_the_whole_entry(auditor_api):
         assert shown["do_not_call"] is None or name == "dnc"
         assert shown["callback"] is None or name == "callback"
     # Appended: the columns before keep their positions.
-    assert list(rows[entries["set"].seq])[-4:] == ["hash", "modes", "do_not_call", "callback"]
+    assert list(rows[entries["set"].seq])[-5:] == [
+        "hash",
+        "modes",
+        "do_not_call",
+        "callback",
+        "erased",
+    ]
 
 
 def test_an_entry_without_an_account_is_null_in_the_api(db):

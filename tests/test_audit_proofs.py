@@ -26,6 +26,7 @@ from lcm.actions import agent_requests
 from lcm.audit import append_entries, compute_hash
 from lcm.models import Account, AuditChainHead, AuditCheckpoint, AuditTreeNode, ModeChange
 
+from .audit_log import write_legacy_entries
 from .conftest import DEMO_ENTRIES as D  # the demo log holds #1..#D before a test writes
 from .conftest import WEBSERVICE, client_for, set_mode_body
 from .test_api_set_new_mode_number import DAVID
@@ -550,15 +551,22 @@ def test_a_tampered_proof_fails_offline_with_the_reason(auditor, signing, tmp_pa
 
 
 def _forged_entry(proof: dict) -> dict:
-    """The proof's entry with another number, its hash recomputed by lcm."""
-    from datetime import datetime
+    """The proof's entry with another number, its hash recomputed as lcm does
+    (format 2: the number's salted digest, lcm.audit)."""
+    import hashlib
+    import secrets
 
-    from lcm.audit import canonical_bytes
+    from lcm.audit import field_digest, field_salt
 
-    fields = dict(proof["entry"], new_number="2025550000")
-    fields["created_at"] = datetime.fromisoformat(fields["created_at"].replace("Z", "+00:00"))
-    forged = ModeChange(**fields)
-    return {"entry": json.loads(canonical_bytes(forged)), "hash": compute_hash(forged)}
+    salt = field_salt(secrets.token_hex(32), "new_number")
+    fields = dict(proof["entry"], new_number=field_digest(salt, "2025550000"))
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    personal = dict(proof["personal"], new_number={"value": "2025550000", "salt": salt.hex()})
+    return {
+        "entry": fields,
+        "personal": personal,
+        "hash": hashlib.sha256(canonical.encode()).hexdigest(),
+    }
 
 
 def test_proof_requests_that_cannot_be_answered_get_json_errors(auditor, signing):
@@ -781,34 +789,33 @@ def test_list_wide_entries_stop_the_way_back_below_0016_with_a_reason(request):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_log_written_before_checkpoints_converts_in_place(
-    settings, keys, tmp_path, monkeypatch, request
-):
+def test_a_log_written_before_checkpoints_converts_in_place(settings, keys, tmp_path, request):
     """Item 5: entries made before migration 0014 are leaves as they are; the
-    migration rewrites nothing and the first checkpoint covers them all."""
+    migrations (0015, 0018) rewrite nothing and the first checkpoint covers
+    them all. (Today's code needs today's columns: it verifies after them.)"""
     from django.db.migrations.executor import MigrationExecutor
-
-    from lcm.management.commands import seed_demo
 
     def migrate(target: str) -> None:
         executor = MigrationExecutor(connection)
         executor.migrate([("lcm", target)])
 
     request.addfinalizer(lambda: migrate(latest_migration()))  # the next tests' schema
-    # The log as that code wrote it: only entries on an account (list-wide
-    # do-not-call entries exist from migration 0016 on, which then cannot be
-    # reversed), so the demo without its do-not-call number.
-    monkeypatch.setattr(seed_demo, "DNC_NUMBERS", [])
-    call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
     migrate("0014_callbacks")
-    change(3)  # signing off, as today
-    before = verify()
-    hashes = list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
-    n = len(hashes)  # the demo's import entries, then ours
-    assert before.startswith(f"Audit chain OK: {n} entries, head #{n} {hashes[-1][2]}")
+    # Entries as the code of that time wrote them (format 1), through its models.
+    state = MigrationExecutor(connection).loader.project_state(("lcm", "0014_callbacks"))
+    write_legacy_entries(state.apps, 3)
+    Entry = state.apps.get_model("lcm", "ModeChange")
+    hashes = list(Entry.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
+    n = len(hashes)
 
     migrate("0015_audit_checkpoints")
-    assert verify() == before
+    # 0018 adds the erasure columns and touches no entry: they stay format 1.
+    migrate(latest_migration())
+    before = verify()
+    assert before.startswith(f"Audit chain OK: {n} entries, head #{n} {hashes[-1][2]}")
+    assert list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash")) == (
+        hashes
+    )
 
     settings.LCM_AUDIT_SIGNING_KEY_FILE = str(keys[0])
     settings.LCM_AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
@@ -819,6 +826,7 @@ def test_a_log_written_before_checkpoints_converts_in_place(
     assert list(ModeChange.objects.order_by("seq").values_list("seq", "prev_hash", "hash")) == (
         hashes
     )
+    call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
     proof = client_for("auditor").get("/api/lcm/mode-changes/1/proof/").json()
     assert verifier.check_entry_proof(proof, verifier_key(keys[1])).startswith("entry #1")
 

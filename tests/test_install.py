@@ -357,8 +357,9 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
 
         status, log = server.api("GET", "/lcm/mode-changes/", auditor_token)
         assert status == 200
-        entry, *seeded = log["results"]  # and, before it, the demo's import
+        entry, *seeded = log["results"]  # and, before it, the demo's import and number
         assert [(e["seq"], e["action"], e["source"]) for e in seeded] == [
+            (4, "dnc", "seed_demo"),
             (3, "import", "seed_demo"),
             (2, "import", "seed_demo"),
             (1, "import", "seed_demo"),
@@ -379,7 +380,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
             "previous_cursor": None,
             "results": [
                 {
-                    "seq": 4,
+                    "seq": 5,
                     "created_at": entry["created_at"],
                     "action": "set",
                     "account": DAVID,
@@ -395,6 +396,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                     "reverts_seq": None,
                     "client_ip": "127.0.0.1",
                     "request_id": entry["request_id"],
+                    "erased": None,  # docs/audit.md, "Erasure"
                     "prev_hash": seeded[0]["hash"],
                     "hash": entry["hash"],
                     "modes": entry["modes"],  # the whole entry (below)
@@ -440,7 +442,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
 
     # The chain the host's database holds is the one the auditor was shown.
     verified = manage(host, python, "verify_audit")
-    assert verified.strip() == f"Audit chain OK: 4 entries, head #4 {entry['hash']}"
+    assert verified.strip() == f"Audit chain OK: 5 entries, head #5 {entry['hash']}"
 
 
 def supervisor_session(port: int) -> str:

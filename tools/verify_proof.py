@@ -7,7 +7,10 @@ A regulator runs this on their own machine, with the log's public key (from
     verify_proof.py --public-key audit.pub.pem proof.json
         an entry's proof (GET /api/lcm/mode-changes/<seq>/proof/): the entry
         hashes to its `hash`, the inclusion proof leads from it to the root
-        of the checkpoint, and the checkpoint's signature is the key's.
+        of the checkpoint, and the checkpoint's signature is the key's. For
+        a format 2 entry, the personal values given match the salted digests
+        it seals; for an erased format 1 entry only the hash can be proved
+        (said so in the output).
     verify_proof.py --public-key audit.pub.pem consistency.json
         a consistency proof (GET /api/lcm/checkpoints/consistency/): both
         checkpoints are signed and the later tree extends the earlier one.
@@ -171,18 +174,62 @@ def canonical_bytes(entry: dict) -> bytes:
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def field_digest(salt: bytes, value) -> str:
+    """A format 2 entry seals each personal field as SHA-256(salt || canonical JSON)."""
+    return hashlib.sha256(salt + canonical_bytes(value)).hexdigest()
+
+
+def check_personal(entry: dict, personal) -> int:
+    """The disclosed values of a format 2 entry match the digests its hash seals."""
+    if not isinstance(personal, dict):
+        raise Failed("the proof's personal values are not an object")
+    if entry.get("v") != 2:
+        raise Failed("personal values are given, but the entry is not in format 2")
+    for name, disclosed in personal.items():
+        if not isinstance(disclosed, dict) or "value" not in disclosed:
+            raise Failed(f"the personal value {name!r} has no value and salt")
+        salt = _hex32(disclosed.get("salt"), f"the salt of {name!r}")
+        if entry.get(name) != field_digest(salt, disclosed["value"]):
+            raise Failed(
+                f"the value given for {name!r} is not the one entry #{entry.get('seq')} sealed "
+                "(its salted digest differs)"
+            )
+    return len(personal)
+
+
 def check_entry_proof(proof: dict, key: Ed25519PublicKey) -> str:
     checkpoint = check_checkpoint(proof.get("checkpoint"), key)
     entry = proof.get("entry")
-    if not isinstance(entry, dict):
-        raise Failed("the proof has no entry")
-    digest = hashlib.sha256(canonical_bytes(entry)).hexdigest()
-    if digest != proof.get("hash"):
-        raise Failed(
-            f"entry #{entry.get('seq')} does not match its hash: its fields were altered "
-            f"(they hash to {digest[:12]}…, the proof says {str(proof.get('hash'))[:12]}…)"
+    erased_note = f" ({proof['erased']})" if proof.get("erased") else ""
+    if proof.get("content_erased") and entry is None:
+        # Format 1, values erased: only the hash's place in the tree is provable.
+        seq = proof.get("seq")
+        digest = _hex32(proof.get("hash"), "the proof's hash").hex()
+        what = (
+            f"entry #{seq}'s hash {digest} is in the log of checkpoint "
+            f"#{checkpoint['tree_size']}, signed {checkpoint['timestamp']}; its content was "
+            f"erased{erased_note} and was NOT checked"
         )
-    seq, index = entry.get("seq"), proof.get("leaf_index")
+    else:
+        if not isinstance(entry, dict):
+            raise Failed("the proof has no entry")
+        digest = hashlib.sha256(canonical_bytes(entry)).hexdigest()
+        if digest != proof.get("hash"):
+            raise Failed(
+                f"entry #{entry.get('seq')} does not match its hash: its fields were altered "
+                f"(they hash to {digest[:12]}…, the proof says {str(proof.get('hash'))[:12]}…)"
+            )
+        seq = entry.get("seq")
+        what = (
+            f"entry #{seq} ({digest}) is in the log of checkpoint #{checkpoint['tree_size']}, "
+            f"signed {checkpoint['timestamp']}"
+        )
+        if "personal" in proof:
+            count = check_personal(entry, proof["personal"])
+            what += f"; its {count} personal values match the digests it seals"
+        elif entry.get("v") == 2:
+            what += f"; its personal values are sealed as salted digests{erased_note}"
+    index = proof.get("leaf_index")
     if not isinstance(seq, int) or index != seq - 1:
         raise Failed(f"the leaf index {index} is not that of entry #{seq}")
     if proof.get("tree_size") != checkpoint["tree_size"]:
@@ -195,10 +242,7 @@ def check_entry_proof(proof: dict, key: Ed25519PublicKey) -> str:
         path,
         bytes.fromhex(checkpoint["root_hash"]),
     )
-    return (
-        f"entry #{seq} ({digest}) is in the log of checkpoint #{checkpoint['tree_size']}, "
-        f"signed {checkpoint['timestamp']}"
-    )
+    return what
 
 
 def check_consistency(proof: dict, key: Ed25519PublicKey) -> str:

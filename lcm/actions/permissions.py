@@ -27,6 +27,7 @@ VIEW_MODES = "lcm.view_contactmode"
 MANAGE_CALLS = "lcm.manage_calls"
 MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
 IMPORT_ACCOUNTS = "lcm.import_accounts"
+ERASE_CONTACT = "lcm.erase_contact"  # manage.py erase_contact (lcm.actions.erasure)
 MANAGE_DO_NOT_CALL = "lcm.add_donotcallnumber"
 # The console's actions on system-managed records (held by the Supervisors).
 END_STUCK_CALLS = "lcm.change_call"
@@ -47,6 +48,7 @@ REFUSALS = {
     MANAGE_CALLS: "You may not register, wrap up or end calls (lcm.manage_calls).",
     MANAGE_AGENT_SESSIONS: "You may not log agents in or out (lcm.manage_agent_sessions).",
     IMPORT_ACCOUNTS: "You may not import accounts (lcm.import_accounts).",
+    ERASE_CONTACT: "You may not erase contacts' personal data (lcm.erase_contact).",
     MANAGE_DO_NOT_CALL: "You may not change the do-not-call list.",
     END_STUCK_CALLS: "You may not end calls from the console.",
     LOG_AGENTS_OUT: "You may not log agents out from the console.",

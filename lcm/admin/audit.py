@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from lcm.actions import erasure
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
@@ -222,7 +223,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     ]
     search_fields = ["=account_number", "=callid", "=agent_code", "=new_number", "=old_number"]
     search_help_text = "Exact LCM key, call ID, AgentID, or number (old or new)."
-    list_select_related = ["reverts"]
+    list_select_related = ["reverts", "erased_by"]
     list_per_page = 100
     sortable_by = ["seq", "created_at"]  # the indexed ones: no sort of the whole log
     show_full_result_count = False
@@ -232,13 +233,14 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     fieldsets = [
         ("Change", {"fields": ["action", "mode", "old_number", "new_number",
                                "new_number_international", "deleted", "reverts", "touched",
-                               "do_not_call_detail", "callback"]}),
+                               "do_not_call_detail", "callback", "erased"]}),
         ("Who and where", {"fields": ["account", "account_number", "call", "callid", "agent",
                                       "agent_code", "user", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
     readonly_fields = [
+        "erased",
         "deleted",
         "touched",
         "do_not_call_detail",
@@ -336,11 +338,19 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             ),
         )
 
+    @admin.display(description="personal data")
+    def erased(self, obj):
+        """In place of erased values: when, by whom, why (lcm.actions.erasure)."""
+        return erasure.marker(obj) or "—"
+
     @admin.display(description="action")
     def action_display(self, obj):
+        shown = obj.get_action_display()
         if obj.reverts_id:
-            return f"{obj.get_action_display()} of #{obj.reverts.seq}"
-        return obj.get_action_display()
+            shown = f"{shown} of #{obj.reverts.seq}"
+        if obj.erased_by_id is not None or obj.erasure is not None:
+            shown = f"{shown} — {erasure.marker(obj)}"
+        return shown
 
     def get_ordering(self, request):
         return newest_first(request.GET)

@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
 )
 from rest_framework import generics, renderers, serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -253,6 +254,10 @@ class ModeChangeSerializer(serializers.ModelSerializer):
     callback = CallbackEventSerializer(
         allow_null=True, help_text="The callback event; null on other entries."
     )
+    erased = serializers.SerializerMethodField(
+        help_text='In place of the personal fields once erased: "erased on <date> by <user> '
+        '(entry #<seq>): <reason>"; on an `erase` entry, what it erased and why; else null.'
+    )
 
     class Meta:
         model = ModeChange
@@ -273,6 +278,7 @@ class ModeChangeSerializer(serializers.ModelSerializer):
             "reverts_seq",
             "client_ip",
             "request_id",
+            "erased",
             "prev_hash",
             "hash",
             "modes",
@@ -280,6 +286,11 @@ class ModeChangeSerializer(serializers.ModelSerializer):
             "callback",
         ]
         read_only_fields = fields
+
+    def get_erased(self, obj) -> str | None:
+        from lcm.actions.erasure import marker
+
+        return marker(obj)
 
 
 _PARAMETER_TYPES = {"mode": OpenApiTypes.INT}
@@ -357,7 +368,7 @@ class ModeChangeList(AuditApi, generics.ListAPIView):
     pagination_class = NewestFirst
     filter_backends = [DjangoFilterBackend]
     filterset_class = ModeChangeFilter
-    queryset = ModeChange.objects.select_related("reverts").order_by("-seq")
+    queryset = ModeChange.objects.select_related("reverts", "erased_by").order_by("-seq")
 
     @extend_schema(
         operation_id="mode_changes_list",
@@ -470,6 +481,16 @@ class CheckpointSerializer(serializers.Serializer):
         ref_name = "Checkpoint"
 
 
+@extend_schema_field(
+    {
+        "description": "Format 1: the value (a string, a list or an object). Format 2: "
+        "its salted SHA-256 digest, hex."
+    }
+)
+class SealedField(serializers.JSONField):
+    """A personal field in the hashed entry: the value, or its digest."""
+
+
 class CanonicalEntrySerializer(serializers.Serializer):
     """An entry's chained fields exactly as hashed (`lcm.audit.canonical_bytes`):
     SHA-256 of their canonical JSON is the entry's `hash`. `modes`,
@@ -489,26 +510,53 @@ class CanonicalEntrySerializer(serializers.Serializer):
     username = serializers.CharField(allow_blank=True)
     source = serializers.CharField(allow_blank=True)
     mode_id = serializers.IntegerField()
-    old_number = serializers.CharField(allow_blank=True)
-    new_number = serializers.CharField(allow_blank=True)
-    new_number_e164 = serializers.CharField(allow_blank=True)
-    deleted_modes = DeletedModeSerializer(many=True)
-    modes = TouchedModeSerializer(many=True, required=False)
-    do_not_call = DoNotCallEventSerializer(required=False)
+    # The contact's personal fields: the values in format 1, their salted
+    # digests (hex) in format 2 (`v` 2), whatever their type (docs/audit.md).
+    old_number = SealedField()
+    new_number = SealedField()
+    new_number_e164 = SealedField()
+    deleted_modes = SealedField()
+    modes = SealedField(required=False)
+    do_not_call = SealedField(required=False)
     reverts_id = serializers.IntegerField(allow_null=True)
-    callback = CallbackEventSerializer(required=False)
+    callback = SealedField(required=False)
     client_ip = serializers.CharField(allow_null=True)
     request_id = serializers.CharField(allow_blank=True)
+    erasure = serializers.DictField(required=False, help_text="On an erase entry: its record.")
     prev_hash = serializers.CharField()
+    v = serializers.IntegerField(required=False, help_text="2: personal fields as digests.")
 
     class Meta:
         ref_name = "CanonicalEntry"
 
 
+class PersonalValueSerializer(serializers.Serializer):
+    value = SealedField(help_text="The field's value, as the entry holds it.")
+    salt = serializers.CharField(
+        help_text="The field's salt, hex: sha256(salt || value) is its digest."
+    )
+
+    class Meta:
+        ref_name = "PersonalValue"
+
+
 class ModeChangeProofSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     hash = serializers.CharField(help_text="The entry's hash, hex.")
-    entry = CanonicalEntrySerializer()
+    entry = CanonicalEntrySerializer(
+        allow_null=True, help_text="null: a format 1 entry whose values were erased."
+    )
+    content_erased = serializers.BooleanField(
+        required=False, help_text="true when `entry` is null: only the hash is proved."
+    )
+    personal = serializers.DictField(
+        child=PersonalValueSerializer(),
+        required=False,
+        help_text="Format 2: each personal field's value and salt (absent once erased).",
+    )
+    erased = serializers.CharField(
+        required=False, help_text='"erased on <date> by <user> (entry #<seq>): <reason>".'
+    )
     leaf_index = serializers.IntegerField(help_text="seq - 1.")
     tree_size = serializers.IntegerField(help_text="The checkpoint's tree size.")
     inclusion_proof = serializers.ListField(
@@ -608,21 +656,40 @@ class ModeChangeProof(_AuditReadView):
     )
     @auditor_reads()
     def get(self, request, seq: str):
-        from lcm import checkpoints
-        from lcm.audit import canonical_bytes
+        from lcm import audit, checkpoints
+        from lcm.actions.erasure import marker
 
         number = _seq(seq)
-        entry = ModeChange.objects.filter(seq=number).first() if number else None
+        entry = (
+            ModeChange.objects.select_related("erased_by").filter(seq=number).first()
+            if number
+            else None
+        )
         if entry is None:
             raise errors.UnknownModeChange(errors.UNKNOWN_MODE_CHANGE.format(ref=f"#{_shown(seq)}"))
         checkpoint = checkpoints.covering_checkpoint(entry.seq)
         if checkpoint is None:
             raise errors.NotCheckpointed(errors.NOT_CHECKPOINTED.format(seq=entry.seq))
+        proof = {"seq": entry.seq, "hash": entry.hash}
+        if audit.recomputable(entry):
+            proof["entry"] = json.loads(audit.canonical_bytes(entry))
+        else:
+            # Format 1, values erased: the hash is all that is left to prove.
+            proof["entry"] = None
+            proof["content_erased"] = True
+        if entry.salt is not None:
+            # Format 2: each personal value with its salt, so that the
+            # auditor can check it against the digest the hash seals.
+            proof["personal"] = {
+                name: {"value": value, "salt": audit.field_salt(entry.salt, name).hex()}
+                for name in audit.personal_digests(entry)
+                for value in [getattr(entry, name)]
+            }
+        if entry.erased_by_id is not None:
+            proof["erased"] = marker(entry)
         return Response(
             {
-                "seq": entry.seq,
-                "hash": entry.hash,
-                "entry": json.loads(canonical_bytes(entry)),
+                **proof,
                 "leaf_index": entry.seq - 1,
                 "tree_size": checkpoint.tree_size,
                 "inclusion_proof": checkpoints.inclusion_proof(entry.seq, checkpoint),

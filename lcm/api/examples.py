@@ -8,6 +8,8 @@ documented one: an example that drifts from the API fails a test.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 from lcm import errors
@@ -311,6 +313,7 @@ MODE_CHANGE = {
     ],
     "do_not_call": None,
     "callback": None,
+    "erased": None,
 }
 MODE_CHANGES_PAGE = {
     "next": None,
@@ -330,10 +333,10 @@ def _csv_json(value) -> str:
 MODE_CHANGES_CSV = (
     "seq,created_at,action,account,callid,agent,username,source,mode,old_number,new_number,"
     "new_number_e164,deleted_modes,reverts_seq,client_ip,request_id,prev_hash,hash,"
-    "modes,do_not_call,callback\r\n"
+    "modes,do_not_call,callback,erased\r\n"
     f"1,2026-11-26T14:30:00.123456Z,set,{DAVID},12345,testagent,testagent,agentapp,1,"
     f"6491462346,961084836,,,,10.1.2.3,req-1,{'0' * 64},{MODE_CHANGE['hash']},"
-    f"{_csv_json(MODE_CHANGE['modes'])},,\r\n"
+    f"{_csv_json(MODE_CHANGE['modes'])},,,\r\n"
 )
 
 # Proofs (issue 17): an entry's inclusion proof, a consistency proof.
@@ -348,6 +351,29 @@ CHECKPOINT = {
         "q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vg=="
     ),
 }
+# A format 2 entry seals its personal fields as salted digests; the proof
+# discloses each value with its salt (docs/audit.md, "Erasure").
+_SECRET = "5e" * 32
+_PERSONAL = {
+    "old_number": "6491462346",
+    "new_number": "961084836",
+    "new_number_e164": "",
+    "deleted_modes": [],
+    "modes": MODE_CHANGE["modes"],
+}
+
+
+def _salt(name: str) -> bytes:
+    return hmac.digest(bytes.fromhex(_SECRET), name.encode(), "sha256")
+
+
+def _digest(name: str) -> str:
+    value = json.dumps(
+        _PERSONAL[name], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    return hashlib.sha256(_salt(name) + value).hexdigest()
+
+
 MODE_CHANGE_PROOF = {
     "seq": 1,
     "hash": MODE_CHANGE["hash"],
@@ -365,15 +391,15 @@ MODE_CHANGE_PROOF = {
         "username": "testagent",
         "source": "agentapp",
         "mode_id": 1,
-        "old_number": "6491462346",
-        "new_number": "961084836",
-        "new_number_e164": "",
-        "deleted_modes": [],
-        "modes": MODE_CHANGE["modes"],
+        **{name: _digest(name) for name in _PERSONAL},
         "reverts_id": None,
         "client_ip": "10.1.2.3",
         "request_id": "req-1",
         "prev_hash": "0" * 64,
+        "v": 2,
+    },
+    "personal": {
+        name: {"value": value, "salt": _salt(name).hex()} for name, value in _PERSONAL.items()
     },
     "leaf_index": 0,
     "tree_size": 8,

@@ -26,7 +26,7 @@ def refuse_with_list_wide_entries(apps, schema_editor):
 
 def reinstall_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        audit_triggers.install(schema_editor.connection)
+        audit_triggers.install(schema_editor.connection, erasure=False)  # 0018 brings the next ones
 
 
 class Migration(migrations.Migration):

@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from lcm import checkpoints, merkle
-from lcm.audit import GENESIS_HASH, verify_chain
+from lcm.audit import GENESIS_HASH, check_erasures, verify_chain
 from lcm.models import AuditCheckpoint, ModeChange
 from lcm.replica import auditor_db, auditor_reads, wait_for_replica
 
@@ -100,9 +100,28 @@ class Command(BaseCommand):
                     f"Audit chain REWRITTEN: the recorded head #{seq} was {digest}, the log "
                     f"now has {stored or 'no such entry'}."
                 )
+        # Every erased entry, walked in this run or not, must be named by its erase entry.
+        erased = ModeChange.objects.filter(erased_by__isnull=False).values_list(
+            "seq", "erased_by_id", "account_id"
+        )
+        if problem := check_erasures(list(erased)):
+            raise CommandError(f"Audit chain BROKEN: {problem[0]}.")
+        unrecomputable = ModeChange.objects.filter(
+            erased_by__isnull=False, digests__isnull=True
+        ).values_list("seq", flat=True)
+        unrecomputable = sorted(unrecomputable)
+        caveat = (
+            f" ({len(unrecomputable)} of them erased in format 1: their content could not be "
+            "recomputed, see below)"
+            if unrecomputable
+            else ""
+        )
         self.stdout.write(
             f"Audit chain OK: {walked_from + report.count} entries, head #{report.head_seq} "
-            f"{report.head_hash}"
+            f"{report.head_hash}{caveat}"
+        )
+        self._describe_erasure(
+            report, walked_from, unrecomputable, witnessed.checkpoints if witnessed else {}
         )
         if witnessed is not None:
             self._describe(witnessed, walked_from, report.count)
@@ -153,6 +172,58 @@ class Command(BaseCommand):
             checkpoints.remember_verified(reached["size"], reached["frontier"])
         return report, start, witnessed
 
+    def _describe_erasure(self, report, walked_from, unrecomputable, signed) -> None:
+        """Say exactly what was and was not checked of the erased entries
+        (docs/audit.md, "Erasure"): never a bare OK for them."""
+        if walked_from == 0 and report.format2_from and report.format2_from > 1:
+            self.stdout.write(
+                f"Entries #1 to #{report.format2_from - 1} are in format 1 (their personal "
+                f"values are in their hashes); format 2 (salted digests) from #"
+                f"{report.format2_from}."
+            )
+        erased = ModeChange.objects.filter(erased_by__isnull=False).count()
+        if not erased:
+            return
+        self.stdout.write(
+            f"Erased: the personal values of {erased} entries. Each is named by the erase "
+            "entry it points to (checked)."
+        )
+        if report.erased_checked:
+            self.stdout.write(
+                f"{report.erased_checked} erased entries of format 2 walked in this run were "
+                "checked in full: their salted digests still give their hashes."
+            )
+        if not unrecomputable:
+            return
+        seqs = ", ".join(f"#{s}" for s in unrecomputable[:10])
+        more = f" and {len(unrecomputable) - 10} more" if len(unrecomputable) > 10 else ""
+        self.stdout.write(
+            f"NOT CHECKED: the content of {len(unrecomputable)} erased entries of format 1 "
+            f"({seqs}{more}): their values were in their hashes and are gone, so those hashes "
+            "cannot be recomputed. What was checked of them: their place in the chain (each "
+            "prev_hash link), and:"
+        )
+        attested: dict[int, list[int]] = {}
+        bare = []
+        for seq in unrecomputable:
+            checkpoint = _attesting(seq, signed)
+            if checkpoint is None:
+                bare.append(seq)
+            else:
+                attested.setdefault(checkpoint["tree_size"], []).append(seq)
+        for size, covered in sorted(attested.items()):
+            self.stdout.write(
+                f"  - {', '.join(f'#{s}' for s in covered[:10])}: their hashes are attested by "
+                f"signed checkpoint #{size} of {signed[size]['timestamp']}, whose Merkle root "
+                "the log still gives."
+            )
+        if bare:
+            self.stdout.write(
+                f"  - {', '.join(f'#{s}' for s in bare[:10])}: no signed checkpoint checked "
+                "in this run covers them: only the hashes of the entries after them vouch for "
+                "them (whoever can write the database could have rewritten them)."
+            )
+
     def _describe(self, witnessed, walked_from: int, walked: int) -> None:
         if walked_from:
             self.stdout.write(
@@ -185,6 +256,12 @@ class Command(BaseCommand):
                 f"({sizes}{more}) are queued, not yet delivered to {witnessed.witness}. They "
                 "are retried at the next checkpoint and by `python manage.py audit_checkpoint`."
             )
+
+
+def _attesting(seq: int, signed: dict[int, dict]) -> dict | None:
+    """The first signed checkpoint that covers entry #seq."""
+    sizes = [size for size in signed if size >= seq]
+    return signed[min(sizes)] if sizes else None
 
 
 def _has_checkpoints() -> bool:
