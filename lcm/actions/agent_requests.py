@@ -190,11 +190,13 @@ def set_new_mode_number(
         by=call.agent.agent_id,
         entry=ModeChange(
             action=ModeChange.Action.SET,
-            call=call,
+            # The keys, not the rows: nothing reads them back from the entry,
+            # and a relation's descriptor costs on the hot path.
+            call_id=call.pk,
             callid=call.callid,
-            agent=call.agent,
+            agent_id=call.agent_id,
             agent_code=call.agent.agent_id,
-            user=actor,
+            user_id=actor.pk,
             username=actor.get_username(),
             source=context.source,
             client_ip=context.client_ip,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework import authentication, exceptions
@@ -38,29 +40,37 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, key):
-        User = get_user_model()
-        meta = User._meta
-        quote = connection.ops.quote_name
-        fields = [meta.pk, meta.get_field(User.USERNAME_FIELD)]
-        fields += [meta.get_field(name) for name in _FLAGS]
-        columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
+        sql, attnames, names = _statement()
         with connection.cursor() as cursor:
-            cursor.execute(  # identifiers from the models' metadata, quoted; the key a parameter
-                f"SELECT t.{quote('key')}, {columns} "  # noqa: S608
-                f"FROM {quote(Token._meta.db_table)} t "
-                f"JOIN {quote(meta.db_table)} u ON u.{quote(meta.pk.column)} = t.user_id "
-                f"WHERE t.{quote('key')} = %s",
-                [key],
-            )
+            cursor.execute(sql, [key])
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        values = dict(zip((f.attname for f in fields), row[1:], strict=True))
+        values = dict(zip(attnames, row[1:], strict=True))
         if not values["is_active"]:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        # from_db wants the values in the model's field order.
-        names = [f.attname for f in meta.concrete_fields if f.attname in values]
-        user = User.from_db(connection.alias, names, [values[n] for n in names])
+        user = get_user_model().from_db(connection.alias, names, [values[n] for n in names])
         token = Token.from_db(connection.alias, ["key", "user_id"], [row[0], user.pk])
         token.user = user
         return user, token
+
+
+@functools.cache
+def _statement() -> tuple[str, list[str], list[str]]:
+    """The lookup's SQL, the attnames its user columns fill, and those names
+    in the model's field order (as `from_db` wants them): built once."""
+    User = get_user_model()
+    meta = User._meta
+    quote = connection.ops.quote_name
+    fields = [meta.pk, meta.get_field(User.USERNAME_FIELD)]
+    fields += [meta.get_field(name) for name in _FLAGS]
+    columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
+    sql = (  # identifiers from the models' metadata, quoted; the key a parameter
+        f"SELECT t.{quote('key')}, {columns} "  # noqa: S608
+        f"FROM {quote(Token._meta.db_table)} t "
+        f"JOIN {quote(meta.db_table)} u ON u.{quote(meta.pk.column)} = t.user_id "
+        f"WHERE t.{quote('key')} = %s"
+    )
+    attnames = [f.attname for f in fields]
+    names = [f.attname for f in meta.concrete_fields if f.attname in attnames]
+    return sql, attnames, names
