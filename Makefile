@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint format bench bench-scale clean
+.PHONY: run test test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -31,10 +31,12 @@ run: install .env
 	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## The whole suite: on SQLite, then on a throwaway PostgreSQL 15.
-## Without PostgreSQL binaries the second run is skipped with a warning,
-## except under CI=true, where it is an error.
-test: install test-sqlite test-postgres
+## The whole suite: on SQLite, then on a throwaway PostgreSQL 15; then the
+## auditors' replica tests on a primary and its streaming replica, and a
+## smoke test through PgBouncer in transaction mode.
+## Without PostgreSQL binaries (or pgbouncer) those runs are skipped with a
+## warning, except under CI=true, where it is an error.
+test: install test-sqlite test-postgres test-replica test-pgbouncer
 
 test-sqlite: install
 	@echo "=== test suite on SQLite"
@@ -50,14 +52,48 @@ test-postgres: install
 	  echo "WARNING: no PostgreSQL binaries: the PostgreSQL run did not happen" >&2; \
 	fi
 
-## SetNewModeNumber against the floor, SQLite, cost as data grows, profile
-## (docs/benchmarks.md). A throwaway PostgreSQL 15 with fsync on; wrk on
+## The auditors' reads on a real streaming replica (tests/test_replica.py).
+test-replica: install
+	@echo "=== replica tests: a throwaway PostgreSQL 15 primary and its streaming replica"
+	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then \
+	  LCM_REPLICA_REQUIRED=1 bin/with-postgres --replica $(PY) -m pytest $(PYTEST_ARGS) tests/test_replica.py; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "CI: PostgreSQL 15 binaries are required (PG_BIN)" >&2; exit 1; \
+	else \
+	  echo "WARNING: no PostgreSQL binaries: the replica tests did not run" >&2; \
+	fi
+
+## A smoke test through Debian's pgbouncer in transaction mode, prepared
+## statements and server-side cursors off: the SetNewModeNumber API, the
+## audit chain and the concurrency tests. --reuse-db: pgbouncer still holds
+## server connections to the test database when pytest would drop it; the
+## throwaway cluster goes anyway.
+PGBOUNCER_SMOKE ?= tests/test_api_set_new_mode_number.py tests/test_audit_chain.py tests/test_concurrency.py
+test-pgbouncer: install
+	@echo "=== smoke test through PgBouncer (transaction mode) on a throwaway PostgreSQL 15"
+	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] && command -v pgbouncer >/dev/null; then \
+	  bin/with-postgres --pgbouncer sh -c 'DATABASE_URL=$$PGBOUNCER_URL DATABASE_PREPARED_STATEMENTS=false \
+	    exec $(PY) -m pytest --reuse-db $(PYTEST_ARGS) $(PGBOUNCER_SMOKE)'; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "CI: PostgreSQL 15 binaries and pgbouncer are required" >&2; exit 1; \
+	else \
+	  echo "WARNING: no PostgreSQL binaries or no pgbouncer: the PgBouncer smoke test did not run" >&2; \
+	fi
+
+## SetNewModeNumber against the floor, SQLite, cost as data grows, profile,
+## through PgBouncer, the audit chain's append ceiling (docs/benchmarks.md). A throwaway PostgreSQL 15 with fsync on; wrk on
 ## 127.0.0.1. About 12 minutes. BENCH_ARGS passes flags to bench/run.py,
 ## e.g. BENCH_ARGS="--accounts 20000 --duration 5" for a quick run.
 BENCH_PG_OPTS ?= -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min
 bench: install
-	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" BENCH_COMMAND="make bench $(BENCH_ARGS)" \
-	  bin/with-postgres $(PY) bench/run.py --record $(BENCH_ARGS)
+	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
+	  bin/with-postgres --pgbouncer $(PY) bench/run.py --record $(BENCH_ARGS)
+
+## Only the audit chain's append ceiling and the replica's lag under appends
+## (docs/scaling.md): about two minutes.
+bench-append: install
+	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" BENCH_COMMAND="make bench-append$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
+	  bin/with-postgres $(PY) bench/run.py --record --phases append,replica $(BENCH_ARGS)
 
 ## Only the scale phase, at 10,000 and 1,000,000 accounts (5,000,000 audit
 ## entries): about 16 minutes, most of it filling the large database.

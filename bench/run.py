@@ -25,6 +25,20 @@ Everything binds 127.0.0.1. Phases (``--phases``):
             SetNewModeNumber and GetContactModes at 1 connection, and the
             ratio large/small.
 ``profile`` bench/profile_request.py against the main database.
+``pgbouncer`` the product through PgBouncer in transaction mode (PGBOUNCER_URL,
+            ``bin/with-postgres --pgbouncer``; skipped without it) against
+            the product direct, both with DATABASE_PREPARED_STATEMENTS=false,
+            durable commits, at each of ``--connections``, on the main
+            database. CPU per request adds pgbouncer's own.
+``append``  the audit chain's ceiling: bench/audit_append.py, processes
+            that only append audit entries (one per transaction), at each
+            of ``--append-processes``, per commit mode; then the chain check.
+``replica`` a streaming replica of the benchmark's cluster, started for this
+            phase only (``bin/pg-cluster replica``; it needs PG_CLUSTER_DIR
+            from ``bin/with-postgres``), then 4 processes appending (durable)
+            while the primary's ``pg_stat_replication.replay_lag`` and the
+            bytes not yet replayed are sampled every 100 ms: how far behind
+            the auditors' reads are under a write burst.
 
 Prints the tables; ``--record`` also writes them into docs/benchmarks.md
 (between the markers of the SetNewModeNumber section only).
@@ -447,6 +461,169 @@ def phase_main(args, admin_url: str, template: str, workdir: Path, pg_roots) -> 
     }
 
 
+def phase_pgbouncer(args, admin_url: str, template: str, workdir: Path, pg_roots, main):
+    """The product through PgBouncer (transaction mode) against the product
+    direct, both without prepared statements (which transaction pooling
+    cannot keep), durable commits, on the main phase's database."""
+    bouncer = os.environ.get("PGBOUNCER_URL", "")
+    if not bouncer:
+        log("no PGBOUNCER_URL (bin/with-postgres --pgbouncer): the pgbouncer phase is skipped")
+        return None
+    if main:
+        url, data_file = main["url"], main["data_file"]
+    else:
+        url = create_database(admin_url, "lcm_bench_main", template)
+        data_file = fill(production_env(url), workdir, "main", args.accounts, args)
+    with pg_admin(admin_url) as conn:
+        conn.execute("ALTER DATABASE lcm_bench_main SET synchronous_commit = on")
+    roots = list(pg_roots)
+    pidfile = os.environ.get("PGBOUNCER_PIDFILE", "")
+    if pidfile and Path(pidfile).exists():
+        roots.append(int(Path(pidfile).read_text().split()[0]))
+    unprepared = {"CONN_MAX_AGE": "600", "DATABASE_PREPARED_STATEMENTS": "false"}
+    servers = [
+        start_server(
+            name,
+            gunicorn_argv("config.wsgi", args.workers),
+            tests_processes.production_env(database, **unprepared),
+            workdir,
+        )
+        for name, database in (
+            ("direct", url),
+            ("pgbouncer", url_for_db(bouncer, "lcm_bench_main")),
+        )
+    ]
+    results: dict[str, list[Result]] = {server.name: [] for server in servers}
+    try:
+        for server in servers:
+            warm_up(server, args, data_file)
+        for connections in args.connections:
+            for server in servers:
+                results[server.name].append(
+                    measure(server.name, server, roots, connections, args, data_file)
+                )
+    finally:
+        for server in servers:
+            server.stop()
+    return {"results": results, "chain": check_chain(url)}
+
+
+def phase_append(args, admin_url: str, template: str) -> dict:
+    """bench/audit_append.py under each commit mode, on a database of its own."""
+    url = create_database(admin_url, "lcm_bench_append", template)
+    env = production_env(url)
+    rows: dict[str, list[dict]] = {}
+    for mode in args.commit:
+        with pg_admin(admin_url) as conn:
+            conn.execute(
+                f"ALTER DATABASE lcm_bench_append SET synchronous_commit = {COMMIT_MODES[mode]}"
+            )
+        done = subprocess.run(
+            [
+                PY,
+                str(BENCH / "audit_append.py"),
+                "--processes",
+                args.append_processes,
+                "--duration",
+                str(args.duration),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"bench: audit_append.py failed:\n{done.stdout}\n{done.stderr}")
+        rows[mode] = [
+            json.loads(line.removeprefix("APPEND_JSON "))
+            for line in done.stdout.splitlines()
+            if line.startswith("APPEND_JSON ")
+        ]
+        for row in rows[mode]:
+            log(
+                f"append {mode:<7} processes={row['processes']:<3} "
+                f"{row['commits_per_s']:8.1f} commits/s  p50 {row['p50_ms']:7.2f} ms  "
+                f"p99 {row['p99_ms']:7.2f} ms"
+            )
+    chain = check_chain(url)
+    log(f"audit chain after the appends: {chain}")
+    return {"rows": rows, "chain": chain}
+
+
+def phase_replica(args, admin_url: str, template: str) -> dict | None:
+    """Replica lag while appends run flat out on the primary."""
+    cluster = os.environ.get("PG_CLUSTER_DIR", "")
+    if not cluster:
+        log("no PG_CLUSTER_DIR (bin/with-postgres): the replica phase is skipped")
+        return None
+    url = create_database(admin_url, "lcm_bench_replica", template)
+    port = free_port()
+    subprocess.run([str(ROOT / "bin" / "pg-cluster"), "replica", cluster, str(port)], check=True)
+    parts = urllib.parse.urlsplit(admin_url)
+    replica_url = urllib.parse.urlunsplit(
+        parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}", path="/lcm_bench_replica")
+    )
+    env = production_env(url)
+    appender = subprocess.Popen(
+        [PY, str(BENCH / "audit_append.py"), "--processes", "4", "--duration", str(args.duration)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lags, behind = [], []
+    with pg_admin(admin_url) as primary:
+        while appender.poll() is None:
+            row = primary.execute(
+                "SELECT coalesce(extract(epoch FROM replay_lag), 0) * 1000, "
+                "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication"
+            ).fetchone()
+            if row is not None:
+                lags.append(float(row[0]))
+                behind.append(int(row[1] or 0))
+            time.sleep(0.1)
+    out, err = appender.communicate()
+    if appender.returncode:
+        raise SystemExit(f"bench: audit_append.py failed:\n{out}\n{err}")
+    rows = [
+        json.loads(line.removeprefix("APPEND_JSON "))
+        for line in out.splitlines()
+        if line.startswith("APPEND_JSON ")
+    ]
+    # Caught up: the replica holds the primary's whole log.
+    import psycopg
+
+    with pg_admin(url) as primary:
+        head = primary.execute("SELECT max(seq) FROM lcm_modechange").fetchone()[0]
+    t = time.monotonic()
+    while True:
+        with psycopg.connect(replica_url, autocommit=True) as replica:
+            seen = replica.execute("SELECT max(seq) FROM lcm_modechange").fetchone()[0]
+        if seen == head or time.monotonic() - t > 60:
+            break
+        time.sleep(0.1)
+    lags.sort()
+    behind.sort()
+
+    def pct(values, p):
+        return values[min(len(values) - 1, int(p * len(values)))] if values else 0
+
+    result = {
+        "commits_per_s": rows[0]["commits_per_s"] if rows else 0,
+        "samples": len(lags),
+        "lag_p50_ms": pct(lags, 0.5),
+        "lag_p99_ms": pct(lags, 0.99),
+        "lag_max_ms": lags[-1] if lags else 0,
+        "behind_max_bytes": behind[-1] if behind else 0,
+        "caught_up": seen == head,
+        "head": head,
+    }
+    log(f"replica: {result}")
+    return result
+
+
 def phase_sqlite(args, workdir: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
     env = dict(os.environ)
@@ -548,7 +725,18 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dict[str, str]:
+def report(
+    args,
+    started: str,
+    loads: dict,
+    main,
+    sqlite,
+    scale,
+    profile,
+    bouncer=None,
+    append=None,
+    replica=None,
+) -> dict[str, str]:
     """The figures as Markdown, one text per phase, each saying how it was run."""
     texts = {}
 
@@ -643,6 +831,72 @@ def report(args, started: str, loads: dict, main, sqlite, scale, profile) -> dic
         out = header("profile")
         out += ["```", profile.strip(), "```"]
         texts["profile"] = "\n".join(out)
+    if bouncer:
+        out = header("pgbouncer")
+        out.append(
+            f"#### Through PgBouncer, transaction mode ({args.accounts:,} accounts, durable "
+            "commits, DATABASE_PREPARED_STATEMENTS=false on both)"
+        )
+        out.append("")
+        out.append(
+            "| connections | server | req/s | p50 ms | p99 ms | max ms | errors | "
+            "CPU ms/req (app + PG and pgbouncer) |"
+        )
+        out.append("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for d, b in zip(bouncer["results"]["direct"], bouncer["results"]["pgbouncer"], strict=True):
+            for r in (d, b):
+                out.append(
+                    f"| {r.connections} | product, {r.label} | {r.rps:.0f} | {r.p50_ms:.2f} | "
+                    f"{r.p99_ms:.2f} | {r.max_ms:.1f} | {r.errors} | "
+                    f"{r.cpu_ms:.2f} ({r.app_cpu_ms:.2f} + {r.db_cpu_ms:.2f}) |"
+                )
+            out.append(
+                f"| {d.connections} | **pgbouncer/direct** | **{ratio(b.rps, d.rps)}** | "
+                f"{ratio(b.p50_ms, d.p50_ms)} | {ratio(b.p99_ms, d.p99_ms)} | | | "
+                f"{ratio(b.cpu_ms, d.cpu_ms)} |"
+            )
+        out.append("")
+        out.append(f"Audit chain after the load: {bouncer['chain']}.")
+        texts["pgbouncer"] = "\n".join(out)
+    if append:
+        out = header("append")
+        out.append(
+            "#### The audit chain's append ceiling (bench/audit_append.py: one "
+            "`append_entry` per transaction, nothing else, one connection per process)"
+        )
+        out.append("")
+        out.append("| commits | processes | commits/s | p50 ms | p99 ms | max ms |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for mode, rows in append["rows"].items():
+            for row in rows:
+                out.append(
+                    f"| {mode} (synchronous_commit {COMMIT_MODES[mode]}) | {row['processes']} | "
+                    f"**{row['commits_per_s']:.0f}** | {row['p50_ms']:.2f} | "
+                    f"{row['p99_ms']:.2f} | {row['max_ms']:.1f} |"
+                )
+        out.append("")
+        out.append(f"Audit chain after the appends: {append['chain']}.")
+        texts["append"] = "\n".join(out)
+    if replica:
+        out = header("replica")
+        out.append(
+            "#### Replica lag under appends (a streaming replica, hot standby, same "
+            "machine; 4 processes appending, durable commits)"
+        )
+        out.append("")
+        out.append(
+            "| commits/s on the primary | samples (every 100 ms) | replay_lag p50 ms | "
+            "p99 ms | max ms | max WAL not yet replayed | replica caught up after |"
+        )
+        out.append("|---:|---:|---:|---:|---:|---:|---|")
+        r = replica
+        out.append(
+            f"| {r['commits_per_s']:.0f} | {r['samples']} | {r['lag_p50_ms']:.1f} | "
+            f"{r['lag_p99_ms']:.1f} | {r['lag_max_ms']:.1f} | {r['behind_max_bytes']:,} bytes | "
+            + ("yes: same head #{:,}".format(r["head"]) if r["caught_up"] else "**no** (60 s)")
+            + " |"
+        )
+        texts["replica"] = "\n".join(out)
     return texts
 
 
@@ -667,7 +921,7 @@ def main(argv=None) -> None:
         description="Benchmark SetNewModeNumber against the floor.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--phases", default="main,sqlite,scale,profile")
+    parser.add_argument("--phases", default="main,sqlite,scale,profile,pgbouncer,append,replica")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--agents", type=int, default=2_000)
     parser.add_argument("--calls", type=int, default=2_000)
@@ -689,6 +943,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sqlite-accounts", type=int, default=10_000)
     parser.add_argument("--scale-small", type=int, default=10_000)
     parser.add_argument("--scale-large", type=int, default=100_000)
+    parser.add_argument(
+        "--append-processes", default="1,4,16", help="process counts of the append phase"
+    )
     parser.add_argument("--record", action="store_true", help="write docs/benchmarks.md")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -707,7 +964,7 @@ def main(argv=None) -> None:
     ensure_wrk()
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     loads: dict[str, str] = {}
-    main_result = sqlite = scale = profile = None
+    main_result = sqlite = scale = profile = bouncer = append = replica = None
     with tempfile.TemporaryDirectory(prefix="lcm-bench-") as tmp:
         workdir = Path(tmp)
         pg_roots = []
@@ -732,7 +989,18 @@ def main(argv=None) -> None:
         if "profile" in phases and main_result:
             loads["profile"] = load_average()
             profile = phase_profile(main_result)
-    texts = report(args, started, loads, main_result, sqlite, scale, profile)
+        if "pgbouncer" in phases:
+            loads["pgbouncer"] = load_average()
+            bouncer = phase_pgbouncer(args, admin_url, template, workdir, pg_roots, main_result)
+        if "append" in phases:
+            loads["append"] = load_average()
+            append = phase_append(args, admin_url, template)
+        if "replica" in phases:  # last: the replica replays everything after it starts
+            loads["replica"] = load_average()
+            replica = phase_replica(args, admin_url, template)
+    texts = report(
+        args, started, loads, main_result, sqlite, scale, profile, bouncer, append, replica
+    )
     print("\n\n".join(texts.values()))
     if args.record:
         record(texts)
@@ -762,6 +1030,19 @@ def main(argv=None) -> None:
         ]
         if not scale["plans_ok"]:
             failures.append("a sequential scan of a big table (bench/explain.py)")
+    if bouncer:
+        failures += [
+            f"pgbouncer {r.label} c={r.connections}"
+            for rs in bouncer["results"].values()
+            for r in rs
+            if r.errors
+        ]
+        if re.search(r"[1-9]\d* (gaps|broken)", bouncer["chain"]):
+            failures.append(f"audit chain (pgbouncer): {bouncer['chain']}")
+    if append and re.search(r"[1-9]\d* (gaps|broken)", append["chain"]):
+        failures.append(f"audit chain (append): {append['chain']}")
+    if replica and not replica["caught_up"]:
+        failures.append("the replica did not catch up within 60 s")
     if failures:
         raise SystemExit("bench: errors in " + ", ".join(failures))
 

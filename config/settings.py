@@ -120,6 +120,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
         {"server_side_binding": True, "prepare_threshold": 5}
     )
 
+# DATABASE_PREPARED_STATEMENTS=false also turns off server-side cursors:
+# behind PgBouncer in transaction mode, a cursor opened in one transaction
+# may be fetched from on another server connection (Django's
+# DISABLE_SERVER_SIDE_CURSORS). `.iterator()` then reads whole results.
+# https://docs.djangoproject.com/en/5.2/ref/databases/#transaction-pooling-server-side-cursors
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
+# DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL (hot
+# standby). When set, the auditors' reads — the audit log in the admin and
+# the API (CSV export, proofs), `manage.py verify_audit` — go to it, through
+# lcm.replica; every write and every other read stays on the primary. Its
+# options (prepared statements, pooling) are the primary's. In tests it is
+# a TEST MIRROR of default, and config/settings_test.py keeps the auditors
+# on default unless tests/test_replica.py runs against a real replica.
+# docs/scaling.md, "The auditors on a read replica".
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db("DATABASE_REPLICA_URL"),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    DATABASE_ROUTERS = ["lcm.replica.AuditorReadsRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------
@@ -288,6 +316,10 @@ LCM_AUDIT_CHECKPOINT_MINUTES = lcm_env(
     "AUDIT_CHECKPOINT_MINUTES", "LCM_AUDIT_CHECKPOINT_MINUTES", int
 )
 LCM_AUDIT_LOG_NAME = lcm_env("AUDIT_LOG_NAME", "LCM_AUDIT_LOG_NAME")
+# Where the auditors read: "replica" when DATABASE_REPLICA_URL is set (above).
+LCM_AUDIT_READS_DATABASE = (
+    "replica" if "replica" in DATABASES else lcm_conf.SETTINGS["LCM_AUDIT_READS_DATABASE"].default
+)
 
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request

@@ -22,3 +22,10 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "localhost"]  # noqa: F405
 # Every test sees permission changes at once (and SQLite reuses primary keys
 # across rolled-back tests).
 LCM_PERMISSION_CACHE_SECONDS = 0
+
+# With DATABASE_REPLICA_URL set, the `replica` alias is a test mirror of
+# default (settings.py), but a second connection, which cannot see a test's
+# uncommitted rows: outside tests/test_replica.py (LCM_REPLICA_REQUIRED=1,
+# `make test-replica`, a real primary and replica) the auditors read default.
+if "replica" in DATABASES and os.environ.get("LCM_REPLICA_REQUIRED") != "1":  # noqa: F405
+    LCM_AUDIT_READS_DATABASE = "default"

@@ -398,7 +398,7 @@ def verify_chain(
         return ChainReport(count, previous_seq, previous_hash, problem, seq)
 
     entries = ModeChange.objects.filter(seq__gt=previous_seq, seq__lte=head.seq).order_by("seq")
-    with streaming_reads():
+    with streaming_reads(entries.db):  # a read replica's, under lcm.replica.auditor_reads
         for entry in entries.iterator(chunk_size=chunk_size):
             expected_seq = previous_seq + 1
             if entry.seq != expected_seq:

@@ -111,6 +111,18 @@ def witness(value: Any) -> str | None:
     return None
 
 
+def database_alias(value: Any) -> str | None:
+    from django.db import DEFAULT_DB_ALIAS
+
+    if not isinstance(value, str) or value not in settings.DATABASES:
+        return "must name a database of DATABASES (e.g. 'replica'), or 'default'"
+    if value != DEFAULT_DB_ALIAS and "lcm.replica.AuditorReadsRouter" not in getattr(
+        settings, "DATABASE_ROUTERS", []
+    ):
+        return "needs 'lcm.replica.AuditorReadsRouter' in DATABASE_ROUTERS"
+    return None
+
+
 def log_name(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip() or "\n" in value:
         return "must be a name on one line"
@@ -172,6 +184,10 @@ SETTINGS: dict[str, Setting] = {
         10, positive_int, "… or after M minutes of appends without one"
     ),
     "LCM_AUDIT_LOG_NAME": Setting("lcm", log_name, "The log's name in every checkpoint"),
+    # The auditors' reads on a read replica (lcm/replica.py, docs/scaling.md).
+    "LCM_AUDIT_READS_DATABASE": Setting(
+        "default", database_alias, "Database alias the auditors' reads go to (a read replica)"
+    ),
 }
 
 

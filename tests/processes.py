@@ -58,7 +58,15 @@ def production_env(database_url: str, **overrides: str) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}
+        if key
+        not in {
+            "DATABASE_URL",
+            "DATABASE_REPLICA_URL",
+            "DATABASE_PREPARED_STATEMENTS",
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "SECRET_KEY",
+        }
     }
     env.update(
         DATABASE_URL=database_url,

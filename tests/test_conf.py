@@ -24,6 +24,7 @@ DEFAULTS = {
     "LCM_AUDIT_CHECKPOINT_EVERY": 1000,
     "LCM_AUDIT_CHECKPOINT_MINUTES": 10,
     "LCM_AUDIT_LOG_NAME": "lcm",
+    "LCM_AUDIT_READS_DATABASE": "default",
 }
 
 
@@ -116,6 +117,12 @@ def test_an_unknown_name_is_an_attribute_error():
             "5s",
             "LCM_AUDIT_WITNESS_TIMEOUT must be a number of seconds above 0, not '5s'.",
         ),
+        (
+            "LCM_AUDIT_READS_DATABASE",
+            "replica",
+            "LCM_AUDIT_READS_DATABASE must name a database of DATABASES (e.g. 'replica'), "
+            "or 'default', not 'replica'.",
+        ),
     ],
 )
 def test_a_wrong_value_is_a_system_check_error_naming_it(settings, name, value, message):
@@ -126,6 +133,52 @@ def test_a_wrong_value_is_a_system_check_error_naming_it(settings, name, value, 
     assert error.level == checks.ERROR
     assert error.msg == message
     assert repr(SETTINGS[name].default) in error.hint
+
+
+def test_a_replica_for_the_auditors_needs_lcms_router(settings):
+    settings.DATABASES = {**settings.DATABASES, "replica": dict(settings.DATABASES["default"])}
+    settings.LCM_AUDIT_READS_DATABASE = "replica"
+
+    [error] = [m for m in checks.run_checks() if m.id == "lcm.E001"]
+    assert error.msg == (
+        "LCM_AUDIT_READS_DATABASE needs 'lcm.replica.AuditorReadsRouter' in DATABASE_ROUTERS, "
+        "not 'replica'."
+    )
+
+    settings.DATABASE_ROUTERS = ["lcm.replica.AuditorReadsRouter"]
+    assert [m for m in checks.run_checks() if m.id == "lcm.E001"] == []
+
+
+def test_the_project_reads_the_replica_and_the_pooler_settings_from_the_environment(tmp_path):
+    """DATABASE_REPLICA_URL adds the `replica` alias (a test mirror of the
+    primary), lcm's router, and points the auditors' reads at it;
+    DATABASE_PREPARED_STATEMENTS=false turns off prepared statements and
+    server-side cursors (PgBouncer in transaction mode). Unset, neither."""
+    from .processes import manage, production_env
+
+    show = (
+        "from django.conf import settings as s; d = s.DATABASES; "
+        "print(sorted(d), s.DATABASE_ROUTERS, s.LCM_AUDIT_READS_DATABASE, "
+        "d.get('replica', {}).get('TEST', {}).get('MIRROR'), d.get('replica', {}).get('PORT'), "
+        "d['default'].get('OPTIONS', {}).get('prepare_threshold', '-'), "
+        "d['default'].get('DISABLE_SERVER_SIDE_CURSORS'))"
+    )
+    primary = "postgres://lcm@127.0.0.1:5432/lcm"
+    replica = "postgres://lcm@127.0.0.1:5433/lcm"
+
+    plain = manage(production_env(primary), "shell", "--no-imports", "-c", show)
+    both = manage(
+        production_env(primary, DATABASE_REPLICA_URL=replica, DATABASE_PREPARED_STATEMENTS="false"),
+        "shell",
+        "--no-imports",
+        "-c",
+        show,
+    )
+
+    assert plain.stdout.strip() == "['default'] [] default None None 5 None"
+    assert both.stdout.strip() == (
+        "['default', 'replica'] ['lcm.replica.AuditorReadsRouter'] replica default 5433 None True"
+    )
 
 
 def test_a_body_limit_over_djangos_own_is_a_warning(settings):

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connections
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
@@ -27,6 +27,7 @@ from lcm.actions import erasure
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
+from lcm.replica import auditor_db
 
 from .words import PlainWords, short_time
 
@@ -47,6 +48,7 @@ class AuditPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
+        connection = connections[queryset.db]
         if connection.vendor == "postgresql" and not queryset.query.where:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -353,6 +355,12 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     def get_ordering(self, request):
         return newest_first(request.GET)
 
+    def get_queryset(self, request):
+        """The list, its CSV and each entry's page read from the auditors'
+        database: a read replica when there is one (lcm.replica). The
+        querysets leave the view unevaluated (the template, the stream)."""
+        return super().get_queryset(request).using(auditor_db())
+
     def get_search_results(self, request, queryset, search_term):
         """Exact matches only, each through an index.
 
@@ -364,7 +372,10 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         if not term:
             return queryset, False
         number = _SEPARATORS.sub("", term)
-        account_ids = list(Account.objects.filter(account_number=term).values_list("pk", flat=True))
+        reads = queryset.db
+        account_ids = list(
+            Account.objects.using(reads).filter(account_number=term).values_list("pk", flat=True)
+        )
         candidates = [
             Q(account_id__in=account_ids) if account_ids else None,
             Q(callid=term),
@@ -374,7 +385,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         ]
         match = Q()
         for candidate in candidates:
-            if candidate is not None and ModeChange.objects.filter(candidate).exists():
+            if candidate is not None and ModeChange.objects.using(reads).filter(candidate).exists():
                 match |= candidate
         return (queryset.filter(match) if match else queryset.none()), False
 

@@ -37,6 +37,7 @@ from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
+from lcm.replica import auditor_db, auditor_reads
 
 from . import examples, failures
 from .policy import LcmApiPolicy
@@ -400,12 +401,19 @@ class ModeChangeList(AuditApi, generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return self.list(request, *args, **kwargs)
 
+    def get_queryset(self):
+        # The auditors' read replica, when there is one (lcm.replica): the
+        # streamed CSV reads after this view returns, so the queryset itself
+        # names its database.
+        return super().get_queryset().using(auditor_db())
+
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        if request.accepted_renderer.format == CSVRenderer.format:
-            return csv_response(queryset.order_by(*newest_first(request.query_params)))
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        with auditor_reads():
+            queryset = self.filter_queryset(self.get_queryset())
+            if request.accepted_renderer.format == CSVRenderer.format:
+                return csv_response(queryset.order_by(*newest_first(request.query_params)))
+            page = self.paginate_queryset(queryset)
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class ModeChangeExport(ModeChangeList):
@@ -562,7 +570,8 @@ class ConsistencyProofSerializer(serializers.Serializer):
 
 
 class _AuditReadView(AuditApi, generics.GenericAPIView):
-    """JSON only, auditors and supervisors, errors in this API's shape."""
+    """JSON only, auditors and supervisors, errors in this API's shape;
+    `get` reads from the auditors' database (lcm.replica)."""
 
     renderer_classes = [renderers.JSONRenderer]
 
@@ -620,6 +629,7 @@ class ModeChangeProof(_AuditReadView):
             examples.reply_example("Not yet signed", examples.NOT_CHECKPOINTED, 409),
         ],
     )
+    @auditor_reads()
     def get(self, request, seq: str):
         from lcm import audit, checkpoints
         from lcm.actions.erasure import marker
@@ -701,6 +711,7 @@ class CheckpointConsistency(_AuditReadView):
             examples.reply_example("Unknown checkpoint", examples.UNKNOWN_CHECKPOINT, 404),
         ],
     )
+    @auditor_reads()
     def get(self, request):
         from lcm import checkpoints
         from lcm.models import AuditCheckpoint

@@ -9,6 +9,13 @@ incremental: from the last checkpoint a previous run verified (`--full`:
 from the first entry). Exits 0 and prints the count and the head; exits 1
 naming the first broken entry or checkpoint, or when the append-only
 triggers are missing. `--expect SEQ:HASH` checks a head recorded by hand.
+
+With a read replica (DATABASE_REPLICA_URL, lcm.replica) the walk reads the
+replica, not the primary: it first waits (`--replica-wait`, default 30 s)
+until the replica has replayed all that the primary had committed when the
+run began, and fails naming the lag if it has not by then; `--replica-wait 0`
+verifies the log as far as the replica has it. The append-only triggers
+are checked on the primary.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from django.db import connection
 from lcm import checkpoints, merkle
 from lcm.audit import GENESIS_HASH, check_erasures, verify_chain
 from lcm.models import AuditCheckpoint, ModeChange
+from lcm.replica import auditor_db, auditor_reads, wait_for_replica
 
 _EXPECT = re.compile(r"(\d+):([0-9a-f]{64})")
 
@@ -41,8 +49,28 @@ class Command(BaseCommand):
             action="store_true",
             help="Walk every entry, not only those after the last verified checkpoint.",
         )
+        parser.add_argument(
+            "--replica-wait",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="With a read replica: wait this long for it to replay what the primary has "
+            "committed before verifying (0: verify what the replica has now).",
+        )
 
-    def handle(self, *args, expect=None, full=False, **options):
+    def handle(self, *args, replica_wait=30.0, **options):
+        if replica_wait > 0:
+            behind = wait_for_replica(replica_wait)
+            if behind:
+                raise CommandError(
+                    f"The read replica ({auditor_db()}) is still {behind:,} bytes of WAL behind "
+                    f"the primary after {replica_wait:g} s: it is not replaying (paused, or "
+                    "broken?). Retry, or pass --replica-wait 0 to verify what it holds."
+                )
+        with auditor_reads():
+            self._verify(**options)
+
+    def _verify(self, expect=None, full=False, **options):
         expected = None
         if expect is not None:
             match = _EXPECT.fullmatch(expect.strip().lower())

@@ -1,0 +1,161 @@
+"""The auditors' reads on a real PostgreSQL streaming replica (lcm.replica).
+
+Needs a primary and its hot standby: `bin/with-postgres --replica` starts
+both and exports DATABASE_URL and DATABASE_REPLICA_URL; `make test` runs
+this file so (`make test-replica`, which sets LCM_REPLICA_REQUIRED=1: there
+a missing replica fails). Without LCM_REPLICA_REQUIRED=1 it is skipped (and
+config/settings_test.py keeps the auditors on default).
+
+These tests use no test database of pytest-django: a test database on the
+primary would reach the replica only through replication, which is what is
+under test. They migrate and seed the throwaway cluster's own `postgres`
+database once, and go through the real stack (DRF's and Django's test
+clients, `manage.py verify_audit`) against the real primary and replica.
+The proof that a read is the replica's: with the replica's replay paused
+(`pg_wal_replay_pause()`), an entry just committed on the primary is on the
+supervisor's page and in the agents' API, and absent from every auditor's
+read, until replay resumes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.urls import reverse
+
+from lcm.models import Account, ModeChange
+from lcm.replica import auditor_db, auditor_reads, replica_lag_bytes, wait_for_replica
+
+from .conftest import DEMO_PASSWORD, WEBSERVICE, client_for, set_mode_body
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        os.environ.get("LCM_REPLICA_REQUIRED") != "1",
+        reason="needs a streaming replica: make test-replica (bin/with-postgres --replica)",
+    ),
+]
+
+DAVID = "5|3|1|0|0|44|1"
+AUDIT_API = "/api/lcm/mode-changes/"
+
+
+def _sql(alias: str, statement: str):
+    with connections[alias].cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.fetchone()[0] if cursor.description else None
+
+
+@pytest.fixture(scope="module")
+def cluster(django_db_blocker):
+    """The throwaway primary, migrated and seeded once, its replica caught up."""
+    if not os.environ.get("DATABASE_REPLICA_URL"):
+        pytest.fail("DATABASE_REPLICA_URL is required here (bin/with-postgres --replica)")
+    with django_db_blocker.unblock():
+        assert auditor_db() == "replica"
+        assert _sql(DEFAULT_DB_ALIAS, "SELECT pg_is_in_recovery()") is False
+        assert _sql("replica", "SELECT pg_is_in_recovery()") is True
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+        assert wait_for_replica(30) == 0
+        yield
+        _sql("replica", "SELECT pg_wal_replay_resume()")
+        connections.close_all()
+
+
+@pytest.fixture
+def real_db(cluster, django_db_blocker):
+    with django_db_blocker.unblock():
+        yield
+        _sql("replica", "SELECT pg_wal_replay_resume()")
+
+
+def _pause_replay() -> None:
+    _sql("replica", "SELECT pg_wal_replay_pause()")
+    deadline = time.monotonic() + 10
+    while _sql("replica", "SELECT pg_get_wal_replay_pause_state()") != "paused":
+        assert time.monotonic() < deadline, "the replica did not pause its replay"
+        time.sleep(0.02)
+
+
+def _auditor_seqs(api) -> list[int]:
+    response = api.get(AUDIT_API)
+    assert response.status_code == 200, response.content
+    return [entry["seq"] for entry in response.json()["results"]]
+
+
+def _csv_seqs(api) -> list[int]:
+    response = api.get(AUDIT_API, {"format": "csv"})
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()[1:]
+    return [int(line.split(",")[0]) for line in lines]
+
+
+def _verify(*args) -> str:
+    out = io.StringIO()
+    call_command("verify_audit", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_auditors_reads_are_the_replicas_and_lag_behind_until_it_replays(real_db, client):
+    auditor = client_for("auditor")
+    agent = client_for("testagent")
+    head = ModeChange.objects.order_by("-seq").values_list("seq", flat=True).first()
+    assert _auditor_seqs(auditor)[0] == head  # caught up: the same log on both
+
+    _pause_replay()
+    changed = agent.post(WEBSERVICE, set_mode_body(ContactNumber="961000111"), format="json")
+    assert changed.status_code == 200, changed.content
+    new = head + 1
+    assert ModeChange.objects.filter(seq=new).exists()  # committed on the primary
+    assert replica_lag_bytes() > 0
+
+    # The supervisor's read-after-write page and the agents' API: the primary.
+    assert client.login(username="supervisor", password=DEMO_PASSWORD)
+    account = Account.objects.get(account_number=DAVID)
+    page = client.get(reverse("admin:lcm_account_change", args=[account.pk]))
+    assert page.status_code == 200
+    assert page.context["history"][0].seq == new
+    assert "961000111" in page.content.decode()
+
+    # Every auditor's read: the replica, which has not replayed it yet.
+    assert _auditor_seqs(auditor)[0] == head
+    assert _csv_seqs(auditor)[0] == head
+    assert auditor.get(f"{AUDIT_API}{new}/proof/").status_code == 404
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    listed = client.get(reverse("admin:lcm_modechange_changelist"))
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_list[0].seq == head
+    entry_pk = ModeChange.objects.get(seq=new).pk
+    assert client.get(reverse("admin:lcm_modechange_change", args=[entry_pk])).status_code == 302
+    exported = client.get(reverse("admin:lcm_modechange_export"))
+    assert int(b"".join(exported.streaming_content).decode().splitlines()[1].split(",")[0]) == head
+    assert f"Audit chain OK: {head} entries, head #{head} " in _verify("--replica-wait", "0")
+    with pytest.raises(CommandError, match=r"bytes of WAL behind the primary after 0\.5 s"):
+        _verify("--replica-wait", "0.5")
+    with auditor_reads() as alias:
+        assert _sql(alias, "SELECT pg_is_in_recovery()") is True
+
+    _sql("replica", "SELECT pg_wal_replay_resume()")
+    assert wait_for_replica(30) == 0
+    assert _auditor_seqs(auditor)[0] == new
+    assert _csv_seqs(auditor)[0] == new
+    listed = client.get(reverse("admin:lcm_modechange_changelist"))
+    assert listed.context["cl"].result_list[0].seq == new
+    assert f"Audit chain OK: {new} entries, head #{new} " in _verify()
+
+
+def test_writes_go_to_the_primary_even_inside_the_auditors_reads(real_db):
+    with auditor_reads():
+        entry = ModeChange.objects.filter(account__isnull=False).order_by("-seq").first()
+        assert entry._state.db == "replica"
+        account = Account.objects.get(pk=entry.account_id)
+        assert account._state.db == "replica"
+        account.save()  # a read-only replica would refuse it
+    assert wait_for_replica(30) == 0
+    assert replica_lag_bytes() == 0
