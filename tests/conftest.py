@@ -40,6 +40,7 @@ def _deselect(config, items, keyword: str) -> int:
 def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests (row locks, real concurrency) are deselected,
     not skipped, on SQLite: `make test` runs them in its PostgreSQL pass.
+    Replica tests likewise, except in `make test-replica` (LCM_REPLICA_REQUIRED=1).
 
     Browser tests need Debian's Chromium: without it they are deselected
     with a warning, except under CI=true, where they stay and fail.
@@ -48,6 +49,8 @@ def pytest_collection_modifyitems(config, items):
 
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         _deselect(config, items, "postgres")
+    if os.environ.get("LCM_REPLICA_REQUIRED") != "1":
+        _deselect(config, items, "replica")  # `make test-replica` runs them, on a replica
     if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":
         count = _deselect(config, items, "browser")
         if count:

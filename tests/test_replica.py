@@ -3,7 +3,7 @@
 Needs a primary and its hot standby: `bin/with-postgres --replica` starts
 both and exports DATABASE_URL and DATABASE_REPLICA_URL; `make test` runs
 this file so (`make test-replica`, which sets LCM_REPLICA_REQUIRED=1: there
-a missing replica fails). Without LCM_REPLICA_REQUIRED=1 it is skipped (and
+a missing replica fails). Without LCM_REPLICA_REQUIRED=1 it is deselected (and
 config/settings_test.py keeps the auditors on default).
 
 These tests use no test database of pytest-django: a test database on the
@@ -33,13 +33,8 @@ from lcm.replica import auditor_db, auditor_reads, replica_lag_bytes, wait_for_r
 
 from .conftest import DEMO_PASSWORD, WEBSERVICE, client_for, set_mode_body
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        os.environ.get("LCM_REPLICA_REQUIRED") != "1",
-        reason="needs a streaming replica: make test-replica (bin/with-postgres --replica)",
-    ),
-]
+# Deselected (tests/conftest.py) unless LCM_REPLICA_REQUIRED=1: `make test-replica`.
+pytestmark = [pytest.mark.postgres, pytest.mark.replica]
 
 DAVID = "5|3|1|0|0|44|1"
 AUDIT_API = "/api/lcm/mode-changes/"
