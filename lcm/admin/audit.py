@@ -196,6 +196,10 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     list_title = "Audit log"
 
     def object_title(self, obj):
+        if obj.account_id is None:
+            return f"Audit entry #{obj.seq}: do-not-call list, {obj.new_number}"
+        if not obj.mode_id:
+            return f"Audit entry #{obj.seq}: {obj.account_number}"
         return f"Audit entry #{obj.seq}: {obj.account_number}, mode {obj.mode_id}"
 
     list_display = [
@@ -203,7 +207,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         "when",
         "account_link",
         "mode",
-        "old_number",
+        "old_number_shown",
         "new_number",
         "deleted",
         "call_link",
@@ -231,15 +235,18 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     paginator = AuditPaginator
     actions = None
     fieldsets = [
-        ("Change", {"fields": ["action", "mode", "old_number", "new_number",
+        ("Change", {"fields": ["action", "mode", "old_number_shown", "new_number",
                                "new_number_international", "deleted", "reverts", "touched",
-                               "do_not_call_detail", "callback", "erased"]}),
-        ("Who and where", {"fields": ["account", "account_number", "call", "callid", "agent",
+                               "do_not_call_detail", "callback_detail", "erased"]}),
+        ("Who and where", {"fields": ["account_shown", "account_number", "call", "callid", "agent",
                                       "agent_code", "user", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
     readonly_fields = [
+        "old_number_shown",
+        "callback_detail",
+        "account_shown",
         "erased",
         "deleted",
         "touched",
@@ -257,7 +264,13 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="Mode", ordering="mode_id")
     def mode(self, obj):
-        return obj.mode_id
+        return obj.mode_id or "—"  # 0: a list's entry (do-not-call), no one mode
+
+    @admin.display(description="Old number")
+    def old_number_shown(self, obj):
+        """The number the mode held before; none for an entry that changed
+        no mode (do-not-call, callback: they name one number, the new)."""
+        return (obj.changes_modes and obj.old_number) or "—"
 
     @admin.display(description="New number (E.164)")
     def new_number_international(self, obj):
@@ -320,11 +333,32 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.do_not_call.items())
         )
 
+    @admin.display(description="callback")
+    def callback_detail(self, obj):
+        """A callback entry's event: scheduled, done, cancelled or reassigned."""
+        if obj.callback is None:
+            return "—"
+        return format_html_join(
+            "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.callback.items())
+        )
+
+    @admin.display(description="account")
+    def account_shown(self, obj):
+        if obj.account_id is None:
+            return "every account (a do-not-call entry for the whole list)"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:lcm_account_change", args=[obj.account_id]),
+            obj.account,
+        )
+
     @admin.display(description="every mode it touched, before → after")
     def touched(self, obj):
         """The entry's `modes`: each mode's state before and after."""
         if obj.modes is None:
             return "— (recorded before entries kept it: see the fields above)"
+        if not obj.modes:
+            return "— (none: it changed a list, not a mode)"
         return format_html(
             "<table><thead><tr><th>Mode</th><th>Before</th><th>After</th></tr></thead>"
             "<tbody>{}</tbody></table>",
