@@ -386,16 +386,10 @@ class ModeChangeList(AuditApi, generics.ListAPIView):
             **audit_errors(400, 401, 403, 405, 406, 429, 500, 503),
         },
         examples=[
-            OpenApiExample(
-                "A page",
-                value=examples.MODE_CHANGE,  # drf-spectacular wraps it in a page
-                response_only=True,
-                status_codes=["200"],
-            ),
+            # drf-spectacular wraps it in a page
+            examples.reply_example("A page", examples.MODE_CHANGE, 200),
             examples.reply_example("Not an auditor", examples.NOT_AN_AUDITOR, 403),
-            OpenApiExample(
-                "Bad date", value=examples.BAD_SINCE, response_only=True, status_codes=["400"]
-            ),
+            examples.reply_example("Bad date", examples.BAD_SINCE, 400),
         ],
     )
     def get(self, request, *args, **kwargs):

@@ -26,7 +26,7 @@ from lcm.actions import RequestContext, callbacks
 from lcm.models import Callback
 
 from . import examples
-from .intake import BODY_ERRORS, ERRORS, IntakeView, _example_error, validated
+from .intake import BODY_ERRORS, ERRORS, IntakeView, validated
 from .schema import Error
 from .serializers import NO_NUL, NON_BLANK, StrictCharField
 
@@ -172,9 +172,7 @@ class DueCallbacksView(IntakeView):
         ],
         responses={200: DuePage, **DUE_ERRORS},
         examples=[
-            OpenApiExample(
-                "Due", value=examples.DUE_CALLBACKS, response_only=True, status_codes=["200"]
-            ),
+            examples.reply_example("Due", examples.DUE_CALLBACKS, 200),
         ],
     )
     def get(self, request):
@@ -198,7 +196,7 @@ class DoneCallbackView(IntakeView):
         examples=[
             OpenApiExample("Done", value={"Outcome": "sale"}, request_only=True),
             examples.reply_example("Closed", examples.CALLBACK_DONE, 200),
-            _example_error("Cancelled before", examples.CALLBACK_CANCELLED_BEFORE, 409),
+            examples.reply_example("Cancelled before", examples.CALLBACK_CANCELLED_BEFORE, 409),
         ],
     )
     def post(self, request, callback_id: str):
@@ -225,7 +223,7 @@ class CancelCallbackView(IntakeView):
         examples=[
             OpenApiExample("Cancel", value={"Reason": "customer unreachable"}, request_only=True),
             examples.reply_example("Cancelled", examples.CALLBACK_CANCELLED, 200),
-            _example_error("Done before", examples.CALLBACK_DONE_BEFORE, 409),
+            examples.reply_example("Done before", examples.CALLBACK_DONE_BEFORE, 409),
         ],
     )
     def post(self, request, callback_id: str):

@@ -201,10 +201,6 @@ AGENT_ID = OpenApiParameter(
 )
 
 
-def _example_error(name, value, status_code):
-    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status_code)])
-
-
 class RegisterCallView(IntakeView):
     permission_classes = [IsAuthenticated]  # the action checks lcm.manage_calls
 
@@ -227,11 +223,9 @@ class RegisterCallView(IntakeView):
         },
         examples=[
             OpenApiExample("Register", value=examples.REGISTER_CALL, request_only=True),
-            OpenApiExample(
-                "Registered", value=examples.CALL, response_only=True, status_codes=["201"]
-            ),
-            _example_error("Unknown agent", examples.UNKNOWN_AGENT, 404),
-            _example_error("callid of another agent", examples.CALL_AGENT_TAKEN, 409),
+            examples.reply_example("Registered", examples.CALL, 201),
+            examples.reply_example("Unknown agent", examples.UNKNOWN_AGENT, 404),
+            examples.reply_example("callid of another agent", examples.CALL_AGENT_TAKEN, 409),
         ],
     )
     def post(self, request):
@@ -268,7 +262,7 @@ class WrapUpCallView(IntakeView):
         },
         examples=[
             examples.reply_example("In wrap-up", examples.CALL_IN_WRAP_UP, 200),
-            _example_error("Unknown call", examples.UNKNOWN_CALL_ERROR, 404),
+            examples.reply_example("Unknown call", examples.UNKNOWN_CALL_ERROR, 404),
         ],
     )
     def post(self, request, callid):
@@ -299,10 +293,8 @@ class EndCallView(IntakeView):
         },
         examples=[
             OpenApiExample("End", value=examples.END_CALL, request_only=True),
-            OpenApiExample(
-                "Ended", value=examples.CALL_ENDED, response_only=True, status_codes=["200"]
-            ),
-            _example_error("End before start", examples.END_BEFORE_START, 400),
+            examples.reply_example("Ended", examples.CALL_ENDED, 200),
+            examples.reply_example("End before start", examples.END_BEFORE_START, 400),
         ],
     )
     def post(self, request, callid):
@@ -348,10 +340,8 @@ def _session_schema(action: str, logged_in: bool):
         },
         examples=[
             OpenApiExample(action.title(), value=request_example, request_only=True),
-            OpenApiExample(
-                "Session state", value=reply_example, response_only=True, status_codes=["200"]
-            ),
-            _example_error("Unknown agent", examples.UNKNOWN_AGENT, 404),
+            examples.reply_example("Session state", reply_example, 200),
+            examples.reply_example("Unknown agent", examples.UNKNOWN_AGENT, 404),
         ],
     )
 

@@ -173,7 +173,7 @@ class WebServiceView(LcmApiPolicy, APIView):
                 for name, value in examples.CALLBACK_REQUESTS.items()
             ),
             *(
-                OpenApiExample(name, value=value, response_only=True, status_codes=["200"])
+                examples.reply_example(name, value, 200)
                 for name, value in examples.CALLBACK_REPLIES.items()
             ),
             examples.reply_example("Callback window too long", examples.CALLBACK_TOO_LONG, 400),
