@@ -265,6 +265,17 @@ def _insert_statement() -> tuple[str, list]:
     return sql, fields
 
 
+def erase_personal_fields(entries, digests: dict, *, erased_by: ModeChange) -> None:
+    """Blank the personal fields of `entries` (lcm.actions.erasure), keeping
+    each one's digests (`digests`: entry pk → digests, None for format 1)
+    and naming the erase entry. One UPDATE per entry: the append-only
+    triggers let exactly this through (lcm.audit_triggers)."""
+    for entry in entries:
+        ModeChange.objects.filter(pk=entry.pk).update(
+            **ERASED_VALUES, salt=None, digests=digests.get(entry.pk), erased_by=erased_by
+        )
+
+
 def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
     """Append many entries at once, in list order: one lock of the head.
 

@@ -603,3 +603,14 @@ def reassign(
     callback.save(update_fields=["agent"])
     _entry(callback, "reassigned", actor=actor, context=context, from_agent=was)
     return callback
+
+
+def erase_for_account(account, *, by: str, now) -> int:
+    """Erasure (lcm.actions.erasure): the account's scheduled callbacks
+    cancelled (outcome "erased"), and the numbers and comments of all its
+    callbacks blanked. Returns how many were blanked."""
+    rows = Callback.objects.filter(account=account)
+    rows.filter(state=Callback.State.SCHEDULED).update(
+        state=Callback.State.CANCELLED, outcome="erased", closed_at=now, closed_by=by
+    )
+    return rows.update(number="", number_e164="", number_national="", comments="")

@@ -578,3 +578,10 @@ def lift(
         },
     )
     return row, True
+
+
+def erase_comments(account: Account) -> int:
+    """Erasure (lcm.actions.erasure): the agents' comments on the account's
+    blocks blanked. The numbers stay: the list is what keeps them from being
+    dialled again. Returns how many blocks."""
+    return DoNotCallNumber.objects.filter(account=account).update(comments="")

@@ -28,9 +28,9 @@ from django.utils import timezone
 
 from lcm import errors
 from lcm.audit import (
-    ERASED_VALUES,
     append_entry,
     content_matches,
+    erase_personal_fields,
     is_format2,
     personal_digests,
 )
@@ -38,12 +38,11 @@ from lcm.models import (
     Account,
     Callback,
     ContactMode,
-    DoNotCallNumber,
     IdempotencyKey,
     ModeChange,
 )
 
-from . import RequestContext, modes, permissions
+from . import RequestContext, callbacks, do_not_call, modes, permissions
 
 ERASE_CONTACT = permissions.ERASE_CONTACT
 ERASE_SOURCE = "erase_contact"
@@ -156,25 +155,15 @@ def erase_contact(
             },
         )
     )
-    # One UPDATE per entry (each keeps its own digests): the triggers let
-    # exactly this through (lcm.audit_triggers).
-    for entry in entries:
-        ModeChange.objects.filter(pk=entry.pk).update(
-            **ERASED_VALUES, salt=None, digests=digests.get(entry.pk), erased_by=erase
-        )
+    erase_personal_fields(entries, digests, erased_by=erase)
 
+    # Each table through its own writer: the mode kernel, the callbacks, the list.
     now = timezone.now()
     by = actor.get_username() if actor else ERASE_SOURCE
-    rows = ContactMode.objects.filter(account=account)
-    numbers = _numbers(rows, account)
-    rows.filter(deleted_at__isnull=True).update(deleted_at=now, deleted_by=by)
-    mode_count = rows.update(number="", number_as_given="", number_e164="", number_national="")
-    callbacks = Callback.objects.filter(account=account)
-    callbacks.filter(state=Callback.State.SCHEDULED).update(
-        state=Callback.State.CANCELLED, outcome="erased", closed_at=now, closed_by=by
-    )
-    callback_count = callbacks.update(number="", number_e164="", number_national="", comments="")
-    dnc_count = DoNotCallNumber.objects.filter(account=account).update(comments="")
+    numbers = _numbers(ContactMode.objects.filter(account=account), account)
+    mode_count = modes.erase_numbers(account, by=by, now=now)
+    callback_count = callbacks.erase_for_account(account, by=by, now=now)
+    dnc_count = do_not_call.erase_comments(account)
     Account.objects.filter(pk=account.pk).update(first_name="", last_name="", zip_code="")
     # Stored replies to retried requests may quote the numbers: forget them
     # (a retry after the erasure is then treated as a new request).

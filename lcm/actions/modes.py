@@ -392,6 +392,16 @@ def _describe(entry: ModeChange, live: Live, targets: dict[int, Target], main_mo
     entry.modes = touched
 
 
+def erase_numbers(account: Account, *, by: str, now) -> int:
+    """Erasure (lcm.actions.erasure): the account's live modes deleted and
+    the numbers of all its modes blanked. Not a change of state the log
+    replays: the erase entry, appended by the caller, records it. Returns
+    how many rows were blanked."""
+    rows = ContactMode.objects.filter(account=account)
+    rows.filter(deleted_at__isnull=True).update(deleted_at=now, deleted_by=by)
+    return rows.update(number="", number_as_given="", number_e164="", number_national="")
+
+
 # --- The batch entry point (imports) ---------------------------------------------
 
 
