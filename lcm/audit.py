@@ -19,7 +19,6 @@ signed checkpoint still verify without them.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import hmac
 import json
@@ -29,9 +28,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
+from . import bulk
 from .models import AuditChainHead, ModeChange
 
 GENESIS_HASH = "0" * 64
@@ -211,58 +211,14 @@ def _insert(cursor, entry: ModeChange) -> None:
     """`entry.save(force_insert=True)`, minus the ORM's work of compiling the
     same INSERT on every call: the statement is built once, and each value
     goes to the database as the field's own `get_db_prep_save` makes it
-    (`insert_params`)."""
-    sql, _fields = _insert_statement()
-    cursor.execute(sql, insert_params(entry))
+    (`lcm.bulk.insert_params`)."""
+    cursor.execute(bulk.insert_statement(ModeChange), bulk.insert_params(entry))
     if connection.features.can_return_columns_from_insert:
         entry.pk = cursor.fetchone()[0]
     else:
         entry.pk = cursor.lastrowid
     entry._state.adding = False
     entry._state.db = connection.alias
-
-
-def insert_params(entry: ModeChange) -> list:
-    """The INSERT's parameters: each field's `get_db_prep_save` of its value,
-    except where that returns the value unchanged — a str for a text column,
-    an int for an integer column or a foreign key, None — which is passed as
-    is (that call is most of an append's Python time otherwise).
-    tests/test_audit_chain.py checks the result equals the ORM's."""
-    params = []
-    for attname, as_is, prep in _preparers():
-        value = getattr(entry, attname)
-        params.append(value if type(value) in as_is else prep(value, connection))
-    return params
-
-
-@functools.cache
-def _preparers() -> list[tuple[str, tuple[type, ...], Callable]]:
-    _sql, fields = _insert_statement()
-    preparers = []
-    for field in fields:
-        if isinstance(field, models.ForeignKey | models.IntegerField):
-            as_is = (int, type(None))  # exactly int: a bool goes through the field
-        elif type(field) in (models.CharField, models.TextField):
-            as_is = (str, type(None))
-        else:
-            as_is = ()  # dates, JSON, addresses: always through the field
-        preparers.append((field.attname, as_is, field.get_db_prep_save))
-    return preparers
-
-
-@functools.cache
-def _insert_statement() -> tuple[str, list]:
-    meta = ModeChange._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        # Identifiers from the model's metadata, quoted; every value a parameter.
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    if connection.features.can_return_columns_from_insert:
-        sql += f" RETURNING {quote(meta.pk.column)}"
-    return sql, fields
 
 
 def erase_personal_fields(entries, digests: dict, *, erased_by: ModeChange) -> None:
@@ -282,8 +238,9 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
     For bulk writers (imports). Same contract as `append_entry`: inside the
     caller's transaction, as its last write. The head moves by
     ``len(entries)`` in one ``UPDATE … RETURNING``; the entries are hashed
-    here in order, each sealing the one before, inserted with one
-    ``bulk_create`` and the head's hash set to the last one's.
+    here in order, each sealing the one before, inserted at once
+    (`lcm.bulk.insert_many`: COPY on PostgreSQL, so their `pk` stays unset)
+    and the head's hash set to the last one's.
     """
     if not entries:
         return entries
@@ -298,7 +255,7 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
             entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
             entry.salt = new_secret()
             entry.hash = prev_hash = compute_hash(entry)
-        ModeChange.objects.bulk_create(entries, batch_size=1000)
+        bulk.insert_many(entries)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
     checkpoints.after_append(entries[0].seq, entries[-1].seq)
     return entries

@@ -434,11 +434,12 @@ def test_the_documented_example_hash():
 
 
 def test_an_append_sends_each_value_as_the_orm_would(demo, agent_client):
-    """`insert_params` passes plain values through unchanged: for every kind
-    of entry, what it sends equals each field's own `get_db_prep_save`."""
+    """`insert_params` (the append's INSERT and the import's COPY) passes
+    plain values through unchanged: for every kind of entry, what it sends
+    equals each field's own `get_db_prep_save`."""
     from django.db import connection
 
-    from lcm.audit import _insert_statement, insert_params
+    from lcm.bulk import insert_fields, insert_params
 
     webservice = "/api/lcm/webservice/"
     assert agent_client.post(webservice, set_mode_body(), format="json").status_code == 200
@@ -446,7 +447,7 @@ def test_an_append_sends_each_value_as_the_orm_would(demo, agent_client):
     assert agent_client.post(webservice, body, format="json").status_code == 200
     entries = list(ModeChange.objects.order_by("seq"))  # imports, do-not-call, sets
     assert {e.action for e in entries} >= {"import", "dnc", "set"}
-    _sql, fields = _insert_statement()
+    fields = insert_fields(ModeChange)
 
     def compared(values: list) -> list:
         # psycopg's Jsonb wrapper (a JSON column on PostgreSQL) has no

@@ -20,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from lcm import errors
+from lcm import bulk, errors
 from lcm.imports import ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import CleanNumber, identify, region_for
@@ -84,6 +84,7 @@ def import_accounts(
     keys = [row.account_number for row in rows]
     if len(set(keys)) != len(keys):
         raise ValueError("import_accounts: each account may appear once per batch.")
+    bulk.custom_plans()
 
     existing = {
         a.account_number: a

@@ -32,7 +32,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
-from lcm import errors
+from lcm import bulk, errors
 from lcm.audit import append_entries, append_entry
 from lcm.models import Account, ContactMode, ModeChange, ModeType
 from lcm.numbers import CleanNumber, clean_for_mode
@@ -446,7 +446,7 @@ def write_batch(changes: Iterable[BatchChange], *, by: str) -> list[ModeChange]:
             }
         ]
         entries.append(entry)
-    ContactMode.objects.bulk_create(added)
+    bulk.insert_many(added)
     ContactMode.objects.bulk_update(changed, list(_WRITTEN))
     return append_entries(entries)
 

@@ -1,0 +1,146 @@
+"""Rows of one model inserted many at once, for the batch writers (imports).
+
+`insert_many(objs)` is ``bulk_create(objs)`` on every database but
+PostgreSQL, where it is one ``COPY … FROM STDIN`` through psycopg 3: the
+same columns, each value prepared by its field exactly as the ORM prepares
+it (`insert_params`), without the ORM compiling one INSERT of thousands of
+placeholders and parsing it back (most of an import's time before). What
+COPY does not do: hand back the new rows' primary keys, so the objects'
+`pk` stays unset; the batch writers never read it.
+
+`insert_params(obj)` is also the single-row INSERT's parameter list
+(`lcm.audit.append_entry`).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+
+# Rows per COPY: bounded memory for psycopg's buffer, few round trips.
+COPY_ROWS = 5000
+
+
+@functools.cache
+def insert_fields(model: type[models.Model]) -> list[models.Field]:
+    """The columns an INSERT of `model` names: every concrete field but the
+    auto primary key."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def insert_statement(model: type[models.Model]) -> str:
+    """One row's INSERT of `model`, returning its primary key where the
+    database can."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = insert_fields(model)
+    sql = (
+        # Identifiers from the model's metadata, quoted; every value a parameter.
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if connection.features.can_return_columns_from_insert:
+        sql += f" RETURNING {quote(meta.pk.column)}"
+    return sql
+
+
+@functools.cache
+def _preparers(model: type[models.Model], vendor: str) -> list[tuple]:
+    """Per field: its attribute, its `pre_save` where that sets the value
+    (``auto_now_add``: as `bulk_create` calls it), the value types its
+    `get_db_prep_save` returns unchanged on `vendor`, and that method."""
+    preparers = []
+    for field in insert_fields(model):
+        if isinstance(field, models.ForeignKey | models.IntegerField):
+            as_is = (int, type(None))  # exactly int: a bool goes through the field
+        elif type(field) in (models.CharField, models.TextField):
+            as_is = (str, type(None))
+        elif type(field) is models.DateTimeField and vendor == "postgresql":
+            # psycopg takes an aware datetime as is; a naive one goes through
+            # the field (which warns and makes it aware).
+            as_is = (_Aware, type(None))
+        else:
+            as_is = ()  # dates, JSON, addresses: always through the field
+        if isinstance(field, models.DateField):
+            sets_value = field.auto_now or field.auto_now_add
+        else:
+            sets_value = type(field).pre_save is not models.Field.pre_save
+        pre_save = field.pre_save if sets_value else None
+        preparers.append((field.attname, pre_save, as_is, field.get_db_prep_save))
+    return preparers
+
+
+class _Aware:
+    """Stands in the `as_is` types for "an aware datetime" (see `insert_params`)."""
+
+
+def insert_params(obj: models.Model, db=None) -> list:
+    """The INSERT's parameters: each field's `get_db_prep_save` of its value,
+    except where that returns the value unchanged — a str for a text column,
+    an int for an integer column or a foreign key, an aware datetime on
+    PostgreSQL, None — which is passed as is (that call is most of a row's
+    Python time otherwise). `db`: the connection (default: the default one,
+    looked up once). tests/test_audit_chain.py checks the result equals the
+    ORM's."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    params = []
+    for attname, pre_save, as_is, prep in _preparers(type(obj), db.vendor):
+        value = getattr(obj, attname) if pre_save is None else pre_save(obj, True)
+        kind = type(value)
+        if kind is datetime and value.tzinfo is not None:
+            kind = _Aware
+        params.append(value if kind in as_is else prep(value, db))
+    return params
+
+
+def custom_plans() -> None:
+    """For the rest of the transaction, plan each statement for its own
+    parameters (PostgreSQL's ``plan_cache_mode``). psycopg prepares a
+    statement run five times; PostgreSQL then keeps a generic plan made
+    when the tables were small. An import's "these 1,000 keys" lookups
+    grow the tables they read: a plan made at the first batches (a scan of
+    a near-empty table) made each lookup take over a second by 100,000
+    rows, an import quadratic in its size. A no-op elsewhere."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+def insert_many(objs: Sequence[models.Model]) -> None:
+    """Insert `objs` (all of one model): COPY on PostgreSQL, `bulk_create`
+    elsewhere. A refusal (a unique key, a check) raises Django's
+    `DatabaseError` subclasses either way, and the caller's transaction
+    rolls back whole."""
+    if not objs:
+        return
+    model = type(objs[0])
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=1000)
+        return
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in insert_fields(model))
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    for start in range(0, len(objs), COPY_ROWS):
+        chunk = objs[start : start + COPY_ROWS]
+        started = time.monotonic()
+        with (
+            db.cursor() as cursor,
+            db.wrap_database_errors,
+            cursor.cursor.copy(sql) as copy,
+        ):
+            for obj in chunk:
+                copy.write_row(insert_params(obj, db))
+        if db.queries_logged:  # COPY bypasses the execute wrappers: count it
+            db.queries_log.append(
+                {
+                    "sql": f"{sql} -- {len(chunk)} rows",
+                    "time": f"{time.monotonic() - started:.3f}",
+                }
+            )
