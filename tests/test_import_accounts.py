@@ -4,6 +4,7 @@ import csv
 import io
 import itertools
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -371,6 +372,54 @@ def test_progress_is_printed_on_long_files(demo, tmp_path):
     assert status == 0
     progress = [line for line in out.splitlines() if "rows read" in line]
     assert [line.split(" rows read")[0] for line in progress] == ["10", "20"]
+
+
+def test_progress_lines_say_how_much_is_left(demo, tmp_path):
+    rows = "".join(f"10|{n},A,B,,20255{n:05d},,\n" for n in range(20))
+
+    status, out, _ = run(tmp_path, HEADER + rows, "long.csv", "--progress-every", "10")
+
+    first = next(line for line in out.splitlines() if "rows read" in line)
+    assert status == 0
+    assert re.fullmatch(
+        r"10 rows read \(\d+% of the file\): \d+ imported, 0 rejected "
+        r"\([\d,]+ rows/s, \d+:\d\d left\)",
+        first,
+    ), first
+
+
+class Terminal(io.StringIO):
+    """Standard output that says it is a terminal, as a shell's is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_progress_bar_is_drawn_in_place(demo, tmp_path):
+    path = tmp_path / "bar.csv"
+    path.write_text(HEADER + "".join(f"12|{n},A,B,,20257{n:05d},,\n" for n in range(30)))
+    out, err = Terminal(), io.StringIO()
+
+    call_command("import_accounts", str(path), stdout=out, stderr=err)
+
+    text = out.getvalue()
+    bar, summary = text.rsplit("\n", 2)[:2]
+    assert bar.startswith("\r[")
+    assert re.search(r"\r\[#{30}\] 100%  30 rows  [\d,]+ rows/s  0:00 left $", bar), bar
+    assert "30 rows imported" in summary
+    assert "rows read" not in text  # the bar replaces the periodic lines
+
+
+def test_rejected_rows_do_not_run_into_the_bar(demo, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "13|1,A,B,,call-me,,\n13|2,A,B,,2025551234,,\n")
+    out, err = Terminal(), io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_accounts", str(path), stdout=out, stderr=err)
+
+    assert "\r\x1b[K" in out.getvalue()  # the bar's line cleared first
+    assert err.getvalue().startswith("line 2 (AccountNumber 13|1)")
 
 
 def test_a_batch_costs_the_same_queries_whatever_its_size(demo, tmp_path):

@@ -9,10 +9,15 @@ Exit status: 0 every row imported (or already up to date); 1 some rows
 rejected, or the file broke off part-way: the rest was imported; 2 nothing
 imported: the file is missing, empty, binary or has a bad header, or every
 row was rejected.
+
+Progress: on a terminal, a bar redrawn in place with the share of the file
+read, rows/s and the time left; otherwise (a log, a pipe) a plain line every
+--progress-every rows with the same figures.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +30,9 @@ from lcm.actions import permissions
 from lcm.models import ModeType
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+BAR_WIDTH = 30
+BAR_EVERY_ROWS = 1000  # how often the bar is considered for a redraw…
+BAR_EVERY_SECONDS = 0.2  # …and at most this often redrawn
 
 
 def count(n: int, noun: str) -> str:
@@ -59,7 +67,8 @@ class Command(BaseCommand):
             "--progress-every",
             type=int,
             default=50_000,
-            help="Print progress every N rows (default 50000; 0: never).",
+            help="When the output is not a terminal, print progress every N rows "
+            "(default 50000; 0: never). On a terminal a progress bar is shown instead.",
         )
         parser.add_argument("--user", help="Username recorded as the author of the audit entries.")
 
@@ -109,14 +118,20 @@ class Command(BaseCommand):
             rows = imports.read_jsonl(stream, mode_types=mode_types, encoding=options["encoding"])
 
         self.started = time.monotonic()
+        self.stream = stream
+        self.size = os.fstat(stream.fileno()).st_size
+        self.bar = self.stdout.isatty() and options["progress_every"] != 0
+        self.drawn = 0.0
         run = writer.import_rows(
             rows,
             actor=actor,
             batch_size=options["batch_size"],
             on_rejected=self._reject,
-            progress_every=options["progress_every"],
-            on_progress=self._progress,
+            progress_every=BAR_EVERY_ROWS if self.bar else options["progress_every"],
+            on_progress=self._draw if self.bar else self._progress,
         )
+        if self.bar:
+            self._draw(run, done=True)
         broken = run.broken
         if broken is not None and not run.read:
             raise CommandError(f"{path}: {broken}", returncode=2)
@@ -131,15 +146,50 @@ class Command(BaseCommand):
 
     def _reject(self, rejected: list[imports.Rejected]) -> None:
         """Report rejected rows as they come: counted, never kept."""
+        if self.bar:  # on their own lines, not after the bar's
+            self.stdout.write("\r\x1b[K", ending="")
+            self.stdout.flush()
         for row in rejected:
             self.stderr.write(str(row))
 
+    def _share_read(self) -> float:
+        """How much of the file is read, 0 to 1, from the bytes consumed."""
+        try:
+            return min(self.stream.tell() / self.size, 1.0) if self.size else 1.0
+        except (OSError, ValueError):
+            return 0.0
+
+    def _rate_and_eta(self, run: writer.ImportRun, share: float) -> tuple[float, str]:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        if share <= 0:
+            return run.read / elapsed, "--:--"
+        left = int(elapsed * (1 - share) / share)
+        return run.read / elapsed, f"{left // 60}:{left % 60:02d}"
+
     def _progress(self, run: writer.ImportRun) -> None:
-        elapsed = time.monotonic() - self.started
+        share = self._share_read()
+        rate, eta = self._rate_and_eta(run, share)
         self.stdout.write(
-            f"{count(run.read, 'row')} read: {run.total.rows:,} imported, "
-            f"{run.rejected:,} rejected ({run.read / elapsed:,.0f} rows/s)"
+            f"{count(run.read, 'row')} read ({share:.0%} of the file): {run.total.rows:,} "
+            f"imported, {run.rejected:,} rejected ({rate:,.0f} rows/s, {eta} left)"
         )
+
+    def _draw(self, run: writer.ImportRun, *, done: bool = False) -> None:
+        """The progress bar, redrawn in place (at most five times a second);
+        `done` draws it full and ends its line."""
+        now = time.monotonic()
+        if not done and now - self.drawn < BAR_EVERY_SECONDS:
+            return
+        self.drawn = now
+        share = 1.0 if done else self._share_read()
+        rate, eta = self._rate_and_eta(run, share)
+        filled = int(share * BAR_WIDTH)
+        self.stdout.write(
+            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
+            f"{run.read:,} rows  {rate:,.0f} rows/s  {eta} left ",
+            ending="\n" if done else "",
+        )
+        self.stdout.flush()
 
     def _summary(self, path, run: writer.ImportRun) -> None:
         t = run.total
