@@ -163,3 +163,21 @@ def test_make_writes_a_demo_password_of_its_own_into_a_new_env_file(tmp_path):
     env = (tmp_path / ".env").read_text()
     assert env.startswith(example)
     assert re.fullmatch(r"DEMO_PASSWORD=[A-Za-z0-9_-]{16}\n", env[len(example) :])
+
+
+def test_seed_demo_under_a_strict_default_region_says_why_it_cannot_load(settings):
+    """The demo's numbers are fictional; LCM_DEFAULT_REGION=US refuses them.
+    The command says so and how to load the demo, and writes nothing."""
+    from django.core.management.base import CommandError
+
+    settings.LCM_DEFAULT_REGION = "US"
+
+    with pytest.raises(CommandError) as refused:
+        call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
+
+    assert str(refused.value) == (
+        "The demo data cannot be loaded: The number is not a valid number for region US. "
+        "Its numbers are fictional (555-01xx), which LCM_DEFAULT_REGION's strict check "
+        "refuses; load the demo without LCM_DEFAULT_REGION set."
+    )
+    assert not Account.objects.exists() and not ModeType.objects.exists()

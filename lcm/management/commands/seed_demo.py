@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from lcm.actions import RequestContext
 from lcm.actions.do_not_call import add_number
 from lcm.actions.imports import import_accounts
 from lcm.actions.permissions import DIALER_GROUP, DIALER_PERMISSIONS
+from lcm.errors import InvalidNumber
 from lcm.imports import ImportMode, ImportRow
 from lcm.models import Account, Agent, Call, DoNotCallNumber, ModeType
 from lcm.numbers import clean_for_mode
@@ -49,6 +50,11 @@ SUPERUSER = "admin"
 INTEGRATION = "dialer"
 AUDITOR = "auditor"
 AUDITORS_GROUP = "Auditors"  # created by migration 0004
+DEMO_NUMBERS_REFUSED = (
+    "The demo data cannot be loaded: {reason} Its numbers are fictional (555-01xx), "
+    "which LCM_DEFAULT_REGION's strict check refuses; load the demo without "
+    "LCM_DEFAULT_REGION set."
+)
 
 
 class Command(BaseCommand):
@@ -115,21 +121,26 @@ class Command(BaseCommand):
         # modes through the mode kernel, each audited); re-seeding never
         # overwrites accounts or numbers changed since.
         mode_types = {m.id: m for m in ModeType.objects.all()}
-        new_rows = [
-            ImportRow(
-                line=n,
-                account_number=key,
-                names=dict(zip(NAME_FIELDS, fields, strict=True)),
-                modes={
-                    mode_id: ImportMode(
-                        mode_types[mode_id], clean_for_mode(number, mode_types[mode_id]), number
-                    )
-                    for mode_id, number in modes.items()
-                },
-            )
-            for n, (key, *fields, modes) in enumerate(ACCOUNTS, start=1)
-            if not Account.objects.filter(account_number=key).exists()
-        ]
+        try:
+            new_rows = [
+                ImportRow(
+                    line=n,
+                    account_number=key,
+                    names=dict(zip(NAME_FIELDS, fields, strict=True)),
+                    modes={
+                        mode_id: ImportMode(
+                            mode_types[mode_id],
+                            clean_for_mode(number, mode_types[mode_id]),
+                            number,
+                        )
+                        for mode_id, number in modes.items()
+                    },
+                )
+                for n, (key, *fields, modes) in enumerate(ACCOUNTS, start=1)
+                if not Account.objects.filter(account_number=key).exists()
+            ]
+        except InvalidNumber as exc:
+            raise CommandError(DEMO_NUMBERS_REFUSED.format(reason=exc.message)) from None
         if new_rows:
             import_accounts(rows=new_rows, source="seed_demo")
         accounts = {a.account_number: a for a in Account.objects.filter(
