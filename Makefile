@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append clean
+.PHONY: run test test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -102,6 +102,17 @@ bench-scale: install
 	  BENCH_COMMAND="make bench-scale $(BENCH_ARGS)" \
 	  bin/with-postgres $(PY) bench/run.py --record --phases scale \
 	  --scale-large 1000000 $(BENCH_ARGS)
+
+## The import's speed and memory (issue 16) on a throwaway PostgreSQL 15
+## with fsync on: first import, unchanged re-import, 1% changed, without
+## then with LCM_DEFAULT_REGION=US (docs/benchmarks.md, "Import").
+## IMPORT_ROWS=100000 for a quicker run.
+IMPORT_ROWS ?= 1000000
+bench-import: install
+	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \
+	  bin/with-postgres $(PY) bench/import_accounts.py --rows $(IMPORT_ROWS) $(BENCH_ARGS)
+	LCM_DEFAULT_REGION=US PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \
+	  bin/with-postgres $(PY) bench/import_accounts.py --rows $(IMPORT_ROWS) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -721,6 +721,22 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
+# Issue 16's targets for the product against the floor, at every connection
+# count and in both commit modes: (what, bound, at least or at most).
+TARGETS = {"throughput": (0.8, "min"), "p99": (1.5, "max"), "cpu": (1.3, "max")}
+
+
+def against(name: str, a: float, b: float) -> str:
+    """`a / b` and whether it meets the target `name`: "0.62x (missed, target ≥ 0.8x)"."""
+    if not b:
+        return "-"
+    bound, kind = TARGETS[name]
+    value = a / b
+    met = value >= bound if kind == "min" else value <= bound
+    sign = "≥" if kind == "min" else "≤"
+    return f"{value:.2f}x ({'met' if met else 'missed'}, target {sign} {bound}x)"
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -774,9 +790,10 @@ def report(
                         f"{r.cpu_ms:.2f} ({r.app_cpu_ms:.2f} + {r.db_cpu_ms:.2f}) |"
                     )
                 out.append(
-                    f"| {p.connections} | **product/floor** | **{ratio(p.rps, f.rps)}** | "
-                    f"{ratio(p.p50_ms, f.p50_ms)} | **{ratio(p.p99_ms, f.p99_ms)}** | | | "
-                    f"{ratio(p.cpu_ms, f.cpu_ms)} |"
+                    f"| {p.connections} | **product/floor** | "
+                    f"**{against('throughput', p.rps, f.rps)}** | "
+                    f"{ratio(p.p50_ms, f.p50_ms)} | **{against('p99', p.p99_ms, f.p99_ms)}** | | | "
+                    f"{against('cpu', p.cpu_ms, f.cpu_ms)} |"
                 )
             r = main["integration"][mode]
             out.append(
