@@ -15,8 +15,9 @@ COPY does not do: hand back the new rows' primary keys, so the objects'
 from __future__ import annotations
 
 import functools
+import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -124,19 +125,39 @@ def insert_many(objs: Sequence[models.Model]) -> None:
     if db.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=1000)
         return
+    columns = [f.column for f in insert_fields(model)]
+    insert_rows(model._meta.db_table, columns, (insert_params(obj, db) for obj in objs))
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Insert `rows` (values in `columns`' order, as the database takes
+    them) into `table`: COPY on PostgreSQL, one INSERT run for every row
+    (``executemany``) elsewhere."""
+    db = connections[DEFAULT_DB_ALIAS]
     quote = db.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in insert_fields(model))
-    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    for start in range(0, len(objs), COPY_ROWS):
-        chunk = objs[start : start + COPY_ROWS]
+    names = ", ".join(quote(column) for column in columns)
+    if db.vendor != "postgresql":
+        rows = list(rows)
+        if rows:
+            marks = ", ".join(["%s"] * len(columns))
+            with db.cursor() as cursor:
+                # Identifiers from the caller's constants, quoted; values parameters.
+                cursor.executemany(
+                    f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})",  # noqa: S608
+                    rows,
+                )
+        return
+    sql = f"COPY {quote(table)} ({names}) FROM STDIN"
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, COPY_ROWS)):
         started = time.monotonic()
         with (
             db.cursor() as cursor,
             db.wrap_database_errors,
             cursor.cursor.copy(sql) as copy,
         ):
-            for obj in chunk:
-                copy.write_row(insert_params(obj, db))
+            for row in chunk:
+                copy.write_row(row)
         if db.queries_logged:  # COPY bypasses the execute wrappers: count it
             db.queries_log.append(
                 {

@@ -90,12 +90,7 @@ def import_accounts(
         a.account_number: a
         for a in Account.objects.select_for_update().filter(account_number__in=keys).order_by("pk")
     }
-    live = {
-        (mode.account_id, mode.mode_type_id): mode
-        for mode in ContactMode.objects.filter(
-            account_id__in=[a.pk for a in existing.values()], deleted_at=None
-        )
-    }
+    live = modes.live_batch([a.pk for a in existing.values()])
     by = permissions.username(actor, "import")
     now = timezone.now()
 
@@ -108,8 +103,8 @@ def import_accounts(
         country = row.names.get("country", account.country if account else "")
         problems, row_modes = [], []
         for mode_id in sorted(set(row.modes) | set(row.consent)):
-            mode = live.get((account.pk, mode_id)) if account else None
-            before = modes.state_of(mode) if mode is not None else None
+            found = live.get((account.pk, mode_id)) if account else None
+            before = found[1] if found is not None else None
             after = before
             if mode_id in row.modes:
                 try:
