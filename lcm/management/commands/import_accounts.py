@@ -68,7 +68,8 @@ class Command(BaseCommand):
             type=int,
             default=50_000,
             help="When the output is not a terminal, print progress every N rows "
-            "(default 50000; 0: never). On a terminal a progress bar is shown instead.",
+            "(default 50000). On a terminal a progress bar is shown instead. "
+            "0: no progress at all, only the summary.",
         )
         parser.add_argument("--user", help="Username recorded as the author of the audit entries.")
 
