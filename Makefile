@@ -105,8 +105,8 @@ bench-scale: install
 
 ## The import's speed and memory (issue 16) on a throwaway PostgreSQL 15
 ## with fsync on: first import, unchanged re-import, 1% changed, without
-## then with LCM_DEFAULT_REGION=US (docs/benchmarks.md, "Import").
-## IMPORT_ROWS=100000 for a quicker run.
+## then with LCM_DEFAULT_REGION=US (docs/benchmarks.md, "Import"). About 40
+## minutes at the default 1,000,000 rows; IMPORT_ROWS=100000 takes about 4.
 IMPORT_ROWS ?= 1000000
 bench-import: install
 	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \

@@ -13,7 +13,13 @@ class LcmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.db import models
+
         from . import conf
+        from .bulk import AnyOf
+
+        models.Field.register_lookup(AnyOf)
+        models.ForeignObject.register_lookup(AnyOf)  # relations keep lookups of their own
 
         checks.register(conf.check_settings)
         checks.register(audit_signing_check, checks.Tags.security)

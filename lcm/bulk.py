@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 # Rows per COPY: bounded memory for psycopg's buffer, few round trips.
@@ -111,6 +112,27 @@ def custom_plans() -> None:
     if db.vendor == "postgresql":
         with db.cursor() as cursor:
             cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+class AnyOf(models.Lookup):
+    """``field__any_of=[…]``: on PostgreSQL ``field = ANY(%s)``, the list as
+    one array parameter, so a batch's thousands of keys are one value to
+    send, parse and plan; elsewhere ``field IN (…)``. Registered on every
+    field (`lcm.apps`). For the batch writers' lookups
+    (`do_not_call.blocking_rows`)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 
 def insert_many(objs: Sequence[models.Model]) -> None:

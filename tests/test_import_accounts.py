@@ -516,3 +516,23 @@ def test_a_json_lines_value_no_database_can_store_rejects_its_row(demo, tmp_path
     assert not Account.objects.filter(account_number="6|1|1").exists()
     assert live_modes("6|1|2") == {1: "2025550112"}
     assert ModeChange.objects.count() == before_entries + 1
+
+
+def test_any_of_selects_what_in_selects_with_one_parameter_on_postgresql(demo):
+    """The batch lookups' `any_of` (lcm.bulk.AnyOf): the rows `__in` gives,
+    including none for an empty list, a field or a relation; on PostgreSQL
+    the list travels as one array parameter."""
+    keys = list(Account.objects.values_list("account_number", flat=True))
+    ids = list(Account.objects.values_list("pk", flat=True))
+
+    assert set(Account.objects.filter(account_number__any_of=keys)) == set(Account.objects.all())
+    assert not Account.objects.filter(account_number__any_of=[]).exists()
+    assert set(ContactMode.objects.filter(account_id__any_of=ids[:1])) == set(
+        ContactMode.objects.filter(account_id__in=ids[:1])
+    )
+    assert not ContactMode.objects.filter(account_id__any_of=[]).exists()
+    sql, params = Account.objects.filter(account_number__any_of=keys).query.sql_with_params()
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in sql and len(params) == 1
+    else:
+        assert len(params) == len(keys)

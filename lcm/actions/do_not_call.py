@@ -169,10 +169,14 @@ def blocking_rows(
     numbers = list(numbers)
     keys = {key for n in numbers for key in candidates(n)}
     e164s = {n.e164 for n in numbers if n.country_known}
+    # `any_of`: one array parameter on PostgreSQL (an import batch has
+    # thousands of keys), IN elsewhere.
     by_number = Q(scope=DoNotCallNumber.Scope.NUMBER) & (
-        Q(number_e164__in=e164s) | Q(number_national__in=keys) | Q(number_e164="", number__in=keys)
+        Q(number_e164__any_of=sorted(e164s))
+        | Q(number_national__any_of=sorted(keys))
+        | Q(number_e164="", number__any_of=sorted(keys))
     )
-    contact = Q(scope=DoNotCallNumber.Scope.CONTACT, account_id__in=list(account_ids))
+    contact = Q(scope=DoNotCallNumber.Scope.CONTACT, account_id__any_of=list(account_ids))
     return list(
         DoNotCallNumber.objects.filter(active_q(now), campaign__in=["", *campaigns])
         .filter(by_number | contact)
