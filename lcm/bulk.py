@@ -1,15 +1,20 @@
-"""Rows of one model inserted many at once, for the batch writers (imports).
+"""Many rows at once, for the batch writers (imports): what PostgreSQL does
+fast, with the same results as the ORM everywhere else.
 
-`insert_many(objs)` is ``bulk_create(objs)`` on every database but
-PostgreSQL, where it is one ``COPY … FROM STDIN`` through psycopg 3: the
-same columns, each value prepared by its field exactly as the ORM prepares
-it (`insert_params`), without the ORM compiling one INSERT of thousands of
-placeholders and parsing it back (most of an import's time before). What
-COPY does not do: hand back the new rows' primary keys, so the objects'
-`pk` stays unset; the batch writers never read it.
+- `insert_many(objs)` is ``bulk_create(objs)`` on every database but
+  PostgreSQL, where it is ``COPY … FROM STDIN`` through psycopg 3: the same
+  columns, each value prepared by its field exactly as the ORM prepares it
+  (`insert_params`), without the ORM compiling an INSERT of thousands of
+  placeholders. COPY does not hand back the new rows' primary keys: the
+  objects' `pk` stays unset (the batch writers never read it).
+  `insert_rows` does the same for rows a writer built itself (the mode
+  kernel's columns and values); `insert_params(obj)` is also the single-row
+  INSERT's parameter list (`lcm.audit.append_entry`).
+- `custom_plans()`: plan each statement of the transaction for its own
+  parameters (an import's lookups grow the tables they read).
+- `AnyOf` (``field__any_of=[…]``): a list as one array parameter on
+  PostgreSQL, IN elsewhere.
 
-`insert_params(obj)` is also the single-row INSERT's parameter list
-(`lcm.audit.append_entry`).
 """
 
 from __future__ import annotations
