@@ -536,3 +536,13 @@ def test_any_of_selects_what_in_selects_with_one_parameter_on_postgresql(demo):
         assert "= ANY(" in sql and len(params) == 1
     else:
         assert len(params) == len(keys)
+
+
+def test_a_negative_progress_interval_is_refused_before_anything_is_read(demo, tmp_path):
+    before = snapshot()
+
+    status, _, err = run(tmp_path, TWO_ACCOUNTS, "a.csv", "--progress-every", "-5")
+
+    assert status == 2
+    assert "--progress-every must be 0 (no progress) or a number of rows." in err
+    assert snapshot() == before

@@ -83,6 +83,10 @@ class Command(BaseCommand):
             )
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.", returncode=2)
+        if options["progress_every"] < 0:
+            raise CommandError(
+                "--progress-every must be 0 (no progress) or a number of rows.", returncode=2
+            )
         if len(options["delimiter"]) != 1:
             raise CommandError("--delimiter must be one character.", returncode=2)
         try:
