@@ -8,10 +8,12 @@ of digits and an integer, as the vendor's sample sends a number.
 
 import copy
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from lcm import errors, inputs
 
@@ -22,9 +24,23 @@ MAX_CALLBACK_PAGE = 100
 
 class StrictCharField(serializers.CharField):
     """A JSON string that the database and the audit hash can store
-    (`lcm.inputs.text_problem`: no NUL, no unpaired surrogate)."""
+    (`lcm.inputs.text_problem`: no NUL, no unpaired surrogate).
+
+    That check refuses such a string before any validator runs, so DRF's
+    own NUL and surrogate validators (the latter a Python loop over every
+    character) could never fail: they are left out."""
 
     default_error_messages = {"not_a_string": "Must be a string."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v
+            for v in self.validators
+            if not isinstance(
+                v, ProhibitNullCharactersValidator | ProhibitSurrogateCharactersValidator
+            )
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
