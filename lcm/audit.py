@@ -31,7 +31,7 @@ from datetime import UTC
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from . import bulk
+from . import bulk, cursors
 from .models import AuditChainHead, ModeChange
 
 GENESIS_HASH = "0" * 64
@@ -193,7 +193,7 @@ def append_entry(entry: ModeChange) -> ModeChange:
     serialises writers.) Three statements: take the number, insert the entry,
     move the head's hash.
     """
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
         )

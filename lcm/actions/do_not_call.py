@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from lcm import errors, inputs
+from lcm import cursors, errors, inputs
 from lcm.audit import append_entry
 from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange
 from lcm.numbers import CleanNumber, candidates, clean_any, same_number
@@ -123,7 +123,7 @@ def blocking_number(
             f"{condition}) OR (d.scope = 'contact' AND d.account_id = %s))"
         )
         params = [account.campaign, *params, account.pk]
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(
             "SELECT d.number FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
             "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "

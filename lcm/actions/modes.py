@@ -32,7 +32,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
-from lcm import bulk, errors
+from lcm import bulk, cursors, errors
 from lcm.audit import append_entries, append_entry
 from lcm.models import Account, ContactMode, ModeChange, ModeType
 from lcm.numbers import CleanNumber, clean_for_mode
@@ -197,7 +197,7 @@ class Live:
 
 def live_states(account: Account) -> Live:
     """The account's live modes. Call it under the account lock."""
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(_LIVE_MODES, [account.pk])
         rows = cursor.fetchall()
     return Live(account, {row[1]: (row[0], _state_of_row(row)) for row in rows})
@@ -359,7 +359,7 @@ def write(
         if mode_id in live.modes and (target.state is None or target.revive)
     ]
     db_now = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         if emptied:
             marks = ", ".join(["%s"] * len(emptied))
             cursor.execute(
