@@ -86,14 +86,17 @@ DELETE_OTHER_MODES = """
     UPDATE lcm_contactmode SET deleted_at = %s, deleted_by = %s
     WHERE account_id = %s AND deleted_at IS NULL AND mode_type_id = ANY(%s)"""
 NEXT_SEQ = "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
-INSERT_ENTRY = """
-    INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
-        callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
-        new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
-        prev_hash, hash, salt)
-    VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
-        %s, %s, %s, %s, %s)"""
-SET_HEAD_HASH = "UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1"
+# The entry and the head's new hash in one statement, as lcm.audit does on PostgreSQL.
+INSERT_ENTRY_MOVING_HEAD = """
+    WITH entry AS (
+        INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
+            callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
+            new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
+            prev_hash, hash, salt)
+        VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
+            %s, %s, %s, %s, %s)
+        RETURNING id)
+    UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1 RETURNING (SELECT id FROM entry)"""
 
 _connection: psycopg.Connection | None = None
 
@@ -275,7 +278,7 @@ def set_new_mode_number(db, body, *, authorization: str, client_ip, request_id: 
         secret = secrets.token_hex(32)
         entry_hash = _hash(entry, secret)
         db.execute(
-            INSERT_ENTRY,
+            INSERT_ENTRY_MOVING_HEAD,
             (
                 seq,
                 entry["created_at"],
@@ -299,9 +302,9 @@ def set_new_mode_number(db, body, *, authorization: str, client_ip, request_id: 
                 prev_hash,
                 entry_hash,
                 secret,
+                entry_hash,
             ),
         )
-        db.execute(SET_HEAD_HASH, (entry_hash,))
     return callid
 
 

@@ -28,12 +28,33 @@ BUDGET = [
     ("SELECT", "lcm_donotcallnumber"),  # the number's identity on the do-not-call list
     ("INSERT", "lcm_contactmode"),  # add or change the mode: one upsert
     ("UPDATE", "lcm_auditchainhead"),  # the next sequence number (locks the chain head)
-    ("INSERT", "lcm_modechange"),  # the audit entry
-    ("UPDATE", "lcm_auditchainhead"),  # the head's new hash
+    # The audit entry and the head's new hash: one statement on PostgreSQL
+    # (a data-modifying CTE), two on SQLite (see `budget`).
+    ("INSERT", "lcm_modechange"),
+    ("UPDATE", "lcm_auditchainhead"),
     ("RELEASE", None),  # COMMIT
 ]
 # DeleteOtherModes adds one UPDATE for all the deleted modes, whatever their count.
 BUDGET_DELETING = [*BUDGET[:5], ("UPDATE", "lcm_contactmode"), *BUDGET[5:]]
+# PostgreSQL's one statement for the entry and the head: WITH entry AS (INSERT …) UPDATE ….
+APPEND_AS_ONE = ("WITH", "lcm_auditchainhead")
+
+
+def budget(statements: list) -> list:
+    """A budget above as the database in use spends it."""
+    if connection.vendor != "postgresql":
+        return statements
+    out = []
+    for shape_ in statements:
+        if out and (out[-1], shape_) == (
+            ("INSERT", "lcm_modechange"),
+            ("UPDATE", "lcm_auditchainhead"),
+        ):
+            out[-1] = APPEND_AS_ONE
+        else:
+            out.append(shape_)
+    return out
+
 
 _TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
 _PARENTHESES = re.compile(r"\([^()]*\)")
@@ -65,8 +86,8 @@ def _fresh_cache():
 def test_set_new_mode_number_spends_exactly_its_budget(agent_client):
     sql = statements(agent_client, set_mode_body(ModeID=3, ContactNumber="2025550177"))
 
-    assert [shape(s) for s in sql] == BUDGET, "\n".join(sql)
-    assert len(sql) == 10
+    assert [shape(s) for s in sql] == budget(BUDGET), "\n".join(sql)
+    assert len(sql) == (9 if connection.vendor == "postgresql" else 10)
     locking_read = sql[2]
     assert ("FOR UPDATE OF ac" in locking_read) == (connection.vendor == "postgresql")
     assert "lcm_modetype" in locking_read
@@ -77,8 +98,8 @@ def test_set_new_mode_number_spends_exactly_its_budget(agent_client):
 def test_delete_other_modes_adds_one_update_for_all_of_them(agent_client):
     sql = statements(agent_client, set_mode_body(DeleteOtherModes=True))
 
-    assert [shape(s) for s in sql] == BUDGET_DELETING, "\n".join(sql)
-    assert len(sql) == 11
+    assert [shape(s) for s in sql] == budget(BUDGET_DELETING), "\n".join(sql)
+    assert len(sql) == (10 if connection.vendor == "postgresql" else 11)
     assert live_modes(DAVID) == {1: "961084836"}
     assert ModeChange.objects.latest("seq").deleted_modes == [
         {"mode_id": 2, "number": "2025550143"}
@@ -94,13 +115,10 @@ def test_an_integration_account_pays_for_its_permission_once(demo):
     second = statements(dialer, set_mode_body(**{**body["data"], "ContactNumber": "2025550100"}))
 
     # The first request asks the auth backend (user and group permissions).
-    assert [shape(s) for s in first] == [
-        *BUDGET[:3],
-        ("SELECT", "auth_permission"),
-        ("SELECT", "auth_permission"),
-        *BUDGET[3:],
-    ], "\n".join(first)
-    assert [shape(s) for s in second] == BUDGET, "\n".join(second)
+    assert [shape(s) for s in first] == budget(
+        [*BUDGET[:3], ("SELECT", "auth_permission"), ("SELECT", "auth_permission"), *BUDGET[3:]]
+    ), "\n".join(first)
+    assert [shape(s) for s in second] == budget(BUDGET), "\n".join(second)
     assert live_modes(MARIA) == {1: "2025550100"}
 
 
@@ -134,7 +152,7 @@ def test_an_idempotency_key_adds_four_statements_and_a_retry_spends_five(agent_c
     first = statements(agent_client, body)
     retry = statements(agent_client, body)
 
-    assert [shape(s) for s in first] == BUDGET_KEYED, "\n".join(first)
-    assert len(first) == 14
-    assert [shape(s) for s in retry] == BUDGET_REPLAYED, "\n".join(retry)
+    assert [shape(s) for s in first] == budget(BUDGET_KEYED), "\n".join(first)
+    assert len(first) == (13 if connection.vendor == "postgresql" else 14)
+    assert [shape(s) for s in retry] == budget(BUDGET_REPLAYED), "\n".join(retry)
     assert ModeChange.objects.filter(source="").count() == 1  # the demo's are seed_demo's
