@@ -69,6 +69,11 @@ DO_NOT_CALL_UNKNOWN = """
     WHERE (d.expires_at IS NULL OR d.expires_at > %s)
       AND (d.number_national IN (%s, %s) OR (d.number_e164 = '' AND d.number IN (%s, %s)))
     ORDER BY d.id LIMIT 1"""
+# The live modes with a do-not-call lookup above as a subquery column.
+LIVE_MODES_CHECKING = {
+    check: LIVE_MODES.replace(" FROM lcm_contactmode", f", ({check}) FROM lcm_contactmode")
+    for check in (DO_NOT_CALL_KNOWN, DO_NOT_CALL_UNKNOWN)
+}
 UPSERT_MODE = """
     INSERT INTO lcm_contactmode (account_id, mode_type_id, number, number_e164, number_national,
         number_as_given, has_consent, consent_source, consent_by, consent_at, time_zone,
@@ -221,12 +226,20 @@ def set_new_mode_number(db, body, *, authorization: str, client_ip, request_id: 
             raise Refused("409 Conflict")
 
         now = datetime.now(UTC)
-        live = {row[1]: row for row in db.execute(LIVE_MODES, (account_pk,)).fetchall()}
+        # The do-not-call lookup rides on the live modes' read, as in the
+        # product (lcm.actions.modes.live_states); without a live mode, apart.
         if e164:
-            listed = db.execute(DO_NOT_CALL_KNOWN, (now, e164, national, national))
+            check, check_params = DO_NOT_CALL_KNOWN, (now, e164, national, national)
         else:
-            listed = db.execute(DO_NOT_CALL_UNKNOWN, (now, national, number, national, number))
-        if listed.fetchone() is not None:
+            check, check_params = DO_NOT_CALL_UNKNOWN, (now, national, number, national, number)
+        rows = db.execute(LIVE_MODES_CHECKING[check], (*check_params, account_pk)).fetchall()
+        live = {row[1]: row[:13] for row in rows}
+        if rows:
+            listed = rows[0][13]
+        else:
+            found = db.execute(check, check_params).fetchone()
+            listed = found[0] if found else None
+        if listed is not None:
             raise Refused("409 Conflict")
         held = live.pop(mode_id, None)
         before = _state(held[2], held[3], *held[6:]) if held else None

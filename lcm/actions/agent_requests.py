@@ -180,7 +180,7 @@ def set_new_mode_number(
         agent_id=agent_id,
         actor=actor,
     )
-    live = modes.live_states(call.account)
+    live = modes.live_states(call.account, checking=clean)
     return modes.write(
         live=live,
         targets=modes.number_targets(

@@ -106,13 +106,12 @@ def as_clean(row) -> CleanNumber:
     return CleanNumber(row.number, row.number_e164, row.number_national)
 
 
-def blocking_number(
+def blocking_query(
     number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
-) -> str | None:
-    """The listed number that blocks `number` (held by a mode of `account`)
-    now, if any; `""` when the block is the whole contact's. Hand-written
-    SQL: it runs on every SetNewModeNumber (one indexed lookup; the
-    account's blocks and the campaign are in the same condition)."""
+) -> tuple[str, list]:
+    """`blocking_number`'s SELECT and its parameters: one row, the listed
+    number, when `number` is blocked. The kernel runs it as a subquery of
+    its read of the account's live modes (`lcm.actions.modes.live_states`)."""
     condition, params = match_sql(number, "d")
     db_now = connection.ops.adapt_datetimefield_value(now or timezone.now())
     if account is None:
@@ -123,14 +122,25 @@ def blocking_number(
             f"{condition}) OR (d.scope = 'contact' AND d.account_id = %s))"
         )
         params = [account.campaign, *params, account.pk]
+    return (
+        "SELECT d.number FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
+        "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
+        f"AND (d.expires_at IS NULL OR d.expires_at > %s) AND {scope} "
+        "ORDER BY d.id LIMIT 1",
+        [db_now, db_now, *params],
+    )
+
+
+def blocking_number(
+    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+) -> str | None:
+    """The listed number that blocks `number` (held by a mode of `account`)
+    now, if any; `""` when the block is the whole contact's. Hand-written
+    SQL: it runs on every SetNewModeNumber (one indexed lookup; the
+    account's blocks and the campaign are in the same condition)."""
+    sql, params = blocking_query(number, account=account, now=now)
     with cursors.cursor() as cursor:
-        cursor.execute(
-            "SELECT d.number FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
-            "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
-            f"AND (d.expires_at IS NULL OR d.expires_at > %s) AND {scope} "
-            "ORDER BY d.id LIMIT 1",
-            [db_now, db_now, *params],
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -145,11 +155,20 @@ def refusal(number: CleanNumber, listed: str) -> errors.DoNotCall:
 
 
 def refuse(
-    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+    number: CleanNumber,
+    *,
+    account: Account | None = None,
+    now: datetime | None = None,
+    known: tuple[CleanNumber, str | None] | None = None,
 ) -> None:
     """Raise `errors.DoNotCall` (409) when `number` is blocked, for a mode
-    of `account` (its whole-contact and campaign blocks count too)."""
-    listed = blocking_number(number, account=account, now=now)
+    of `account` (its whole-contact and campaign blocks count too).
+    `known`: (a number, `blocking_number`'s answer for it) already read in
+    this transaction, under the account lock; for that number no query."""
+    if known is not None and known[0] == number:
+        listed = known[1]
+    else:
+        listed = blocking_number(number, account=account, now=now)
     if listed is not None:
         raise refusal(number, listed)
 
