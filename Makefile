@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
+.PHONY: run test test-lane-sqlite test-lane-postgres test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -31,21 +31,39 @@ run: install .env
 	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## The whole suite: on SQLite, then on a throwaway PostgreSQL 15; then the
-## auditors' replica tests on a primary and its streaming replica, and a
-## smoke test through PgBouncer in transaction mode.
+## The whole suite: on SQLite and on a throwaway PostgreSQL 15, side by side
+## (two lanes, one a core); then, in the same lanes, the auditors' replica
+## tests on a primary and its streaming replica, and a smoke test through
+## PgBouncer in transaction mode. Each lane's output is printed as a block
+## when it ends; `make test-sqlite` (or any pass) alone prints as it goes.
 ## Without PostgreSQL binaries (or pgbouncer) those runs are skipped with a
 ## warning, except under CI=true, where it is an error.
-test: install test-sqlite test-postgres test-replica test-pgbouncer
+test: install
+	@echo "=== two lanes side by side: [SQLite, replica] and [PostgreSQL, PgBouncer]; each prints when it ends"
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -k -j2 --output-sync=recurse test-lane-sqlite test-lane-postgres; \
+	rc=$$?; echo "=== make test: $$(( $$(date +%s) - start )) s, exit $$rc"; exit $$rc
+
+## A lane runs its passes one after the other, each even if the one before failed.
+test-lane-sqlite:
+	@$(MAKE) --no-print-directory test-sqlite; a=$$?; \
+	$(MAKE) --no-print-directory test-replica; b=$$?; exit $$(( a || b ))
+test-lane-postgres:
+	@$(MAKE) --no-print-directory test-postgres; a=$$?; \
+	$(MAKE) --no-print-directory test-pgbouncer; b=$$?; exit $$(( a || b ))
+
+## Each pass has a pytest base temp of its own (bin/pytest-pass), so that
+## passes side by side never clean up each other's temporary files.
+PYTEST := bin/pytest-pass $(PY)
 
 test-sqlite: install
 	@echo "=== test suite on SQLite"
-	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL $(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install
 	@echo "=== test suite on PostgreSQL"
 	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then \
-	  bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS); \
+	  bin/with-postgres $(PYTEST) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI: PostgreSQL 15 binaries are required (PG_BIN)" >&2; exit 1; \
 	else \
@@ -56,7 +74,7 @@ test-postgres: install
 test-replica: install
 	@echo "=== replica tests: a throwaway PostgreSQL 15 primary and its streaming replica"
 	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then \
-	  LCM_REPLICA_REQUIRED=1 bin/with-postgres --replica $(PY) -m pytest $(PYTEST_ARGS) tests/test_replica.py; \
+	  LCM_REPLICA_REQUIRED=1 bin/with-postgres --replica $(PYTEST) $(PYTEST_ARGS) tests/test_replica.py; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI: PostgreSQL 15 binaries are required (PG_BIN)" >&2; exit 1; \
 	else \
@@ -73,7 +91,7 @@ test-pgbouncer: install
 	@echo "=== smoke test through PgBouncer (transaction mode) on a throwaway PostgreSQL 15"
 	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] && command -v pgbouncer >/dev/null; then \
 	  bin/with-postgres --pgbouncer sh -c 'DATABASE_URL=$$PGBOUNCER_URL DATABASE_PREPARED_STATEMENTS=false \
-	    exec $(PY) -m pytest --reuse-db $(PYTEST_ARGS) $(PGBOUNCER_SMOKE)'; \
+	    exec $(PYTEST) --reuse-db $(PYTEST_ARGS) $(PGBOUNCER_SMOKE)'; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI: PostgreSQL 15 binaries and pgbouncer are required" >&2; exit 1; \
 	else \
