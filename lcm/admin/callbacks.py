@@ -25,7 +25,7 @@ from lcm import errors
 from lcm.actions import callbacks, permissions
 from lcm.models import Callback
 
-from .console import request_context
+from .shared import request_context
 from .words import PlainWords
 
 DUE, OVERDUE, ATTENTION, UPCOMING = "due", "overdue", "attention", "upcoming"
