@@ -214,7 +214,7 @@ def test_the_console_tells_the_supervisor_how_many_live_modes_a_block_affects(de
 
     assert response.status_code == 200
     assert (
-        "+12025550143 is on the do-not-call list. It blocks 1 live mode on 1 account, "
+        "(202) 555-0143 is on the do-not-call list. It blocks 1 live mode on 1 account, "
         "now shown as do-not-call." in response.content.decode()
     )
     again = client.post(
