@@ -11,10 +11,11 @@ import re
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Right
+from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from lcm.actions.dialing import dialable_modes
 from lcm.models import Account, Call, ContactMode, ModeChange
 from lcm.numbers import clean_any, normalise_region
 
+from .display import when
 from .filters import input_filter
 from .forms import SetNumberForm, TimeZoneField
 from .shared import active_reverts, audit_list_url, search_by_identity
@@ -119,8 +121,7 @@ class AccountAdmin(ModeChangeViews, AccountImportViews, CsvExport, PlainWords, a
     form = AccountForm
     export_lines = list_export.account_lines
     export_name = "accounts"
-    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
-    list_display = ["account_number", "first_name", "last_name", "campaign", "created_at"]
+    list_display = ["account_number", "first_name", "last_name", "campaign", "created"]
     list_filter = [input_filter("campaign", "campaign", "campaign", "campaign")]
     search_fields = ["=account_number", "first_name", "last_name", "=modes__number"]
     search_help_text = (
@@ -164,7 +165,20 @@ class AccountAdmin(ModeChangeViews, AccountImportViews, CsvExport, PlainWords, a
     def get_readonly_fields(self, request, obj=None):
         # The LCM key is the dialer's identity of the contact, and the audit
         # entries copy it: it is set once, when the account is created.
-        return ["account_number", "created_at"] if obj else []
+        return ["account_number", "created"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "created_at"]
+        return [*fields, "created"] if obj else fields
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj):
+        return when(obj.created_at)
+
+    def response_change(self, request, obj):
+        """Saved: one message, and the account page again (where the work is)."""
+        self.message_user(request, f"Account {obj} saved.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:lcm_account_change", args=[obj.pk]))
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -216,12 +230,14 @@ class AccountAdmin(ModeChangeViews, AccountImportViews, CsvExport, PlainWords, a
         )
         history = list(
             ModeChange.objects.filter(account=account)
-            .select_related("reverts")
+            .select_related("reverts", "account")
             .annotate(reverted_by_seq=Subquery(active_reverts().values("seq")[:1]))
             .order_by("-seq")[: ACCOUNT_PAGE_ROWS + 1]
         )
+        changed = request.GET.get("changed", "")
         return {
             "account": account,
+            "changed_mode": int(changed) if changed.isdigit() and len(changed) < 6 else None,
             "latest_seq": seq,
             "can_change_modes": can_change,
             "live_modes": dialable_modes(

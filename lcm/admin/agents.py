@@ -12,8 +12,9 @@ from lcm.actions import calls as call_actions
 from lcm.actions import permissions
 from lcm.models import Agent, Call
 
+from .display import when, when_text
 from .shared import ConsoleActionMixin
-from .words import PlainWords, short_time
+from .words import PlainWords
 
 
 class LoggedInFilter(admin.BooleanFieldListFilter):
@@ -28,8 +29,7 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     logged in is the dialer's to say (`lcm.actions.calls`): the console
     only offers "Log out…", a recorded session event with a reason."""
 
-    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
-    list_display = ["agent_id", "user", "logged_in", "since", "active_call"]
+    list_display = ["agent_id", "user_name", "logged_in", "since", "active_call"]
     list_filter = [("is_logged_in", LoggedInFilter)]
     search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
@@ -37,12 +37,16 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     change_form_template = "admin/lcm/agent/change_form.html"
 
     def get_fields(self, request, obj=None):
-        return ["agent_id", "user", "logged_in", "since"] if obj else ["agent_id", "user"]
+        if obj is None:
+            return ["agent_id", "user"]
+        user = "user" if self.has_change_permission(request, obj) else "user_name"
+        return ["agent_id", user, "logged_in", "since"]
 
     def get_readonly_fields(self, request, obj=None):
         # The AgentID is the dialer's identity of the agent; the session state
-        # changes only through the dialer's API or "Log out…".
-        return ["agent_id", "logged_in", "since"] if obj else []
+        # changes only through the dialer's API or "Log out…". A reader sees
+        # the user's name (a link to the user would be a 403 for most).
+        return ["agent_id", "user_name", "logged_in", "since"] if obj else []
 
     def get_queryset(self, request):
         active = Call.objects.filter(agent=OuterRef("pk"), state=Call.State.ACTIVE).order_by(
@@ -54,13 +58,18 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
             .annotate(active_callid=Subquery(active.values("callid")[:1]))
         )
 
-    @admin.display(description="Logged in", boolean=True, ordering="is_logged_in")
+    @admin.display(description="Logged in", ordering="is_logged_in")
     def logged_in(self, obj):
-        return obj.is_logged_in
+        return "yes" if obj.is_logged_in else "no"  # words, as every yes/no of the console
 
     @admin.display(description="Since", ordering="logged_in_changed_at")
     def since(self, obj):
-        return short_time(obj.logged_in_changed_at) if obj.logged_in_changed_at else "—"
+        return when(obj.logged_in_changed_at)
+
+    @admin.display(description="User")
+    def user_name(self, obj):
+        """The user's name, not a link: supervisors do not manage users."""
+        return obj.user.get_username() if obj.user_id else "—"
 
     @admin.display(description="On call")
     def active_call(self, obj):
@@ -102,7 +111,7 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
                 agent_id=agent.agent_id, reason=reason, actor=request.user
             ),
             describe=lambda event: (
-                f"Agent {agent.agent_id} logged out at {short_time(event.at)} "
+                f"Agent {agent.agent_id} logged out at {when_text(event.at)} "
                 f"(reason: {event.reason})."
             ),
         )

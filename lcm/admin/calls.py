@@ -14,9 +14,10 @@ from lcm.actions import calls as call_actions
 from lcm.actions import permissions
 from lcm.models import Call
 
+from .display import when, when_text
 from .filters import date_range_filter, input_filter
 from .shared import ConsoleActionMixin
-from .words import PlainWords, short_time
+from .words import PlainWords
 
 
 class CallStateFilter(admin.SimpleListFilter):
@@ -48,7 +49,6 @@ class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     change): read-only here, for everyone. A call the dialer never ended is
     ended with "End this call…", a recorded event with a reason."""
 
-    show_facets = admin.ShowFacets.NEVER  # no COUNT per filter choice on big tables
     list_display = ["callid", "state", "agent", "account_key", "started", "duration"]
     list_filter = [
         CallStateFilter,
@@ -81,11 +81,11 @@ class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
 
     @admin.display(description="started", ordering="started_at")
     def started(self, obj):
-        return short_time(obj.started_at)
+        return when(obj.started_at)
 
     @admin.display(description="Ended", ordering="ended_at")
     def ended(self, obj):
-        return short_time(obj.ended_at) if obj.ended_at else "—"
+        return when(obj.ended_at)
 
     @admin.display(description="duration")
     def duration(self, obj):
@@ -120,7 +120,7 @@ class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
             title=f"End call {call.callid}",
             explain=(
                 f"Call {call.callid} of agent {call.agent} on account {call.account} is "
-                f"{call.get_state_display().lower()} since {short_time(call.started_at)}. "
+                f"{call.get_state_display().lower()} since {when_text(call.started_at)}. "
                 "End it when the dialer's end never arrived; the end is recorded in the "
                 "call's history with your reason."
             ),
@@ -129,6 +129,6 @@ class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
                 callid=call.callid, reason=reason, actor=request.user
             ),
             describe=lambda event: (
-                f"Call {call.callid} ended at {short_time(event.at)} (reason: {event.reason})."
+                f"Call {call.callid} ended at {when_text(event.at)} (reason: {event.reason})."
             ),
         )

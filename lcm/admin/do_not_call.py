@@ -10,13 +10,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from lcm import errors, list_export
 from lcm.actions import do_not_call, permissions
 from lcm.models import DoNotCallNumber
 
-from .shared import request_context, search_by_identity
-from .words import CsvExport, PlainWords, short_time
+from . import display
+from .display import number, number_text, when
+from .shared import in_console_words, request_context, search_by_identity
+from .words import CsvExport, PlainWords
 
 
 class DoNotCallForm(forms.ModelForm):
@@ -30,7 +33,7 @@ class DoNotCallForm(forms.ModelForm):
             except errors.LcmError as exc:
                 for field, reasons in (exc.fields or {None: [exc.msg]}).items():
                     for reason in reasons:
-                        self.add_error(field, reason)
+                        self.add_error(field, in_console_words(exc) if field else reason)
         return data
 
     class Meta:
@@ -76,24 +79,20 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     form = DoNotCallForm
     export_lines = list_export.do_not_call_lines
     export_name = "do-not-call"
-    show_facets = admin.ShowFacets.NEVER
     list_display = [
         "target",
+        "lift_link",
         "campaign_shown",
         "status",
         "period",
-        "added_by",
-        "agent_code",
-        "callid",
-        "comments",
-        "reason",
-        "lift_link",
+        "added",
+        "why",
     ]
     list_filter = ["scope", LiftedFilter]
     search_fields = ["=number", "=account_number", "=callid", "=agent_code"]
     search_help_text = "A number (any spelling), an LCM key, a call ID or an AgentID."
-    save_and_add_another = True  # blocking several numbers in a row
     list_per_page = 50
+    # The entry's page. The number is its subject: as typed, and its E.164.
     FIELDS = [
         "scope",
         "number",
@@ -101,21 +100,19 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
         "account_number",
         "mode_id",
         "campaign",
-        "starts_at",
+        "starts",
         "expires_at",
         "reason",
         "comments",
-        "added_at",
+        "added_at_shown",
         "added_by",
         "agent_code",
         "callid",
-        "lifted_at",
-        "lifted_by",
+        "lifted",
         "lift_reason",
     ]
-
-    def get_fields(self, request, obj=None):
-        return self.FIELDS if obj else ["number", "reason", "expires_at"]
+    # Read-only on every entry: display methods (the floor's time, UTC on hover).
+    SHOWN = ["starts", "added_at_shown", "lifted"]
 
     def get_list_display(self, request):
         if permissions.may(request.user, do_not_call.LIFT):
@@ -128,9 +125,16 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
         if obj.account_id is not None or obj.lifted_at is not None:
             # A contact's block (SetDNC) is evidence, and a lifted one is over:
             # neither is edited; a block is lifted, and a new one added.
-            return self.FIELDS
+            return [*self.FIELDS, "expires"]
         # A number is the entry's identity: to block another, add it.
         return [name for name in self.FIELDS if name not in ("reason", "expires_at")]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["number", "reason", "expires_at"]
+        if obj.account_id is not None or obj.lifted_at is not None:
+            return ["expires" if f == "expires_at" else f for f in self.FIELDS]
+        return self.FIELDS
 
     def has_delete_permission(self, request, obj=None):
         return False  # never a hard delete: lift the block (`lift_view`)
@@ -146,15 +150,25 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
         ]
 
     def object_title(self, obj):
-        return f"Do-not-call block of {self.target(obj)}"
+        return f"Do-not-call block of {self.target_text(obj)}"
+
+    def target_text(self, obj) -> str:
+        """What the entry blocks, in running text (titles, messages)."""
+        if obj.scope == DoNotCallNumber.Scope.CONTACT:
+            return f"whole contact {obj.account_number}"
+        shown = number_text(obj.number, obj.number_e164)
+        if obj.account_number:
+            return f"{shown} (mode {obj.mode_id} of {obj.account_number})"
+        return shown
 
     @admin.display(description="blocks")
     def target(self, obj):
         if obj.scope == DoNotCallNumber.Scope.CONTACT:
             return f"whole contact {obj.account_number}"
+        shown = number(obj.number, obj.number_e164)
         if obj.account_number:
-            return f"{obj.number} (mode {obj.mode_id} of {obj.account_number})"
-        return obj.number
+            return format_html("{} (mode {} of {})", shown, obj.mode_id, obj.account_number)
+        return shown
 
     @admin.display(description="campaign", ordering="campaign")
     def campaign_shown(self, obj):
@@ -164,7 +178,7 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
     def status(self, obj):
         now = timezone.now()
         if obj.lifted_at:
-            return f"lifted {short_time(obj.lifted_at)} by {obj.lifted_by}"
+            return format_html("lifted {} by {}", when(obj.lifted_at), obj.lifted_by or "—")
         if obj.expires_at and obj.expires_at <= now:
             return "expired"
         if obj.starts_at and obj.starts_at > now:
@@ -173,16 +187,51 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
 
     @admin.display(description="period")
     def period(self, obj):
-        start = short_time(obj.starts_at or obj.added_at)
-        end = short_time(obj.expires_at) if obj.expires_at else "permanent"
-        return f"{start} → {end}"
+        return display.period(obj.starts_at or obj.added_at, obj.expires_at)
+
+    @admin.display(description="added by")
+    def added(self, obj):
+        """Who blocked it: the agent and the call for SetDNC, else the user."""
+        if obj.agent_code:
+            call = f", call {obj.callid}" if obj.callid else ""
+            return f"agent {obj.agent_code}{call}"
+        return obj.added_by or "—"
+
+    @admin.display(description="why")
+    def why(self, obj):
+        """The reason, and the agent's comments (SetDNC) in quotes."""
+        if obj.comments and obj.reason:
+            return format_html("{}: “{}”", obj.reason, obj.comments)
+        if obj.comments:
+            return format_html("“{}”", obj.comments)
+        return obj.reason or "—"
+
+    @admin.display(description="Starts")
+    def starts(self, obj):
+        return when(obj.starts_at) if obj.starts_at else "when added"
+
+    @admin.display(description="Expires")
+    def expires(self, obj):
+        return display.period(obj.starts_at or obj.added_at, obj.expires_at)
+
+    @admin.display(description="Added at")
+    def added_at_shown(self, obj):
+        return when(obj.added_at)
+
+    @admin.display(description="Lifted")
+    def lifted(self, obj):
+        if not obj.lifted_at:
+            return "—"
+        return format_html("{} by {}", when(obj.lifted_at), obj.lifted_by or "—")
 
     @admin.display(description="")
     def lift_link(self, obj):
         if obj.lifted_at:
             return ""
         return format_html(
-            '<a href="{}">Lift…</a>', reverse("admin:lcm_donotcallnumber_lift", args=[obj.pk])
+            '<a href="{}" class="lcm-row-action" aria-label="Lift the block of {}">Lift…</a>',
+            reverse("admin:lcm_donotcallnumber_lift", args=[obj.pk]),
+            self.target_text(obj),
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -207,9 +256,35 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
                 actor=request.user,
                 context=request_context(request),
             )
-            self.message_user(request, summary, messages.INFO)
+            request.lcm_added_summary = summary  # the one message of the addition
         obj.pk, obj.number = saved.pk, saved.number
         obj._state.adding = False
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """One message, the action's own (what the block now flags), and back
+        to the list: not Django's "was added successfully" beside it."""
+        summary = getattr(request, "lcm_added_summary", None)
+        if summary is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, summary, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:lcm_donotcallnumber_changelist"))
+
+    def response_change(self, request, obj):
+        """One message in the floor's words, and back to the list."""
+        self.message_user(
+            request, f"The block of {self.target_text(obj)} is saved.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:lcm_donotcallnumber_changelist"))
+
+    @staticmethod
+    def _next(request) -> str | None:
+        """Where a lift started elsewhere (a revert's warning) goes back to."""
+        target = request.POST.get("next") or request.GET.get("next")
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+        return None
 
     def lift_view(self, request, entry_pk):
         """Lift a block: asks for the reason, then `do_not_call.lift`."""
@@ -235,9 +310,11 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
             else:
                 if lifted:
                     self.message_user(
-                        request, f"The block of {self.target(entry)} is lifted.", messages.SUCCESS
+                        request,
+                        f"The block of {self.target_text(entry)} is lifted.",
+                        messages.SUCCESS,
                     )
-                return HttpResponseRedirect(list_url)
+                return HttpResponseRedirect(self._next(request) or list_url)
         return TemplateResponse(
             request,
             "admin/lcm/donotcallnumber/lift_confirm.html",
@@ -245,7 +322,9 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Lift a do-not-call block",
                 "entry": entry,
-                "target": self.target(entry),
+                "target": self.target_text(entry),
+                "next": self._next(request),
+                "back_url": self._next(request) or list_url,
                 "list_url": list_url,
                 "form": form,
                 "opts": self.model._meta,

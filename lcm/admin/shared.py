@@ -21,6 +21,8 @@ from lcm.logs import request_id_of
 from lcm.models import Account, ModeChange
 from lcm.numbers import clean_any
 
+from . import display
+
 
 def audit_list_url(account: Account) -> str:
     """The audit log filtered to one account (exact-match search on the LCM key)."""
@@ -102,3 +104,19 @@ def search_by_identity(search, request, queryset, term, prefix):
         return results, may_have_duplicates
     results |= queryset.filter(do_not_call.match_q(number, prefix))
     return results, True
+
+
+def console_number(number: str, e164: str = "") -> str:
+    """A number in a refusal's words, as the console writes numbers."""
+    return display.number_text(number, e164)
+
+
+def in_console_words(exc: errors.LcmError) -> str:
+    """A refusal's message, its numbers written as the console writes them
+    (the action words it for the API: as stored)."""
+    number, listed = getattr(exc, "number", None), getattr(exc, "listed", None)
+    if number is not None and isinstance(exc, errors.DoNotCall):
+        return do_not_call.refusal(number, listed, write=console_number).msg
+    if number is not None and isinstance(exc, errors.AlreadyListed):
+        return do_not_call.already_listed(number, listed, write=console_number).msg
+    return exc.msg

@@ -6,6 +6,8 @@ revert an audit entry. No admin form writes a mode itself.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -15,12 +17,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lcm import errors
-from lcm.actions import permissions, supervisor
+from lcm.actions import do_not_call, permissions, supervisor
 from lcm.actions.dialing import dialable_modes
 from lcm.models import Account, ContactMode, ModeChange
 
+from .display import number_text
 from .forms import ModeSettingsForm, RestoreForm, RevertForm, SetNumberForm
-from .shared import request_context
+from .shared import in_console_words, request_context
 
 
 class ModeChangeViews:
@@ -50,13 +53,15 @@ class ModeChangeViews:
     def _submit(self, request, form, account, action, describe):
         """Run one console action (a service call). A refusal comes back as
         the form with the reason on it; a success as a message and the
-        redirect to the account page. Returns (form, redirect or None)."""
+        account page, opening on its live modes with the changed one marked.
+        Returns (form, redirect or None)."""
         try:
             entry = action()
         except errors.LcmError as exc:
             return _refused(form, exc, account), None
         self.message_user(request, describe(entry), messages.SUCCESS)
-        return form, HttpResponseRedirect(reverse("admin:lcm_account_change", args=[account.pk]))
+        url = reverse("admin:lcm_account_change", args=[account.pk])
+        return form, HttpResponseRedirect(f"{url}?{urlencode({'changed': entry.mode_id})}")
 
     def set_number_view(self, request, account_id):
         """The "Change a number" form: the account page posts here; a refusal
@@ -69,7 +74,20 @@ class ModeChangeViews:
             if form.is_valid():
                 data = form.cleaned_data
                 doomed = _modes_deleted_with(account, data) if data["delete_other_modes"] else []
-                if doomed and not data["confirm_delete"]:
+                # A refusal is said before the confirmation page, not after it.
+                refusal = (
+                    supervisor.set_number_refusal(
+                        account_id=account.pk,
+                        mode_id=data["mode_type"].pk,
+                        contact_number=data["number"],
+                        delete_other_modes=True,
+                    )
+                    if doomed and not data["confirm_delete"]
+                    else None
+                )
+                if refusal is not None:
+                    form.add_lcm_error(refusal)
+                elif doomed and not data["confirm_delete"]:
                     return self._render(
                         request,
                         "admin/lcm/account/set_number_confirm.html",
@@ -143,8 +161,8 @@ class ModeChangeViews:
                         context=request_context(request),
                     ),
                     lambda entry: (
-                        f"Settings of mode {entry.mode_id} ({entry.new_number}) saved "
-                        f"(audit entry #{entry.seq})."
+                        f"Settings of mode {entry.mode_id} ({_number(entry, entry.new_number)}) "
+                        f"saved (audit entry #{entry.seq})."
                     ),
                 )
                 if done:
@@ -190,7 +208,7 @@ class ModeChangeViews:
                         context=request_context(request),
                     ),
                     lambda entry: (
-                        f"Mode {entry.mode_id} restored: {entry.new_number} "
+                        f"Mode {entry.mode_id} restored: {_number(entry, entry.new_number)} "
                         f"(audit entry #{entry.seq})."
                     ),
                 )
@@ -219,6 +237,10 @@ class ModeChangeViews:
             form = RevertForm(request.POST)
             if form.is_valid():
                 data = form.cleaned_data
+                # "Revert the rest": the modes the list blocks keep their number.
+                left = (
+                    sorted(supervisor.plan_revert(entry).blocked) if data["leave_blocked"] else []
+                )
                 form, done = self._submit(
                     request,
                     form,
@@ -228,14 +250,28 @@ class ModeChangeViews:
                         actor=request.user,
                         expected_seq=data["expected_seq"],
                         confirm_superseded=data["confirm_superseded"],
+                        leave_blocked=data["leave_blocked"],
                         context=request_context(request),
                     ),
-                    lambda revert: f"Entry #{entry.seq} reverted (audit entry #{revert.seq}).",
+                    lambda revert: describe_revert(entry, revert, left),
                 )
                 if done:
                     return done
         plan = supervisor.plan_revert(entry)
         reverted_by = entry.reverted_by.filter(reverted_by__isnull=True).order_by("seq").first()
+        may_lift = permissions.may(request.user, do_not_call.LIFT)
+        blocked = [
+            (
+                mode_id,
+                in_console_words(refusal),
+                reverse("admin:lcm_donotcallnumber_lift", args=[refusal.entry_id])
+                + "?"
+                + urlencode({"next": request.path})
+                if may_lift and refusal.entry_id
+                else None,
+            )
+            for mode_id, refusal in sorted(plan.blocked.items())
+        ]
         return self._render(
             request,
             "admin/lcm/account/revert_confirm.html",
@@ -247,6 +283,7 @@ class ModeChangeViews:
             reverted_by=reverted_by,
             already_reverted=reverted_by
             and errors.ALREADY_REVERTED.format(seq=entry.seq, by=reverted_by.seq),
+            blocked=blocked,
             form=form,
         )
 
@@ -262,13 +299,30 @@ def _modes_deleted_with(account: Account, data) -> list[ContactMode]:
     )
 
 
+def _number(entry: ModeChange, number: str) -> str:
+    """A number of `entry` in the console's way, in its account's country."""
+    e164 = entry.new_number_e164 if number == entry.new_number else ""
+    return number_text(number, e164, country=entry.account.country if entry.account else "")
+
+
 def describe_set_number(entry: ModeChange) -> str:
     """The success message: the changed mode and every mode deleted with it."""
-    text = f"Mode {entry.mode_id} now holds {entry.new_number}"
+    text = f"Mode {entry.mode_id} now holds {_number(entry, entry.new_number)}"
     if entry.deleted_modes:
-        deleted = ", ".join(f"mode {m['mode_id']} ({m['number']})" for m in entry.deleted_modes)
+        deleted = " and ".join(
+            f"mode {m['mode_id']}: {_number(entry, m['number'])}" for m in entry.deleted_modes
+        )
         text += f"; deleted {deleted}"
     return f"{text} (audit entry #{entry.seq})."
+
+
+def describe_revert(entry: ModeChange, revert: ModeChange, left: list[int]) -> str:
+    """The success message of a revert, naming the modes it left alone."""
+    text = f"Entry #{entry.seq} reverted (audit entry #{revert.seq})."
+    if left:
+        modes = " and ".join(f"mode {mode_id}" for mode_id in left)
+        text += f" Left as they are, their former number being on the do-not-call list: {modes}."
+    return text
 
 
 def _refused(form, exc: errors.LcmError, account: Account):
