@@ -20,6 +20,7 @@ from django.db import connections
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
@@ -153,11 +154,12 @@ class AuditFilters(admin.ListFilter):
 
 
 def _state_text(state: dict | None) -> str:
-    """A mode's recorded state in a line: "+12025550143, consent (import), America/Chicago,
-    09:00-17:00"; "no live mode" for none."""
+    """A mode's recorded state in a line: "(202) 555-0143, consent (import),
+    America/Chicago, 09:00-17:00" (the number as the console writes it);
+    "no live mode" for none."""
     if state is None:
         return "no live mode"
-    parts = [state["e164"] or state["number"]]
+    parts = [display.number_text(state["number"], state["e164"] or "")]
     if state["pewc"]:
         parts.append(f"consent ({state['pewc_source']} {state['pewc_by']})".replace(" )", ")"))
     if state["time_zone"]:
@@ -165,6 +167,21 @@ def _state_text(state: dict | None) -> str:
     if state["window"]:
         parts.append("-".join(state["window"]))
     return ", ".join(parts)
+
+
+def _details(recorded: dict):
+    """A do-not-call or callback record, key by key: its numbers and moments
+    written as the console writes them (the stored values are the export's)."""
+
+    def shown(key, value):
+        if value in (None, ""):
+            return "—"
+        if isinstance(value, str) and key == "number":
+            return display.number_text(value)
+        moment = parse_datetime(value) if isinstance(value, str) and "T" in value else None
+        return display.when_text(moment) if moment is not None and moment.tzinfo else value
+
+    return format_html_join("; ", "{}: {}", ((k, shown(k, v)) for k, v in recorded.items()))
 
 
 @admin.register(ModeChange)
@@ -305,18 +322,14 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         """A block added (SetDNC) or lifted: scope, period, comment, reason."""
         if obj.do_not_call is None:
             return "—"
-        return format_html_join(
-            "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.do_not_call.items())
-        )
+        return _details(obj.do_not_call)
 
     @admin.display(description="callback")
     def callback_detail(self, obj):
         """A callback entry's event: scheduled, done, cancelled or reassigned."""
         if obj.callback is None:
             return "—"
-        return format_html_join(
-            "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.callback.items())
-        )
+        return _details(obj.callback)
 
     @admin.display(description="account")
     def account_shown(self, obj):

@@ -98,23 +98,24 @@ class ModeChangeViews:
                         data=data,
                         doomed=doomed,
                     )
-                form, done = self._submit(
-                    request,
-                    form,
-                    account,
-                    lambda: supervisor.set_mode_number_as_supervisor(
-                        account_id=account.pk,
-                        mode_id=data["mode_type"].pk,
-                        contact_number=data["number"],
-                        delete_other_modes=data["delete_other_modes"],
-                        actor=request.user,
-                        expected_seq=data["expected_seq"],
-                        context=request_context(request),
-                    ),
-                    describe_set_number,
-                )
-                if done:
-                    return done
+                else:
+                    form, done = self._submit(
+                        request,
+                        form,
+                        account,
+                        lambda: supervisor.set_mode_number_as_supervisor(
+                            account_id=account.pk,
+                            mode_id=data["mode_type"].pk,
+                            contact_number=data["number"],
+                            delete_other_modes=data["delete_other_modes"],
+                            actor=request.user,
+                            expected_seq=data["expected_seq"],
+                            context=request_context(request),
+                        ),
+                        describe_set_number,
+                    )
+                    if done:
+                        return done
         return self._render(
             request,
             "admin/lcm/account/set_number.html",

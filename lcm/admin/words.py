@@ -20,6 +20,7 @@ class PlainWords:
     items_name: str | None = None  # "No … match": default the model's plural
     save_and_add_another = False  # True where adding several in a row is the job
     show_facets = admin.ShowFacets.NEVER  # no "Show counts", no COUNT per filter choice
+    actions = None  # no "Action: Delete selected … / Go": each record's page deletes it, if at all
 
     def changelist_view(self, request, extra_context=None):
         title = self.list_title or str(self.opts.verbose_name_plural)
