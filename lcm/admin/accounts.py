@@ -167,10 +167,6 @@ class AccountAdmin(ModeChangeViews, AccountImportViews, CsvExport, PlainWords, a
         # entries copy it: it is set once, when the account is created.
         return ["account_number", "created"] if obj else []
 
-    def get_fields(self, request, obj=None):
-        fields = [f for f in super().get_fields(request, obj) if f != "created_at"]
-        return [*fields, "created"] if obj else fields
-
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj):
         return when(obj.created_at)

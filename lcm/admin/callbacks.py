@@ -151,14 +151,14 @@ class CallbackAdmin(PlainWords, admin.ModelAdmin):
     def local_window(self, obj):
         return callee_window(obj.window_start, obj.window_end, obj.time_zone)
 
-    @admin.display(description="")
+    @admin.display(description="", empty_value="")
     def row_actions(self, obj):
         """Reassign… and Cancel… on a scheduled callback, on its row."""
         if obj.state != Callback.State.SCHEDULED:
             return ""
         return format_html(
-            '<a href="{}" class="lcm-row-action" aria-label="Reassign callback #{}">Reassign…</a>'
-            ' <a href="{}" class="lcm-row-action" aria-label="Cancel callback #{}">Cancel…</a>',
+            '<a href="{}" class="lcm-row-action" aria-label="Reassign… callback #{}">Reassign…</a>'
+            ' <a href="{}" class="lcm-row-action" aria-label="Cancel… callback #{}">Cancel…</a>',
             reverse("admin:lcm_callback_reassign", args=[obj.pk]), obj.pk,
             reverse("admin:lcm_callback_cancel", args=[obj.pk]), obj.pk,
         )  # fmt: skip

@@ -224,12 +224,12 @@ class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
             return "—"
         return format_html("{} by {}", when(obj.lifted_at), obj.lifted_by or "—")
 
-    @admin.display(description="")
+    @admin.display(description="", empty_value="")
     def lift_link(self, obj):
         if obj.lifted_at:
             return ""
         return format_html(
-            '<a href="{}" class="lcm-row-action" aria-label="Lift the block of {}">Lift…</a>',
+            '<a href="{}" class="lcm-row-action" aria-label="Lift… the block of {}">Lift…</a>',
             reverse("admin:lcm_donotcallnumber_lift", args=[obj.pk]),
             self.target_text(obj),
         )
