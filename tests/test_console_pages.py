@@ -512,3 +512,18 @@ def test_a_wrong_floor_zone_is_refused_by_the_check(value):
 
     assert SETTINGS["LCM_FLOOR_TIME_ZONE"].problem(value) is not None
     assert SETTINGS["LCM_FLOOR_TIME_ZONE"].problem("America/Chicago") is None
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"action__exact": "zzz"}, "Action: 'zzz' is not an action of the log."),
+        ({"mode": "abc"}, "Mode: ModeID must be a whole number, e.g. 1."),
+        ({"since": "yesterday"}, "Since: 'yesterday' is not a date."),
+    ],
+)
+def test_a_bad_filter_value_is_said_never_a_500(auditor, params, message):
+    html = page(auditor, log_url(), **params)
+
+    assert message in text(html)
+    assert 'id="result_list"' not in html or "0 entries" in text(html)
