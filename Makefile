@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-lane-sqlite test-lane-postgres test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
+.PHONY: run demo-signing test test-lane-sqlite test-lane-postgres test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -23,12 +23,35 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	cp .env.example .env
 	echo "DEMO_PASSWORD=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))')" >> .env
 
+## The demo signs its audit log (docs/audit.md, "Signed checkpoints"), so
+## that proofs work out of the box: a key pair and a witness file of this
+## checkout's own in .demo/ (ignored by git), named in .env, and a checkpoint
+## after every entry. DEMO ONLY: a production key lives outside the checkout,
+## readable by the app alone, and its witness on another machine. An .env that
+## names a signing key already (yours) is left as it is.
+DEMO_DIR := $(CURDIR)/.demo
+DEMO_KEY := $(DEMO_DIR)/audit-signing-key.pem
+demo-signing: install .env
+	@mkdir -p $(DEMO_DIR)
+	@if ! grep -q '^AUDIT_SIGNING_KEY_FILE=' .env; then \
+	  test -f $(DEMO_KEY) || $(PY) manage.py audit_keygen $(DEMO_KEY) > /dev/null; \
+	  printf '%s\n' "" "# Demo only (make run): signing on with a key and a witness inside the checkout." \
+	    "AUDIT_SIGNING_KEY_FILE=$(DEMO_KEY)" "AUDIT_WITNESS=$(DEMO_DIR)/witness.jsonl" \
+	    "AUDIT_CHECKPOINT_EVERY=1" >> .env; \
+	fi
+
 ## Install, migrate, load the demo data, serve on http://$(HOST):$(PORT) (SQLite);
 ## e.g. `make run PORT=8001`. The users, password and URLs are printed last.
-run: install .env
+run: install .env demo-signing
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	@if grep -q '^AUDIT_SIGNING_KEY_FILE=.' .env; then $(PY) manage.py audit_checkpoint; fi
+	@if grep -q '^AUDIT_SIGNING_KEY_FILE=$(DEMO_KEY)$$' .env; then \
+	  echo "Signing:    on, with a DEMO ONLY key: $(DEMO_KEY) (public: $(DEMO_KEY).pub.pem),"; \
+	  echo "            witness $(DEMO_DIR)/witness.jsonl. Proofs: README.md, \"Proofs in the demo\"."; \
+	fi
+	@echo "Samples:    set BASE=http://$(HOST):$(PORT) in your second terminal (README.md)."
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite: on SQLite and on a throwaway PostgreSQL 15, side by side
@@ -148,4 +171,4 @@ screenshots: install
 	$(PY) docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache .demo

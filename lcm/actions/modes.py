@@ -331,6 +331,24 @@ class Target:
     settings_only: bool = False  # the same number, other settings: no do-not-call check
 
 
+def do_not_call_refusals(
+    live: Live, targets: dict[int, Target], *, now
+) -> dict[int, errors.DoNotCall]:
+    """The do-not-call check of `write`, by ModeID: every number a target
+    would store (set, kept or brought back; not a settings-only change) that
+    the list blocks on this account now. `write` refuses the first; a door
+    asks it before a confirmation (the revert's page warns, mode by mode)."""
+    refusals = {}
+    for mode_id, target in sorted(targets.items()):
+        if target.state is not None and not target.settings_only:
+            found = do_not_call.blocking(target.state.clean, account=live.account, now=now)
+            if found is not None:
+                refusals[mode_id] = do_not_call.refusal(
+                    target.state.clean, found[1], entry_id=found[0]
+                )
+    return refusals
+
+
 def write(
     *,
     live: Live,
@@ -349,9 +367,9 @@ def write(
     upsert per slot that gets a state; then the audit append.
     """
     now = timezone.now()
-    for _mode_id, target in sorted(targets.items()):
-        if target.state is not None and not target.settings_only:
-            do_not_call.refuse(target.state.clean, account=live.account, now=now)
+    refusals = do_not_call_refusals(live, targets, now=now)
+    if refusals:
+        raise refusals[min(refusals)]
 
     emptied = [
         mode_id
