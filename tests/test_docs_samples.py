@@ -35,6 +35,9 @@ import pytest
 
 from .processes import BASE_DIR, free_port, wait_for
 
+# `make run` is SQLite whatever the suite's database: once per `make test`.
+pytestmark = pytest.mark.sqlite_pass
+
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 COPY_IGNORED = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".env", "db.sqlite3*", ".demo", "staticfiles",
