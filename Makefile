@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
+.PHONY: run demo-signing test test-lane-sqlite test-lane-postgres test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -23,29 +23,72 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	cp .env.example .env
 	echo "DEMO_PASSWORD=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))')" >> .env
 
+## The demo signs its audit log (docs/audit.md, "Signed checkpoints"), so
+## that proofs work out of the box: a key pair and a witness file of this
+## checkout's own in .demo/ (ignored by git), named in .env, and a checkpoint
+## after every entry. DEMO ONLY: a production key lives outside the checkout,
+## readable by the app alone, and its witness on another machine. An .env that
+## names a signing key already (yours) is left as it is.
+DEMO_DIR := $(CURDIR)/.demo
+DEMO_KEY := $(DEMO_DIR)/audit-signing-key.pem
+demo-signing: install .env
+	@mkdir -p $(DEMO_DIR)
+	@if ! grep -q '^AUDIT_SIGNING_KEY_FILE=' .env; then \
+	  test -f $(DEMO_KEY) || $(PY) manage.py audit_keygen $(DEMO_KEY) > /dev/null; \
+	  printf '%s\n' "" "# Demo only (make run): signing on with a key and a witness inside the checkout." \
+	    "AUDIT_SIGNING_KEY_FILE=$(DEMO_KEY)" "AUDIT_WITNESS=$(DEMO_DIR)/witness.jsonl" \
+	    "AUDIT_CHECKPOINT_EVERY=1" >> .env; \
+	fi
+
 ## Install, migrate, load the demo data, serve on http://$(HOST):$(PORT) (SQLite);
 ## e.g. `make run PORT=8001`. The users, password and URLs are printed last.
-run: install .env
+run: install .env demo-signing
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	@if grep -q '^AUDIT_SIGNING_KEY_FILE=.' .env; then $(PY) manage.py audit_checkpoint; fi
+	@if grep -q '^AUDIT_SIGNING_KEY_FILE=$(DEMO_KEY)$$' .env; then \
+	  echo "Signing:    on, with a DEMO ONLY key: $(DEMO_KEY) (public: $(DEMO_KEY).pub.pem),"; \
+	  echo "            witness $(DEMO_DIR)/witness.jsonl. Proofs: README.md, \"Proofs in the demo\"."; \
+	fi
+	@echo "Samples:    set BASE=http://$(HOST):$(PORT) in your second terminal (README.md)."
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## The whole suite: on SQLite, then on a throwaway PostgreSQL 15; then the
-## auditors' replica tests on a primary and its streaming replica, and a
-## smoke test through PgBouncer in transaction mode.
+## The whole suite: on SQLite and on a throwaway PostgreSQL 15, side by side
+## (two lanes, one a core); then, in the SQLite lane, the auditors' replica
+## tests on a primary and its streaming replica, and a smoke test through
+## PgBouncer in transaction mode. Each lane's output is printed as a block
+## when it ends; `make test-sqlite` (or any pass) alone prints as it goes.
 ## Without PostgreSQL binaries (or pgbouncer) those runs are skipped with a
 ## warning, except under CI=true, where it is an error.
-test: install test-sqlite test-postgres test-replica test-pgbouncer
+test: install
+	@echo "=== two lanes side by side: [SQLite, replica, PgBouncer] and [PostgreSQL]; each prints when it ends"
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -k -j2 --output-sync=recurse test-lane-sqlite test-lane-postgres; \
+	rc=$$?; echo "=== make test: $$(( $$(date +%s) - start )) s, exit $$rc"; exit $$rc
+
+## A lane runs its passes one after the other, each even if the one before failed.
+## The PostgreSQL pass is the longest (its concurrency tests), so the two
+## short passes ride in the SQLite lane.
+test-lane-sqlite:
+	@$(MAKE) --no-print-directory test-sqlite; a=$$?; \
+	$(MAKE) --no-print-directory test-replica; b=$$?; \
+	$(MAKE) --no-print-directory test-pgbouncer; c=$$?; exit $$(( a || b || c ))
+test-lane-postgres:
+	@$(MAKE) --no-print-directory test-postgres
+
+## Each pass has a pytest base temp of its own (bin/pytest-pass), so that
+## passes side by side never clean up each other's temporary files.
+PYTEST := bin/pytest-pass $(PY)
 
 test-sqlite: install
 	@echo "=== test suite on SQLite"
-	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL $(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install
 	@echo "=== test suite on PostgreSQL"
 	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then \
-	  bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS); \
+	  bin/with-postgres $(PYTEST) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI: PostgreSQL 15 binaries are required (PG_BIN)" >&2; exit 1; \
 	else \
@@ -56,7 +99,7 @@ test-postgres: install
 test-replica: install
 	@echo "=== replica tests: a throwaway PostgreSQL 15 primary and its streaming replica"
 	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then \
-	  LCM_REPLICA_REQUIRED=1 bin/with-postgres --replica $(PY) -m pytest $(PYTEST_ARGS) tests/test_replica.py; \
+	  LCM_REPLICA_REQUIRED=1 bin/with-postgres --replica $(PYTEST) $(PYTEST_ARGS) tests/test_replica.py; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI: PostgreSQL 15 binaries are required (PG_BIN)" >&2; exit 1; \
 	else \
@@ -73,7 +116,7 @@ test-pgbouncer: install
 	@echo "=== smoke test through PgBouncer (transaction mode) on a throwaway PostgreSQL 15"
 	@if [ -x "$${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] && command -v pgbouncer >/dev/null; then \
 	  bin/with-postgres --pgbouncer sh -c 'DATABASE_URL=$$PGBOUNCER_URL DATABASE_PREPARED_STATEMENTS=false \
-	    exec $(PY) -m pytest --reuse-db $(PYTEST_ARGS) $(PGBOUNCER_SMOKE)'; \
+	    exec $(PYTEST) --reuse-db $(PYTEST_ARGS) $(PGBOUNCER_SMOKE)'; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI: PostgreSQL 15 binaries and pgbouncer are required" >&2; exit 1; \
 	else \
@@ -128,4 +171,4 @@ screenshots: install
 	$(PY) docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache .demo

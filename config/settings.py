@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "config.middleware.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
+    "lcm.admin.display.FloorTimeZoneMiddleware",  # the console's times in the floor's zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.CSPMiddleware",  # django-csp's, the site policy built once
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -255,6 +256,9 @@ SPECTACULAR_SETTINGS = {
 # whose zone neither the number, the mode, nor the account (TimeZone, ZIP
 # code, Country) tells. Empty by default: such a mode is not callable, never
 # silently UTC. A wrong value stops every process at start-up (lcm.apps).
+# FLOOR_TIME_ZONE (LCM_FLOOR_TIME_ZONE): the IANA zone of the supervisors'
+# floor, in which the console writes every time (UTC on hover) and reads the
+# dates typed in its filters and forms. Empty: TIME_ZONE. docs/admin.md.
 # LCM_PERMISSION_CACHE_SECONDS: how long each process remembers whether a
 # user may act for any agent (lcm.act_for_any_agent), sparing two queries per
 # integration request. A granted or revoked permission takes effect within
@@ -281,6 +285,7 @@ LCM_IDEMPOTENCY_KEY_TTL_HOURS = lcm_env(
 )
 LCM_DEFAULT_REGION = lcm_env("LCM_DEFAULT_REGION", "LCM_DEFAULT_REGION")
 LCM_DEFAULT_TIME_ZONE = lcm_env("LCM_DEFAULT_TIME_ZONE", "LCM_DEFAULT_TIME_ZONE")
+LCM_FLOOR_TIME_ZONE = lcm_env("FLOOR_TIME_ZONE", "LCM_FLOOR_TIME_ZONE")
 LCM_PERMISSION_CACHE_SECONDS = lcm_env(
     "LCM_PERMISSION_CACHE_SECONDS", "LCM_PERMISSION_CACHE_SECONDS", int
 )

@@ -11,6 +11,11 @@ from lcm.health import healthz
 admin.site.site_header = "lcm — List and Campaign Manager"
 admin.site.site_title = "lcm admin"
 admin.site.index_title = "Contacts, calls and their audit trail"
+# No "View site" link (the console is the site) and no side menu: the
+# dashboard lists every page, the breadcrumbs lead back to it, and the
+# lists get the page's whole width (docs/admin.md, "Fits the screen").
+admin.site.site_url = None
+admin.site.enable_nav_sidebar = False
 # DRF's tokens, titled as supervisors know them (DRF says "Auth Token"). The
 # app must stay listed as "rest_framework.authtoken" (its proxy model checks).
 apps.get_app_config("authtoken").verbose_name = "API tokens"

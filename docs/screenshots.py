@@ -81,8 +81,8 @@ def take(base: str, password: str) -> None:
             page.press("#searchbar", "Enter")
             page.locator("#result_list").get_by_role("link", name=DAVID).click()
             account_url = page.url
-            # Entry #1 changes mode 2; entry #2 adds mode 3 and deletes the
-            # others, so reverting #1 is superseded and asks to confirm.
+            # The first change sets mode 2; the second adds mode 3 and deletes
+            # the others, so reverting the first is superseded and asks to confirm.
             steps = [("2", "600 111 222", False), ("3", "600 123 456", True)]
             for mode_id, number, delete_others in steps:
                 form = page.locator("#set-number-form")
@@ -102,10 +102,22 @@ def take(base: str, password: str) -> None:
             page.goto(f"{base}/admin/lcm/modechange/")
             shoot(page, "audit-list.png")
 
+            changes = page.locator("#history tbody tr", has_text="Set number")
             page.goto(account_url)
-            page.locator("#history tr[data-seq='1']").get_by_role("link", name="Revert…").click()
+            changes.last.get_by_role("link", name="Revert…").click()  # the first change
             expect(page.locator("#superseded")).to_be_visible()
             shoot(page, "revert-confirm.png")
+
+            # The number the second change deleted goes on the do-not-call
+            # list: reverting that change is warned before any confirmation.
+            page.goto(f"{base}/admin/lcm/donotcallnumber/add/")
+            page.get_by_label("Number").fill("600 111 222")
+            page.get_by_label("Reason").fill("Asked on the phone")
+            page.get_by_role("button", name="Save").click()
+            page.goto(account_url)
+            changes.first.get_by_role("link", name="Revert…").click()  # the second change
+            expect(page.locator("#revert-blocked")).to_be_visible()
+            shoot(page, "revert-blocked.png")
 
             # Import accounts: the preview of a small list with a rejected row.
             page.goto(f"{base}/admin/lcm/account/import/")

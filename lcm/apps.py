@@ -2,9 +2,10 @@ from django.apps import AppConfig
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-# Read on the hot path of every number: a wrong value must stop every process
-# at start-up (gunicorn runs no system checks), not fail the first request.
-STARTUP_CRITICAL = ("LCM_DEFAULT_REGION", "LCM_DEFAULT_TIME_ZONE")
+# Read on the hot path of every number (and on every console page): a wrong
+# value must stop every process at start-up (gunicorn runs no system checks),
+# not fail the first request.
+STARTUP_CRITICAL = ("LCM_DEFAULT_REGION", "LCM_DEFAULT_TIME_ZONE", "LCM_FLOOR_TIME_ZONE")
 
 
 class LcmConfig(AppConfig):

@@ -159,6 +159,11 @@ SETTINGS: dict[str, Setting] = {
         time_zone_name,
         "IANA zone for modes whose zone nothing else tells, '' for none (not callable)",
     ),
+    "LCM_FLOOR_TIME_ZONE": Setting(
+        "",
+        time_zone_name,
+        "IANA zone the console writes times in (the floor's), '' for TIME_ZONE",
+    ),
     "LCM_PERMISSION_CACHE_SECONDS": Setting(
         60, non_negative_int, "Seconds a process caches lcm.act_for_any_agent, 0 for never"
     ),

@@ -95,6 +95,12 @@ class ImportMode:
     mode_type: ModeType
     clean: CleanNumber
     as_given: str
+    column: str = ""  # the file's name of the column ("Home", "Mode1"); "" for Mode<ModeID>
+
+    @property
+    def label(self) -> str:
+        """The column as a rejection names it: as the file named it."""
+        return self.column or f"Mode{self.mode_type.id}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,15 @@ class ImportRow:
     names: dict[str, str] = field(default_factory=dict)
     modes: dict[int, ImportMode] = field(default_factory=dict)
     consent: dict[int, bool] = field(default_factory=dict)
+    consent_columns: dict[int, str] = field(default_factory=dict)  # the file's names of them
+
+    def mode_column(self, mode_id: int) -> str:
+        """Mode `mode_id`'s number column, as the file named it."""
+        return self.modes[mode_id].label if mode_id in self.modes else f"Mode{mode_id}"
+
+    def consent_column(self, mode_id: int) -> str:
+        """Mode `mode_id`'s consent column, as the file named it."""
+        return self.consent_columns.get(mode_id) or f"Mode{mode_id}PEWC"
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,7 @@ def validate_row(
     names: dict[str, str] = {}
     modes: dict[int, ImportMode] = {}
     consent: dict[int, bool] = {}
+    consent_columns: dict[int, str] = {}
     country = ""
     for column, raw in values:
         if column.field == "country":
@@ -218,6 +234,7 @@ def validate_row(
                     problems.append(BAD_CONSENT.format(column=column.label, value=text[:20]))
                 else:
                     consent[column.mode_type.id] = value
+                    consent_columns[column.mode_type.id] = column.label
         elif text:
             if len(text) > MAX_NUMBER_AS_GIVEN:
                 problems.append(TOO_LONG.format(column=column.label, max=MAX_NUMBER_AS_GIVEN))
@@ -227,13 +244,13 @@ def validate_row(
             except InvalidNumber as exc:
                 problems.append(f"{column.label}: {exc.message}")
                 continue
-            modes[column.mode_type.id] = ImportMode(column.mode_type, clean, text)
+            modes[column.mode_type.id] = ImportMode(column.mode_type, clean, text, column.label)
     if not account_number:
         problems.insert(0, MISSING_ACCOUNT)
     if problems:
         shown = account_number if len(account_number) <= MAX_ACCOUNT_NUMBER else ""
         return Rejected(line, shown, "; ".join(problems))
-    return ImportRow(line, account_number, names, modes, consent)
+    return ImportRow(line, account_number, names, modes, consent, consent_columns)
 
 
 def _sniff(stream: BinaryIO) -> None:

@@ -197,12 +197,19 @@ def same_number(a: CleanNumber, b: CleanNumber) -> bool:
     return bool(set(candidates(a)) & set(candidates(b)))
 
 
-def formatted(number: str, e164: str = "") -> str:
-    """A number as a person reads it: international format when the
-    country is known (+1 202-555-0143), else as stored."""
+def shown(number: str, e164: str = "", *, region: str = "") -> tuple[str, str]:
+    """A stored number as a person reads it, and its E.164 form ("" when its
+    country is unknown): the national format of its country when that is
+    known and the number valid there ((202) 555-0143 for +12025550143, 961 08
+    48 36 for +34961084836), else the number as stored. `e164` is the stored
+    identity when there is one; without it, the number is read in `region`
+    (the account's country, else `LCM_DEFAULT_REGION`), never refused. The
+    console writes every number this way (lcm/admin/display.py)."""
+    if not number:
+        return "", ""
     if not e164:
-        return number
-    parsed = _parse(e164, None)
-    if parsed is None:
-        return number
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        e164 = identify(number, region=(region or lcm_settings.LCM_DEFAULT_REGION).upper()).e164
+    parsed = _parse(e164, None) if e164 else None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        return number, e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL), e164

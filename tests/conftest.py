@@ -27,6 +27,25 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 _deselected_notes: list[str] = []
+_clock = None
+
+
+def pytest_configure(config):
+    """LCM_TEST_CLOCK=<ISO 8601 instant> runs the session with the clock moved
+    there, ticking (time-machine): how tests/test_clock_ahead.py proves that
+    no test and no example depends on the day it runs."""
+    global _clock
+    instant = os.environ.get("LCM_TEST_CLOCK")
+    if instant:
+        import time_machine
+
+        _clock = time_machine.travel(instant, tick=True)
+        _clock.start()
+
+
+def pytest_unconfigure(config):
+    if _clock is not None:
+        _clock.stop()
 
 
 def _deselect(config, items, keyword: str) -> int:
@@ -40,7 +59,9 @@ def _deselect(config, items, keyword: str) -> int:
 def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests (row locks, real concurrency) are deselected,
     not skipped, on SQLite: `make test` runs them in its PostgreSQL pass.
-    Replica tests likewise, except in `make test-replica` (LCM_REPLICA_REQUIRED=1).
+    Tests marked `sqlite_pass` (a run of its own, database-independent) run
+    in the SQLite pass only. Replica tests are deselected too, except in
+    `make test-replica` (LCM_REPLICA_REQUIRED=1).
 
     Browser tests need Debian's Chromium: without it they are deselected
     with a warning, except under CI=true, where they stay and fail.
@@ -49,6 +70,8 @@ def pytest_collection_modifyitems(config, items):
 
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         _deselect(config, items, "postgres")
+    else:
+        _deselect(config, items, "sqlite_pass")  # once per `make test` is enough
     if os.environ.get("LCM_REPLICA_REQUIRED") != "1":
         _deselect(config, items, "replica")  # `make test-replica` runs them, on a replica
     if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":

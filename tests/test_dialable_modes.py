@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 
 import pytest
 import time_machine
@@ -214,14 +215,17 @@ def test_the_console_tells_the_supervisor_how_many_live_modes_a_block_affects(de
 
     assert response.status_code == 200
     assert (
-        "+12025550143 is on the do-not-call list. It blocks 1 live mode on 1 account, "
+        "(202) 555-0143 is on the do-not-call list. It blocks 1 live mode on 1 account, "
         "now shown as do-not-call." in response.content.decode()
     )
     again = client.post(
         reverse("admin:lcm_donotcallnumber_add"),
         {"number": "202-555-0143", "reason": "", "expires_at_0": "", "expires_at_1": ""},
     )
-    assert "already on the do-not-call list (as +12025550143)" in again.content.decode()
+    # Typed without a country, listed with one: both written the console's way.
+    assert "2025550143 is already on the do-not-call list (as (202) 555-0143)." in unescape(
+        again.content.decode()
+    )
 
 
 # --- Time zones, windows and Callable at fixed clock times -------------------------------
@@ -438,8 +442,9 @@ def test_the_audit_entry_page_shows_each_mode_before_and_after(demo, client):
     page = client.get(reverse("admin:lcm_modechange_change", args=[entry.pk])).content.decode()
 
     assert (
-        "<tr><td>2</td><td>+12025550143</td>"
-        "<td>+12025550143, consent (supervisor supervisor), America/Chicago, 09:00-17:00</td></tr>"
+        "<tr><td>2</td><td>(202) 555-0143</td>"
+        "<td>(202) 555-0143, consent (supervisor supervisor), America/Chicago, 09:00-17:00"
+        "</td></tr>"
     ) in page
 
 

@@ -10,11 +10,17 @@ request, GetContactModes, an auditor's list and a supervisor's admin login
 and the dialer's calls and agent sessions over real HTTP, asserting the
 exact replies.
 
-The fresh virtualenv sees our .venv's installed libraries through a `.pth`
-file and gets the wheel with `--no-deps`: nothing is downloaded, and `pip
-check` proves the wheel's declared dependencies are what it runs with. No
-`lcm` is importable in it but the wheel's (the host runs outside this
-repository, with a clean environment).
+The fresh virtualenv gets the wheel with its declared dependencies only, as
+`pip install` resolves them from the package index (at the versions
+requirements.txt pins, as constraints; the `postgres` extra on PostgreSQL):
+a module lcm imports and pyproject.toml does not declare fails the first
+import. No `lcm` is importable in it but the wheel's (the host runs outside
+this repository, with a clean environment). tests/test_dependencies.py
+checks the same statically, in a second.
+
+The wheel is built from a copy of the sources, so that the SQLite and
+PostgreSQL passes of `make test`, which run side by side, never share
+setuptools' build folders.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import urllib.parse
 import urllib.request
@@ -61,11 +67,22 @@ def run(args: list, *, cwd: Path, env: dict | None = None, timeout: float = 240)
     return result
 
 
+# What the sdist is made of (pyproject.toml's packages, package data, readme).
+SOURCES = ["pyproject.toml", "lcm", "docs"]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """`python -m build` of this checkout: an sdist, then the wheel built from it."""
+    source = tmp_path_factory.mktemp("source")
+    for name in SOURCES:
+        origin = BASE_DIR / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(origin, source / name)
     out = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "build", "--no-isolation", "--outdir", out, "."], cwd=BASE_DIR)
+    run([sys.executable, "-m", "build", "--no-isolation", "--outdir", out, source], cwd=source)
     [built] = out.glob("*.whl")
     assert built.name == f"django_lcm-{__version__}-py3-none-any.whl"
     return built
@@ -73,20 +90,31 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory, wheel) -> Path:
-    """A fresh virtualenv holding the wheel; the libraries come from .venv."""
+    """A fresh virtualenv holding the wheel and what it declares, nothing else."""
     root = tmp_path_factory.mktemp("venv")
     run([sys.executable, "-m", "venv", "--without-pip", root], cwd=root)
     python = root / "bin" / "python"
     purelib = run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=root
     ).stdout.strip()
-    Path(purelib, "lcm_test_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Our pins as constraints (a constraint may not name an extra).
+    pins = (BASE_DIR / "requirements.txt").read_text()
+    constraints = root / "constraints.txt"
+    constraints.write_text(re.sub(r"\[[^\]]*\]", "", pins))
+    target = f"{wheel}[postgres]" if ON_POSTGRES else str(wheel)
     pip = [sys.executable, "-m", "pip", "--python", python]
-    run([*pip, "install", "--no-deps", "--no-index", wheel], cwd=root)
-    run([*pip, "check"], cwd=root)  # every declared dependency is there
+    run([*pip, "install", "--quiet", "-c", constraints, target], cwd=root, timeout=480)
+    run([*pip, "check"], cwd=root)
+    installed = run([*pip, "list", "--format", "json"], cwd=root).stdout
+    names = {canonical(item["name"]) for item in json.loads(installed)}
+    assert "django-environ" not in names and "pytest" not in names, names  # not ours to bring
     where = run([python, "-c", "import lcm; print(lcm.__file__)"], cwd=root).stdout
     assert where.startswith(purelib), where  # the wheel's lcm, not this checkout's
     return root
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 CUSTOM_USER_APP = {

@@ -19,6 +19,8 @@ import requests
 import schemathesis
 from django.core.cache import cache
 from django.db import connection
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from lcm import checkpoints
 from lcm.api import examples
@@ -84,12 +86,19 @@ def injected_fault(table: str, condition: str):
 
 
 class Api:
-    """Sends requests to the live server and holds each reply to the schema."""
+    """Sends requests to the live server and holds each reply to the schema it
+    serves, twice: Schemathesis' conformance check, and openapi-core's
+    response validation (what an integrator's middleware runs)."""
 
     def __init__(self, url: str, published: dict):
         self.url = url
         self.published = published
         self.schema = schemathesis.openapi.from_dict(published)
+        # The CSV export is text: its bytes are held to `type: string` as text.
+        text = {"text/csv": lambda body, charset="utf-8", **_: body.decode(charset)}
+        self.openapi = OpenAPI.from_dict(
+            published, config=Config(extra_media_type_deserializers=text)
+        )
         self.seen: set[tuple[str, str, int]] = set()
         self.session = requests.Session()
 
@@ -117,6 +126,10 @@ class Api:
         media_type = response.headers["Content-Type"].split(";")[0]
         assert media_type in declared["content"], f"{label}: {media_type} not declared"
         self.schema[template][method.upper()].validate_response(response)
+        if method == response.request.method.lower():  # not a 405 for a method it lacks
+            self.openapi.validate_response(
+                RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+            )
         self.seen.add((template, method, response.status_code))
 
     def declared(self) -> set[tuple[str, str, int]]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from lcm import dialable
 from lcm.conf import lcm_settings
 from lcm.models import Account, ContactMode
-from lcm.numbers import formatted
 
 from . import do_not_call
 
@@ -60,10 +59,6 @@ class DialableMode:
         zone is known (None: they never overlap today), else the window as
         configured, in the callee's local time."""
         return self.window if self.zones.unknown else self.effective
-
-    @property
-    def number_formatted(self) -> str:
-        return formatted(self.mode.number, self.mode.number_e164)
 
     def element(self) -> dict:
         """The GetContactModes element (dialable-modes.md section 2), plus

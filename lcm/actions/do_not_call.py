@@ -40,7 +40,7 @@ from django.utils import timezone
 from lcm import cursors, errors, inputs
 from lcm.audit import append_entry
 from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange
-from lcm.numbers import CleanNumber, candidates, clean_any, same_number
+from lcm.numbers import CleanNumber, candidates, clean_any, same_number, shown
 
 from . import RequestContext, permissions
 
@@ -107,11 +107,15 @@ def as_clean(row) -> CleanNumber:
 
 
 def blocking_query(
-    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+    number: CleanNumber,
+    *,
+    account: Account | None = None,
+    now: datetime | None = None,
+    columns: str = "d.id, d.number",
 ) -> tuple[str, list]:
-    """`blocking_number`'s SELECT and its parameters: one row, the listed
-    number, when `number` is blocked. The kernel runs it as a subquery of
-    its read of the account's live modes (`lcm.actions.modes.live_states`)."""
+    """`blocking`'s SELECT and its parameters: at most one row, the blocking
+    entry's `columns`. The kernel runs it, for the id alone, as a subquery
+    of its read of the account's live modes (`lcm.actions.modes.live_states`)."""
     condition, params = match_sql(number, "d")
     db_now = connection.ops.adapt_datetimefield_value(now or timezone.now())
     if account is None:
@@ -123,7 +127,7 @@ def blocking_query(
         )
         params = [account.campaign, *params, account.pk]
     return (
-        "SELECT d.number FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
+        f"SELECT {columns} FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
         "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
         f"AND (d.expires_at IS NULL OR d.expires_at > %s) AND {scope} "
         "ORDER BY d.id LIMIT 1",
@@ -131,46 +135,73 @@ def blocking_query(
     )
 
 
-def blocking_number(
+def blocking(
     number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
-) -> str | None:
-    """The listed number that blocks `number` (held by a mode of `account`)
-    now, if any; `""` when the block is the whole contact's. Hand-written
-    SQL: it runs on every SetNewModeNumber (one indexed lookup; the
-    account's blocks and the campaign are in the same condition)."""
+) -> tuple[int, str] | None:
+    """The entry (its id and listed number) that blocks `number` (held by a
+    mode of `account`) now, if any; its number is `""` when the block is the
+    whole contact's. Hand-written SQL: it runs on every SetNewModeNumber (one
+    indexed lookup; the account's blocks and the campaign are in the same
+    condition)."""
     sql, params = blocking_query(number, account=account, now=now)
     with cursors.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
-def refusal(number: CleanNumber, listed: str) -> errors.DoNotCall:
-    """`listed` is the blocking entry's number; empty: a whole-contact block."""
+def blocking_number(
+    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+) -> str | None:
+    """The listed number that blocks `number` now (`blocking`), if any."""
+    found = blocking(number, account=account, now=now)
+    return found[1] if found else None
+
+
+def as_stored(number: str, e164: str = "") -> str:
+    """How the API writes a number in a refusal: as stored."""
+    return number
+
+
+def refusal(
+    number: CleanNumber, listed: str, *, write=as_stored, entry_id: int | None = None
+) -> errors.DoNotCall:
+    """`listed` is the blocking entry's number; empty: a whole-contact block.
+    `write(number, e164)` writes a number: as stored for the API; the
+    console passes its own (lcm/admin/display.py). The error keeps `number`,
+    `listed` and the blocking entry's id, so that a door can word it again
+    in its own way, or offer to lift the block."""
     if not listed:
-        return errors.DoNotCall(CONTACT_ON_THE_LIST.format(number=number.number))
-    if listed == number.number:
-        return errors.DoNotCall(ON_THE_LIST.format(number=number.number))
-    return errors.DoNotCall(ON_THE_LIST_AS.format(number=number.number, listed=listed))
+        message = CONTACT_ON_THE_LIST.format(number=write(number.number, number.e164))
+    else:
+        shown, as_listed = write(number.number, number.e164), write(listed)
+        if listed == number.number or shown == as_listed:
+            message = ON_THE_LIST.format(number=shown)
+        else:
+            message = ON_THE_LIST_AS.format(number=shown, listed=as_listed)
+    error = errors.DoNotCall(message)
+    error.number, error.listed, error.entry_id = number, listed, entry_id
+    return error
+
+
+def already_listed(
+    number: CleanNumber, listed: str, *, write=as_stored, field: str | None = None
+) -> errors.AlreadyListed:
+    """The refusal of a number listed already (as `listed`), next to `field`."""
+    message = ALREADY_LISTED.format(number=write(number.number, number.e164), listed=write(listed))
+    error = errors.AlreadyListed(message, fields={field: [message]} if field else None)
+    error.number, error.listed, error.field = number, listed, field
+    return error
 
 
 def refuse(
-    number: CleanNumber,
-    *,
-    account: Account | None = None,
-    now: datetime | None = None,
-    known: tuple[CleanNumber, str | None] | None = None,
+    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
 ) -> None:
     """Raise `errors.DoNotCall` (409) when `number` is blocked, for a mode
-    of `account` (its whole-contact and campaign blocks count too).
-    `known`: (a number, `blocking_number`'s answer for it) already read in
-    this transaction, under the account lock; for that number no query."""
-    if known is not None and known[0] == number:
-        listed = known[1]
-    else:
-        listed = blocking_number(number, account=account, now=now)
-    if listed is not None:
-        raise refusal(number, listed)
+    of `account` (its whole-contact and campaign blocks count too)."""
+    found = blocking(number, account=account, now=now)
+    if found is not None:
+        raise refusal(number, found[1], entry_id=found[0])
 
 
 def blocking_rows(
@@ -263,7 +294,7 @@ def _summary(entry: DoNotCallNumber) -> str:
         else ""
     )
     return ADDED.format(
-        number=entry.number,
+        number=shown(entry.number, entry.number_e164)[0],
         until=until,
         modes=count,
         s="" if count == 1 else "s",
@@ -291,8 +322,7 @@ def validate_new(number: str, expires_at: datetime | None, *, lock: bool = False
     listed = _listed_for_every_campaign(clean)
     existing = (listed.select_for_update() if lock else listed).first()
     if existing is not None:
-        message = ALREADY_LISTED.format(number=clean.number, listed=existing.number)
-        raise errors.AlreadyListed(message, fields={"number": [message]})
+        raise already_listed(clean, existing.number, field="number")
     if expires_at is not None and expires_at <= timezone.now():
         raise errors.InvalidInput(
             errors.EXPIRY_IN_THE_PAST, fields={"expires_at": [errors.EXPIRY_IN_THE_PAST]}
@@ -319,9 +349,7 @@ def add_number(
     clean = clean_any(number)
     existing = _listed_for_every_campaign(clean).select_for_update().first()
     if existing is not None:
-        raise errors.AlreadyListed(
-            ALREADY_LISTED.format(number=clean.number, listed=existing.number)
-        )
+        raise already_listed(clean, existing.number)
     if expires_at is not None and expires_at <= timezone.now():
         raise errors.InvalidInput(
             errors.EXPIRY_IN_THE_PAST, fields={"expires_at": [errors.EXPIRY_IN_THE_PAST]}

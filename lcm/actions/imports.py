@@ -110,14 +110,14 @@ def import_accounts(
                 try:
                     clean = _identified(row.modes[mode_id].clean, country)
                 except errors.InvalidNumber as exc:
-                    problems.append(f"Mode{mode_id}: {exc.message}")
+                    problems.append(f"{row.mode_column(mode_id)}: {exc.message}")
                     continue
                 after = modes.with_number(before, clean, row.modes[mode_id].as_given)
                 numbers[clean] = None
             if mode_id in row.consent:
                 if after is None:
-                    problems.append(NO_NUMBER_FOR_CONSENT.format(column=f"Mode{mode_id}PEWC",
-                                                                 mode_id=mode_id))  # fmt: skip
+                    problems.append(NO_NUMBER_FOR_CONSENT.format(
+                        column=row.consent_column(mode_id), mode_id=mode_id))  # fmt: skip
                     continue
                 after = modes.with_consent(after, row.consent[mode_id], at=now, by=by,
                                            source=ContactMode.ConsentSource.IMPORT)  # fmt: skip
@@ -158,7 +158,8 @@ def import_accounts(
             )
             if blocked is not None:
                 refused.append(
-                    f"Mode{mode_id}: " + do_not_call.refusal(after.clean, blocked.number).message
+                    f"{row.mode_column(mode_id)}: "
+                    + do_not_call.refusal(after.clean, blocked.number).message
                 )
         if refused:
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))

@@ -187,11 +187,11 @@ def _state_of_row(row) -> ModeState:
 class Live:
     """The live modes of one locked account: ModeID → (row pk, state).
     `blocking`: read with them (`live_states(checking=…)`), a number and
-    `do_not_call.blocking_number`'s answer for it."""
+    whether the do-not-call list blocks it on this account."""
 
     account: Account
     modes: dict[int, tuple[int, ModeState]]
-    blocking: tuple[CleanNumber, str | None] | None = None
+    blocking: tuple[CleanNumber, bool] | None = None
 
     def state(self, mode_id: int) -> ModeState | None:
         found = self.modes.get(mode_id)
@@ -202,13 +202,14 @@ def live_states(account: Account, *, checking: CleanNumber | None = None) -> Liv
     """The account's live modes. Call it under the account lock.
 
     `checking`: a number about to be stored (SetNewModeNumber's), whose
-    do-not-call lookup rides on the same statement, one round trip fewer;
-    `write` then refuses it without a query of its own. An account without
-    a live mode returns no row, so no answer: `write` asks as usual."""
+    do-not-call lookup rides on the same statement, one round trip fewer:
+    `write` then asks no more for it when it is not blocked (a blocked one
+    is asked again, for the refusal's details). An account without a live
+    mode returns no row, so no answer: `write` asks as usual."""
     if checking is None:
         sql, params = _LIVE_MODES, [account.pk]
     else:
-        blocking, params = do_not_call.blocking_query(checking, account=account)
+        blocking, params = do_not_call.blocking_query(checking, account=account, columns="d.id")
         sql = f"SELECT {', '.join(_COLUMNS)}, ({blocking}) FROM lcm_contactmode " + (  # noqa: S608
             "WHERE account_id = %s AND deleted_at IS NULL"
         )
@@ -218,7 +219,7 @@ def live_states(account: Account, *, checking: CleanNumber | None = None) -> Liv
         rows = cursor.fetchall()
     live = Live(account, {row[1]: (row[0], _state_of_row(row[:13])) for row in rows})
     if checking is not None and rows:
-        live.blocking = (checking, rows[0][13])
+        live.blocking = (checking, rows[0][13] is not None)
     return live
 
 
@@ -350,6 +351,26 @@ class Target:
     settings_only: bool = False  # the same number, other settings: no do-not-call check
 
 
+def do_not_call_refusals(
+    live: Live, targets: dict[int, Target], *, now
+) -> dict[int, errors.DoNotCall]:
+    """The do-not-call check of `write`, by ModeID: every number a target
+    would store (set, kept or brought back; not a settings-only change) that
+    the list blocks on this account now. `write` refuses the first; a door
+    asks it before a confirmation (the revert's page warns, mode by mode)."""
+    refusals = {}
+    for mode_id, target in sorted(targets.items()):
+        if target.state is not None and not target.settings_only:
+            if live.blocking == (target.state.clean, False):
+                continue  # read with the live modes, under the lock: not blocked
+            found = do_not_call.blocking(target.state.clean, account=live.account, now=now)
+            if found is not None:
+                refusals[mode_id] = do_not_call.refusal(
+                    target.state.clean, found[1], entry_id=found[0]
+                )
+    return refusals
+
+
 def write(
     *,
     live: Live,
@@ -368,11 +389,9 @@ def write(
     upsert per slot that gets a state; then the audit append.
     """
     now = timezone.now()
-    for _mode_id, target in sorted(targets.items()):
-        if target.state is not None and not target.settings_only:
-            do_not_call.refuse(
-                target.state.clean, account=live.account, now=now, known=live.blocking
-            )
+    refusals = do_not_call_refusals(live, targets, now=now)
+    if refusals:
+        raise refusals[min(refusals)]
 
     emptied = [
         mode_id

@@ -96,6 +96,27 @@ def set_mode_number_as_supervisor(
     )
 
 
+def set_number_refusal(
+    *, account_id: int, mode_id: int, contact_number: str, delete_other_modes: bool
+) -> errors.LcmError | None:
+    """What `set_mode_number_as_supervisor` would refuse now, asked before
+    its confirmation page (no lock, nothing written): the mode type, the
+    number's rules and the kernel's do-not-call check, the same functions
+    it calls. None: nothing (a stale form or a change made meanwhile is
+    still caught when it runs)."""
+    try:
+        mode_type = modes.mode_type(mode_id)
+        live = modes.live_states(Account.objects.get(pk=account_id))
+        clean = modes.clean_for(contact_number, mode_type, live.account)
+    except errors.LcmError as exc:
+        return exc
+    targets = modes.number_targets(
+        live, mode_id, clean, contact_number, delete_other_modes=delete_other_modes
+    )
+    refusals = modes.do_not_call_refusals(live, targets, now=timezone.now())
+    return refusals[min(refusals)] if refusals else None
+
+
 @transaction.atomic
 def change_mode_settings(
     *,
@@ -239,12 +260,21 @@ def _deleted_row(account: Account, mode_id: int, number: str) -> ContactMode | N
 class RevertPlan:
     """What reverting `entry` would do now: `changes` lists
     (ModeID, number now, number after) for each mode that would change;
-    `superseded_by` the later entries that touched the same modes."""
+    `superseded_by` the later entries that touched the same modes;
+    `blocked` the modes whose number the revert would put back but the
+    do-not-call list blocks (ModeID → the refusal `modes.write` would give:
+    the same check, asked before the confirmation)."""
 
     entry: ModeChange
     target: dict[int, modes.ModeState | None]
     changes: list[tuple[int, str | None, str | None]]
     superseded_by: list[ModeChange]
+    blocked: dict[int, errors.DoNotCall]
+
+    @property
+    def unblocked_changes(self) -> list[tuple[int, str | None, str | None]]:
+        """The changes a revert that leaves the blocked modes alone makes."""
+        return [change for change in self.changes if change[0] not in self.blocked]
 
 
 def _same(a: modes.ModeState | None, b: modes.ModeState | None) -> bool:
@@ -272,7 +302,35 @@ def plan_revert(entry: ModeChange, live: modes.Live | None = None) -> RevertPlan
         for other in later.select_related("reverts").order_by("seq")
         if set(entry_effect(other)[1]) & set(target)
     ]
-    return RevertPlan(entry=entry, target=target, changes=changes, superseded_by=superseded_by)
+    targets = _revert_targets(target, changes, live)
+    blocked = modes.do_not_call_refusals(live, targets, now=timezone.now())
+    return RevertPlan(
+        entry=entry,
+        target=target,
+        changes=changes,
+        superseded_by=superseded_by,
+        blocked=blocked,
+    )
+
+
+def _revert_targets(
+    target: dict[int, modes.ModeState | None],
+    changes: list[tuple[int, str | None, str | None]],
+    live: modes.Live,
+) -> dict[int, modes.Target]:
+    """What the revert writes, mode by mode (the kernel's targets)."""
+    targets = {}
+    for mode_id, _now, _after in changes:
+        state = target[mode_id]
+        current = live.state(mode_id)
+        if state is None:
+            targets[mode_id] = modes.Target(None)
+        elif current is not None and current.identity == state.identity:
+            targets[mode_id] = modes.Target(state)  # the same number: its settings back
+        else:
+            row = _deleted_row(live.account, mode_id, state.number)
+            targets[mode_id] = modes.Target(state, revive=row.pk if row else None)
+    return targets
 
 
 @transaction.atomic
@@ -282,13 +340,16 @@ def revert_mode_change(
     actor: AbstractBaseUser,
     expected_seq: int | None,
     confirm_superseded: bool = False,
+    leave_blocked: bool = False,
     context: RequestContext = ADMIN_CONTEXT,
 ) -> ModeChange:
     """Undo one audit entry: every mode it touched gets back the state it
     recorded before it (a deleted one comes back as the newest deleted row
     holding that number, a mode it added is deleted), as one new entry with
     action `revert` naming it in `reverts`. Refused when later entries
-    touched the same modes, unless `confirm_superseded`."""
+    touched the same modes, unless `confirm_superseded`; refused when a
+    number it puts back is on the do-not-call list, unless `leave_blocked`:
+    then those modes keep what they hold, and the rest is reverted."""
     permissions.require(actor, CHANGE_MODES)
     entry = ModeChange.objects.select_related("reverts").filter(pk=change_id).first()
     if entry is None:
@@ -314,23 +375,18 @@ def revert_mode_change(
                 seq=entry.seq, seqs=", ".join(f"#{e.seq}" for e in plan.superseded_by)
             )
         )
-    if not plan.changes:
+    changes = plan.unblocked_changes if leave_blocked else plan.changes
+    if not changes and plan.blocked:
+        raise plan.blocked[min(plan.blocked)]  # nothing left but what the list blocks
+    if not changes:
         raise errors.NothingToRevert(errors.NOTHING_TO_REVERT.format(seq=entry.seq))
-    targets = {}
-    for mode_id, _now, _after in plan.changes:
-        state = plan.target[mode_id]
-        current = live.state(mode_id)
-        if state is None:
-            targets[mode_id] = modes.Target(None)
-        elif current is not None and current.identity == state.identity:
-            targets[mode_id] = modes.Target(state)  # the same number: its settings back
-        else:
-            row = _deleted_row(live.account, mode_id, state.number)
-            targets[mode_id] = modes.Target(state, revive=row.pk if row else None)
+    targets = _revert_targets(plan.target, changes, live)
+    # The headline names the entry's own mode, unless the revert left it alone.
+    main = entry.mode_id if entry.mode_id in targets else min(targets)
     return modes.write(
         live=live,
         targets=targets,
-        main_mode_id=entry.mode_id,
+        main_mode_id=main,
         by=actor.get_username(),
         entry=_entry(ModeChange.Action.REVERT, actor, context, reverts=entry),
     )

@@ -20,6 +20,7 @@ from django.db import connections
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
@@ -29,7 +30,8 @@ from lcm.audit_filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
 from lcm.replica import auditor_db
 
-from .words import PlainWords, short_time
+from . import display, entries
+from .words import PlainWords
 
 _SEPARATORS = re.compile(r"[\s\-.()]")
 
@@ -71,15 +73,33 @@ def _report(request, message: str) -> None:
         messages.error(request, message)
 
 
-class InputFilter(admin.ListFilter):
-    """Text inputs for `lcm.audit_filters.FILTERS` parameters."""
+class AuditFilters(admin.ListFilter):
+    """Every filter of the log in one form with one Filter button: the
+    moments, the LCM key, the call, the agent and the source are typed
+    (`lcm.audit_filters.FILTERS`, the API's own fields); the mode and the
+    action are short lists. The query parameters are the API's (`since`,
+    `account`…; `action__exact` as Django's choice filter named it)."""
 
-    template = "admin/lcm/input_filter.html"
-    parameters: dict[str, str] = {}  # query parameter -> label
+    title = "entries"
+    template = "admin/lcm/modechange/filters.html"
+    TEXT = {
+        "since": "Since",
+        "until": "Until",
+        "account": "LCM key",
+        "callid": "Call ID",
+        "agent": "AgentID",
+        "source": "Source",
+    }
+    MODE, ACTION = "mode", "action__exact"
+    HELP = {
+        "since": "A date (2026-11-26) or a moment (2026-11-26T14:30), the floor's time zone",
+        "until": "A date (the whole day) or a moment, the floor's time zone",
+        "source": "admin, import, dialer, API…",
+    }
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
-        for name in self.parameters:
+        for name in self.expected_parameters():
             if name in params:
                 self.used_parameters[name] = params.pop(name)[-1]
 
@@ -87,91 +107,59 @@ class InputFilter(admin.ListFilter):
         return True
 
     def expected_parameters(self):
-        return list(self.parameters)
+        return [*self.TEXT, self.MODE, self.ACTION]
 
     def choices(self, changelist):
+        used = self.used_parameters
+        modes = ModeType.objects.using(auditor_db()).order_by("id").values_list("id", "name")
         yield {
-            "inputs": [
-                (name, label, self.used_parameters.get(name, ""), FILTERS[name].help_text)
-                for name, label in self.parameters.items()
+            "texts": [
+                (name, label, used.get(name, ""), self.HELP.get(name, FILTERS[name].help_text))
+                for name, label in self.TEXT.items()
             ],
+            "mode": used.get(self.MODE, ""),
+            "modes": [(str(pk), f"{pk} {name}") for pk, name in modes],
+            "action": used.get(self.ACTION, ""),
+            "actions": ModeChange.Action.choices,
             "hidden": [
                 (key, value)
-                for key, values in changelist.filter_params.items()
-                if key not in self.parameters
-                for value in values
+                for key, value in changelist.params.items()
+                if key not in self.expected_parameters() and key not in ("p", "e")
             ],
-            "clear_url": changelist.get_query_string(remove=list(self.parameters))
-            if self.used_parameters
+            "clear_url": changelist.get_query_string(remove=self.expected_parameters())
+            if any(used.values())
             else None,
         }
 
     def queryset(self, request, queryset):
         for name, raw in self.used_parameters.items():
+            if not raw:
+                continue
+            if name == self.ACTION:
+                if raw not in ModeChange.Action.values:
+                    _report(request, f"Action: {raw!r} is not an action of the log.")
+                    return queryset.none()
+                queryset = queryset.filter(action=raw)
+                continue
             spec = FILTERS[name]
             try:
                 value = spec.field_class(required=False).clean(raw)
             except ValidationError as exc:
-                _report(request, f"{self.parameters[name]}: {' '.join(exc.messages)}")
+                label = self.TEXT.get(name, "Mode")
+                _report(request, f"{label}: {' '.join(exc.messages)}")
                 return queryset.none()
             if value is not None:
                 queryset = queryset.filter(**{spec.lookup: value})
         return queryset
 
 
-class DateRangeFilter(InputFilter):
-    title = "date"
-    parameters = {"since": "Since", "until": "Until"}
-
-
-class AccountFilter(InputFilter):
-    title = "account"
-    parameters = {"account": "LCM key"}
-
-
-class CallFilter(InputFilter):
-    title = "call"
-    parameters = {"callid": "Call ID"}
-
-
-class AgentFilter(InputFilter):
-    title = "agent"
-    parameters = {"agent": "AgentID"}
-
-
-class SourceFilter(InputFilter):
-    title = "source"
-    parameters = {"source": "Source (admin, import…)"}
-
-
-class ModeFilter(admin.SimpleListFilter):
-    """The mode types are a short table: a list of links is fine here."""
-
-    title = "mode"
-    parameter_name = "mode"
-
-    def lookups(self, request, model_admin):
-        return [
-            (str(pk), f"{pk} {name}") for pk, name in ModeType.objects.values_list("id", "name")
-        ]
-
-    def queryset(self, request, queryset):
-        if self.value() is None:
-            return queryset
-        try:
-            mode_id = FILTERS["mode"].field_class(required=False).clean(self.value())
-        except ValidationError as exc:
-            _report(request, f"Mode: {' '.join(exc.messages)}")
-            return queryset.none()
-        return queryset.filter(mode_id=mode_id) if mode_id is not None else queryset
-
-
 def _state_text(state: dict | None) -> str:
-    """A mode's recorded state in a line: "+12025550143, consent (import), America/Chicago,
-    09:00-17:00"; "no live mode" for none."""
+    """A mode's recorded state in a line: "(202) 555-0143, consent (import),
+    America/Chicago, 09:00-17:00" (the number as the console writes it);
+    "no live mode" for none."""
     if state is None:
         return "no live mode"
-    parts = [state["e164"] or state["number"]]
+    parts = [display.number_text(state["number"], state["e164"] or "")]
     if state["pewc"]:
         parts.append(f"consent ({state['pewc_source']} {state['pewc_by']})".replace(" )", ")"))
     if state["time_zone"]:
@@ -181,12 +169,19 @@ def _state_text(state: dict | None) -> str:
     return ", ".join(parts)
 
 
-def source_label(entry) -> str:
-    """What sent the change: the app the envelope named, else "API" for an
-    agent's request (an envelope that named no source)."""
-    if entry.source:
-        return entry.source
-    return "API" if entry.action == ModeChange.Action.SET else "—"
+def _details(recorded: dict):
+    """A do-not-call or callback record, key by key: its numbers and moments
+    written as the console writes them (the stored values are the export's)."""
+
+    def shown(key, value):
+        if value in (None, ""):
+            return "—"
+        if isinstance(value, str) and key == "number":
+            return display.number_text(value)
+        moment = parse_datetime(value) if isinstance(value, str) and "T" in value else None
+        return display.when_text(moment) if moment is not None and moment.tzinfo else value
+
+    return format_html_join("; ", "{}: {}", ((k, shown(k, v)) for k, v in recorded.items()))
 
 
 @admin.register(ModeChange)
@@ -194,6 +189,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only for everyone: the table is append-only."""
 
     list_title = "Audit log"
+    items_name = "audit entries"
 
     def object_title(self, obj):
         if obj.account_id is None:
@@ -205,29 +201,20 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     list_display = [
         "seq",
         "when",
+        "action_display",
         "account_link",
         "mode",
         "old_number_shown",
-        "new_number",
+        "new_number_shown",
         "deleted",
         "call_link",
-        "by",
-        "source_display",
-        "action_display",
+        "by_and_source",
     ]
     list_display_links = ["seq"]
-    list_filter = [
-        DateRangeFilter,
-        AccountFilter,
-        CallFilter,
-        AgentFilter,
-        ModeFilter,
-        SourceFilter,
-        "action",  # a choices field: its list comes from code, not a query
-    ]
+    list_filter = [AuditFilters]
     search_fields = ["=account_number", "=callid", "=agent_code", "=new_number", "=old_number"]
     search_help_text = "Exact LCM key, call ID, AgentID, or number (old or new)."
-    list_select_related = ["reverts", "erased_by"]
+    list_select_related = ["reverts", "erased_by", "account"]  # the account: its numbers' country
     list_per_page = 100
     sortable_by = ["seq", "created_at"]  # the indexed ones: no sort of the whole log
     show_full_result_count = False
@@ -235,15 +222,17 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     paginator = AuditPaginator
     actions = None
     fieldsets = [
-        ("Change", {"fields": ["action", "mode", "old_number_shown", "new_number",
+        ("Change", {"fields": ["action_display", "mode", "old_number_shown", "new_number_shown",
                                "new_number_international", "deleted", "reverts", "touched",
                                "do_not_call_detail", "callback_detail", "erased"]}),
         ("Who and where", {"fields": ["account_shown", "account_number", "call", "callid", "agent",
-                                      "agent_code", "user", "username", "source_display"]}),
+                                      "agent_code", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
     readonly_fields = [
+        "action_display",
+        "new_number_shown",
         "old_number_shown",
         "callback_detail",
         "account_shown",
@@ -260,7 +249,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="When", ordering="created_at")
     def when(self, obj):
-        return short_time(obj.created_at)
+        return display.when(obj.created_at)
 
     @admin.display(description="Mode", ordering="mode_id")
     def mode(self, obj):
@@ -270,7 +259,11 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     def old_number_shown(self, obj):
         """The number the mode held before; none for an entry that changed
         no mode (do-not-call, callback: they name one number, the new)."""
-        return (obj.changes_modes and obj.old_number) or "—"
+        return entries.old_number(obj)
+
+    @admin.display(description="New number")
+    def new_number_shown(self, obj):
+        return entries.new_number(obj)
 
     @admin.display(description="New number (E.164)")
     def new_number_international(self, obj):
@@ -283,13 +276,17 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     @admin.display(description="By")
     def by(self, obj):
         """The AgentID acted for, else the user."""
-        if obj.agent_code and obj.username and obj.agent_code != obj.username:
-            return f"{obj.agent_code} ({obj.username})"
-        return obj.agent_code or obj.username or "—"
+        return entries.by(obj)
+
+    @admin.display(description="By (source)")
+    def by_and_source(self, obj):
+        """Who, and through which app: "testagent (API)", "supervisor (admin)"."""
+        return format_html("{} <span class=\"lcm-source\">({})</span>", entries.by(obj),
+                           entries.source_label(obj))  # fmt: skip
 
     @admin.display(description="Source")
     def source_display(self, obj):
-        return source_label(obj)
+        return entries.source_label(obj)
 
     @admin.display(description="account")
     def account_link(self, obj):
@@ -318,29 +315,21 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="also deleted")
     def deleted(self, obj):
-        if not obj.deleted_modes:
-            return "—"
-        return format_html_join(
-            ", ", "mode {}: {}", ((m["mode_id"], m["number"]) for m in obj.deleted_modes)
-        )
+        return entries.deleted_with(obj)
 
     @admin.display(description="do-not-call block")
     def do_not_call_detail(self, obj):
         """A block added (SetDNC) or lifted: scope, period, comment, reason."""
         if obj.do_not_call is None:
             return "—"
-        return format_html_join(
-            "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.do_not_call.items())
-        )
+        return _details(obj.do_not_call)
 
     @admin.display(description="callback")
     def callback_detail(self, obj):
         """A callback entry's event: scheduled, done, cancelled or reassigned."""
         if obj.callback is None:
             return "—"
-        return format_html_join(
-            "; ", "{}: {}", ((k, "—" if v in (None, "") else v) for k, v in obj.callback.items())
-        )
+        return _details(obj.callback)
 
     @admin.display(description="account")
     def account_shown(self, obj):
@@ -379,9 +368,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="action")
     def action_display(self, obj):
-        shown = obj.get_action_display()
-        if obj.reverts_id:
-            shown = f"{shown} of #{obj.reverts.seq}"
+        shown = entries.action(obj)
         if obj.erased_by_id is not None or obj.erasure is not None:
             shown = f"{shown} — {erasure.marker(obj)}"
         return shown

@@ -10,7 +10,6 @@ number on the do-not-call list since scheduling.
 from __future__ import annotations
 
 import threading
-import zoneinfo
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,12 +19,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from lcm import errors
 from lcm.actions import callbacks, permissions
 from lcm.models import Callback
 
-from .console import request_context
+from .display import callee_window, number, when
+from .shared import in_console_words, request_context, search_by_identity
 from .words import PlainWords
 
 DUE, OVERDUE, ATTENTION, UPCOMING = "due", "overdue", "attention", "upcoming"
@@ -79,19 +80,28 @@ class CancelForm(forms.Form):
 @admin.register(Callback)
 class CallbackAdmin(PlainWords, admin.ModelAdmin):
     list_display = [
-        "id", "account", "mode_id", "number", "kind", "agent", "local_window", "state",
-        "status", "outcome",
+        "id", "row_actions", "account_key", "mode_and_number", "kind", "agent", "local_window",
+        "status",
     ]  # fmt: skip
     list_filter = [StatusFilter, "state", "kind"]
     search_fields = ["=account__account_number", "=agent__agent_id", "=callid", "=number"]
+    search_help_text = "An exact LCM key, AgentID or call ID, or a number (any spelling)."
     list_select_related = ["account", "agent"]
     list_per_page = 50
-    readonly_fields = [
-        "kind", "account", "mode_id", "number", "number_e164", "time_zone", "window_start",
-        "window_end", "agent", "call", "callid", "comments", "state", "outcome", "created_at",
-        "created_by", "closed_at", "closed_by", "status",
+    fields = [
+        "kind", "account_link", "mode_and_number", "number_e164", "local_window", "agent",
+        "callid", "comments", "status", "closing", "created", "created_by", "closed",
+        "closed_by",
     ]  # fmt: skip
-    exclude = ["number_national", "start_date"]
+    readonly_fields = fields
+
+    def get_list_display(self, request):
+        if permissions.may(request.user, permissions.CHANGE_CALLBACKS):
+            return self.list_display
+        return [name for name in self.list_display if name != "row_actions"]
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_by_identity(super().get_search_results, request, queryset, search_term, "")
 
     def object_title(self, obj):
         return f"Callback #{obj.pk} of {obj.account.account_number}, mode {obj.mode_id}"
@@ -123,14 +133,59 @@ class CallbackAdmin(PlainWords, admin.ModelAdmin):
                 ]
         return super().change_view(request, object_id, form_url, extra)
 
+    @admin.display(description="account", ordering="account__account_number")
+    def account_key(self, obj):
+        return obj.account.account_number
+
+    @admin.display(description="Account")
+    def account_link(self, obj):
+        url = reverse("admin:lcm_account_change", args=[obj.account_id])
+        return format_html('<a href="{}">{}</a>', url, obj.account)
+
+    @admin.display(description="mode")
+    def mode_and_number(self, obj):
+        shown = number(obj.number, obj.number_e164, country=obj.account.country)
+        return format_html("{}: {}", obj.mode_id, shown)
+
     @admin.display(description="window (callee's time)")
     def local_window(self, obj):
-        tz = zoneinfo.ZoneInfo(obj.time_zone)
-        start, end = obj.window_start.astimezone(tz), obj.window_end.astimezone(tz)
-        return f"{start:%d/%m/%Y %H:%M}-{end:%H:%M} {obj.time_zone}"
+        return callee_window(obj.window_start, obj.window_end, obj.time_zone)
+
+    @admin.display(description="", empty_value="")
+    def row_actions(self, obj):
+        """Reassign… and Cancel… on a scheduled callback, on its row."""
+        if obj.state != Callback.State.SCHEDULED:
+            return ""
+        return format_html(
+            '<a href="{}" class="lcm-row-action" aria-label="Reassign… callback #{}">Reassign…</a>'
+            ' <a href="{}" class="lcm-row-action" aria-label="Cancel… callback #{}">Cancel…</a>',
+            reverse("admin:lcm_callback_reassign", args=[obj.pk]), obj.pk,
+            reverse("admin:lcm_callback_cancel", args=[obj.pk]), obj.pk,
+        )  # fmt: skip
+
+    @admin.display(description="Reason or outcome")
+    def closing(self, obj):
+        """Why it was cancelled, or the dialer's outcome of a done one."""
+        if obj.state == Callback.State.CANCELLED:
+            return f"cancelled: {obj.outcome}" if obj.outcome else "cancelled"
+        if obj.state == Callback.State.DONE:
+            return f"outcome: {obj.outcome}" if obj.outcome else "done"
+        return "—"
+
+    @admin.display(description="Scheduled at")
+    def created(self, obj):
+        return when(obj.created_at)
+
+    @admin.display(description="Closed at")
+    def closed(self, obj):
+        return when(obj.closed_at)
 
     @admin.display(description="status")
     def status(self, obj):
+        if obj.state == Callback.State.CANCELLED:
+            return f"Cancelled: {obj.outcome}" if obj.outcome else "Cancelled"
+        if obj.state == Callback.State.DONE:
+            return f"Done: {obj.outcome}" if obj.outcome else "Done"
         if obj.state != Callback.State.SCHEDULED:
             return obj.get_state_display()
         reason = getattr(_page, "attention", {}).get(obj.pk)
@@ -162,7 +217,7 @@ class CallbackAdmin(PlainWords, admin.ModelAdmin):
             try:
                 message = run(callback, form.cleaned_data)
             except errors.LcmError as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, in_console_words(exc))
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:lcm_callback_changelist"))
@@ -185,7 +240,7 @@ class CallbackAdmin(PlainWords, admin.ModelAdmin):
                 callback_id=callback.pk, agent_id=data["agent"], actor=request.user,
                 context=request_context(request),
             )  # fmt: skip
-            return f"Callback #{callback.pk} reassigned to {data['agent']}."
+            return f"Callback #{callback.pk} reassigned to agent {data['agent']}."
 
         return self._action_view(request, callback_id, ReassignForm,
                                  f"Reassign callback #{callback_id}", run)  # fmt: skip
@@ -196,7 +251,7 @@ class CallbackAdmin(PlainWords, admin.ModelAdmin):
                 callback_id=callback.pk, reason=data["reason"], actor=request.user,
                 context=request_context(request),
             )  # fmt: skip
-            return f"Callback #{callback.pk} cancelled."
+            return f"Callback #{callback.pk} cancelled (reason: {data['reason']})."
 
         return self._action_view(request, callback_id, CancelForm,
                                  f"Cancel callback #{callback_id}", run)  # fmt: skip

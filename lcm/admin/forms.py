@@ -8,6 +8,8 @@ from django import forms
 from lcm import dialable, errors
 from lcm.models import ModeType
 
+from .shared import in_console_words
+
 
 class StaleGuardForm(forms.Form):
     expected_seq = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
@@ -18,9 +20,9 @@ class StaleGuardForm(forms.Form):
     def add_lcm_error(self, exc: errors.LcmError) -> None:
         for error_class, field in self.error_fields.items():
             if isinstance(exc, error_class):
-                self.add_error(field, exc.msg)
+                self.add_error(field, in_console_words(exc))
                 return
-        self.add_error(None, exc.msg)
+        self.add_error(None, in_console_words(exc))
 
 
 class SetNumberForm(StaleGuardForm):
@@ -33,8 +35,9 @@ class SetNumberForm(StaleGuardForm):
     )
     delete_other_modes = forms.BooleanField(
         required=False,
-        help_text="Soft-delete every other live mode of this contact "
-        "(you confirm the numbers on the next page).",
+        label="Delete the other numbers",
+        help_text="Every other number of this contact is deleted (the next page names "
+        "them for you to confirm; a deleted number can be restored).",
     )
     # Set by the confirmation page that names every number to be deleted.
     confirm_delete = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -51,6 +54,9 @@ class RevertForm(StaleGuardForm):
         required=False,
         label="Overwrite the later changes listed above",
     )
+    # Set by the "Revert the rest" button: the modes whose former number is
+    # on the do-not-call list keep what they hold.
+    leave_blocked = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RestoreForm(StaleGuardForm):

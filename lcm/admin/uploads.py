@@ -192,17 +192,25 @@ def run_import(fmt, data, *, actor, dry_run) -> Preview:
 def summary(upload: AccountUpload, preview: Preview) -> str:
     """The success message: what changed, in the supervisor's words."""
     t = preview.run.total
-    text = (
-        f"Imported {plural(t.rows, 'row')} of {upload.file_name}: "
-        f"{plural(t.accounts_created, 'account')} added, "
-        f"{plural(preview.changed, 'account')} changed "
-        f"({plural(t.modes_added, 'number')} added, {t.modes_changed:,} changed, "
-        f"{t.accounts_updated:,} with new names or details), "
-        f"{preview.unchanged:,} already up to date"
+    # Only what happened: "0 with new names" says nothing a supervisor needs.
+    details = nonzero(
+        (t.modes_added, f"{plural(t.modes_added, 'number')} added"),
+        (t.modes_changed, f"{plural(t.modes_changed, 'number')} changed"),
+        (t.accounts_updated, f"{plural(t.accounts_updated, 'account')} with new names or details"),
     )
-    if preview.run.rejected:
-        text += f"; {plural(preview.run.rejected, 'row')} rejected"
-    return text + "."
+    parts = nonzero(
+        (t.accounts_created, f"{plural(t.accounts_created, 'account')} added"),
+        (preview.changed, f"{plural(preview.changed, 'account')} changed"
+         + (f" ({details})" if details else "")),
+        (preview.unchanged, f"{preview.unchanged:,} already up to date"),
+        (preview.run.rejected, f"{plural(preview.run.rejected, 'row')} rejected"),
+    )  # fmt: skip
+    return f"Imported {plural(t.rows, 'row')} of {upload.file_name}: {parts or 'nothing to do'}."
+
+
+def nonzero(*counts: tuple[int, str]) -> str:
+    """The phrases whose count is not zero, joined: "2 accounts added, 1 changed"."""
+    return ", ".join(text for count, text in counts if count)
 
 
 def plural(n: int, noun: str) -> str:

@@ -4,27 +4,31 @@ Lists are titled by what they hold ("Accounts", "Audit log"), never
 "Select account to change"; a record's page by the record ("Account
 5|3|1|0|0|44|1 (David Berry)", "Call 12345"), never "Change account"; a
 form offers no "Save and add another" (a supervisor adds one record at a
-time, and goes back to it).
+time, and goes back to it); a list offers no "Show counts" (facets count a
+whole table on every page, and the words are Django's, not the floor's).
+How numbers and times are written is `lcm.admin.display`.
 """
 
 from __future__ import annotations
 
-from django.utils import timezone
+from django.contrib import admin
 from django.utils.text import capfirst
-
-
-def short_time(value) -> str:
-    """The console's one date format, with the time zone: 2026-11-26 15:18:14 UTC."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 class PlainWords:
     list_title: str | None = None  # default: the model's plural, capitalised
+    items_name: str | None = None  # "No … match": default the model's plural
     save_and_add_another = False  # True where adding several in a row is the job
+    show_facets = admin.ShowFacets.NEVER  # no "Show counts", no COUNT per filter choice
+    actions = None  # no "Action: Delete selected … / Go": each record's page deletes it, if at all
 
     def changelist_view(self, request, extra_context=None):
         title = self.list_title or str(self.opts.verbose_name_plural)
-        context = {"title": title[:1].upper() + title[1:], **(extra_context or {})}
+        context = {
+            "title": title[:1].upper() + title[1:],
+            "items": self.items_name or str(self.opts.verbose_name_plural),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context=context)
 
     def object_title(self, obj) -> str | None:
@@ -34,6 +38,8 @@ class PlainWords:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if not self.save_and_add_another:
             context.setdefault("show_save_and_add_another", False)
+        # One way to save: "Save" (each admin says where it goes next).
+        context.setdefault("show_save_and_continue", False)
         title = self.object_title(obj) if obj is not None else None
         if title:
             context.update(title=title, subtitle=None)

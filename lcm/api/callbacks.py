@@ -172,7 +172,7 @@ class DueCallbacksView(IntakeView):
         ],
         responses={200: DuePage, **DUE_ERRORS},
         examples=[
-            examples.reply_example("Due", examples.DUE_CALLBACKS, 200),
+            examples.dated_reply_example("Due", "DUE_CALLBACKS", 200),
         ],
     )
     def get(self, request):
@@ -195,7 +195,7 @@ class DoneCallbackView(IntakeView):
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Done", value={"Outcome": "sale"}, request_only=True),
-            examples.reply_example("Closed", examples.CALLBACK_DONE, 200),
+            examples.dated_reply_example("Closed", "CALLBACK_DONE", 200),
             examples.reply_example("Cancelled before", examples.CALLBACK_CANCELLED_BEFORE, 409),
         ],
     )
@@ -222,7 +222,7 @@ class CancelCallbackView(IntakeView):
         responses={200: CallbackState, **CLOSE_ERRORS},
         examples=[
             OpenApiExample("Cancel", value={"Reason": "customer unreachable"}, request_only=True),
-            examples.reply_example("Cancelled", examples.CALLBACK_CANCELLED, 200),
+            examples.dated_reply_example("Cancelled", "CALLBACK_CANCELLED", 200),
             examples.reply_example("Done before", examples.CALLBACK_DONE_BEFORE, 409),
         ],
     )

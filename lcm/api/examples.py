@@ -8,10 +8,15 @@ documented one: an example that drifts from the API fails a test.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
+import zoneinfo
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample
 
 from lcm import errors
@@ -73,18 +78,32 @@ SET_CONTACT_MODES = {
 }
 
 # --- Callbacks (dialable-modes.md section 4) -------------------------------------
+#
+# A callback must start ahead of now and at most 31 days ahead, so these
+# examples cannot hold fixed dates: they are built from today's date in New
+# York (the zone of David's modes in the demo) each time they are read, as
+# `examples.CALLBACK_DATA` and the other names in DATED (a module
+# `__getattr__`, PEP 562), and each time the schema is built (`DatedExample`).
+# The callback is tomorrow, 10:00-12:00 the callee's time: ahead of now and
+# inside the default calling window, on any day.
 
-CALLBACK_DATA = {
-    "callid": "12345",
-    "AccountNumber": DAVID,
-    "StartDate": "02/12/2026",
-    "EndDate": "02/12/2026",
-    "StartTime": "10:00",
-    "EndTime": "12:00",
-    "CallbackModeId": 2,
-    "UserID": "testagent",
-    "AgentComments": "Call back about the renewal",
-}
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+
+
+def demo_today() -> dt.date:
+    """Today in New York, the zone of the demo's callback examples."""
+    return timezone.now().astimezone(NEW_YORK).date()
+
+
+def _day(date: dt.date) -> str:
+    return date.strftime("%d/%m/%Y")
+
+
+def _utc(date: dt.date, time: str, minutes: int = 0) -> str:
+    hour, minute = map(int, time.split(":"))
+    local = dt.datetime.combine(date, dt.time(hour, minute), tzinfo=NEW_YORK)
+    moment = local.astimezone(dt.UTC) + dt.timedelta(minutes=minutes)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _envelope(subtopic: str, data: dict) -> dict:
@@ -100,110 +119,192 @@ def _reply(subtopic: str, callid, response: dict) -> dict:
     }
 
 
-SET_CALLBACK_WITH_COMMENTS = _envelope("SetCallbackWithComments", CALLBACK_DATA)
-SET_PERSONAL_CALLBACK_WITH_COMMENTS = _envelope("SetPersonalCallbackWithComments", CALLBACK_DATA)
-SET_PERSONAL_CALLBACK_WITH_COMMENTS_RESULT = _reply(
-    "SetPersonalCallbackWithCommentsResult", "12345", {"success": True, "CallbackID": 7}
-)
-SCHEDULED_CALLBACK_OVERLAP = _envelope(
-    "ScheduledCallBackOverlap",
-    {
+@functools.lru_cache(maxsize=2)
+def dated(today: dt.date) -> dict:
+    """The examples that hold dates, for `today` (New York): names as below."""
+    tomorrow = today + dt.timedelta(days=1)
+    day = _day(tomorrow)
+    callback_data = {
         "callid": "12345",
         "AccountNumber": DAVID,
-        "StartFromDate": "02/12/2026",
-        "StartToDate": "02/12/2026",
-        "StartFromTime": "11:00",
-        "StartToTime": "11:30",
+        "StartDate": day,
+        "EndDate": day,
+        "StartTime": "10:00",
+        "EndTime": "12:00",
+        "CallbackModeId": 2,
         "UserID": "testagent",
-    },
-)
-SCHEDULED_CALLBACK_OVERLAP_RESULT = _reply(
-    "ScheduledCallBackOverlapResult", "12345", {"RequestResult": True, "IsOverlap": True}
-)
-GET_PERSONAL_CALLBACK_LIST = _envelope(
-    "GetPersonalCallbackList",
-    {
-        "UserID": "testagent",
-        "FromDate": "01/12/2026",
-        "ToDate": "31/12/2026",
-        "StartingNoOfRecord": 1,
-        "NoofRecords": 20,
-    },
-)
-CALLBACK = {
-    "RowNumber": 1,
-    "CallbackID": 7,
-    "AccountNumber": DAVID,
-    "ModeID": 2,
-    "ModeDescription": "Office",
-    "CValue": "2025550143",
-    "CallStartDate": "02/12/2026",
-    "CallEndDate": "02/12/2026",
-    "CallStartTime": "10:00",
-    "CallEndTime": "12:00",
-    "AgentComments": "Call back about the renewal",
-}
-GET_PERSONAL_CALLBACK_LIST_RESULT = _reply(
-    "GetPersonalCallbackListResult", None, {"Callbacks": [CALLBACK], "Total": 1}
-)
-CALLBACK_REQUESTS = {
-    "SetCallbackWithComments": SET_CALLBACK_WITH_COMMENTS,
-    "SetPersonalCallbackWithComments": SET_PERSONAL_CALLBACK_WITH_COMMENTS,
-    "ScheduledCallBackOverlap": SCHEDULED_CALLBACK_OVERLAP,
-    "GetPersonalCallbackList": GET_PERSONAL_CALLBACK_LIST,
-}
-CALLBACK_REPLIES = {
-    "SetPersonalCallbackWithCommentsResult": SET_PERSONAL_CALLBACK_WITH_COMMENTS_RESULT,
-    "ScheduledCallBackOverlapResult": SCHEDULED_CALLBACK_OVERLAP_RESULT,
-    "GetPersonalCallbackListResult": GET_PERSONAL_CALLBACK_LIST_RESULT,
-}
-_TOO_LONG = "The window (02/12/2026 09:00 to 02/12/2026 17:01) is longer than 8 hours."
-CALLBACK_TOO_LONG = {
-    "channel": "LCM",
-    "topic": "WebService",
-    "subtopic": "SetCallbackWithCommentsResult",
-    "message": {
-        "callid": "12345",
-        "response": {"success": False},
-        "error": {
-            "errorType": "WS_Error",
-            "errorMessage": _TOO_LONG,
-            "msg": _TOO_LONG,
-            "code": "callback_too_long",
-            "fields": {"EndTime": [_TOO_LONG]},
+        "AgentComments": "Call back about the renewal",
+    }
+    too_long = f"The window ({day} 09:00 to {day} 17:01) is longer than 8 hours."
+    callback = {
+        "RowNumber": 1,
+        "CallbackID": 7,
+        "AccountNumber": DAVID,
+        "ModeID": 2,
+        "ModeDescription": "Office",
+        "CValue": "2025550143",
+        "CallStartDate": day,
+        "CallEndDate": day,
+        "CallStartTime": "10:00",
+        "CallEndTime": "12:00",
+        "AgentComments": "Call back about the renewal",
+    }
+    # The dialer's side (lcm.api.callbacks).
+    state = {
+        "CallbackID": 7,
+        "Kind": "personal",
+        "AccountNumber": DAVID,
+        "ModeID": 2,
+        "CValue": "2025550143",
+        "E164": "+12025550143",
+        "TimeZone": "America/New_York",
+        "Start": _utc(tomorrow, "10:00"),
+        "End": _utc(tomorrow, "12:00"),
+        "AgentID": "testagent",
+        "AgentComments": "Call back about the renewal",
+        "State": "scheduled",
+        "Outcome": "",
+        "ClosedAt": None,
+    }
+    closed_at = _utc(tomorrow, "10:00", minutes=10)
+    requests = {
+        "SetCallbackWithComments": _envelope("SetCallbackWithComments", callback_data),
+        "SetPersonalCallbackWithComments": _envelope(
+            "SetPersonalCallbackWithComments", callback_data
+        ),
+        "ScheduledCallBackOverlap": _envelope(
+            "ScheduledCallBackOverlap",
+            {
+                "callid": "12345",
+                "AccountNumber": DAVID,
+                "StartFromDate": day,
+                "StartToDate": day,
+                "StartFromTime": "11:00",
+                "StartToTime": "11:30",
+                "UserID": "testagent",
+            },
+        ),
+        "GetPersonalCallbackList": _envelope(
+            "GetPersonalCallbackList",
+            {
+                "UserID": "testagent",
+                "FromDate": _day(today),
+                "ToDate": _day(today + dt.timedelta(days=30)),
+                "StartingNoOfRecord": 1,
+                "NoofRecords": 20,
+            },
+        ),
+    }
+    replies = {
+        "SetPersonalCallbackWithCommentsResult": _reply(
+            "SetPersonalCallbackWithCommentsResult", "12345", {"success": True, "CallbackID": 7}
+        ),
+        "ScheduledCallBackOverlapResult": _reply(
+            "ScheduledCallBackOverlapResult", "12345", {"RequestResult": True, "IsOverlap": True}
+        ),
+        "GetPersonalCallbackListResult": _reply(
+            "GetPersonalCallbackListResult", None, {"Callbacks": [callback], "Total": 1}
+        ),
+    }
+    return {
+        "CALLBACK_DATA": callback_data,
+        "SET_CALLBACK_WITH_COMMENTS": requests["SetCallbackWithComments"],
+        "SET_PERSONAL_CALLBACK_WITH_COMMENTS": requests["SetPersonalCallbackWithComments"],
+        "SET_PERSONAL_CALLBACK_WITH_COMMENTS_RESULT": replies[
+            "SetPersonalCallbackWithCommentsResult"
+        ],
+        "SCHEDULED_CALLBACK_OVERLAP": requests["ScheduledCallBackOverlap"],
+        "SCHEDULED_CALLBACK_OVERLAP_RESULT": replies["ScheduledCallBackOverlapResult"],
+        "GET_PERSONAL_CALLBACK_LIST": requests["GetPersonalCallbackList"],
+        "CALLBACK": callback,
+        "GET_PERSONAL_CALLBACK_LIST_RESULT": replies["GetPersonalCallbackListResult"],
+        "CALLBACK_REQUESTS": requests,
+        "CALLBACK_REPLIES": replies,
+        "CALLBACK_TOO_LONG": {
+            "channel": "LCM",
+            "topic": "WebService",
+            "subtopic": "SetCallbackWithCommentsResult",
+            "message": {
+                "callid": "12345",
+                "response": {"success": False},
+                "error": {
+                    "errorType": "WS_Error",
+                    "errorMessage": too_long,
+                    "msg": too_long,
+                    "code": "callback_too_long",
+                    "fields": {"EndTime": [too_long]},
+                },
+            },
         },
-    },
+        "CALLBACK_STATE": state,
+        "DUE_CALLBACKS": {"Callbacks": [state], "Total": 1},
+        "CALLBACK_DONE": {**state, "State": "done", "Outcome": "sale", "ClosedAt": closed_at},
+        "CALLBACK_CANCELLED": {
+            **state,
+            "State": "cancelled",
+            "Outcome": "customer unreachable",
+            "ClosedAt": closed_at,
+        },
+        # SetDNC on David's Home mode (his Office one is the callbacks'), 30 days.
+        "SET_DNC": {
+            "channel": "LCM",
+            "topic": "WebService",
+            "subtopic": "SetDNC",
+            "source": "AgentDesktop",
+            "data": {
+                "callid": "12345",
+                "AccountNumber": DAVID,
+                "AgentID": "testagent",
+                "isPhoneNoDNC": True,
+                "ModeID": 1,
+                "DNCBlockEndDate": _day(today + dt.timedelta(days=30)),
+                "CampaignSpecificDNC": False,
+                "AgentComments": "Customer asked not to be called at home.",
+            },
+        },
+    }
+
+
+DATED = frozenset(dated(dt.date(2000, 1, 1)))
+
+
+def __getattr__(name: str):
+    """`examples.CALLBACK_DATA` and the other dated examples, for today."""
+    if name in DATED:
+        return copy.deepcopy(dated(demo_today())[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class DatedExample(OpenApiExample):
+    """An OpenAPI example whose value is `examples.<name>` for the day the
+    schema is built (read at each generation), not the day the module loaded."""
+
+    def __init__(self, example_name: str, name: str, **kwargs):
+        self._name = name
+        super().__init__(example_name, **kwargs)
+
+    @property
+    def value(self):
+        return __getattr__(self._name)
+
+    @value.setter
+    def value(self, value):  # OpenApiExample.__init__ sets it: the name decides
+        pass
+
+
+# The callback requests and replies the envelope's schema shows, by example name.
+CALLBACK_REQUEST_NAMES = {
+    "SetCallbackWithComments": "SET_CALLBACK_WITH_COMMENTS",
+    "SetPersonalCallbackWithComments": "SET_PERSONAL_CALLBACK_WITH_COMMENTS",
+    "ScheduledCallBackOverlap": "SCHEDULED_CALLBACK_OVERLAP",
+    "GetPersonalCallbackList": "GET_PERSONAL_CALLBACK_LIST",
 }
-# The dialer's side (lcm.api.callbacks).
-CALLBACK_STATE = {
-    "CallbackID": 7,
-    "Kind": "personal",
-    "AccountNumber": DAVID,
-    "ModeID": 2,
-    "CValue": "2025550143",
-    "E164": "+12025550143",
-    "TimeZone": "America/New_York",
-    "Start": "2026-12-02T15:00:00Z",
-    "End": "2026-12-02T17:00:00Z",
-    "AgentID": "testagent",
-    "AgentComments": "Call back about the renewal",
-    "State": "scheduled",
-    "Outcome": "",
-    "ClosedAt": None,
+CALLBACK_REPLY_NAMES = {
+    "SetPersonalCallbackWithCommentsResult": "SET_PERSONAL_CALLBACK_WITH_COMMENTS_RESULT",
+    "ScheduledCallBackOverlapResult": "SCHEDULED_CALLBACK_OVERLAP_RESULT",
+    "GetPersonalCallbackListResult": "GET_PERSONAL_CALLBACK_LIST_RESULT",
 }
-DUE_CALLBACKS = {"Callbacks": [CALLBACK_STATE], "Total": 1}
-CALLBACK_DONE = {
-    **CALLBACK_STATE,
-    "State": "done",
-    "Outcome": "sale",
-    "ClosedAt": "2026-12-02T15:10:00Z",
-}
-CALLBACK_CANCELLED = {
-    **CALLBACK_STATE,
-    "State": "cancelled",
-    "Outcome": "customer unreachable",
-    "ClosedAt": "2026-12-02T15:10:00Z",
-}
+
 CALLBACK_CANCELLED_BEFORE = {
     "code": "callback_closed",
     "message": "Callback #7 is already cancelled.",
@@ -448,3 +549,8 @@ def reply_example(name: str, value, status: int) -> OpenApiExample:
     """An example of the reply sent with `status` (never of a request), as the
     OpenAPI document declares it."""
     return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+def dated_reply_example(name: str, dated_name: str, status: int) -> OpenApiExample:
+    """`reply_example` of a dated example (DATED), built for the schema's day."""
+    return DatedExample(name, dated_name, response_only=True, status_codes=[str(status)])

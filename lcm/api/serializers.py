@@ -215,9 +215,12 @@ class _ModeIdSchema(serializers.Field):
     pass
 
 
+# "string" only: the field is declared `allow_null=True` where it is used
+# (lcm.api.schema), and drf-spectacular adds the "null" of OpenAPI 3.1 itself;
+# saying it here too made ["string", "null", "null"], which JSON Schema refuses.
 @extend_schema_field(
     {
-        "type": ["string", "null"],
+        "type": "string",
         "maxLength": 100,
         "pattern": NO_NUL,
         "description": "Name of the sending app; recorded in the audit log. No NUL character.",

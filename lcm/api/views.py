@@ -141,25 +141,10 @@ class WebServiceView(LcmApiPolicy, APIView):
                 "SetNewModeNumberResult", examples.SET_NEW_MODE_NUMBER_RESULT, 200
             ),
             examples.reply_example("SetContactModes", examples.SET_CONTACT_MODES, 200),
-            OpenApiExample(
+            examples.DatedExample(
                 "SetDNC",
-                summary="The customer opts out of the mobile (mode 3) until 31/12/2026",
-                value={
-                    "channel": "LCM",
-                    "topic": "WebService",
-                    "subtopic": "SetDNC",
-                    "source": "AgentDesktop",
-                    "data": {
-                        "callid": "12345",
-                        "AccountNumber": "5|3|1|0|0|44|1",
-                        "AgentID": "testagent",
-                        "isPhoneNoDNC": True,
-                        "ModeID": 3,
-                        "DNCBlockEndDate": "31/12/2026",
-                        "CampaignSpecificDNC": False,
-                        "AgentComments": "Customer asked not to be called on the mobile.",
-                    },
-                },
+                "SET_DNC",
+                summary="The customer opts out of the home number (mode 1) for 30 days",
                 request_only=True,
             ),
             OpenApiExample(
@@ -175,14 +160,14 @@ class WebServiceView(LcmApiPolicy, APIView):
             ),
             examples.reply_example("Invalid Call ID", examples.INVALID_CALL_ID, 404),
             *(
-                OpenApiExample(name, value=value, request_only=True)
-                for name, value in examples.CALLBACK_REQUESTS.items()
+                examples.DatedExample(name, constant, request_only=True)
+                for name, constant in examples.CALLBACK_REQUEST_NAMES.items()
             ),
             *(
-                examples.reply_example(name, value, 200)
-                for name, value in examples.CALLBACK_REPLIES.items()
+                examples.dated_reply_example(name, constant, 200)
+                for name, constant in examples.CALLBACK_REPLY_NAMES.items()
             ),
-            examples.reply_example("Callback window too long", examples.CALLBACK_TOO_LONG, 400),
+            examples.dated_reply_example("Callback window too long", "CALLBACK_TOO_LONG", 400),
         ],
     )
     def post(self, request):

@@ -199,9 +199,19 @@ class Command(BaseCommand):
     def _summary(self, path, run: writer.ImportRun) -> None:
         t = run.total
         elapsed = time.monotonic() - self.started
+        # Only what happened ("0 renamed" says nothing), each count once.
+        done = ", ".join(
+            text
+            for number, text in (
+                (t.accounts_created, f"{count(t.accounts_created, 'account')} created"),
+                (t.accounts_updated, f"{count(t.accounts_updated, 'account')} renamed"),
+                (t.modes_added, f"{count(t.modes_added, 'mode')} added"),
+                (t.modes_changed, f"{count(t.modes_changed, 'mode')} changed"),
+            )
+            if number
+        )
         self.stdout.write(
-            f"{path}: {count(t.rows, 'row')} imported in {elapsed:,.1f} s "
-            f"({count(t.accounts_created, 'account')} created, {t.accounts_updated:,} renamed; "
-            f"{count(t.modes_added, 'mode')} added, {t.modes_changed:,} changed); "
-            f"{run.rejected:,} rejected."
+            f"{path}: {count(t.rows, 'row')} imported in {elapsed:,.1f} s"
+            + (f" ({done})" if done else "")
+            + f"; {run.rejected:,} rejected."
         )
