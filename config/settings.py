@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "lcm",
 ]
 
-# The four config.middleware classes are Django's own, stepped over by
+# The config.middleware classes are Django's and lcm's own, stepped over by
 # token-authenticated API requests, which never use them (config/middleware.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "config.middleware.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
-    "lcm.admin.display.FloorTimeZoneMiddleware",  # the console's times in the floor's zone
+    "config.middleware.FloorTimeZoneMiddleware",  # the console's times in the floor's zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.CSPMiddleware",  # django-csp's, the site policy built once
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires

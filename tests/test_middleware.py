@@ -14,6 +14,7 @@ CONSOLE_ONLY = (
     "config.middleware.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
+    "config.middleware.FloorTimeZoneMiddleware",
 )
 
 
