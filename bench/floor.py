@@ -69,6 +69,11 @@ DO_NOT_CALL_UNKNOWN = """
     WHERE (d.expires_at IS NULL OR d.expires_at > %s)
       AND (d.number_national IN (%s, %s) OR (d.number_e164 = '' AND d.number IN (%s, %s)))
     ORDER BY d.id LIMIT 1"""
+# The live modes with a do-not-call lookup above as a subquery column.
+LIVE_MODES_CHECKING = {
+    check: LIVE_MODES.replace(" FROM lcm_contactmode", f", ({check}) FROM lcm_contactmode")
+    for check in (DO_NOT_CALL_KNOWN, DO_NOT_CALL_UNKNOWN)
+}
 UPSERT_MODE = """
     INSERT INTO lcm_contactmode (account_id, mode_type_id, number, number_e164, number_national,
         number_as_given, has_consent, consent_source, consent_by, consent_at, time_zone,
@@ -86,14 +91,17 @@ DELETE_OTHER_MODES = """
     UPDATE lcm_contactmode SET deleted_at = %s, deleted_by = %s
     WHERE account_id = %s AND deleted_at IS NULL AND mode_type_id = ANY(%s)"""
 NEXT_SEQ = "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
-INSERT_ENTRY = """
-    INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
-        callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
-        new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
-        prev_hash, hash, salt)
-    VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
-        %s, %s, %s, %s, %s)"""
-SET_HEAD_HASH = "UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1"
+# The entry and the head's new hash in one statement, as lcm.audit does on PostgreSQL.
+INSERT_ENTRY_MOVING_HEAD = """
+    WITH entry AS (
+        INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
+            callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
+            new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
+            prev_hash, hash, salt)
+        VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
+            %s, %s, %s, %s, %s)
+        RETURNING id)
+    UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1 RETURNING (SELECT id FROM entry)"""
 
 _connection: psycopg.Connection | None = None
 
@@ -105,27 +113,6 @@ def _db() -> psycopg.Connection:
     if _connection is None or _connection.closed:
         _connection = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
     return _connection
-
-
-def _reply(start_response, status: str, subtopic: str, callid, response: dict, request_id=""):
-    body = json.dumps(
-        {
-            "channel": "LCM",
-            "topic": "WebService",
-            "subtopic": subtopic,
-            "message": {"callid": callid, "response": response},
-        },
-        separators=(",", ":"),
-    ).encode()
-    start_response(
-        status,
-        [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            ("X-Request-ID", request_id),
-        ],
-    )
-    return [body]
 
 
 _PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes")
@@ -188,136 +175,191 @@ class Refused(Exception):
         self.status = status
 
 
-def application(environ, start_response):
-    reply_subtopic = "SetNewModeNumberResult"
-    request_id = uuid.uuid4().hex
+class BadRequest(Refused):
+    def __init__(self):
+        super().__init__("400 Bad Request")
+
+
+def set_new_mode_number(db, body, *, authorization: str, client_ip, request_id: str) -> str:
+    """The floor's whole SetNewModeNumber on `db` (a psycopg connection, or
+    anything with its `execute(sql, params)` and `transaction()`): the
+    checks, the statements and the audit entry. Returns the callid to echo;
+    raises `Refused` with the HTTP status of a refusal. The plain-Django and
+    minimal-DRF views of bench/layers.py run this same function."""
     try:
-        body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
         if body.get("channel") != "LCM" or body.get("subtopic") != "SetNewModeNumber":
-            raise Refused("400 Bad Request")
+            raise BadRequest()
         data = body["data"]
         callid, account_number = data["callid"], data["AccountNumber"]
         mode_id, raw_number = int(data["ModeID"]), data["ContactNumber"]
         delete_others, agent_code = data["DeleteOtherModes"], data["AgentID"]
         source = body.get("source") or ""
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        if not auth.startswith("Token "):
+        if not authorization.startswith("Token "):
             raise Refused("401 Unauthorized")
         number = _SEPARATORS.sub("", raw_number.strip())
-        if not _CLEAN.fullmatch(number):
-            raise Refused("400 Bad Request")
-
-        db = _db()
-        user = db.execute(TOKEN_USER, (auth[6:],)).fetchone()
-        if user is None or not user[2]:
-            raise Refused("401 Unauthorized")
-        user_id, username, _ = user
-        with db.transaction():
-            call = db.execute(CALL_LOCKING_ACCOUNT, (mode_id, callid)).fetchone()
-            if call is None:
-                raise Refused("404 Not Found")
-            call_pk, state, agent_pk, call_agent_code, agent_user_id, logged_in = call[:6]
-            account_pk, call_account_number, country, type_id, low, high = call[6:]
-            if type_id is None:
-                raise Refused("400 Bad Request")
-            digits = len(number.lstrip("+"))
-            if not (low or 3) <= digits <= (high or 20):
-                raise Refused("400 Bad Request")
-            e164, national = _identify(number, country)
-            if call_agent_code != agent_code or agent_user_id != user_id:
-                raise Refused("403 Forbidden")
-            if call_account_number != account_number:
-                raise Refused("409 Conflict")
-            if state != "active" and not logged_in:
-                raise Refused("409 Conflict")
-
-            now = datetime.now(UTC)
-            live = {row[1]: row for row in db.execute(LIVE_MODES, (account_pk,)).fetchall()}
-            if e164:
-                listed = db.execute(DO_NOT_CALL_KNOWN, (now, e164, national, national))
-            else:
-                listed = db.execute(DO_NOT_CALL_UNKNOWN, (now, national, number, national, number))
-            if listed.fetchone() is not None:
-                raise Refused("409 Conflict")
-            held = live.pop(mode_id, None)
-            before = _state(held[2], held[3], *held[6:]) if held else None
-            if held and (held[3] or held[2]) == (e164 or number):  # the same number keeps all
-                after = dict(before, number=number, e164=e164)
-                kept = held[6:]
-            else:
-                after = _state(number, e164)
-                kept = (False, "", "", None, "", None, None)
-            db.execute(UPSERT_MODE, (account_pk, mode_id, number, e164, national, raw_number,
-                                     *kept, now, agent_code))  # fmt: skip
-            old_number = held[2] if held else ""
-            touched = [{"mode_id": mode_id, "before": before, "after": after}]
-            deleted = []
-            if delete_others and live:
-                db.execute(DELETE_OTHER_MODES, (now, agent_code, account_pk, sorted(live)))
-                deleted = [{"mode_id": m, "number": row[2]} for m, row in sorted(live.items())]
-                touched += [
-                    {"mode_id": m, "before": _state(row[2], row[3], *row[6:]), "after": None}
-                    for m, row in sorted(live.items())
-                ]
-                touched.sort(key=lambda t: t["mode_id"])
-
-            seq, prev_hash = db.execute(NEXT_SEQ).fetchone()
-            entry = {
-                "seq": seq,
-                "created_at": datetime.now(UTC),
-                "action": "set",
-                "account_id": account_pk,
-                "account_number": call_account_number,
-                "call_id": call_pk,
-                "callid": callid,
-                "agent_id": agent_pk,
-                "agent_code": agent_code,
-                "user_id": user_id,
-                "username": username,
-                "source": source,
-                "mode_id": mode_id,
-                "old_number": old_number,
-                "new_number": number,
-                "new_number_e164": e164,
-                "deleted_modes": deleted,
-                "modes": touched,
-                "reverts_id": None,
-                "client_ip": environ.get("REMOTE_ADDR") or None,
-                "request_id": request_id,
-                "prev_hash": prev_hash,
-            }
-            secret = secrets.token_hex(32)
-            entry_hash = _hash(entry, secret)
-            db.execute(
-                INSERT_ENTRY,
-                (
-                    seq,
-                    entry["created_at"],
-                    account_pk,
-                    call_account_number,
-                    call_pk,
-                    callid,
-                    agent_pk,
-                    agent_code,
-                    user_id,
-                    username,
-                    source,
-                    mode_id,
-                    old_number,
-                    number,
-                    e164,
-                    json.dumps(deleted),
-                    json.dumps(touched),
-                    entry["client_ip"],
-                    request_id,
-                    prev_hash,
-                    entry_hash,
-                    secret,
-                ),
-            )
-            db.execute(SET_HEAD_HASH, (entry_hash,))
-    except Refused as refused:
-        return _reply(start_response, refused.status, reply_subtopic, None, {"success": False})
     except (ValueError, KeyError, TypeError, AttributeError):
-        return _reply(start_response, "400 Bad Request", reply_subtopic, None, {"success": False})
-    return _reply(start_response, "200 OK", reply_subtopic, callid, {"success": True}, request_id)
+        raise BadRequest() from None
+    if not _CLEAN.fullmatch(number):
+        raise BadRequest()
+
+    user = db.execute(TOKEN_USER, (authorization[6:],)).fetchone()
+    if user is None or not user[2]:
+        raise Refused("401 Unauthorized")
+    user_id, username, _ = user
+    with db.transaction():
+        call = db.execute(CALL_LOCKING_ACCOUNT, (mode_id, callid)).fetchone()
+        if call is None:
+            raise Refused("404 Not Found")
+        call_pk, state, agent_pk, call_agent_code, agent_user_id, logged_in = call[:6]
+        account_pk, call_account_number, country, type_id, low, high = call[6:]
+        if type_id is None:
+            raise BadRequest()
+        digits = len(number.lstrip("+"))
+        if not (low or 3) <= digits <= (high or 20):
+            raise BadRequest()
+        e164, national = _identify(number, country)
+        if call_agent_code != agent_code or agent_user_id != user_id:
+            raise Refused("403 Forbidden")
+        if call_account_number != account_number:
+            raise Refused("409 Conflict")
+        if state != "active" and not logged_in:
+            raise Refused("409 Conflict")
+
+        now = datetime.now(UTC)
+        # The do-not-call lookup rides on the live modes' read, as in the
+        # product (lcm.actions.modes.live_states); without a live mode, apart.
+        if e164:
+            check, check_params = DO_NOT_CALL_KNOWN, (now, e164, national, national)
+        else:
+            check, check_params = DO_NOT_CALL_UNKNOWN, (now, national, number, national, number)
+        rows = db.execute(LIVE_MODES_CHECKING[check], (*check_params, account_pk)).fetchall()
+        live = {row[1]: row[:13] for row in rows}
+        if rows:
+            listed = rows[0][13]
+        else:
+            found = db.execute(check, check_params).fetchone()
+            listed = found[0] if found else None
+        if listed is not None:
+            raise Refused("409 Conflict")
+        held = live.pop(mode_id, None)
+        before = _state(held[2], held[3], *held[6:]) if held else None
+        if held and (held[3] or held[2]) == (e164 or number):  # the same number keeps all
+            after = dict(before, number=number, e164=e164)
+            kept = held[6:]
+        else:
+            after = _state(number, e164)
+            kept = (False, "", "", None, "", None, None)
+        db.execute(UPSERT_MODE, (account_pk, mode_id, number, e164, national, raw_number,
+                                 *kept, now, agent_code))  # fmt: skip
+        old_number = held[2] if held else ""
+        touched = [{"mode_id": mode_id, "before": before, "after": after}]
+        deleted = []
+        if delete_others and live:
+            db.execute(DELETE_OTHER_MODES, (now, agent_code, account_pk, sorted(live)))
+            deleted = [{"mode_id": m, "number": row[2]} for m, row in sorted(live.items())]
+            touched += [
+                {"mode_id": m, "before": _state(row[2], row[3], *row[6:]), "after": None}
+                for m, row in sorted(live.items())
+            ]
+            touched.sort(key=lambda t: t["mode_id"])
+
+        seq, prev_hash = db.execute(NEXT_SEQ).fetchone()
+        entry = {
+            "seq": seq,
+            "created_at": datetime.now(UTC),
+            "action": "set",
+            "account_id": account_pk,
+            "account_number": call_account_number,
+            "call_id": call_pk,
+            "callid": callid,
+            "agent_id": agent_pk,
+            "agent_code": agent_code,
+            "user_id": user_id,
+            "username": username,
+            "source": source,
+            "mode_id": mode_id,
+            "old_number": old_number,
+            "new_number": number,
+            "new_number_e164": e164,
+            "deleted_modes": deleted,
+            "modes": touched,
+            "reverts_id": None,
+            "client_ip": client_ip,
+            "request_id": request_id,
+            "prev_hash": prev_hash,
+        }
+        secret = secrets.token_hex(32)
+        entry_hash = _hash(entry, secret)
+        db.execute(
+            INSERT_ENTRY_MOVING_HEAD,
+            (
+                seq,
+                entry["created_at"],
+                account_pk,
+                call_account_number,
+                call_pk,
+                callid,
+                agent_pk,
+                agent_code,
+                user_id,
+                username,
+                source,
+                mode_id,
+                old_number,
+                number,
+                e164,
+                json.dumps(deleted),
+                json.dumps(touched),
+                client_ip,
+                request_id,
+                prev_hash,
+                entry_hash,
+                secret,
+                entry_hash,
+            ),
+        )
+    return callid
+
+
+def reply_body(subtopic: str, callid, response: dict) -> bytes:
+    return json.dumps(
+        {
+            "channel": "LCM",
+            "topic": "WebService",
+            "subtopic": subtopic,
+            "message": {"callid": callid, "response": response},
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+REPLY_SUBTOPIC = "SetNewModeNumberResult"
+
+
+def application(environ, start_response):
+    request_id = uuid.uuid4().hex
+    status, callid = "200 OK", None
+    try:
+        body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        callid = set_new_mode_number(
+            _db(),
+            body,
+            authorization=environ.get("HTTP_AUTHORIZATION", ""),
+            client_ip=environ.get("REMOTE_ADDR") or None,
+            request_id=request_id,
+        )
+    except Refused as refused:
+        status, request_id = refused.status, ""
+    except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, or not the shape
+        status, request_id = "400 Bad Request", ""
+    response = {"success": callid is not None}
+    reply = reply_body(REPLY_SUBTOPIC, callid, response)
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(reply))),
+            ("X-Request-ID", request_id),
+        ],
+    )
+    return [reply]

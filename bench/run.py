@@ -10,7 +10,9 @@ Everything binds 127.0.0.1. Phases (``--phases``):
 
 ``main``    one database of ``--accounts`` accounts (bench/fill.py); the
             product under gunicorn with production settings and the floor
-            (bench/floor.py) under the same gunicorn settings, both driven by
+            (bench/floor.py) under the same gunicorn settings (with --layers,
+            the default, also bench/layers.py's plain-Django and minimal-DRF
+            views: the floor's statements under the product's settings), all driven by
             wrk (bench/webservice.lua) at each of ``--connections``,
             alternately, after a warm-up; every response's status is checked.
             CPU per request is the CPU time of the gunicorn process tree plus
@@ -234,6 +236,7 @@ def run_wrk(
     delete_ratio: float = 0.25,
     auth: str = "agent",
     max_requests: int = 0,
+    path: str = "/api/lcm/webservice/",
 ) -> dict:
     threads = min(2, connections)
     argv = [
@@ -252,6 +255,7 @@ def run_wrk(
         str(delete_ratio),
         auth,
         str(max_requests // threads if max_requests else 0),
+        path,
     ]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
@@ -413,6 +417,11 @@ COMMIT_MODES = {
 }
 
 
+DEFAULT_PATH = "/api/lcm/webservice/"
+# bench/layers.py's views, served with its settings (--layers).
+LAYER_PATHS = {"minimal DRF": "/api/bench/drf/", "plain Django": "/api/bench/django/"}
+
+
 def phase_main(args, admin_url: str, template: str, workdir: Path, pg_roots) -> dict:
     url = create_database(admin_url, "lcm_bench_main", template)
     env = production_env(url)
@@ -431,14 +440,31 @@ def phase_main(args, admin_url: str, template: str, workdir: Path, pg_roots) -> 
             env,
             workdir,
         )
-        results[mode] = {"product": [], "floor": []}
+        servers = [product, floor]
+        if args.layers:  # bench/layers.py: the floor's statements in plain Django and minimal DRF
+            layers_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.layers_settings"}
+            for name in LAYER_PATHS:
+                servers.append(
+                    start_server(
+                        name, gunicorn_argv("config.wsgi", args.workers), layers_env, workdir
+                    )
+                )
+        results[mode] = {server.name: [] for server in servers}
         try:
-            for server in (product, floor):
-                warm_up(server, args, data_file)
+            for server in servers:
+                warm_up(server, args, data_file, path=LAYER_PATHS.get(server.name, DEFAULT_PATH))
             for connections in args.connections:
-                for server in (product, floor):
+                for server in servers:
                     results[mode][server.name].append(
-                        measure(f"{server.name}", server, pg_roots, connections, args, data_file)
+                        measure(
+                            f"{server.name}",
+                            server,
+                            pg_roots,
+                            connections,
+                            args,
+                            data_file,
+                            path=LAYER_PATHS.get(server.name, DEFAULT_PATH),
+                        )
                     )
             # The integration account's path: one token acting for every
             # agent, so the permission check (cached) runs on each request.
@@ -448,8 +474,8 @@ def phase_main(args, admin_url: str, template: str, workdir: Path, pg_roots) -> 
                 auth=f"dialer:{token}",
             )  # fmt: skip
         finally:
-            product.stop()
-            floor.stop()
+            for server in servers:
+                server.stop()
     chain = check_chain(url)
     log(f"audit chain after the load: {chain}")
     return {
@@ -782,8 +808,9 @@ def report(
                 "CPU ms/req (app + PG) |"
             )
             out.append("|---:|---|---:|---:|---:|---:|---:|---:|")
-            for p, f in zip(results["product"], results["floor"], strict=True):
-                for r in (p, f):
+            layers = [results[name] for name in LAYER_PATHS if name in results]
+            for p, f, *more in zip(results["product"], results["floor"], *layers, strict=True):
+                for r in (p, f, *more):
                     out.append(
                         f"| {r.connections} | {r.label} | {r.rps:.0f} | {r.p50_ms:.2f} | "
                         f"{r.p99_ms:.2f} | {r.max_ms:.1f} | {r.errors} | "
@@ -957,6 +984,12 @@ def main(argv=None) -> None:
         "--commit", default="durable,async", help="commit modes of the main phase: durable, async"
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--layers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also serve bench/layers.py's plain-Django and minimal-DRF views in the main phase",
+    )
     parser.add_argument("--sqlite-accounts", type=int, default=10_000)
     parser.add_argument("--scale-small", type=int, default=10_000)
     parser.add_argument("--scale-large", type=int, default=100_000)

@@ -9,7 +9,8 @@
 -- requests sent with DeleteOtherModes=true (0..1); "agent" (each request
 -- with the token of the call's own agent) or "dialer:<token>" (every request
 -- with the integration token, acting for the call's agent); the most
--- requests each thread sends (0: no limit, wrk's -d bounds the run).
+-- requests each thread sends (0: no limit, wrk's -d bounds the run); the
+-- path (default /api/lcm/webservice/; bench/layers.py's views have their own).
 --
 -- Every response's status is checked: done() prints one line
 -- "BENCH_JSON {...}" with the counts (non200 must be 0) and the latency
@@ -46,7 +47,7 @@ function init(args)
   assert(#calls > 0, "no calls in " .. args[1])
   math.randomseed(os.time() + 7919 * (thread_number or 1))
   wrk.method = "POST"
-  wrk.path = "/api/lcm/webservice/"
+  wrk.path = args[6] or "/api/lcm/webservice/"
 end
 
 function request()

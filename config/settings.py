@@ -50,15 +50,17 @@ INSTALLED_APPS = [
     "lcm",
 ]
 
+# The four config.middleware classes are Django's own, stepped over by
+# token-authenticated API requests, which never use them (config/middleware.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "lcm.logs.RequestLogMiddleware",  # times every /api/ request; see Logging
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
     "lcm.admin.display.FloorTimeZoneMiddleware",  # the console's times in the floor's zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.CSPMiddleware",  # django-csp's, the site policy built once

@@ -19,6 +19,7 @@ signed checkpoint still verify without them.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import hmac
 import json
@@ -31,7 +32,7 @@ from datetime import UTC
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from . import bulk
+from . import bulk, cursors
 from .models import AuditChainHead, ModeChange
 
 GENESIS_HASH = "0" * 64
@@ -190,10 +191,11 @@ def append_entry(entry: ModeChange) -> ModeChange:
     ``UPDATE … RETURNING`` on the single AuditChainHead row takes that row's
     lock until commit, so concurrent appends form one gap-free chain, and a
     rollback returns the number. (On SQLite the IMMEDIATE transaction already
-    serialises writers.) Three statements: take the number, insert the entry,
-    move the head's hash.
+    serialises writers.) Take the number, then insert the entry and move the
+    head's hash: on PostgreSQL one statement (`_insert_moving_head`), on
+    SQLite two.
     """
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
         )
@@ -201,10 +203,29 @@ def append_entry(entry: ModeChange) -> ModeChange:
         entry.created_at = timezone.now()
         entry.salt = new_secret()
         entry.hash = compute_hash(entry)
-        _insert(cursor, entry)
-        cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [entry.hash])
+        if connection.vendor == "postgresql":
+            cursor.execute(_insert_moving_head(), [*bulk.insert_params(entry), entry.hash])
+            _inserted(entry, cursor.fetchone()[0])
+        else:
+            _insert(cursor, entry)
+            cursor.execute(_MOVE_HEAD, [entry.hash])
     checkpoints.after_append(entry.seq, entry.seq)  # no statement: an on_commit hook
     return entry
+
+
+_MOVE_HEAD = "UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1"
+
+
+@functools.cache
+def _insert_moving_head() -> str:
+    """PostgreSQL: the entry's INSERT and the head's new hash in one round
+    trip, a data-modifying CTE (SQLite has none), answering the entry's id.
+    The head row is already this transaction's (locked by the UPDATE that
+    took the number)."""
+    return (
+        f"WITH entry AS ({bulk.insert_statement(ModeChange)}) "  # noqa: S608 (constants)
+        f"{_MOVE_HEAD} RETURNING (SELECT id FROM entry)"
+    )
 
 
 def _insert(cursor, entry: ModeChange) -> None:
@@ -214,9 +235,13 @@ def _insert(cursor, entry: ModeChange) -> None:
     (`lcm.bulk.insert_params`)."""
     cursor.execute(bulk.insert_statement(ModeChange), bulk.insert_params(entry))
     if connection.features.can_return_columns_from_insert:
-        entry.pk = cursor.fetchone()[0]
+        _inserted(entry, cursor.fetchone()[0])
     else:
-        entry.pk = cursor.lastrowid
+        _inserted(entry, cursor.lastrowid)
+
+
+def _inserted(entry: ModeChange, pk: int) -> None:
+    entry.pk = pk
     entry._state.adding = False
     entry._state.db = connection.alias
 

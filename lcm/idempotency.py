@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from lcm.conf import lcm_settings
 
-from . import errors
+from . import cursors, errors
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -113,7 +113,7 @@ def run_once(
     when the key was used for a request with another fingerprint."""
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(_CLAIM, [user.pk, key, fingerprint, adapt(now), adapt(expiry_cutoff())])
         if cursor.rowcount == 0:
             cursor.execute(_STORED, [user.pk, key])
@@ -122,7 +122,7 @@ def run_once(
                 raise errors.IdempotencyKeyReused(key)
             return Reply(status, json.loads(body), replayed=True)
     reply = run()
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(_STORE, [reply.status, json.dumps(reply.body), user.pk, key])
     return reply
 

@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lcm import errors
+from lcm import bulk, cursors, errors
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
 from lcm.numbers import clean_for_mode
 
@@ -79,7 +79,7 @@ def _load_call_locking_account(
     sql = _CALL_AGENT_ACCOUNT
     if connection.features.has_select_for_update_of:
         sql += _LOCK_ACCOUNT
-    with connection.cursor() as cursor:
+    with cursors.cursor() as cursor:
         cursor.execute(sql, [mode_id, callid])
         row = cursor.fetchone()
     if row is None:
@@ -180,7 +180,7 @@ def set_new_mode_number(
         agent_id=agent_id,
         actor=actor,
     )
-    live = modes.live_states(call.account)
+    live = modes.live_states(call.account, checking=clean)
     return modes.write(
         live=live,
         targets=modes.number_targets(
@@ -188,7 +188,8 @@ def set_new_mode_number(
         ),
         main_mode_id=mode_id,
         by=call.agent.agent_id,
-        entry=ModeChange(
+        entry=bulk.instance(
+            ModeChange,
             action=ModeChange.Action.SET,
             # The keys, not the rows: nothing reads them back from the entry,
             # and a relation's descriptor costs on the hot path.

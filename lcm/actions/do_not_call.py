@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from lcm import errors, inputs
+from lcm import cursors, errors, inputs
 from lcm.audit import append_entry
 from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange
 from lcm.numbers import CleanNumber, candidates, clean_any, same_number, shown
@@ -106,14 +106,16 @@ def as_clean(row) -> CleanNumber:
     return CleanNumber(row.number, row.number_e164, row.number_national)
 
 
-def blocking(
-    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
-) -> tuple[int, str] | None:
-    """The entry (its id and listed number) that blocks `number` (held by a
-    mode of `account`) now, if any; its number is `""` when the block is the
-    whole contact's. Hand-written SQL: it runs on every SetNewModeNumber (one
-    indexed lookup; the account's blocks and the campaign are in the same
-    condition)."""
+def blocking_query(
+    number: CleanNumber,
+    *,
+    account: Account | None = None,
+    now: datetime | None = None,
+    columns: str = "d.id, d.number",
+) -> tuple[str, list]:
+    """`blocking`'s SELECT and its parameters: at most one row, the blocking
+    entry's `columns`. The kernel runs it, for the id alone, as a subquery
+    of its read of the account's live modes (`lcm.actions.modes.live_states`)."""
     condition, params = match_sql(number, "d")
     db_now = connection.ops.adapt_datetimefield_value(now or timezone.now())
     if account is None:
@@ -124,14 +126,26 @@ def blocking(
             f"{condition}) OR (d.scope = 'contact' AND d.account_id = %s))"
         )
         params = [account.campaign, *params, account.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT d.id, d.number FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
-            "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
-            f"AND (d.expires_at IS NULL OR d.expires_at > %s) AND {scope} "
-            "ORDER BY d.id LIMIT 1",
-            [db_now, db_now, *params],
-        )
+    return (
+        f"SELECT {columns} FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
+        "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
+        f"AND (d.expires_at IS NULL OR d.expires_at > %s) AND {scope} "
+        "ORDER BY d.id LIMIT 1",
+        [db_now, db_now, *params],
+    )
+
+
+def blocking(
+    number: CleanNumber, *, account: Account | None = None, now: datetime | None = None
+) -> tuple[int, str] | None:
+    """The entry (its id and listed number) that blocks `number` (held by a
+    mode of `account`) now, if any; its number is `""` when the block is the
+    whole contact's. Hand-written SQL: it runs on every SetNewModeNumber (one
+    indexed lookup; the account's blocks and the campaign are in the same
+    condition)."""
+    sql, params = blocking_query(number, account=account, now=now)
+    with cursors.cursor() as cursor:
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
 

@@ -9,6 +9,8 @@ from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from lcm import cursors
+
 # A client generated from the schema sends "Bearer" unless told the prefix;
 # DRF would answer "credentials were not provided", which sends them looking
 # for the wrong mistake.
@@ -41,7 +43,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         sql, attnames, names = _statement()
-        with connection.cursor() as cursor:
+        with cursors.cursor() as cursor:
             cursor.execute(sql, [key])
             row = cursor.fetchone()
         if row is None:

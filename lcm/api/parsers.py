@@ -9,6 +9,10 @@ memory, a deep one ends in a RecursionError (a 500). Here:
   before DRF reads the body;
 - `BoundedJSONParser` re-checks the bytes it gets and refuses JSON nested
   deeper than `MAX_DEPTH` (400).
+
+`BoundedContentNegotiation` also remembers DRF's choice of renderer: it
+depends only on the view's renderer classes, the format asked for and the
+``Accept`` header, and DRF parses that header again on every request.
 """
 
 from __future__ import annotations
@@ -58,17 +62,44 @@ def declared_length(request) -> int:
         return 0
 
 
+# DRF's answers, (renderer classes, format, Accept) -> (index of the
+# renderer, media type). Bounded, as the Accept header is the client's to
+# vary: at most this many answers, each for a header of at most this length.
+_RENDERER_CHOICES: dict[tuple, tuple[int, str]] = {}
+MAX_RENDERER_CHOICES = 256
+MAX_REMEMBERED_ACCEPT = 200
+
+
 class BoundedContentNegotiation(DefaultContentNegotiation):
     """Picks no parser for a body declared larger than the limit.
 
     DRF asks for a parser before it reads the body, so this is where an
-    oversized request can be refused unread.
+    oversized request can be refused unread. The renderer is DRF's choice,
+    remembered per (renderer classes, format, Accept header); a refusal
+    (406) is never remembered.
     """
 
     def select_parser(self, request, parsers):
         if declared_length(request) > lcm_settings.LCM_API_MAX_BODY_BYTES:
             raise too_large(lcm_settings.LCM_API_MAX_BODY_BYTES)
         return super().select_parser(request, parsers)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        format = format_suffix
+        if not format and request.META.get("QUERY_STRING"):
+            format = request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        accept = request.META.get("HTTP_ACCEPT")
+        key = (tuple(type(r) for r in renderers), format, accept)
+        known = _RENDERER_CHOICES.get(key)
+        if known is not None:
+            return renderers[known[0]], known[1]
+        renderer, media_type = super().select_renderer(request, renderers, format_suffix)
+        if (
+            len(_RENDERER_CHOICES) < MAX_RENDERER_CHOICES
+            and len(accept or "") <= MAX_REMEMBERED_ACCEPT
+        ):
+            _RENDERER_CHOICES[key] = (renderers.index(renderer), media_type)
+        return renderer, media_type
 
 
 class BoundedJSONParser(JSONParser):

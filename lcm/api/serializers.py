@@ -8,8 +8,12 @@ of digits and an integer, as the vendor's sample sends a number.
 
 import copy
 
+from django.core.validators import ProhibitNullCharactersValidator
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from lcm import errors, inputs
 
@@ -20,9 +24,23 @@ MAX_CALLBACK_PAGE = 100
 
 class StrictCharField(serializers.CharField):
     """A JSON string that the database and the audit hash can store
-    (`lcm.inputs.text_problem`: no NUL, no unpaired surrogate)."""
+    (`lcm.inputs.text_problem`: no NUL, no unpaired surrogate).
+
+    That check refuses such a string before any validator runs, so DRF's
+    own NUL and surrogate validators (the latter a Python loop over every
+    character) could never fail: they are left out."""
 
     default_error_messages = {"not_a_string": "Must be a string."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v
+            for v in self.validators
+            if not isinstance(
+                v, ProhibitNullCharactersValidator | ProhibitSurrogateCharactersValidator
+            )
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -74,18 +92,31 @@ class ModeIdField(serializers.Field):
 class MessageData(serializers.Serializer):
     """An envelope message's `data`: flat, stateless scalar fields.
 
-    DRF deep-copies a serializer's declared fields for every instance
-    (`Field.__deepcopy__` runs each field's `__init__` again): on
-    SetNewModeNumber, the hot path, that was about a tenth of our CPU per
-    request (bench/profile_request.py, docs/benchmarks.md). These fields hold
-    no state of their own beyond construction, so a shallow copy of each is
-    as good: `bind()` sets the copy's own name and parent, and validators and
-    messages are only read. A nested serializer or a list field must not
-    use this base: its children would be shared.
+    DRF gives every serializer instance fields of its own: a deep copy of the
+    declared fields (`Field.__deepcopy__` runs each field's `__init__`
+    again), each bound to the instance. On SetNewModeNumber, the hot path,
+    building and binding them was about a twentieth of a request's
+    instructions (bench/request_instructions.py, docs/benchmarks.md). These
+    fields hold no state beyond construction, and of their parent they read
+    only `root.partial` and `context`, which no message sets; so each class
+    binds one copy of its fields, once, to an instance of its own made for
+    that, and every instance validates with them. A nested serializer or a
+    list field must not use this base.
     """
 
-    def get_fields(self):
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+    @cached_property
+    def fields(self):
+        return type(self).bound_fields()
+
+    @classmethod
+    def bound_fields(cls) -> BindingDict:
+        fields = cls.__dict__.get("_bound_fields")
+        if fields is None:
+            fields = BindingDict(cls())
+            for name, field in copy.deepcopy(cls._declared_fields).items():
+                fields[name] = field
+            cls._bound_fields = fields
+        return fields
 
 
 class SetNewModeNumberData(MessageData):

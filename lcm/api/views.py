@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lcm import idempotency
+from lcm import cursors, idempotency
 from lcm.actions import RequestContext
 from lcm.logs import request_id_of
 
@@ -63,6 +63,12 @@ class WebServiceView(LcmApiPolicy, APIView):
             callid=envelope.echoed_callid(body),
             headers=headers,
         )
+
+    def dispatch(self, request, *args, **kwargs):
+        # One cursor for the request's hand-written statements (lcm.cursors):
+        # the token lookup, the action's, the Idempotency-Key's.
+        with cursors.shared():
+            return super().dispatch(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
