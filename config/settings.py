@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.CSPMiddleware",  # django-csp's, the site policy built once
+    "lcm.faults.DatabaseFaultMiddleware",  # a database fault in a page: the 503 page
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 

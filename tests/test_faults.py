@@ -31,6 +31,7 @@ from rest_framework.authtoken.models import Token
 
 from lcm import errors
 from lcm.audit import verify_chain
+from lcm.faults import PAGE_HEADINGS
 from lcm.models import Call, ModeChange
 
 from .audit_log import DEMO_LOG, seq
@@ -258,6 +259,7 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
             "audit": clients["auditor"].get(MODE_CHANGES),
             "audit, session": browser.get(MODE_CHANGES),
         }
+        console = browser.get("/admin/lcm/account/")
     finally:
         connection.close()  # the next query opens a new connection
 
@@ -279,6 +281,14 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
             "code": "database_unavailable",
             "message": errors.DATABASE_UNAVAILABLE,
         }
+    # The console: the styled 503 page with a way back, not the 500 page.
+    assert console.status_code == 503
+    assert console["Content-Type"].startswith("text/html")
+    assert console["Retry-After"] == str(errors.DATABASE_RETRY_AFTER_SECONDS)
+    page = console.content.decode()
+    assert PAGE_HEADINGS[errors.DatabaseUnavailable] in page
+    assert 'id="try-again"' in page
+    assert 'href="/admin/" id="way-back"' in page
 
     assert snapshot() == before
     retry = clients["testagent"].post(WEBSERVICE, set_mode_body(), format="json")
