@@ -322,6 +322,16 @@ LCM_AUDIT_READS_DATABASE = (
     "replica" if "replica" in DATABASES else lcm_conf.SETTINGS["LCM_AUDIT_READS_DATABASE"].default
 )
 
+# --- Faults -------------------------------------------------------------------
+# DATABASE_LOCK_TIMEOUT: the most seconds any statement waits for a lock
+# another transaction holds (PostgreSQL's lock_timeout, set by lcm on each
+# connection): past it the request fails, as a 503 the client retries with its
+# Idempotency-Key, instead of waiting as long as a frozen worker holding the
+# account or the audit chain's head stays frozen. 0: no bound. Behind PgBouncer
+# in transaction mode, also set it on the role (docs/operations.md, "Faults").
+
+LCM_DATABASE_LOCK_TIMEOUT = lcm_env("DATABASE_LOCK_TIMEOUT", "LCM_DATABASE_LOCK_TIMEOUT", float)
+
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request
 # (lcm.logs.RequestLogMiddleware). Every line passes MaskSecretsFilter: runs

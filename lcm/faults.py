@@ -1,9 +1,9 @@
-"""Database faults as the user sees them: one mapping for every door.
-docs/operations.md, "Faults".
+"""Database faults as the user sees them: one mapping for every door, and
+the one bound on lock waits. docs/operations.md, "Faults".
 
 - `database_fault(exc)` says what a database exception means to the user:
-  the database is unavailable (lost, unreachable, restarting), its disk is
-  full, or it is
+  the database is unavailable (lost, unreachable, restarting, or a lock
+  waited for past `LCM_DATABASE_LOCK_TIMEOUT`), its disk is full, or it is
   read-only — `lcm.errors.DatabaseUnavailable` or one of its kinds, each a
   503 with ``Retry-After`` — or None when the exception is not the
   database's fault (a constraint, a bug: those stay what they are). The
@@ -13,6 +13,11 @@ docs/operations.md, "Faults".
 - `DatabaseFaultMiddleware` answers such a fault in a console page with a
   styled 503 page that says what failed, with ``Retry-After``, a "try again"
   link and the way back, instead of the 500 page.
+- `bound_lock_waits` (on every new PostgreSQL connection, `lcm.apps`) sets
+  ``lock_timeout``: no statement waits longer than the bound for a lock
+  another transaction holds — the account row, the audit chain's head, an
+  `Idempotency-Key` — so a frozen or stuck worker holding one costs the
+  others a 503 they retry, not a wait as long as it is stuck.
 
 A failed request has rolled back by the time any of these sees it: nothing
 of it was written.
@@ -29,6 +34,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
 from lcm import errors
+from lcm.conf import lcm_settings
 
 logger = logging.getLogger("lcm.faults")
 
@@ -59,6 +65,23 @@ def database_fault(exc: BaseException) -> errors.DatabaseUnavailable | None:
     if isinstance(exc, OperationalError | InterfaceError):
         return errors.DatabaseUnavailable()
     return None
+
+
+# --- The lock bound --------------------------------------------------------------
+
+
+def bound_lock_waits(sender, connection, **kwargs) -> None:
+    """`connection_created`: set this PostgreSQL session's ``lock_timeout``
+    to `LCM_DATABASE_LOCK_TIMEOUT` (0: no bound). Every door — API, console,
+    import, commands — opens its connections through here. A statement that
+    waits longer fails with SQLSTATE 55P03, an OperationalError: a 503
+    `database_unavailable` the client retries (with its Idempotency-Key).
+    SQLite's writers queue on its own busy timeout (`SQLITE_TIMEOUT`)."""
+    if connection.vendor != "postgresql":
+        return
+    milliseconds = round(lcm_settings.LCM_DATABASE_LOCK_TIMEOUT * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{milliseconds}ms"])
 
 
 # --- The console's page ------------------------------------------------------------

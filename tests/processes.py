@@ -102,16 +102,28 @@ class Reply:
     error: str = ""
 
 
-def post(port: int, path: str, body: dict, token: str, timeout: float = 30) -> Reply:
+def post(
+    port: int, path: str, body: dict, token: str, timeout: float = 30, headers: dict | None = None
+) -> Reply:
     """POST JSON to 127.0.0.1:`port`; a dropped connection is a Reply too."""
+    return request(
+        port,
+        "POST",
+        path,
+        json.dumps(body),
+        {"Content-Type": "application/json", "Authorization": f"Token {token}", **(headers or {})},
+        timeout,
+    )
+
+
+def get(port: int, path: str, timeout: float = 30) -> Reply:
+    return request(port, "GET", path, None, {}, timeout)
+
+
+def request(port: int, method: str, path: str, body, headers: dict, timeout: float) -> Reply:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(
-            "POST",
-            path,
-            json.dumps(body),
-            {"Content-Type": "application/json", "Authorization": f"Token {token}"},
-        )
+        conn.request(method, path, body, headers)
         response = conn.getresponse()
         raw = response.read().decode()
         headers = {k.lower(): v for k, v in response.getheaders()}
@@ -221,3 +233,24 @@ class PostgresCluster:
 
     def stop(self) -> None:
         self._run("stop", self.dir)
+
+
+def pid_holding_local_port(pids: list[int], port: int) -> int | None:
+    """Which of `pids` owns the TCP socket bound to local `port` (the
+    client side of a database connection, as pg_stat_activity's
+    `client_port` names it)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:[") and link[8:-1] in inodes:
+                        return pid
+    return None

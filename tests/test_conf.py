@@ -25,6 +25,7 @@ DEFAULTS = {
     "LCM_AUDIT_CHECKPOINT_MINUTES": 10,
     "LCM_AUDIT_LOG_NAME": "lcm",
     "LCM_AUDIT_READS_DATABASE": "default",
+    "LCM_DATABASE_LOCK_TIMEOUT": 2,
 }
 
 
@@ -116,6 +117,11 @@ def test_an_unknown_name_is_an_attribute_error():
             "LCM_AUDIT_WITNESS_TIMEOUT",
             "5s",
             "LCM_AUDIT_WITNESS_TIMEOUT must be a number of seconds above 0, not '5s'.",
+        ),
+        (
+            "LCM_DATABASE_LOCK_TIMEOUT",
+            -1,
+            "LCM_DATABASE_LOCK_TIMEOUT must be a number of seconds, 0 or more, not -1.",
         ),
         (
             "LCM_AUDIT_READS_DATABASE",

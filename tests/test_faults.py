@@ -7,7 +7,10 @@ recovers from them. Every fault is real:
 - a gunicorn worker killed with SIGKILL while its request waits, mid-
   transaction, for the audit chain head;
 - PostgreSQL restarted (pg_ctl restart -m fast) under load, in a cluster of
-  the test's own.
+  the test's own;
+- a gunicorn worker frozen (SIGSTOP) while it holds the audit chain's head
+  and an account's lock: the others answer a 503 within the lock bound
+  (`LCM_DATABASE_LOCK_TIMEOUT`), and their retries succeed.
 
 After each: no mode without its audit entry, the chain verifies, no gap in
 the sequence, and the next request succeeds.
@@ -35,12 +38,21 @@ from lcm.faults import PAGE_HEADINGS
 from lcm.models import Call, ModeChange
 
 from .audit_log import DEMO_LOG, seq
-from .conftest import DEMO_ENTRIES, WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
+from .conftest import (
+    DEMO_ENTRIES,
+    WEBSERVICE,
+    client_for,
+    envelope,
+    live_modes,
+    set_mode_body,
+    snapshot,
+)
 from .processes import (
     Gunicorn,
     PostgresCluster,
     database_url,
     manage,
+    pid_holding_local_port,
     post,
     production_env,
     wait_for,
@@ -304,7 +316,9 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
 def test_a_worker_killed_mid_request_leaves_no_partial_state(demo):
     token = Token.objects.create(user=get_user_model().objects.get(username="testagent")).key
     url = database_url(connection.settings_dict)
-    server = Gunicorn(production_env(url), workers=1)
+    # The request must still be waiting when it is killed, however busy the
+    # machine: the lock bound is not what this test is about.
+    server = Gunicorn(production_env(url, DATABASE_LOCK_TIMEOUT="60"), workers=1)
     locker = psycopg.connect(url)  # holds the audit chain head
     try:
         first = post(server.port, WEBSERVICE, set_mode_body(ContactNumber="3005550100"), token)
@@ -492,3 +506,127 @@ def test_the_product_recovers_when_postgresql_restarts_under_load():
         if server is not None:
             server.stop()
         cluster.stop()
+
+
+# --- A worker frozen while it holds the locks (PostgreSQL, gunicorn) -------------------
+
+MARIA = "596|485|587|0|0|44|59"
+LOCK_TIMEOUT = 2  # LCM_DATABASE_LOCK_TIMEOUT's default, which production_env leaves as is
+
+
+def maria_body(**overrides):
+    """otheragent's call 12346 on Maria (seed_demo): another account, another agent."""
+    return set_mode_body(callid="12346", AccountNumber=MARIA, AgentID="otheragent", **overrides)
+
+
+def timed_post(port, body, token, key=None):
+    started = time.monotonic()
+    reply = post(port, WEBSERVICE, body, token, headers={"Idempotency-Key": key} if key else None)
+    return reply, time.monotonic() - started
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_frozen_worker_holding_the_locks_stalls_no_writer_past_the_bound(demo):
+    """Worker 1 is frozen (SIGSTOP) in the middle of a change: it holds
+    David's account row and the audit chain's head. Worker 2 goes on: a
+    change to David (waiting on the account) and one to Maria (waiting on
+    the head) each answer a 503 `database_unavailable` once the lock bound
+    has passed, a read answers at once; once worker 1 runs again its change
+    commits, and the two retries (same Idempotency-Key) succeed. Each change
+    is in the log once, in order, the chain intact."""
+    users = get_user_model().objects
+    tokens = {name: Token.objects.create(user=users.get(username=name)).key
+              for name in ("testagent", "otheragent")}  # fmt: skip
+    url = database_url(connection.settings_dict)
+    server = Gunicorn(production_env(url), workers=2)
+    locker = psycopg.connect(url)
+    frozen = None
+    try:
+        locker.execute("SELECT seq FROM lcm_auditchainhead WHERE id = 1 FOR UPDATE")
+        with (
+            ThreadPoolExecutor(1) as pool,
+            psycopg.connect(url, autocommit=True) as watcher,
+        ):
+            a_body = set_mode_body(ContactNumber="3005550301")
+            first = pool.submit(timed_post, server.port, a_body, tokens["testagent"], "freeze-a")
+            # It has locked David and written his mode; it waits for the head.
+            [backend, client_port] = wait_for(
+                lambda: watcher.execute(
+                    "SELECT pid, client_port FROM pg_stat_activity "
+                    "WHERE %s = ANY(pg_blocking_pids(pid))",
+                    [locker.info.backend_pid],
+                ).fetchone(),
+                "the first change to wait for the audit chain head",
+            )
+            frozen = pid_holding_local_port(server.worker_pids(), client_port)
+            assert frozen is not None
+            os.kill(frozen, signal.SIGSTOP)
+            locker.rollback()  # the frozen worker's transaction now holds the head
+            wait_for(
+                lambda: (
+                    watcher.execute(
+                        "SELECT state FROM pg_stat_activity WHERE pid = %s", [backend]
+                    ).fetchone()
+                    == ("idle in transaction",)
+                ),
+                "the frozen worker's transaction to hold the head, idle",
+            )
+            before = snapshot()
+
+            david, david_s = timed_post(
+                server.port, set_mode_body(ContactNumber="3005550302"), tokens["testagent"],
+                "freeze-b",
+            )  # fmt: skip
+            maria, maria_s = timed_post(
+                server.port, maria_body(ContactNumber="3005550303"), tokens["otheragent"],
+                "freeze-c",
+            )  # fmt: skip
+            read, read_s = timed_post(
+                server.port, envelope("GetContactModes", callid="12346", AccountNumber=MARIA),
+                tokens["otheragent"],
+            )  # fmt: skip
+            assert snapshot() == before  # the refused changes wrote nothing
+
+            os.kill(frozen, signal.SIGCONT)
+            frozen = None
+            a_reply, _ = first.result(timeout=30)
+
+        for reply, seconds in ((david, david_s), (maria, maria_s)):
+            assert reply.status == 503, reply
+            error = reply.body["message"]["error"]
+            assert (error["code"], error["errorMessage"]) == (
+                "database_unavailable",
+                errors.DATABASE_UNAVAILABLE,
+            )
+            assert reply.headers["retry-after"] == str(errors.DATABASE_RETRY_AFTER_SECONDS)
+            # It waited for the bound, and not much longer (generous margin).
+            assert LOCK_TIMEOUT - 0.2 <= seconds < LOCK_TIMEOUT + 3, seconds
+        assert read.status == 200, read
+        assert read_s < LOCK_TIMEOUT, read_s  # a read takes no lock: it never waited
+        assert a_reply.status == 200, a_reply
+
+        for body, token, key in (
+            (set_mode_body(ContactNumber="3005550302"), tokens["testagent"], "freeze-b"),
+            (maria_body(ContactNumber="3005550303"), tokens["otheragent"], "freeze-c"),
+        ):
+            retry, _ = timed_post(server.port, body, token, key)
+            assert retry.status == 200, retry
+            assert "idempotent-replayed" not in retry.headers  # the first try did nothing
+
+        assert seqs() == [*DEMO_SEQS, seq(1), seq(2), seq(3)]
+        assert [
+            e.new_number for e in ModeChange.objects.filter(seq__gt=DEMO_ENTRIES).order_by("seq")
+        ] == [
+            "3005550301",
+            "3005550302",
+            "3005550303",
+        ]
+        assert live_modes(DAVID)[1] == "3005550302"
+        assert live_modes(MARIA)[1] == "3005550303"
+        assert verify_chain().ok
+    finally:
+        if frozen is not None:
+            os.kill(frozen, signal.SIGCONT)
+        locker.close()
+        server.stop()
