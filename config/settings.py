@@ -321,6 +321,9 @@ LCM_AUDIT_LOG_NAME = lcm_env("AUDIT_LOG_NAME", "LCM_AUDIT_LOG_NAME")
 LCM_AUDIT_READS_DATABASE = (
     "replica" if "replica" in DATABASES else lcm_conf.SETTINGS["LCM_AUDIT_READS_DATABASE"].default
 )
+# AUDIT_REPLICA_MAX_LAG: seconds the replica may lag behind the primary before
+# the auditors' pages, API and proofs answer 503 instead of an old log.
+LCM_AUDIT_REPLICA_MAX_LAG = lcm_env("AUDIT_REPLICA_MAX_LAG", "LCM_AUDIT_REPLICA_MAX_LAG", float)
 
 # --- Faults -------------------------------------------------------------------
 # DATABASE_LOCK_TIMEOUT: the most seconds any statement waits for a lock

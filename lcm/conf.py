@@ -194,6 +194,9 @@ SETTINGS: dict[str, Setting] = {
     "LCM_AUDIT_READS_DATABASE": Setting(
         "default", database_alias, "Database alias the auditors' reads go to (a read replica)"
     ),
+    "LCM_AUDIT_REPLICA_MAX_LAG": Setting(
+        60, positive_number, "Seconds the auditors' replica may lag before their reads are 503"
+    ),
     # Faults (lcm/faults.py, docs/operations.md).
     "LCM_DATABASE_LOCK_TIMEOUT": Setting(
         2, non_negative_number, "Seconds a statement waits for another's lock (0: no bound)"
