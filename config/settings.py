@@ -361,13 +361,13 @@ LOGGING = {
 # --- Deployment safety (HTTPS, cookies, headers) -----------------------------
 # `manage.py check --deploy` is clean with DEBUG=false and these defaults.
 # TLS is expected in front of the app; plain HTTP is redirected to HTTPS,
-# except /healthz (load balancers probe it over HTTP).
+# except /healthz and /healthz/live (load balancers probe them over HTTP).
 # BEHIND_TLS_PROXY=true trusts X-Forwarded-Proto: set it only when the proxy
 # that terminates TLS overwrites that header on every request.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -10,7 +10,9 @@ recovers from them. Every fault is real:
   the test's own;
 - a gunicorn worker frozen (SIGSTOP) while it holds the audit chain's head
   and an account's lock: the others answer a 503 within the lock bound
-  (`LCM_DATABASE_LOCK_TIMEOUT`), and their retries succeed.
+  (`LCM_DATABASE_LOCK_TIMEOUT`), and their retries succeed;
+- the data disk full (a real tmpfs under a cluster of the test's own,
+  filled): `/healthz` says so, the API answers `database_full`.
 
 After each: no mode without its audit entry, the chain verifies, no gap in
 the sequence, and the next request succeeds.
@@ -51,6 +53,8 @@ from .processes import (
     Gunicorn,
     PostgresCluster,
     database_url,
+    fill_disk,
+    get,
     manage,
     pid_holding_local_port,
     post,
@@ -630,3 +634,69 @@ def test_a_frozen_worker_holding_the_locks_stalls_no_writer_past_the_bound(demo)
             os.kill(frozen, signal.SIGCONT)
         locker.close()
         server.stop()
+
+
+# --- The data disk full (PostgreSQL on a tmpfs of its own) ---------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.tmpfs
+def test_a_full_data_disk_is_named_to_the_load_balancer_and_to_the_client():
+    """PostgreSQL's data directory on a real tmpfs, filled to the last byte
+    (WAL segments it already has keep it running): `/healthz` answers 503
+    "database disk full" while `/healthz/live` stays 200; a change answers
+    503 `database_full` (Retry-After 60) and writes nothing; once the disk
+    has room, /healthz is 200 and the same request, retried with its
+    Idempotency-Key, succeeds, once."""
+    cluster = PostgresCluster(data_tmpfs="160m")
+    server = None
+    filler = cluster.data_dir / "lcm-test-filler"
+    try:
+        env = production_env(cluster.url)
+        for command in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--password", "x")):
+            done = manage(env, *command)
+            assert done.returncode == 0, done.stderr
+        token = manage(env, "drf_create_token", "testagent").stdout.split()[2]
+        with psycopg.connect(cluster.url, autocommit=True) as db:
+            # A fresh WAL segment, made while there is room: the writes below
+            # fit in it, so PostgreSQL never needs a new one (which on a full
+            # disk is a PANIC, docs/operations.md).
+            db.execute("SELECT pg_switch_wal()")
+            db.execute("SELECT txid_current()")
+            db.execute("CHECKPOINT")
+        server = Gunicorn(env, workers=1)
+        assert get(server.port, "/healthz").status == 200
+
+        fill_disk(filler)
+        ready, live = get(server.port, "/healthz"), get(server.port, "/healthz/live")
+        body = set_mode_body(ContactNumber="3005550400")
+        with psycopg.connect(cluster.url) as db:
+            entries = db.execute("SELECT count(*) FROM lcm_modechange").fetchone()
+            change = post(server.port, WEBSERVICE, body, token, headers={"Idempotency-Key": "k1"})
+            assert db.execute("SELECT count(*) FROM lcm_modechange").fetchone() == entries
+
+        assert (ready.status, ready.body) == (
+            503,
+            {"status": "error", "reason": "database disk full"},
+        )
+        assert (live.status, live.body) == (200, {"status": "ok"})
+        assert change.status == 503, change
+        error = change.body["message"]["error"]
+        assert (error["code"], error["errorMessage"]) == ("database_full", errors.DATABASE_FULL)
+        assert change.headers["retry-after"] == str(errors.DATABASE_FULL_RETRY_AFTER_SECONDS)
+
+        filler.unlink()
+        assert get(server.port, "/healthz").status == 200
+        retry = post(server.port, WEBSERVICE, body, token, headers={"Idempotency-Key": "k1"})
+        assert retry.status == 200, retry
+        with psycopg.connect(cluster.url) as db:
+            assert db.execute(
+                "SELECT count(*) FROM lcm_modechange WHERE new_number = '3005550400'"
+            ).fetchone() == (1,)
+        verify = manage(env, "verify_audit")
+        assert verify.returncode == 0, verify.stderr
+    finally:
+        if server is not None:
+            server.stop()
+        filler.unlink(missing_ok=True)
+        cluster.stop()

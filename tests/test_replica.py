@@ -19,12 +19,14 @@ read, until replay resumes.
 Faults (issue 28): the replica stopped for real (`bin/pg-cluster
 replica-stop`) or lagging past `LCM_AUDIT_REPLICA_MAX_LAG` gives the
 auditors a 503 (the console's page, the API's JSON) and `verify_audit` one
-line.
+line; a standby named as the primary is not ready and refuses writes with a
+503.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.urls import reverse
 from django.utils.html import escape
+from rest_framework.authtoken.models import Token
 
 from lcm import errors
 from lcm.faults import PAGE_HEADINGS
@@ -283,3 +286,45 @@ def test_a_replica_behind_past_the_bound_is_a_503_until_it_catches_up(real_db, c
     assert wait_for_replica(30) == 0
     assert _auditor_seqs(auditor)[0] == ModeChange.objects.latest("seq").seq
     assert client.get(reverse("admin:lcm_modechange_changelist")).status_code == 200
+
+
+def test_a_standby_as_the_primary_is_not_ready_and_refuses_writes_with_a_503(real_db):
+    """DATABASE_URL naming a standby (a failover moved the primary away): the
+    process is live, not ready ("database read-only"), and a change answers
+    503 `database_read_only`, not a 500."""
+    client_for("testagent")  # makes its token
+    token = Token.objects.get(user__username="testagent").key
+    assert wait_for_replica(30) == 0  # the token is on the standby too
+    script = (
+        "import django, json, sys; django.setup()\n"
+        "from django.test import Client\n"
+        "c = Client(HTTP_HOST='localhost')\n"
+        "ready, live = c.get('/healthz'), c.get('/healthz/live')\n"
+        "change = c.post('/api/lcm/webservice/', sys.argv[1], content_type='application/json',\n"
+        "                HTTP_AUTHORIZATION='Token ' + sys.argv[2])\n"
+        "print(json.dumps([ready.status_code, ready.json(), live.status_code,\n"
+        "                  change.status_code, change.json(), change.get('Retry-After')]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LCM_REPLICA_REQUIRED"}
+    env["DATABASE_URL"] = env.pop("DATABASE_REPLICA_URL")
+    body = json.dumps(set_mode_body(ContactNumber="961000444"))
+
+    done = subprocess.run(  # noqa: S603 (our interpreter, our script)
+        [sys.executable, "-c", script, body, token],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    ready, ready_body, live, status, change, retry_after = json.loads(done.stdout)
+    assert (ready, ready_body) == (503, {"status": "error", "reason": "database read-only"})
+    assert live == 200
+    assert status == 503
+    error = change["message"]["error"]
+    assert error["code"] == "database_read_only"
+    assert error["errorMessage"] == errors.DATABASE_READ_ONLY
+    assert retry_after == str(errors.DATABASE_RETRY_AFTER_SECONDS)
+    assert not ModeChange.objects.filter(new_number="961000444").exists()
