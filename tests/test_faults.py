@@ -11,6 +11,8 @@ recovers from them. Every fault is real:
 - a gunicorn worker frozen (SIGSTOP) while it holds the audit chain's head
   and an account's lock: the others answer a 503 within the lock bound
   (`LCM_DATABASE_LOCK_TIMEOUT`), and their retries succeed;
+- the same lock held while `manage.py import_accounts` runs: one line, no
+  row rejected for it;
 - the data disk full (a real tmpfs under a cluster of the test's own,
   filled): `/healthz` says so, the API answers `database_full`.
 
@@ -634,6 +636,64 @@ def test_a_frozen_worker_holding_the_locks_stalls_no_writer_past_the_bound(demo)
             os.kill(frozen, signal.SIGCONT)
         locker.close()
         server.stop()
+
+
+# --- An import meets a held lock (PostgreSQL) --------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_stopped_by_a_held_lock_says_so_in_one_line_and_rejects_no_row(demo, tmp_path):
+    """The chain head is held past the bound while `manage.py import_accounts`
+    runs: the import stops at its first batch with one line naming the
+    fault (exit 2), imports nothing and rejects no row for it — it does not
+    retry the batch row by row, each waiting for the bound again. Run again
+    once the lock is gone, it imports the file."""
+    rows = [f"70|{i}|1|0|0|44|1,Ana,Import{i},Spring,3125550{i:03d}" for i in range(250)]
+    path = tmp_path / "accounts.csv"
+    path.write_text("AccountNumber,FirstName,LastName,Campaign,Mode1\n" + "\n".join(rows) + "\n")
+    url = database_url(connection.settings_dict)
+    env = production_env(url, DATABASE_LOCK_TIMEOUT="1")
+    before = snapshot()
+    with psycopg.connect(url) as locker:
+        locker.execute("SELECT seq FROM lcm_auditchainhead WHERE id = 1 FOR UPDATE")
+        started = time.monotonic()
+        stopped = manage(env, "import_accounts", str(path), "--progress-every", "0")
+        seconds = time.monotonic() - started
+        locker.rollback()
+
+    assert stopped.returncode == 2, stopped.stdout + stopped.stderr
+    [line] = stopped.stderr.strip().splitlines()
+    assert line == (
+        f"CommandError: {path}: the database stopped the import (database_unavailable: "
+        "canceling statement due to lock timeout). The first 0 rows were imported, the batch "
+        "at fault was not: run the same command again to finish (rows already imported stay "
+        "as they are)."
+    )
+    assert seconds < 30  # one wait for the bound, not one per row (250 s)
+    assert snapshot() == before
+
+    again = manage(env, "import_accounts", str(path), "--progress-every", "0")
+
+    assert again.returncode == 0, again.stderr
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 250
+    assert verify_chain().ok
+
+
+def test_an_import_with_the_database_down_is_one_line_not_a_traceback(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "AccountNumber,FirstName,LastName,Campaign,Mode1\n70|1|1|0|0|44|1,A,B,C,3125550001\n"
+    )
+    # Nothing listens on port 1: the connection is refused at once.
+    env = production_env("postgres://lcm@127.0.0.1:1/lcm")
+
+    done = manage(env, "import_accounts", str(path))
+
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("CommandError: The database failed (database_unavailable: "), line
+    assert line.endswith("); nothing was imported."), line
 
 
 # --- The data disk full (PostgreSQL on a tmpfs of its own) ---------------------------------
