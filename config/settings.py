@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "config.middleware.FloorTimeZoneMiddleware",  # the console's times in the floor's zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.CSPMiddleware",  # django-csp's, the site policy built once
+    "lcm.faults.DatabaseFaultMiddleware",  # a database fault in a page: the 503 page
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -327,6 +328,19 @@ LCM_AUDIT_LOG_NAME = lcm_env("AUDIT_LOG_NAME", "LCM_AUDIT_LOG_NAME")
 LCM_AUDIT_READS_DATABASE = (
     "replica" if "replica" in DATABASES else lcm_conf.SETTINGS["LCM_AUDIT_READS_DATABASE"].default
 )
+# AUDIT_REPLICA_MAX_LAG: seconds the replica may lag behind the primary before
+# the auditors' pages, API and proofs answer 503 instead of an old log.
+LCM_AUDIT_REPLICA_MAX_LAG = lcm_env("AUDIT_REPLICA_MAX_LAG", "LCM_AUDIT_REPLICA_MAX_LAG", float)
+
+# --- Faults -------------------------------------------------------------------
+# DATABASE_LOCK_TIMEOUT: the most seconds any statement waits for a lock
+# another transaction holds (PostgreSQL's lock_timeout, set by lcm on each
+# connection): past it the request fails, as a 503 the client retries with its
+# Idempotency-Key, instead of waiting as long as a frozen worker holding the
+# account or the audit chain's head stays frozen. 0: no bound. Behind PgBouncer
+# in transaction mode, also set it on the role (docs/operations.md, "Faults").
+
+LCM_DATABASE_LOCK_TIMEOUT = lcm_env("DATABASE_LOCK_TIMEOUT", "LCM_DATABASE_LOCK_TIMEOUT", float)
 
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line. `lcm.request` writes one line per /api/ request
@@ -354,13 +368,13 @@ LOGGING = {
 # --- Deployment safety (HTTPS, cookies, headers) -----------------------------
 # `manage.py check --deploy` is clean with DEBUG=false and these defaults.
 # TLS is expected in front of the app; plain HTTP is redirected to HTTPS,
-# except /healthz (load balancers probe it over HTTP).
+# except /healthz and /healthz/live (load balancers probe them over HTTP).
 # BEHIND_TLS_PROXY=true trusts X-Forwarded-Proto: set it only when the proxy
 # that terminates TLS overwrites that header on every request.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -4,9 +4,9 @@ from django.http import HttpResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from lcm import health
 from lcm.api.docs import SchemaView, SwaggerView
 from lcm.api.urls import unknown_endpoint
-from lcm.health import healthz
 
 admin.site.site_header = "lcm — List and Campaign Manager"
 admin.site.site_title = "lcm admin"
@@ -43,7 +43,9 @@ urlpatterns = [
     # The split view serves its init script as a file, so the page runs under
     # a Content-Security-Policy without inline scripts.
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("healthz", healthz, name="healthz"),
+    # Ready (the database takes writes) and live (the process answers): lcm/health.py.
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/live", health.live, name="healthz-live"),
     # Anything else under /api/ is the API's JSON 404, never Django's page.
     re_path(r"^api(?:/(?P<rest>[\s\S]*))?$", unknown_endpoint, name="api-unknown-endpoint"),
 ]

@@ -15,13 +15,16 @@ class LcmConfig(AppConfig):
 
     def ready(self):
         from django.db import models
+        from django.db.backends.signals import connection_created
 
         from . import conf
         from .bulk import AnyOf
+        from .faults import bound_lock_waits
 
         models.Field.register_lookup(AnyOf)
         models.ForeignObject.register_lookup(AnyOf)  # relations keep lookups of their own
 
+        connection_created.connect(bound_lock_waits, dispatch_uid="lcm.faults.bound_lock_waits")
         checks.register(conf.check_settings)
         checks.register(audit_signing_check, checks.Tags.security)
         for name in STARTUP_CRITICAL:

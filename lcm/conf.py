@@ -99,6 +99,12 @@ def positive_number(value: Any) -> str | None:
     return None
 
 
+def non_negative_number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return "must be a number of seconds, 0 or more"
+    return None
+
+
 def absolute_path_or_empty(value: Any) -> str | None:
     if not isinstance(value, str) or (value and not value.startswith("/")):
         return "must be an absolute file path, or ''"
@@ -192,6 +198,13 @@ SETTINGS: dict[str, Setting] = {
     # The auditors' reads on a read replica (lcm/replica.py, docs/scaling.md).
     "LCM_AUDIT_READS_DATABASE": Setting(
         "default", database_alias, "Database alias the auditors' reads go to (a read replica)"
+    ),
+    "LCM_AUDIT_REPLICA_MAX_LAG": Setting(
+        60, positive_number, "Seconds the auditors' replica may lag before their reads are 503"
+    ),
+    # Faults (lcm/faults.py, docs/operations.md).
+    "LCM_DATABASE_LOCK_TIMEOUT": Setting(
+        2, non_negative_number, "Seconds a statement waits for another's lock (0: no bound)"
     ),
 }
 

@@ -303,6 +303,60 @@ class DatabaseUnavailable(LcmError):
         super().__init__(DATABASE_UNAVAILABLE)
 
 
+# The database is up but refuses every write: its disk is full, or it is
+# read-only (a standby: a failover moved the primary elsewhere, or
+# default_transaction_read_only). docs/operations.md, "Faults".
+DATABASE_FULL = (
+    "The database's disk is full, so nothing can be saved: nothing was. Retry later with the "
+    "same Idempotency-Key; the operator must free disk space."
+)
+DATABASE_READ_ONLY = (
+    "The database is read-only (a standby, or during a failover), so nothing can be saved: "
+    "nothing was. Retry in a moment with the same Idempotency-Key."
+)
+# Freeing a disk takes an operator: retrying every 2 s would only add load.
+DATABASE_FULL_RETRY_AFTER_SECONDS = 60
+# The auditors' read replica (lcm.replica): down, or too far behind.
+REPLICA_DOWN = (
+    "The audit log's read replica ({alias}) does not answer, so the audit log cannot be read "
+    "right now. The agents' work is not affected. Retry in a moment."
+)
+REPLICA_BEHIND = (
+    "The audit log's read replica ({alias}) is {lag} behind the primary (more than "
+    "LCM_AUDIT_REPLICA_MAX_LAG, {bound:g} s), so it would show an out-of-date log. The agents' "
+    "work is not affected. Retry in a moment."
+)
+
+
+class DatabaseFull(DatabaseUnavailable):
+    """A write the database refused for want of disk space (SQLSTATE 53100,
+    SQLite's SQLITE_FULL): the transaction rolled back (503)."""
+
+    code = "database_full"
+    retry_after = DATABASE_FULL_RETRY_AFTER_SECONDS
+
+    def __init__(self):
+        LcmError.__init__(self, DATABASE_FULL)
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    """A write sent to a database that takes none (SQLSTATE 25006, SQLite's
+    SQLITE_READONLY): the transaction rolled back (503)."""
+
+    code = "database_read_only"
+
+    def __init__(self):
+        LcmError.__init__(self, DATABASE_READ_ONLY)
+
+
+class ReplicaUnavailable(DatabaseUnavailable):
+    """The auditors' replica does not answer, or lags past the bound (503,
+    `database_unavailable` like any other unreachable database)."""
+
+    def __init__(self, message: str):
+        LcmError.__init__(self, message)
+
+
 class InternalError(LcmError):
     """An exception no code raises on purpose (500); logged with its traceback."""
 

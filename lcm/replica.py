@@ -18,17 +18,29 @@ may see the log as it was up to that lag ago, never a changed or reordered
 one, as the entries are append-only.
 
 Unset (the default), `auditor_db()` is ``default`` and nothing changes.
+
+Set, every auditor's read starts with `check_auditor_db()`: a replica that
+does not answer, or lags more than `LCM_AUDIT_REPLICA_MAX_LAG` seconds, is
+`errors.ReplicaUnavailable` — a 503 page in the console, a JSON 503 in the
+API — never a 500 or a log silently out of date (docs/operations.md,
+"Faults").
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError
 
+from lcm import errors
 from lcm.conf import lcm_settings
+
+logger = logging.getLogger(__name__)
 
 ROUTER = "lcm.replica.AuditorReadsRouter"
 
@@ -106,6 +118,73 @@ def _behind(alias: str, primary_lsn: str) -> int:
             [primary_lsn],
         )
         return cursor.fetchone()[0]
+
+
+def describe(alias: str) -> str:
+    """A database alias as an operator finds it: "replica (10.0.0.2:5432)"."""
+    from django.db import connections
+
+    settings = connections[alias].settings_dict
+    where = f"{settings.get('HOST') or 'localhost'}:{settings.get('PORT') or 5432}"
+    return f"{alias} ({where})" if settings.get("HOST") or settings.get("PORT") else alias
+
+
+# After a quiet spell, the replica's last replayed commit is old: a commit
+# arriving that instant would look like a lag as long as the spell. A
+# replica that replays what the primary had within this long is not behind.
+_SECOND_LOOK_SECONDS = 0.25
+
+
+def check_auditor_db() -> None:
+    """Raise `errors.ReplicaUnavailable` when the auditors read a replica
+    that does not answer, or that is more than `LCM_AUDIT_REPLICA_MAX_LAG`
+    seconds behind: the primary's WAL position is not replayed, and the last
+    transaction it replayed committed longer ago than that. Two short
+    queries (the primary's position, then the replica's); none without a
+    replica. A primary that does not answer raises its own error."""
+    from django.db import connections
+
+    alias = auditor_db()
+    if alias == DEFAULT_DB_ALIAS or connections[alias].vendor != "postgresql":
+        return
+    bound = lcm_settings.LCM_AUDIT_REPLICA_MAX_LAG
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        (primary_lsn,) = cursor.fetchone()
+    try:
+        lag = _lag_seconds(alias, primary_lsn)
+        deadline = time.monotonic() + _SECOND_LOOK_SECONDS
+        while lag > bound and time.monotonic() < deadline:
+            time.sleep(0.02)
+            lag = _lag_seconds(alias, primary_lsn)
+    except (OperationalError, InterfaceError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        logger.warning("the auditors' replica %s does not answer: %s", describe(alias), first_line)
+        raise errors.ReplicaUnavailable(errors.REPLICA_DOWN.format(alias=alias)) from exc
+    if lag > bound:
+        shown = f"{lag:.0f} s" if math.isfinite(lag) else "an unknown time"
+        logger.warning("the auditors' replica %s is %s behind", describe(alias), shown)
+        raise errors.ReplicaUnavailable(
+            errors.REPLICA_BEHIND.format(alias=alias, lag=shown, bound=bound)
+        )
+
+
+def _lag_seconds(alias: str, primary_lsn: str) -> float:
+    """0 when the replica has replayed `primary_lsn`; else the age of the
+    last transaction it replayed (infinite when it replayed none since it
+    started)."""
+    from django.db import connections
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_wal_lsn_diff(%s::pg_lsn, coalesce(pg_last_wal_replay_lsn(), "
+            "'0/0'::pg_lsn)) > 0, extract(epoch FROM now() - pg_last_xact_replay_timestamp())",
+            [primary_lsn],
+        )
+        behind, age = cursor.fetchone()
+    if not behind:
+        return 0.0
+    return max(float(age), 0.0) if age is not None else math.inf
 
 
 def wait_for_replica(timeout: float, poll: float = 0.05) -> int:

@@ -63,8 +63,9 @@ def pytest_collection_modifyitems(config, items):
     in the SQLite pass only. Replica tests are deselected too, except in
     `make test-replica` (LCM_REPLICA_REQUIRED=1).
 
-    Browser tests need Debian's Chromium: without it they are deselected
-    with a warning, except under CI=true, where they stay and fail.
+    Browser tests need Debian's Chromium, full-disk tests a tmpfs they can
+    mount (root): without, they are deselected with a warning, except under
+    CI=true, where they stay and fail.
     """
     from django.conf import settings
 
@@ -80,6 +81,15 @@ def pytest_collection_modifyitems(config, items):
             _deselected_notes.append(
                 f"WARNING: {count} browser test(s) deselected: {CHROMIUM} not found "
                 "(apt-get install chromium). Under CI=true they fail instead."
+            )
+    if any("tmpfs" in item.keywords for item in items) and os.environ.get("CI") != "true":
+        from .processes import can_mount_tmpfs
+
+        if not can_mount_tmpfs():
+            count = _deselect(config, items, "tmpfs")
+            _deselected_notes.append(
+                f"WARNING: {count} full-disk test(s) deselected: this process cannot mount a "
+                "tmpfs (it needs root). Under CI=true they fail instead."
             )
 
 

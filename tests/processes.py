@@ -6,6 +6,7 @@ bounded wait for a condition."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
 import json
 import os
@@ -102,16 +103,28 @@ class Reply:
     error: str = ""
 
 
-def post(port: int, path: str, body: dict, token: str, timeout: float = 30) -> Reply:
+def post(
+    port: int, path: str, body: dict, token: str, timeout: float = 30, headers: dict | None = None
+) -> Reply:
     """POST JSON to 127.0.0.1:`port`; a dropped connection is a Reply too."""
+    return request(
+        port,
+        "POST",
+        path,
+        json.dumps(body),
+        {"Content-Type": "application/json", "Authorization": f"Token {token}", **(headers or {})},
+        timeout,
+    )
+
+
+def get(port: int, path: str, timeout: float = 30) -> Reply:
+    return request(port, "GET", path, None, {}, timeout)
+
+
+def request(port: int, method: str, path: str, body, headers: dict, timeout: float) -> Reply:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(
-            "POST",
-            path,
-            json.dumps(body),
-            {"Content-Type": "application/json", "Authorization": f"Token {token}"},
-        )
+        conn.request(method, path, body, headers)
         response = conn.getresponse()
         raw = response.read().decode()
         headers = {k.lower(): v for k, v in response.getheaders()}
@@ -197,21 +210,29 @@ class Gunicorn:
 
 class PostgresCluster:
     """A PostgreSQL 15 cluster of its own (bin/pg-cluster), which a test may
-    restart without touching the test suite's database."""
+    restart without touching the test suite's database. `data_tmpfs` (e.g.
+    "96m", root only: `can_mount_tmpfs`) puts its data directory, `data_dir`,
+    on a tmpfs of that size, for a test to fill."""
 
-    def __init__(self):
+    def __init__(self, data_tmpfs: str | None = None):
         self.dir = tempfile.mkdtemp(prefix="lcm-pg-fault.")
+        self.data_dir = Path(self.dir) / "data"
         self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        extra = {"PG_DATA_TMPFS": data_tmpfs} if data_tmpfs else {}
         try:
-            self._run("start", self.dir, str(self.port))
+            self._run("start", self.dir, str(self.port), **extra)
         except BaseException:
             self.stop()
             raise
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str, **env: str) -> None:
         done = subprocess.run(  # noqa: S603 (our own script)
-            [str(PG_CLUSTER), *args], capture_output=True, text=True, timeout=60
+            [str(PG_CLUSTER), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
         )
         if done.returncode != 0:
             raise AssertionError(f"bin/pg-cluster {args[0]} failed: {done.stderr}")
@@ -221,3 +242,62 @@ class PostgresCluster:
 
     def stop(self) -> None:
         self._run("stop", self.dir)
+
+
+def can_mount_tmpfs() -> bool:
+    """Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN): a
+    real full disk for tests/test_faults.py."""
+    if os.geteuid() != 0:
+        return False
+    point = tempfile.mkdtemp(prefix="lcm-tmpfs-probe.")
+    try:
+        mounted = subprocess.run(  # noqa: S603 (fixed arguments)
+            ["/usr/bin/mount", "-t", "tmpfs", "-o", "size=1m", "lcm-probe", point],
+            capture_output=True,
+            timeout=10,
+        )
+        if mounted.returncode != 0:
+            return False
+        subprocess.run(["/usr/bin/umount", point], check=True, timeout=10)  # noqa: S603
+        return True
+    finally:
+        os.rmdir(point)
+
+
+def pid_holding_local_port(pids: list[int], port: int) -> int | None:
+    """Which of `pids` owns the TCP socket bound to local `port` (the
+    client side of a database connection, as pg_stat_activity's
+    `client_port` names it)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:[") and link[8:-1] in inodes:
+                        return pid
+    return None
+
+
+def fill_disk(path) -> int:
+    """Fill the filesystem holding `path` with the file `path` until it
+    refuses another byte (ENOSPC); the bytes written. Delete the file to
+    free the disk."""
+    written = 0
+    with open(path, "wb", buffering=0) as filler:
+        for size in (1 << 20, 1 << 12, 1):
+            chunk = b"\0" * size
+            while True:
+                try:
+                    written += filler.write(chunk)
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+                    break
+    return written

@@ -251,6 +251,8 @@ API = {
         200, 200, 200, 200, 200, 200, 200, 200)),
     "/healthz, not a GET": Api("POST", "/healthz", {}, api(
         405, 405, 405, 405, 405, 405, 405, 405), json_errors=False),
+    "/healthz/live": Api("GET", "/healthz/live", None, api(
+        200, 200, 200, 200, 200, 200, 200, 200)),
     "the site root": Api("GET", "/", None, api(
         302, 302, 302, 302, 302, 302, 302, 302), json_errors=False),
 }
@@ -722,7 +724,7 @@ def test_every_admin_url_name_is_in_the_matrix():
     walk(get_resolver().url_patterns)
     covered = {f"admin:{page.name}" for page in ADMIN}
     covered |= {"lcm-api:" + name for name in _api_url_names()}
-    covered |= {"<unnamed>", "schema", "api-docs", "healthz", "favicon"}  # their rows above
+    covered |= {"<unnamed>", "schema", "api-docs", "healthz", "healthz-live", "favicon"}
     assert names - covered - set(NOT_IN_MATRIX) == set()
 
 

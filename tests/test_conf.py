@@ -26,6 +26,8 @@ DEFAULTS = {
     "LCM_AUDIT_CHECKPOINT_MINUTES": 10,
     "LCM_AUDIT_LOG_NAME": "lcm",
     "LCM_AUDIT_READS_DATABASE": "default",
+    "LCM_AUDIT_REPLICA_MAX_LAG": 60,
+    "LCM_DATABASE_LOCK_TIMEOUT": 2,
 }
 
 
@@ -117,6 +119,16 @@ def test_an_unknown_name_is_an_attribute_error():
             "LCM_AUDIT_WITNESS_TIMEOUT",
             "5s",
             "LCM_AUDIT_WITNESS_TIMEOUT must be a number of seconds above 0, not '5s'.",
+        ),
+        (
+            "LCM_AUDIT_REPLICA_MAX_LAG",
+            0,
+            "LCM_AUDIT_REPLICA_MAX_LAG must be a number of seconds above 0, not 0.",
+        ),
+        (
+            "LCM_DATABASE_LOCK_TIMEOUT",
+            -1,
+            "LCM_DATABASE_LOCK_TIMEOUT must be a number of seconds, 0 or more, not -1.",
         ),
         (
             "LCM_AUDIT_READS_DATABASE",

@@ -100,6 +100,7 @@ print(json.dumps({
     "proxied_admin": seen(client.get(
         "/admin/login/", HTTP_HOST="%(host)s", HTTP_X_FORWARDED_PROTO="https")),
     "http_healthz": seen(client.get("/healthz", HTTP_HOST="%(host)s")),
+    "http_healthz_live": seen(client.get("/healthz/live", HTTP_HOST="%(host)s")),
     "other_host": seen(client.get("/healthz", HTTP_HOST="evil.example.net", secure=True)),
 }))
 """.replace("%(host)s", HOST)
@@ -122,8 +123,9 @@ def test_plain_http_is_redirected_to_https(production):
 
 
 def test_healthz_answers_over_plain_http_for_load_balancers(production):
-    assert production["http_healthz"]["status"] == 200
-    assert json.loads(production["http_healthz"]["body"]) == {"status": "ok"}
+    for name in ("http_healthz", "http_healthz_live"):
+        assert production[name]["status"] == 200, name
+        assert json.loads(production[name]["body"]) == {"status": "ok"}
 
 
 def test_an_unknown_host_is_refused(production):
@@ -161,9 +163,32 @@ def test_a_tls_proxy_header_is_ignored_unless_the_operator_trusts_it(production,
 
 
 @pytest.mark.django_db
-def test_healthz_is_ok_without_authentication(client, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_healthz_is_ready_without_authentication(client):
+    """Ready: the database answers and takes writes. On PostgreSQL the write
+    probe is two statements (lcm.health), in a transaction of its own; on
+    SQLite one query and a look at the file's disk."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
         response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response["Cache-Control"].startswith("max-age=0")
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]  # the test's own
+    if connection.vendor == "postgresql":
+        assert statements[0] == "SELECT set_config('work_mem', '64kB', true)"
+        assert "generate_series(1, 5000)" in statements[1]
+        assert len(statements) == 2
+    else:
+        assert statements == ["SELECT 1"]
+
+
+@pytest.mark.django_db
+def test_healthz_live_asks_nothing_of_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz/live")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -185,6 +210,7 @@ def test_healthz_is_never_throttled(client, settings, demo):
 @pytest.mark.django_db
 def test_healthz_refuses_writes(client):
     assert client.post("/healthz").status_code == 405
+    assert client.post("/healthz/live").status_code == 405
 
 
 def test_healthz_is_503_with_a_reason_when_the_database_is_down(tmp_path):
@@ -204,3 +230,43 @@ def test_healthz_is_503_with_a_reason_when_the_database_is_down(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [503, {"status": "error", "reason": "database unavailable"}]
     assert "healthz: the database did not answer" in result.stderr
+
+
+@pytest.mark.tmpfs
+def test_healthz_is_503_on_sqlite_when_the_database_disk_is_full(tmp_path):
+    """Ready means writes can succeed: with the SQLite file's disk full (a
+    real tmpfs, filled) every read still works, and /healthz says why
+    writes will not; live stays 200."""
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["/usr/bin/mount", "-t", "tmpfs", "-o", "size=2m", "lcm-full", disk], check=True)  # noqa: S603
+    try:
+        script = (
+            "import django, json, sys; django.setup()\n"
+            "from django.test import Client\n"
+            "from tests.processes import fill_disk\n"
+            "c = Client()\n"
+            "before = c.get('/healthz', HTTP_HOST='localhost').status_code\n"
+            "fill_disk(sys.argv[1])\n"
+            "r = c.get('/healthz', HTTP_HOST='localhost')\n"
+            "live = c.get('/healthz/live', HTTP_HOST='localhost')\n"
+            "print(json.dumps([before, r.status_code, r.json(), live.status_code]))\n"
+        )
+        env = production_env(
+            tmp_path, DEBUG="true", DATABASE_URL=f"sqlite:///{disk / 'db.sqlite3'}",
+            ALLOWED_HOSTS=None,
+        )  # fmt: skip
+
+        result = run(["-c", script, str(disk / "filler")], env)
+    finally:
+        subprocess.run(["/usr/bin/umount", disk], check=True)  # noqa: S603
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        200,
+        503,
+        {"status": "error", "reason": "database disk full"},
+        200,
+    ]
+    assert "healthz: database disk full" in result.stderr

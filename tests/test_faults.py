@@ -7,7 +7,14 @@ recovers from them. Every fault is real:
 - a gunicorn worker killed with SIGKILL while its request waits, mid-
   transaction, for the audit chain head;
 - PostgreSQL restarted (pg_ctl restart -m fast) under load, in a cluster of
-  the test's own.
+  the test's own;
+- a gunicorn worker frozen (SIGSTOP) while it holds the audit chain's head
+  and an account's lock: the others answer a 503 within the lock bound
+  (`LCM_DATABASE_LOCK_TIMEOUT`), and their retries succeed;
+- the same lock held while `manage.py import_accounts` runs: one line, no
+  row rejected for it;
+- the data disk full (a real tmpfs under a cluster of the test's own,
+  filled): `/healthz` says so, the API answers `database_full`.
 
 After each: no mode without its audit entry, the chain verifies, no gap in
 the sequence, and the next request succeeds.
@@ -31,15 +38,27 @@ from rest_framework.authtoken.models import Token
 
 from lcm import errors
 from lcm.audit import verify_chain
+from lcm.faults import PAGE_HEADINGS
 from lcm.models import Call, ModeChange
 
 from .audit_log import DEMO_LOG, seq
-from .conftest import DEMO_ENTRIES, WEBSERVICE, client_for, live_modes, set_mode_body, snapshot
+from .conftest import (
+    DEMO_ENTRIES,
+    WEBSERVICE,
+    client_for,
+    envelope,
+    live_modes,
+    set_mode_body,
+    snapshot,
+)
 from .processes import (
     Gunicorn,
     PostgresCluster,
     database_url,
+    fill_disk,
+    get,
     manage,
+    pid_holding_local_port,
     post,
     production_env,
     wait_for,
@@ -258,6 +277,7 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
             "audit": clients["auditor"].get(MODE_CHANGES),
             "audit, session": browser.get(MODE_CHANGES),
         }
+        console = browser.get("/admin/lcm/account/")
     finally:
         connection.close()  # the next query opens a new connection
 
@@ -279,6 +299,14 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
             "code": "database_unavailable",
             "message": errors.DATABASE_UNAVAILABLE,
         }
+    # The console: the styled 503 page with a way back, not the 500 page.
+    assert console.status_code == 503
+    assert console["Content-Type"].startswith("text/html")
+    assert console["Retry-After"] == str(errors.DATABASE_RETRY_AFTER_SECONDS)
+    page = console.content.decode()
+    assert PAGE_HEADINGS[errors.DatabaseUnavailable] in page
+    assert 'id="try-again"' in page
+    assert 'href="/admin/" id="way-back"' in page
 
     assert snapshot() == before
     retry = clients["testagent"].post(WEBSERVICE, set_mode_body(), format="json")
@@ -294,7 +322,9 @@ def test_every_api_answers_a_lost_database_with_a_json_503(demo):
 def test_a_worker_killed_mid_request_leaves_no_partial_state(demo):
     token = Token.objects.create(user=get_user_model().objects.get(username="testagent")).key
     url = database_url(connection.settings_dict)
-    server = Gunicorn(production_env(url), workers=1)
+    # The request must still be waiting when it is killed, however busy the
+    # machine: the lock bound is not what this test is about.
+    server = Gunicorn(production_env(url, DATABASE_LOCK_TIMEOUT="60"), workers=1)
     locker = psycopg.connect(url)  # holds the audit chain head
     try:
         first = post(server.port, WEBSERVICE, set_mode_body(ContactNumber="3005550100"), token)
@@ -481,4 +511,252 @@ def test_the_product_recovers_when_postgresql_restarts_under_load():
             load.stop()
         if server is not None:
             server.stop()
+        cluster.stop()
+
+
+# --- A worker frozen while it holds the locks (PostgreSQL, gunicorn) -------------------
+
+MARIA = "596|485|587|0|0|44|59"
+LOCK_TIMEOUT = 2  # LCM_DATABASE_LOCK_TIMEOUT's default, which production_env leaves as is
+
+
+def maria_body(**overrides):
+    """otheragent's call 12346 on Maria (seed_demo): another account, another agent."""
+    return set_mode_body(callid="12346", AccountNumber=MARIA, AgentID="otheragent", **overrides)
+
+
+def timed_post(port, body, token, key=None):
+    started = time.monotonic()
+    reply = post(port, WEBSERVICE, body, token, headers={"Idempotency-Key": key} if key else None)
+    return reply, time.monotonic() - started
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_frozen_worker_holding_the_locks_stalls_no_writer_past_the_bound(demo):
+    """Worker 1 is frozen (SIGSTOP) in the middle of a change: it holds
+    David's account row and the audit chain's head. Worker 2 goes on: a
+    change to David (waiting on the account) and one to Maria (waiting on
+    the head) each answer a 503 `database_unavailable` once the lock bound
+    has passed, a read answers at once; once worker 1 runs again its change
+    commits, and the two retries (same Idempotency-Key) succeed. Each change
+    is in the log once, in order, the chain intact."""
+    users = get_user_model().objects
+    tokens = {name: Token.objects.create(user=users.get(username=name)).key
+              for name in ("testagent", "otheragent")}  # fmt: skip
+    url = database_url(connection.settings_dict)
+    server = Gunicorn(production_env(url), workers=2)
+    locker = psycopg.connect(url)
+    frozen = None
+    try:
+        locker.execute("SELECT seq FROM lcm_auditchainhead WHERE id = 1 FOR UPDATE")
+        with (
+            ThreadPoolExecutor(1) as pool,
+            psycopg.connect(url, autocommit=True) as watcher,
+        ):
+            a_body = set_mode_body(ContactNumber="3005550301")
+            first = pool.submit(timed_post, server.port, a_body, tokens["testagent"], "freeze-a")
+            # It has locked David and written his mode; it waits for the head.
+            [backend, client_port] = wait_for(
+                lambda: watcher.execute(
+                    "SELECT pid, client_port FROM pg_stat_activity "
+                    "WHERE %s = ANY(pg_blocking_pids(pid))",
+                    [locker.info.backend_pid],
+                ).fetchone(),
+                "the first change to wait for the audit chain head",
+            )
+            frozen = pid_holding_local_port(server.worker_pids(), client_port)
+            assert frozen is not None
+            os.kill(frozen, signal.SIGSTOP)
+            locker.rollback()  # the frozen worker's transaction now holds the head
+            wait_for(
+                lambda: (
+                    watcher.execute(
+                        "SELECT state FROM pg_stat_activity WHERE pid = %s", [backend]
+                    ).fetchone()
+                    == ("idle in transaction",)
+                ),
+                "the frozen worker's transaction to hold the head, idle",
+            )
+            before = snapshot()
+
+            david, david_s = timed_post(
+                server.port, set_mode_body(ContactNumber="3005550302"), tokens["testagent"],
+                "freeze-b",
+            )  # fmt: skip
+            maria, maria_s = timed_post(
+                server.port, maria_body(ContactNumber="3005550303"), tokens["otheragent"],
+                "freeze-c",
+            )  # fmt: skip
+            read, read_s = timed_post(
+                server.port, envelope("GetContactModes", callid="12346", AccountNumber=MARIA),
+                tokens["otheragent"],
+            )  # fmt: skip
+            assert snapshot() == before  # the refused changes wrote nothing
+
+            os.kill(frozen, signal.SIGCONT)
+            frozen = None
+            a_reply, _ = first.result(timeout=30)
+
+        for reply, seconds in ((david, david_s), (maria, maria_s)):
+            assert reply.status == 503, reply
+            error = reply.body["message"]["error"]
+            assert (error["code"], error["errorMessage"]) == (
+                "database_unavailable",
+                errors.DATABASE_UNAVAILABLE,
+            )
+            assert reply.headers["retry-after"] == str(errors.DATABASE_RETRY_AFTER_SECONDS)
+            # It waited for the bound, and not much longer (generous margin).
+            assert LOCK_TIMEOUT - 0.2 <= seconds < LOCK_TIMEOUT + 3, seconds
+        assert read.status == 200, read
+        assert read_s < LOCK_TIMEOUT, read_s  # a read takes no lock: it never waited
+        assert a_reply.status == 200, a_reply
+
+        for body, token, key in (
+            (set_mode_body(ContactNumber="3005550302"), tokens["testagent"], "freeze-b"),
+            (maria_body(ContactNumber="3005550303"), tokens["otheragent"], "freeze-c"),
+        ):
+            retry, _ = timed_post(server.port, body, token, key)
+            assert retry.status == 200, retry
+            assert "idempotent-replayed" not in retry.headers  # the first try did nothing
+
+        assert seqs() == [*DEMO_SEQS, seq(1), seq(2), seq(3)]
+        assert [
+            e.new_number for e in ModeChange.objects.filter(seq__gt=DEMO_ENTRIES).order_by("seq")
+        ] == [
+            "3005550301",
+            "3005550302",
+            "3005550303",
+        ]
+        assert live_modes(DAVID)[1] == "3005550302"
+        assert live_modes(MARIA)[1] == "3005550303"
+        assert verify_chain().ok
+    finally:
+        if frozen is not None:
+            os.kill(frozen, signal.SIGCONT)
+        locker.close()
+        server.stop()
+
+
+# --- An import meets a held lock (PostgreSQL) --------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_stopped_by_a_held_lock_says_so_in_one_line_and_rejects_no_row(demo, tmp_path):
+    """The chain head is held past the bound while `manage.py import_accounts`
+    runs: the import stops at its first batch with one line naming the
+    fault (exit 2), imports nothing and rejects no row for it — it does not
+    retry the batch row by row, each waiting for the bound again. Run again
+    once the lock is gone, it imports the file."""
+    rows = [f"70|{i}|1|0|0|44|1,Ana,Import{i},Spring,3125550{i:03d}" for i in range(250)]
+    path = tmp_path / "accounts.csv"
+    path.write_text("AccountNumber,FirstName,LastName,Campaign,Mode1\n" + "\n".join(rows) + "\n")
+    url = database_url(connection.settings_dict)
+    env = production_env(url, DATABASE_LOCK_TIMEOUT="1")
+    before = snapshot()
+    with psycopg.connect(url) as locker:
+        locker.execute("SELECT seq FROM lcm_auditchainhead WHERE id = 1 FOR UPDATE")
+        started = time.monotonic()
+        stopped = manage(env, "import_accounts", str(path), "--progress-every", "0")
+        seconds = time.monotonic() - started
+        locker.rollback()
+
+    assert stopped.returncode == 2, stopped.stdout + stopped.stderr
+    [line] = stopped.stderr.strip().splitlines()
+    assert line == (
+        f"CommandError: {path}: the database stopped the import (database_unavailable: "
+        "canceling statement due to lock timeout). The first 0 rows were imported, the batch "
+        "at fault was not: run the same command again to finish (rows already imported stay "
+        "as they are)."
+    )
+    assert seconds < 30  # one wait for the bound, not one per row (250 s)
+    assert snapshot() == before
+
+    again = manage(env, "import_accounts", str(path), "--progress-every", "0")
+
+    assert again.returncode == 0, again.stderr
+    assert ModeChange.objects.count() == DEMO_ENTRIES + 250
+    assert verify_chain().ok
+
+
+def test_an_import_with_the_database_down_is_one_line_not_a_traceback(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "AccountNumber,FirstName,LastName,Campaign,Mode1\n70|1|1|0|0|44|1,A,B,C,3125550001\n"
+    )
+    # Nothing listens on port 1: the connection is refused at once.
+    env = production_env("postgres://lcm@127.0.0.1:1/lcm")
+
+    done = manage(env, "import_accounts", str(path))
+
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("CommandError: The database failed (database_unavailable: "), line
+    assert line.endswith("); nothing was imported."), line
+
+
+# --- The data disk full (PostgreSQL on a tmpfs of its own) ---------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.tmpfs
+def test_a_full_data_disk_is_named_to_the_load_balancer_and_to_the_client():
+    """PostgreSQL's data directory on a real tmpfs, filled to the last byte
+    (WAL segments it already has keep it running): `/healthz` answers 503
+    "database disk full" while `/healthz/live` stays 200; a change answers
+    503 `database_full` (Retry-After 60) and writes nothing; once the disk
+    has room, /healthz is 200 and the same request, retried with its
+    Idempotency-Key, succeeds, once."""
+    cluster = PostgresCluster(data_tmpfs="160m")
+    server = None
+    filler = cluster.data_dir / "lcm-test-filler"
+    try:
+        env = production_env(cluster.url)
+        for command in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--password", "x")):
+            done = manage(env, *command)
+            assert done.returncode == 0, done.stderr
+        token = manage(env, "drf_create_token", "testagent").stdout.split()[2]
+        with psycopg.connect(cluster.url, autocommit=True) as db:
+            # A fresh WAL segment, made while there is room: the writes below
+            # fit in it, so PostgreSQL never needs a new one (which on a full
+            # disk is a PANIC, docs/operations.md).
+            db.execute("SELECT pg_switch_wal()")
+            db.execute("SELECT txid_current()")
+            db.execute("CHECKPOINT")
+        server = Gunicorn(env, workers=1)
+        assert get(server.port, "/healthz").status == 200
+
+        fill_disk(filler)
+        ready, live = get(server.port, "/healthz"), get(server.port, "/healthz/live")
+        body = set_mode_body(ContactNumber="3005550400")
+        with psycopg.connect(cluster.url) as db:
+            entries = db.execute("SELECT count(*) FROM lcm_modechange").fetchone()
+            change = post(server.port, WEBSERVICE, body, token, headers={"Idempotency-Key": "k1"})
+            assert db.execute("SELECT count(*) FROM lcm_modechange").fetchone() == entries
+
+        assert (ready.status, ready.body) == (
+            503,
+            {"status": "error", "reason": "database disk full"},
+        )
+        assert (live.status, live.body) == (200, {"status": "ok"})
+        assert change.status == 503, change
+        error = change.body["message"]["error"]
+        assert (error["code"], error["errorMessage"]) == ("database_full", errors.DATABASE_FULL)
+        assert change.headers["retry-after"] == str(errors.DATABASE_FULL_RETRY_AFTER_SECONDS)
+
+        filler.unlink()
+        assert get(server.port, "/healthz").status == 200
+        retry = post(server.port, WEBSERVICE, body, token, headers={"Idempotency-Key": "k1"})
+        assert retry.status == 200, retry
+        with psycopg.connect(cluster.url) as db:
+            assert db.execute(
+                "SELECT count(*) FROM lcm_modechange WHERE new_number = '3005550400'"
+            ).fetchone() == (1,)
+        verify = manage(env, "verify_audit")
+        assert verify.returncode == 0, verify.stderr
+    finally:
+        if server is not None:
+            server.stop()
+        filler.unlink(missing_ok=True)
         cluster.stop()

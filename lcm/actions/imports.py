@@ -21,6 +21,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from lcm import bulk, errors
+from lcm.faults import database_fault
 from lcm.imports import ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import CleanNumber, identify, region_for
@@ -239,6 +240,13 @@ def _create_missing(
     return accounts
 
 
+def _stop_on_fault(exc: DatabaseError) -> None:
+    """Raise the database's fault; a row's refusal (a constraint) returns."""
+    fault = database_fault(exc)
+    if fault is not None:
+        raise fault from exc
+
+
 @dataclass
 class ImportRun:
     """What a whole file's import did (or, dry, would do): the totals of its
@@ -261,12 +269,19 @@ def import_rows(
     on_rejected: Callable[[list[Rejected]], None] | None = None,
     progress_every: int = 0,
     on_progress: Callable[[ImportRun], None] | None = None,
+    run: ImportRun | None = None,
 ) -> ImportRun:
     """Import what a reader of `lcm.imports` yields, `batch_size` rows per
     transaction (`import_accounts`), so memory stays flat on any file and a
     bad row costs only itself: when the database refuses a batch, its rows
     are retried one by one and only the row at fault is rejected. An account
     named twice in the file: its first row is written before the second.
+
+    A fault of the database itself (`lcm.faults.database_fault`: lost, a
+    lock waited for past the bound, disk full, read-only) is no row's fault:
+    the import stops there and raises it, the batches before it kept (run
+    the file again: the import is idempotent). `run`: the caller's, to read
+    what was done when that happens.
 
     `dry_run`: each batch is written, counted, and rolled back (the audit
     chain gives its numbers back): the same writer and the same rules,
@@ -275,7 +290,7 @@ def import_rows(
     `on_progress(run)` is called every `progress_every` rows read.
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
-    run = ImportRun()
+    run = ImportRun() if run is None else run
 
     def reject(rows: list[Rejected]) -> None:
         run.rejected += len(rows)
@@ -291,11 +306,13 @@ def import_rows(
         with transaction.atomic() if dry_run else nullcontext():
             try:
                 results.append(import_accounts(rows=rows, actor=actor))
-            except DatabaseError:
+            except DatabaseError as exc:
+                _stop_on_fault(exc)
                 for row in rows:
                     try:
                         results.append(import_accounts(rows=[row], actor=actor))
                     except DatabaseError as exc:
+                        _stop_on_fault(exc)
                         results.append(
                             ImportResult(
                                 rejected=[Rejected(row.line, row.account_number, str(exc))]

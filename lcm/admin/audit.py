@@ -28,7 +28,7 @@ from lcm.actions import erasure
 from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
-from lcm.replica import auditor_db
+from lcm.replica import auditor_db, check_auditor_db
 
 from . import display, entries
 from .words import PlainWords
@@ -426,6 +426,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         """The current list (filters, search, order) as a streamed CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        check_auditor_db()  # before the stream starts: a down replica is the 503 page
         request.GET = request.GET.copy()
         request.GET.pop("p", None)  # the whole list, not a page
         request.lcm_csv_export = True
@@ -439,8 +440,14 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             return HttpResponseRedirect(changelist_url + "?" + request.GET.urlencode())
         return csv_response(changelist.queryset)
 
+    def changelist_view(self, request, extra_context=None):
+        # A replica down or too far behind: the 503 page (lcm.faults), not a 500.
+        check_auditor_db()
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """An entry already reverted says by which entry, and offers no revert."""
+        check_auditor_db()
         extra = dict(extra_context or {})
         entry = self.get_object(request, object_id)
         if entry is not None:

@@ -37,7 +37,7 @@ from lcm.audit_export import csv_response
 from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
-from lcm.replica import auditor_db, auditor_reads
+from lcm.replica import auditor_db, auditor_reads, check_auditor_db
 
 from . import examples, failures
 from .policy import LcmApiPolicy
@@ -350,6 +350,7 @@ class AuditApi(LcmApiPolicy):
         super().initial(request, *args, **kwargs)  # authentication, permissions
         if self.unknown_format:
             raise ValidationError({"format": [UNKNOWN_FORMAT]})
+        check_auditor_db()  # a replica down or too far behind: 503, before any read
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

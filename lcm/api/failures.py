@@ -8,8 +8,11 @@ that none of them ever answers with Django's HTML page:
 - a domain refusal (`lcm.errors.LcmError`) is itself;
 - DRF's own exceptions (401, 405, 415, 429…) get their codes
   (`lcm.api.envelope.from_drf`);
-- a lost or unreachable database (`OperationalError`, `InterfaceError`) is
-  503 `database_unavailable` with ``Retry-After``: transient, retry;
+- a fault of the database is a 503 with ``Retry-After``, as
+  `lcm.faults.database_fault` names it: `database_unavailable` (lost,
+  unreachable, or a lock waited for past `LCM_DATABASE_LOCK_TIMEOUT`:
+  transient, retry), `database_full` (its disk is full), `database_read_only`
+  (a standby, or read-only);
 - anything else is a bug: 500 `internal_error` naming the request id,
   logged with its traceback on ``lcm.request`` with the request id, method
   and path (the console handler masks numbers and tokens); the 503 is
@@ -25,11 +28,11 @@ from __future__ import annotations
 import logging
 import math
 
-from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from lcm import errors
+from lcm.faults import database_fault
 from lcm.logs import request_id_of
 
 from . import envelope
@@ -83,9 +86,11 @@ def _invalid(detail) -> errors.LcmError:
 def _unexpected(exc: Exception, request) -> errors.LcmError:
     exc_info = (type(exc), exc, exc.__traceback__)
     fields = {"request_id": request_id(request), "method": request.method, "path": request.path}
-    if isinstance(exc, OperationalError | InterfaceError):
-        logger.warning("database unavailable", exc_info=exc_info, extra={"api_request": fields})
-        return errors.DatabaseUnavailable()
+    fault = database_fault(exc)
+    if fault is not None:
+        said = fault.code.replace("_", " ")  # "database unavailable", "database full"…
+        logger.warning(said, exc_info=exc_info, extra={"api_request": fields})
+        return fault
     logger.error("unhandled exception", exc_info=exc_info, extra={"api_request": fields})
     return errors.InternalError(fields["request_id"])
 

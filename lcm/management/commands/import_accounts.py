@@ -6,9 +6,11 @@ a bad row costs only itself. Rejected rows go to stderr with their line
 number and reason; progress and the summary to stdout.
 
 Exit status: 0 every row imported (or already up to date); 1 some rows
-rejected, or the file broke off part-way: the rest was imported; 2 nothing
-imported: the file is missing, empty, binary or has a bad header, or every
-row was rejected.
+rejected, or the file broke off part-way, or the database stopped the
+import part-way (down, a lock held past `LCM_DATABASE_LOCK_TIMEOUT`, disk
+full, read-only: one line says which): the rest was imported; 2 nothing
+imported: the file is missing, empty, binary or has a bad header, every
+row was rejected, or the database failed before the first batch.
 
 Progress: on a terminal, a bar redrawn in place with the share of the file
 read, rows/s and the time left; otherwise (a log, a pipe) a plain line every
@@ -23,16 +25,23 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from lcm import errors, imports
 from lcm.actions import imports as writer
 from lcm.actions import permissions
+from lcm.faults import database_fault
 from lcm.models import ModeType
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 BAR_WIDTH = 30
 BAR_EVERY_ROWS = 1000  # how often the bar is considered for a redraw…
 BAR_EVERY_SECONDS = 0.2  # …and at most this often redrawn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def count(n: int, noun: str) -> str:
@@ -110,6 +119,21 @@ class Command(BaseCommand):
         with stream:
             return self._import(stream, path, fmt, actor, options)
 
+    def execute(self, *args, **options):
+        """A fault of the database (down, a lock held past the bound, disk
+        full, read-only) before the import begins is one line and exit 2,
+        never a traceback; one part-way is reported by `_import`."""
+        try:
+            return super().execute(*args, **options)
+        except DatabaseError as exc:
+            fault = database_fault(exc)
+            if fault is None:
+                raise
+            raise CommandError(
+                f"The database failed ({fault.code}: {_first_line(exc)}); nothing was imported.",
+                returncode=2,
+            ) from exc
+
     def _import(self, stream, path, fmt, actor, options):
         mode_types = list(ModeType.objects.all())
         if fmt == "csv":
@@ -127,14 +151,27 @@ class Command(BaseCommand):
         self.size = os.fstat(stream.fileno()).st_size
         self.bar = self.stdout.isatty() and options["progress_every"] != 0
         self.drawn = 0.0
-        run = writer.import_rows(
-            rows,
-            actor=actor,
-            batch_size=options["batch_size"],
-            on_rejected=self._reject,
-            progress_every=BAR_EVERY_ROWS if self.bar else options["progress_every"],
-            on_progress=self._draw if self.bar else self._progress,
-        )
+        run = writer.ImportRun()
+        try:
+            writer.import_rows(
+                rows,
+                actor=actor,
+                batch_size=options["batch_size"],
+                on_rejected=self._reject,
+                progress_every=BAR_EVERY_ROWS if self.bar else options["progress_every"],
+                on_progress=self._draw if self.bar else self._progress,
+                run=run,
+            )
+        except errors.DatabaseUnavailable as fault:
+            if self.bar:
+                self.stdout.write("")  # end the bar's line
+            raise CommandError(
+                f"{path}: the database stopped the import ({fault.code}: "
+                f"{_first_line(fault.__cause__ or fault)}). The first "
+                f"{count(run.total.rows, 'row')} were imported, the batch at fault was not: "
+                "run the same command again to finish (rows already imported stay as they are).",
+                returncode=1 if run.total.rows else 2,
+            ) from fault
         if self.bar:
             self._draw(run, done=True)
         broken = run.broken

@@ -15,7 +15,8 @@ replica, not the primary: it first waits (`--replica-wait`, default 30 s)
 until the replica has replayed all that the primary had committed when the
 run began, and fails naming the lag if it has not by then; `--replica-wait 0`
 verifies the log as far as the replica has it. The append-only triggers
-are checked on the primary.
+are checked on the primary. A replica that does not answer, or a database
+lost during the walk, is one line naming it (exit 1), never a traceback.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 
 from lcm import checkpoints, merkle
 from lcm.audit import GENESIS_HASH, check_erasures, verify_chain
+from lcm.faults import database_fault
 from lcm.models import AuditCheckpoint, ModeChange
-from lcm.replica import auditor_db, auditor_reads, wait_for_replica
+from lcm.replica import auditor_db, auditor_reads, describe, wait_for_replica
 
 _EXPECT = re.compile(r"(\d+):([0-9a-f]{64})")
 
@@ -59,6 +61,27 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, replica_wait=30.0, **options):
+        alias = auditor_db()
+        if alias != DEFAULT_DB_ALIAS:
+            try:
+                connections[alias].ensure_connection()
+            except DatabaseError as exc:
+                raise CommandError(
+                    f"The read replica {describe(alias)} does not answer ({_first_line(exc)}): "
+                    "nothing was verified. Start it, or unset DATABASE_REPLICA_URL to verify "
+                    "on the primary."
+                ) from exc
+        try:
+            self._handle(replica_wait, **options)
+        except DatabaseError as exc:
+            if database_fault(exc) is None:
+                raise
+            raise CommandError(
+                f"The database failed during the check ({_first_line(exc)}): nothing was "
+                "verified. Run verify_audit again."
+            ) from exc
+
+    def _handle(self, replica_wait, **options):
         if replica_wait > 0:
             behind = wait_for_replica(replica_wait)
             if behind:
@@ -256,6 +279,11 @@ class Command(BaseCommand):
                 f"({sizes}{more}) are queued, not yet delivered to {witnessed.witness}. They "
                 "are retried at the next checkpoint and by `python manage.py audit_checkpoint`."
             )
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _attesting(seq: int, signed: dict[int, dict]) -> dict | None:
