@@ -1,30 +1,32 @@
 """The console's middleware, stepped over by token-authenticated API requests.
 
-Sessions, CSRF, the session user and messages serve the admin (and a
-supervisor trying the API from the docs page, signed in by session). A
-request under /api/ whose ``Authorization`` scheme is ``Token`` never reaches
-any of them: DRF's `TokenAuthentication` either authenticates it or refuses
-it (401), so `SessionAuthentication` — the only reader of the session and
-of the session user on the API — is never asked, and DRF checks CSRF only
-there. Such a request goes straight past these four; every other request
-(the console, the docs page, an API call signed in by session or without
-credentials) runs them as Django's own. The answer is the same either way:
-none of them touches a response it did not use (tests/test_api_*.py,
-tests/test_middleware.py).
+The session's user and messages serve the admin (and a supervisor trying
+the API from the docs page, signed in by session); the floor's time zone
+serves the admin's pages only. A request under /api/ whose
+``Authorization`` scheme is ``Token`` needs none of them: DRF's
+`TokenAuthentication` either authenticates it or refuses it (401), so
+`SessionAuthentication` — the only reader of the session's user on the
+API — is never asked. Such a request goes straight past these three;
+every other request (the console, the docs page, an API call signed in by
+session or without credentials) runs them as before. The answer is the
+same either way: none of them touches a response it did not use
+(tests/test_api_*.py, tests/test_middleware.py).
 
-On SetNewModeNumber they were about a tenth of the instructions of a
-request (docs/benchmarks.md). The settings list these subclasses in the
-places of Django's own, so the admin's checks (admin.E408-E410) still find
-them.
+The settings list these subclasses in the places of Django's and lcm's
+own, so the admin's checks (admin.E408, E409) still find them. The
+session and CSRF middleware stay Django's own, by name: `check --deploy`
+looks for those strings (security.W003, W012). For a token request they
+cost little: the session store is made but never read (no cookie is
+set), and the view is CSRF-exempt.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessages
-from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessions
-from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrf
 from rest_framework.authentication import get_authorization_header
+
+from lcm.admin.display import FloorTimeZoneMiddleware as LcmFloorTimeZone
 
 API_PREFIX = "/api/"  # config/urls.py: lcm's API, the schema and the docs page
 
@@ -50,20 +52,13 @@ class _ConsoleOnly:
         return super().__call__(request)
 
 
-class SessionMiddleware(_ConsoleOnly, DjangoSessions):
-    pass
-
-
-class CsrfViewMiddleware(_ConsoleOnly, DjangoCsrf):
-    def process_view(self, request, callback, callback_args, callback_kwargs):
-        if token_api_request(request):
-            return None
-        return super().process_view(request, callback, callback_args, callback_kwargs)
-
-
 class AuthenticationMiddleware(_ConsoleOnly, DjangoAuthentication):
     pass
 
 
 class MessageMiddleware(_ConsoleOnly, DjangoMessages):
+    pass
+
+
+class FloorTimeZoneMiddleware(_ConsoleOnly, LcmFloorTimeZone):
     pass
