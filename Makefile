@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo-signing test test-lane-sqlite test-lane-postgres test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import clean
+.PHONY: run demo-signing test test-lane-sqlite test-lane-postgres test-sqlite test-postgres test-replica test-pgbouncer install lint format bench bench-scale bench-append bench-import bench-contention clean
 
 ## Create .venv and install the pinned requirements (only when they change).
 install: $(VENV)/.installed
@@ -156,6 +156,14 @@ bench-import: install
 	  bin/with-postgres $(PY) bench/import_accounts.py --rows $(IMPORT_ROWS) $(BENCH_ARGS)
 	LCM_DEFAULT_REGION=US PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \
 	  bin/with-postgres $(PY) bench/import_accounts.py --rows $(IMPORT_ROWS) $(BENCH_ARGS)
+
+## An import beside the agents (issue 28): SetNewModeNumber's latency alone, then
+## during an import of IMPORT_ROWS rows, on a throwaway PostgreSQL 15 with fsync
+## on (docs/benchmarks.md, "An import beside the agents"). BENCH_ARGS, e.g.
+## "--nice 19" (the import and its backend niced) or "--rate 40".
+bench-contention: install
+	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \
+	  bin/with-postgres $(PY) bench/import_contention.py --rows $(IMPORT_ROWS) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -143,9 +143,10 @@ class ContentErased(Exception):
     """A format 1 entry's values were erased: its canonical bytes are gone."""
 
 
-def canonical_payload(entry: ModeChange) -> dict:
+def canonical_payload(entry: ModeChange, digests: dict[str, str] | None = None) -> dict:
     """The JSON object whose canonical bytes are hashed. Raises ContentErased
-    for an erased format 1 entry."""
+    for an erased format 1 entry. `digests`: the entry's `personal_digests`,
+    when the caller made them already."""
     payload = {name: getattr(entry, name) for name in CHAINED_FIELDS}
     # Entries written before `modes` existed were sealed without it, and only
     # do-not-call, callback and erase entries carry their fields: a null one
@@ -156,7 +157,7 @@ def canonical_payload(entry: ModeChange) -> dict:
     if is_format2(entry):
         for name in PERSONAL_FIELDS:
             payload.pop(name, None)
-        payload.update(personal_digests(entry))
+        payload.update(personal_digests(entry) if digests is None else digests)
         payload["v"] = 2
     elif entry.erased_by_id is not None:
         raise ContentErased(f"entry #{entry.seq}'s values were erased")
@@ -168,8 +169,8 @@ def canonical_bytes(entry: ModeChange) -> bytes:
     return _json(canonical_payload(entry))
 
 
-def compute_hash(entry: ModeChange) -> str:
-    return hashlib.sha256(canonical_bytes(entry)).hexdigest()
+def compute_hash(entry: ModeChange, digests: dict[str, str] | None = None) -> str:
+    return hashlib.sha256(_json(canonical_payload(entry, digests))).hexdigest()
 
 
 def content_matches(entry: ModeChange) -> bool | None:
@@ -193,16 +194,19 @@ def append_entry(entry: ModeChange) -> ModeChange:
     rollback returns the number. (On SQLite the IMMEDIATE transaction already
     serialises writers.) Take the number, then insert the entry and move the
     head's hash: on PostgreSQL one statement (`_insert_moving_head`), on
-    SQLite two.
+    SQLite two. The entry's salted digests depend on nothing the head holds,
+    so they are made before its lock is taken (docs/scaling.md, "Faults":
+    every other writer waits while one holds it).
     """
+    entry.salt = new_secret()
+    digests = personal_digests(entry)
     with cursors.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
         )
         entry.seq, entry.prev_hash = cursor.fetchone()
         entry.created_at = timezone.now()
-        entry.salt = new_secret()
-        entry.hash = compute_hash(entry)
+        entry.hash = compute_hash(entry, digests)
         if connection.vendor == "postgresql":
             cursor.execute(_insert_moving_head(), [*bulk.insert_params(entry), entry.hash])
             _inserted(entry, cursor.fetchone()[0])
@@ -269,6 +273,10 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
     """
     if not entries:
         return entries
+    digests = []
+    for entry in entries:  # before the head's lock, as in `append_entry`
+        entry.salt = new_secret()
+        digests.append(personal_digests(entry))
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + %s WHERE id = 1 RETURNING seq, hash",
@@ -276,10 +284,10 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
         )
         last_seq, prev_hash = cursor.fetchone()
         now = timezone.now()
-        for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+        pairs = zip(entries, digests, strict=True)
+        for seq, (entry, sealed) in enumerate(pairs, start=last_seq - len(entries) + 1):
             entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
-            entry.salt = new_secret()
-            entry.hash = prev_hash = compute_hash(entry)
+            entry.hash = prev_hash = compute_hash(entry, sealed)
         bulk.insert_many(entries)
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
     checkpoints.after_append(entries[0].seq, entries[-1].seq)

@@ -2,7 +2,7 @@
 
 - `GET /healthz/live` (`live`): the process answers. No database: a
   database outage is no reason to restart app servers.
-- `GET /healthz` (`ready`): this process can take the agents' changes —
+- `GET /healthz` (`healthz`, ready): this process can take the agents' changes —
   the database answers *and accepts writes*. 503 with a JSON reason when it
   does not answer (``database unavailable``), when its disk is full
   (``database disk full``) or when it is read-only (``database read-only``:
@@ -13,11 +13,11 @@
 The write probe (PostgreSQL), in one transaction that writes no row:
 ``transaction_read_only`` (on for a standby or a read-only database), then a
 sort of 5,000 numbers with ``work_mem`` at its 64 kB minimum, which
-PostgreSQL must spill to a temporary file (about 100 kB in
+PostgreSQL must spill to a temporary file (72 kB in
 ``base/pgsql_tmp``, on the data directory's disk, or ``temp_tablespaces``):
 when that disk is full, the write fails with ``No space left on device``,
 as the agents' own writes do. It needs no privilege, writes no catalog row,
-and costs about a millisecond. On SQLite (`make run`): the disk holding the
+and costs a few milliseconds. On SQLite (`make run`): the disk holding the
 database file must have `SQLITE_FREE_BYTES` free.
 
 Plain Django views, outside DRF: no authentication, no throttling, no

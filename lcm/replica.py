@@ -162,7 +162,7 @@ def check_auditor_db() -> None:
         logger.warning("the auditors' replica %s does not answer: %s", describe(alias), first_line)
         raise errors.ReplicaUnavailable(errors.REPLICA_DOWN.format(alias=alias)) from exc
     if lag > bound:
-        shown = f"{lag:.0f} s" if math.isfinite(lag) else "an unknown time"
+        shown = f"{lag:,.1f} s" if math.isfinite(lag) else "an unknown time"
         logger.warning("the auditors' replica %s is %s behind", describe(alias), shown)
         raise errors.ReplicaUnavailable(
             errors.REPLICA_BEHIND.format(alias=alias, lag=shown, bound=bound)

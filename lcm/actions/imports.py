@@ -29,6 +29,12 @@ from lcm.numbers import CleanNumber, identify, region_for
 from . import do_not_call, modes, permissions
 from .modes import ModeState
 
+# Rows per transaction. Each transaction holds the audit chain's head from
+# its append to its commit, and every other audited change (an agent's
+# SetNewModeNumber) waits meanwhile: 1,000 rows (2,500 entries) held it
+# about 0.6 s, and the API's p99 during an import rose twentyfold; 100 rows
+# hold it about 45 ms. docs/benchmarks.md, "An import beside the agents".
+ROWS_PER_TRANSACTION = 100
 ACCOUNT_FIELDS = ("first_name", "last_name", "campaign", "country", "time_zone", "zip_code")
 NO_NUMBER_FOR_CONSENT = "{column}: mode {mode_id} has no number to give consent for"
 
@@ -264,7 +270,7 @@ def import_rows(
     items: Iterable[ImportRow | Rejected],
     *,
     actor: AbstractBaseUser | None = None,
-    batch_size: int = 1000,
+    batch_size: int = ROWS_PER_TRANSACTION,
     dry_run: bool = False,
     on_rejected: Callable[[list[Rejected]], None] | None = None,
     progress_every: int = 0,

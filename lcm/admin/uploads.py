@@ -48,7 +48,7 @@ from lcm.models import AccountUpload, ModeType
 logger = logging.getLogger(__name__)
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-BATCH_SIZE = 1000  # rows per transaction, and per progress line
+BATCH_SIZE = 1000  # rows per progress line, in transactions of writer.ROWS_PER_TRANSACTION
 REJECTED_SHOWN = 50  # the preview lists this many rejected rows
 KEPT_FOR = timedelta(days=1)  # an upload never imported is deleted after this
 
@@ -162,7 +162,6 @@ def import_steps(fmt, data, *, actor, dry_run):
         part = writer.import_rows(
             itertools.islice(items, BATCH_SIZE),
             actor=actor,
-            batch_size=BATCH_SIZE,
             dry_run=dry_run,
             on_rejected=on_rejected,
         )

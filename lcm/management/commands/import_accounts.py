@@ -69,8 +69,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=1000,
-            help="Rows per transaction (default 1000).",
+            default=writer.ROWS_PER_TRANSACTION,
+            help=f"Rows per transaction (default {writer.ROWS_PER_TRANSACTION}). Each holds the "
+            "audit chain until it commits, and the agents' changes wait meanwhile: larger "
+            "batches are faster alone and slower for them.",
         )
         parser.add_argument(
             "--progress-every",
