@@ -30,7 +30,7 @@ from .audit_log import write_legacy_entries
 from .conftest import DEMO_ENTRIES as D  # the demo log holds #1..#D before a test writes
 from .conftest import WEBSERVICE, client_for, set_mode_body
 from .test_api_set_new_mode_number import DAVID
-from .test_query_budget import BUDGET, shape
+from .test_query_budget import BUDGET, budget, shape
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -324,7 +324,7 @@ def test_signing_adds_no_statement_to_a_set_new_mode_number(demo, signing):
         response = client.post(WEBSERVICE, set_mode_body(ContactNumber="3005550111"), format="json")
 
     assert response.status_code == 200
-    assert [shape(q["sql"]) for q in ctx.captured_queries] == BUDGET
+    assert [shape(q["sql"]) for q in ctx.captured_queries] == budget(BUDGET)
 
 
 def test_audit_checkpoint_signs_what_is_new_and_nothing_twice(demo, signing):
