@@ -63,6 +63,7 @@ run: install .env demo-signing
 ## warning, except under CI=true, where it is an error.
 test: install
 	@echo "=== two lanes side by side: [SQLite, replica, PgBouncer] and [PostgreSQL]; each prints when it ends"
+	@echo "=== property tests and schema fuzzing: $${LCM_TEST_DEPTH:-$$( [ "$$CI" = true ] && echo deep || echo quick)} (LCM_TEST_DEPTH=quick|deep; CI=true means deep)"
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory -k -j2 --output-sync=recurse test-lane-sqlite test-lane-postgres; \
 	rc=$$?; echo "=== make test: $$(( $$(date +%s) - start )) s, exit $$rc"; exit $$rc

@@ -26,6 +26,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# How deep the property tests and the schema fuzzing go: `quick` by default
+# (what `make test` runs on a laptop or this 2-core machine in under ten
+# minutes), `deep` under CI=true (what .ci/run runs, within CI's time), or
+# as LCM_TEST_DEPTH says. Both run the same tests with the same fixed
+# seeds; deep draws more examples from each.
+DEPTH = os.environ.get("LCM_TEST_DEPTH") or ("deep" if os.environ.get("CI") == "true" else "quick")
+if DEPTH not in ("quick", "deep"):
+    raise RuntimeError(f"LCM_TEST_DEPTH must be quick or deep, not {DEPTH!r}")
+
+
+def examples(*, quick: int, deep: int) -> int:
+    """The number of examples a property test draws at this run's depth."""
+    return deep if DEPTH == "deep" else quick
+
+
 _deselected_notes: list[str] = []
 _clock = None
 
@@ -60,8 +75,9 @@ def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests (row locks, real concurrency) are deselected,
     not skipped, on SQLite: `make test` runs them in its PostgreSQL pass.
     Tests marked `sqlite_pass` (a run of its own, database-independent) run
-    in the SQLite pass only. Replica tests are deselected too, except in
-    `make test-replica` (LCM_REPLICA_REQUIRED=1).
+    in the SQLite pass only; those marked `deep_every_pass` too, at quick
+    depth (at deep depth, in CI, they run in every pass). Replica tests are
+    deselected too, except in `make test-replica` (LCM_REPLICA_REQUIRED=1).
 
     Browser tests need Debian's Chromium, full-disk tests a tmpfs they can
     mount (root): without, they are deselected with a warning, except under
@@ -73,6 +89,8 @@ def pytest_collection_modifyitems(config, items):
         _deselect(config, items, "postgres")
     else:
         _deselect(config, items, "sqlite_pass")  # once per `make test` is enough
+        if DEPTH == "quick":
+            _deselect(config, items, "deep_every_pass")  # CI runs it on both databases
     if os.environ.get("LCM_REPLICA_REQUIRED") != "1":
         _deselect(config, items, "replica")  # `make test-replica` runs them, on a replica
     if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":

@@ -56,13 +56,14 @@ from lcm.models import (
 )
 from lcm.numbers import same_number
 
-from .conftest import snapshot
+from .conftest import examples, snapshot
 
 pytestmark = pytest.mark.django_db
 
 # The run: the same examples every time, each in well under a second.
 SETTINGS = settings(
-    max_examples=25,
+    # 10 runs of the machine in `make test`, 25 in CI (tests/conftest.py, DEPTH).
+    max_examples=examples(quick=10, deep=25),
     stateful_step_count=40,
     deadline=None,
     derandomize=True,

@@ -6,7 +6,8 @@ the demo agent, and as the demo dialer integration (which may use the call
 and agent-session doors that refuse an agent), with every check
 Schemathesis has: no 5xx, status codes, content types, headers and bodies
 as documented, invalid input refused, valid input accepted. Fixed seed,
-bounded examples: the run is the same every time.
+bounded examples (more of them in CI: tests/conftest.py, DEPTH): the run is
+the same every time at a given depth.
 """
 
 import json
@@ -19,9 +20,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from config.wsgi import application
 
-from .conftest import client_for
+from .conftest import client_for, examples
 
-EXAMPLES = 60
+# Per operation and user: 20 in `make test`, 60 in CI (tests/conftest.py, DEPTH).
+EXAMPLES = examples(quick=20, deep=60)
+# It fuzzes the HTTP layer against its schema: in `make test` once, in the
+# SQLite pass; in CI (deep) on both databases.
+pytestmark = pytest.mark.deep_every_pass
 SCHEMA_PATH = "/api/schema/?format=json"
 # Refusals that depend on data, not on the request's shape: which ModeIDs are
 # defined, a mode type's own digit bounds, a configured region, SetDNC's
