@@ -759,12 +759,12 @@ class IdempotencyKey(models.Model):
 
 class AuditCheckpoint(models.Model):
     """A signed statement of the audit log: its first `tree_size` entries have
-    Merkle root `root_hash` (RFC 6962, `lcm.merkle`), entry #tree_size has
+    Merkle root `root_hash` (RFC 6962, `lcm.audit.merkle`), entry #tree_size has
     `head_hash`, at `timestamp`. Signed with Ed25519 by the key of
     `AUDIT_SIGNING_KEY_FILE` (`key_id` names it), which the database never
     holds: whoever can write this table cannot make a checkpoint. A copy goes
     to the witness outside the database; `witnessed_at` is null while that
-    copy is still queued (`lcm.checkpoints.deliver_pending`).
+    copy is still queued (`lcm.audit.checkpoints.deliver_pending`).
     """
 
     log = models.CharField(max_length=100)
@@ -787,7 +787,7 @@ class AuditCheckpoint(models.Model):
 class AuditTreeNode(models.Model):
     """A perfect subtree of the audit Merkle tree: leaves
     [index·2^level, (index+1)·2^level). Stored from level
-    `lcm.merkle.STORED_LEVEL` up, when a checkpoint completes it, so that a
+    `lcm.audit.merkle.STORED_LEVEL` up, when a checkpoint completes it, so that a
     proof reads a few rows instead of the whole log. Never trusted: a wrong
     node only makes a proof fail against the signed root."""
 

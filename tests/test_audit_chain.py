@@ -16,9 +16,9 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
-from lcm import audit_triggers
 from lcm.actions import agent_requests
 from lcm.audit import GENESIS_HASH, append_entry, compute_hash, verify_chain
+from lcm.audit import triggers as audit_triggers
 from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange
 
 from .audit_log import DEMO_LOG, demo_log, seq
