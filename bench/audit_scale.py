@@ -379,8 +379,7 @@ def proofs(client):
     from django.conf import settings
     from django.db import transaction
 
-    from lcm import checkpoints
-    from lcm.audit import append_entries
+    from lcm.audit import append_entries, checkpoints
     from lcm.models import AuditCheckpoint
 
     folder = Path(tempfile.mkdtemp(prefix="lcm-bench-keys-"))

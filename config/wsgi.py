@@ -10,6 +10,6 @@ application = get_wsgi_application()
 
 # gunicorn runs no system check: a bad AUDIT_SIGNING_KEY_FILE stops the
 # worker here, with the reason, instead of serving unsigned (docs/audit.md).
-from lcm.checkpoints import check_configuration  # noqa: E402
+from lcm.audit.checkpoints import check_configuration  # noqa: E402
 
 check_configuration()

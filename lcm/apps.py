@@ -37,7 +37,7 @@ class LcmConfig(AppConfig):
 def audit_signing_check(app_configs, **kwargs):
     """A missing, unreadable or wrong key file stops every management command
     (runserver, migrate, check…); config.wsgi runs the same check for gunicorn."""
-    from .checkpoints import check_configuration
+    from .audit.checkpoints import check_configuration
 
     try:
         check_configuration()

@@ -1,5 +1,5 @@
 """CSV export of the console's lists (accounts, the do-not-call list),
-streamed in constant memory like the audit log's (`lcm.audit_export`):
+streamed in constant memory like the audit log's (`lcm.audit.export`):
 rows are read in chunks and written as they come, cells a spreadsheet would
 run as formulas are defused, times are UTC ISO 8601."""
 
@@ -15,7 +15,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from .audit import streaming_reads
-from .audit_export import _FORMULA, _FORMULA_START, CHUNK_SIZE, _chunks, _Line
+from .audit.export import _FORMULA, _FORMULA_START, CHUNK_SIZE, _chunks, _Line
 from .models import ContactMode
 
 ACCOUNT_COLUMNS = [

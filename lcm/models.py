@@ -479,9 +479,12 @@ class ModeChange(models.Model):
     `account_number` empty; `do_not_call` says what happened to the list.
 
     Identifiers are copied as text, so the entry reads the same whatever
-    happens to the rows it names; the foreign keys are PROTECT, so those rows
-    cannot be deleted from under it. `seq`, `prev_hash` and `hash` chain the
-    entries (see `lcm.audit`).
+    happens to the rows it names. The relations are PROTECT in the ORM (a
+    row an entry names is not deleted through Django) but are no foreign keys
+    in the database (`db_constraint=False`): an append must never make the
+    database check or lock the live rows it names; the chain commits to every
+    id, and the append-only triggers keep them (docs/audit.md, "The table").
+    `seq`, `prev_hash` and `hash` chain the entries (see `lcm.audit`).
     """
 
     class Action(models.TextChoices):
@@ -513,16 +516,29 @@ class ModeChange(models.Model):
         blank=True,
         related_name="mode_changes",
         db_index=False,
+        db_constraint=False,
         help_text="Empty only on a list-wide do-not-call entry: a number blocked on "
         "every account from the console, which belongs to no account.",
     )
     account_number = models.CharField("LCM key", max_length=128, blank=True)
     call = models.ForeignKey(
-        Call, on_delete=models.PROTECT, null=True, blank=True, related_name="mode_changes"
+        Call,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mode_changes",
+        db_index=False,
+        db_constraint=False,
     )
     callid = models.CharField("Call ID", max_length=64, blank=True)
     agent = models.ForeignKey(
-        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="mode_changes"
+        Agent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mode_changes",
+        db_index=False,
+        db_constraint=False,
     )
     agent_code = models.CharField("AgentID", max_length=64, blank=True)
     user = models.ForeignKey(
@@ -531,6 +547,8 @@ class ModeChange(models.Model):
         null=True,
         blank=True,
         related_name="mode_changes",
+        db_index=False,
+        db_constraint=False,
     )
     username = models.CharField(max_length=150, blank=True)
     source = models.CharField("source app", max_length=100, blank=True)
@@ -553,7 +571,13 @@ class ModeChange(models.Model):
         "number, campaign, period, comment, reason. Empty on every other entry.",
     )
     reverts = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reverted_by"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reverted_by",
+        db_index=False,  # a partial index (Meta): almost every entry reverts none
+        db_constraint=False,
     )
     callback = models.JSONField(
         null=True,
@@ -573,7 +597,7 @@ class ModeChange(models.Model):
     )
 
     prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    hash = models.CharField(max_length=64, editable=False)  # not unique: seq is the identity
 
     # Not chained: how the personal fields are sealed, and their erasure
     # (lcm.audit "Personal fields", docs/audit.md "Erasure").
@@ -599,6 +623,8 @@ class ModeChange(models.Model):
         blank=True,
         editable=False,
         related_name="erased_entries",
+        db_index=False,  # a partial index (Meta): almost every entry is not erased
+        db_constraint=False,  # the append-only trigger checks it names an erase entry
         help_text="The erase entry that removed this entry's personal values.",
     )
 
@@ -617,6 +643,19 @@ class ModeChange(models.Model):
             models.Index(fields=["mode_id", "-seq"], name="modechange_mode_seq_idx"),
             models.Index(fields=["new_number"], name="modechange_new_number_idx"),
             models.Index(fields=["old_number"], name="modechange_old_number_idx"),
+            # Sparse columns, indexed where they are set: an entry's reverts
+            # (the console's "already reverted", lcm.admin.shared.active_reverts),
+            # the erased entries (verify_audit, erasure).
+            models.Index(
+                fields=["reverts"],
+                name="modechange_reverts_idx",
+                condition=Q(reverts__isnull=False),
+            ),
+            models.Index(
+                fields=["erased_by"],
+                name="modechange_erased_by_idx",
+                condition=Q(erased_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -759,12 +798,12 @@ class IdempotencyKey(models.Model):
 
 class AuditCheckpoint(models.Model):
     """A signed statement of the audit log: its first `tree_size` entries have
-    Merkle root `root_hash` (RFC 6962, `lcm.merkle`), entry #tree_size has
+    Merkle root `root_hash` (RFC 6962, `lcm.audit.merkle`), entry #tree_size has
     `head_hash`, at `timestamp`. Signed with Ed25519 by the key of
     `AUDIT_SIGNING_KEY_FILE` (`key_id` names it), which the database never
     holds: whoever can write this table cannot make a checkpoint. A copy goes
     to the witness outside the database; `witnessed_at` is null while that
-    copy is still queued (`lcm.checkpoints.deliver_pending`).
+    copy is still queued (`lcm.audit.checkpoints.deliver_pending`).
     """
 
     log = models.CharField(max_length=100)
@@ -787,7 +826,7 @@ class AuditCheckpoint(models.Model):
 class AuditTreeNode(models.Model):
     """A perfect subtree of the audit Merkle tree: leaves
     [index·2^level, (index+1)·2^level). Stored from level
-    `lcm.merkle.STORED_LEVEL` up, when a checkpoint completes it, so that a
+    `lcm.audit.merkle.STORED_LEVEL` up, when a checkpoint completes it, so that a
     proof reads a few rows instead of the whole log. Never trusted: a wrong
     node only makes a proof fail against the signed root."""
 

@@ -249,8 +249,8 @@ def _empty_audit_log_before_flush(request):
     yield
     from django.db import transaction
 
-    from lcm import audit_triggers
     from lcm.audit import GENESIS_HASH
+    from lcm.audit import triggers as audit_triggers
 
     with transaction.atomic(), connection.cursor() as cursor:
         audit_triggers.uninstall(connection)

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lcm.admin.audit import AuditPaginator
-from lcm.audit_export import COLUMNS
-from lcm.audit_filters import (
+from lcm.audit.export import COLUMNS
+from lcm.audit.filters import (
     MOMENT_OUT_OF_RANGE,
     NOT_A_DATE,
     NOT_A_MODE,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from lcm.api import examples
 from lcm.api.audit import UNKNOWN_FORMAT
-from lcm.audit_filters import NOT_A_DATE, UNKNOWN_AGENT
+from lcm.audit.filters import NOT_A_DATE, UNKNOWN_AGENT
 from lcm.models import ModeChange
 
 from .audit_log import DAVID, DEMO, MARIA, make_log, seq

@@ -21,9 +21,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from lcm import audit_triggers, checkpoints, merkle
 from lcm.actions import agent_requests
-from lcm.audit import append_entries, compute_hash
+from lcm.audit import append_entries, checkpoints, compute_hash, merkle
+from lcm.audit import triggers as audit_triggers
 from lcm.models import Account, AuditChainHead, AuditCheckpoint, AuditTreeNode, ModeChange
 
 from .audit_log import write_legacy_entries

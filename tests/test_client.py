@@ -29,11 +29,11 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from lcm import checkpoints
 from lcm.api import examples
 from lcm.api.authentication import BEARER_REFUSED
 from lcm.api.handlers import HANDLERS
 from lcm.api.schema import MESSAGES
+from lcm.audit import checkpoints
 from lcm.models import Agent, ModeChange
 
 from .conftest import live_modes

@@ -96,3 +96,35 @@ def test_the_check_sees_what_the_wheel_once_missed(tmp_path):
     assert imported_modules(module) == {"zipcodes", "tzdata"}
     required, _ = declared()
     assert {"zipcodes", "tzdata"} <= required
+
+
+# The audit package (lcm/audit/__init__.py): each module imports only those
+# before it here, so no two import each other. The append calls
+# `checkpoints.after_append`; checkpoints never imports the chain back.
+AUDIT_LAYERS = ("seal", "merkle", "triggers", "checkpoints", "chain", "filters", "export")
+
+
+def audit_imports(path: Path) -> set[str]:
+    """The lcm.audit modules a module imports (at any depth of its code)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 1:  # from .x import …, from . import x
+            names |= {node.module} if node.module else {a.name for a in node.names}
+        elif node.level == 0 and node.module and node.module.startswith("lcm.audit"):
+            rest = node.module.removeprefix("lcm.audit").lstrip(".")
+            names |= {rest} if rest else {a.name for a in node.names} | {"__init__"}
+    return names
+
+
+def test_the_audit_package_has_no_import_cycle():
+    folder = PACKAGE / "audit"
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    assert modules == set(AUDIT_LAYERS), "a new audit module: give it its layer here"
+    for rank, name in enumerate(AUDIT_LAYERS):
+        above = audit_imports(folder / f"{name}.py") - set(AUDIT_LAYERS[:rank])
+        assert not above, f"lcm/audit/{name}.py imports {sorted(above)}, which are not below it"
+    # The one call across: the chain tells the checkpoint module of an append.
+    assert "checkpoints" in audit_imports(folder / "chain.py")
+    assert "chain" not in audit_imports(folder / "checkpoints.py")

@@ -23,9 +23,10 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
-from lcm import audit_triggers, errors
+from lcm import errors
 from lcm.actions import supervisor
 from lcm.audit import ERASED_VALUES
+from lcm.audit import triggers as audit_triggers
 from lcm.models import (
     Account,
     AuditChainHead,

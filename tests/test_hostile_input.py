@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from lcm import inputs
 from lcm.api.envelope import SOURCE_NOT_A_STRING
 from lcm.api.serializers import ModeIdField
-from lcm.audit_filters import MOMENT_OUT_OF_RANGE
+from lcm.audit.filters import MOMENT_OUT_OF_RANGE
 from lcm.models import (
     Account,
     Agent,

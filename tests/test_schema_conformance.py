@@ -22,8 +22,8 @@ from django.db import connection
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from lcm import checkpoints
 from lcm.api import examples
+from lcm.audit import checkpoints
 
 from .test_client import SCHEMA_PATH, sign_checkpoints, token_of
 from .test_faults import fail_inserts

@@ -5,7 +5,7 @@ table (`AuditPaginator`), every filter is a text input or a short list
 (no dropdown of a whole table) applied through an index, the search is
 exact (index lookups, no LIKE scan), only the indexed columns sort, and
 there are no bulk actions. Filter values are checked by the same fields as
-the API's (`lcm.audit_filters`): a bad one gets a message, never a 500.
+the API's (`lcm.audit.filters`): a bad one gets a message, never a 500.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from lcm.actions import erasure
-from lcm.audit_export import csv_response
-from lcm.audit_filters import FILTERS, newest_first
+from lcm.audit.export import csv_response
+from lcm.audit.filters import FILTERS, newest_first
 from lcm.models import Account, ModeChange, ModeType
 from lcm.replica import auditor_db, check_auditor_db
 
@@ -76,7 +76,7 @@ def _report(request, message: str) -> None:
 class AuditFilters(admin.ListFilter):
     """Every filter of the log in one form with one Filter button: the
     moments, the LCM key, the call, the agent and the source are typed
-    (`lcm.audit_filters.FILTERS`, the API's own fields); the mode and the
+    (`lcm.audit.filters.FILTERS`, the API's own fields); the mode and the
     action are short lists. The query parameters are the API's (`since`,
     `account`…; `action__exact` as Django's choice filter named it)."""
 

@@ -3,7 +3,7 @@ the proofs (an entry's inclusion proof, a consistency proof between two
 signed checkpoints).
 
 Newest first, cursor-paginated (no COUNT, no deep OFFSET on a large log);
-filtered by `lcm.audit_filters.ModeChangeFilter`. `GET
+filtered by `lcm.audit.filters.ModeChangeFilter`. `GET
 /api/lcm/mode-changes/export/` streams every matching entry as CSV instead
 of a page (its own operation in the schema, so a generated client reads it
 as text); `?format=csv` or `Accept: text/csv` on the list does the same.
@@ -33,8 +33,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from lcm import errors
-from lcm.audit_export import csv_response
-from lcm.audit_filters import FILTERS, ModeChangeFilter, newest_first
+from lcm.audit.export import csv_response
+from lcm.audit.filters import FILTERS, ModeChangeFilter, newest_first
 from lcm.inputs import MAX_BIGINT, OutOfBounds, bounded_int, printable
 from lcm.models import ModeChange
 from lcm.replica import auditor_db, auditor_reads, check_auditor_db
@@ -452,7 +452,7 @@ class ModeChangeExport(ModeChangeList):
 
 class CheckpointSerializer(serializers.Serializer):
     """A signed checkpoint as the witness, the API and tools/verify_proof.py see
-    it (`lcm.checkpoints.as_json`)."""
+    it (`lcm.audit.checkpoints.as_json`)."""
 
     log = serializers.CharField(help_text="The log's name, signed with the rest.")
     tree_size = serializers.IntegerField(help_text="Entries #1 to #tree_size.")
@@ -626,8 +626,9 @@ class ModeChangeProof(_AuditReadView):
     )
     @auditor_reads()
     def get(self, request, seq: str):
-        from lcm import audit, checkpoints
+        from lcm import audit
         from lcm.actions.erasure import marker
+        from lcm.audit import checkpoints
 
         number = _seq(seq)
         entry = (
@@ -708,7 +709,7 @@ class CheckpointConsistency(_AuditReadView):
     )
     @auditor_reads()
     def get(self, request):
-        from lcm import checkpoints
+        from lcm.audit import checkpoints
         from lcm.models import AuditCheckpoint
 
         sizes = {}

@@ -20,7 +20,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample
 
 from lcm import errors
-from lcm.audit_filters import NOT_A_DATE
+from lcm.audit.filters import NOT_A_DATE
 
 DAVID = "5|3|1|0|0|44|1"
 

@@ -1,6 +1,6 @@
 """Make the audit table append-only in the database, and index its filters.
 
-The triggers (lcm.audit_triggers) refuse UPDATE and DELETE of an audit
+The triggers (lcm.audit.triggers) refuse UPDATE and DELETE of an audit
 entry on PostgreSQL and SQLite, and TRUNCATE on PostgreSQL. The indexes
 serve the auditors' filters and searches (docs/audit.md). The indexes come
 first: on SQLite nothing here rebuilds the table, so the triggers survive.
@@ -8,7 +8,7 @@ first: on SQLite nothing here rebuilds the table, so the triggers survive.
 
 from django.db import migrations, models
 
-from lcm import audit_triggers
+from lcm.audit import triggers as audit_triggers
 
 
 def install_triggers(apps, schema_editor):

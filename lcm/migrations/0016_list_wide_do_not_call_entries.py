@@ -4,13 +4,13 @@ A number a supervisor blocks for every account in the console belongs to no
 account, so its audit entry has none: `ModeChange.account` becomes nullable;
 changing a list entry's reason or expiry gets its own action. On SQLite,
 altering a column rebuilds the table and drops its append-only triggers with
-the old one: they are installed again (lcm.audit_triggers), both ways.
+the old one: they are installed again (lcm.audit.triggers), both ways.
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from lcm import audit_triggers
+from lcm.audit import triggers as audit_triggers
 
 
 def refuse_with_list_wide_entries(apps, schema_editor):

@@ -12,7 +12,7 @@ appended after this migration starts format 2 (the epoch, which
 from django.conf import settings
 from django.db import migrations, models
 
-from lcm import audit_triggers
+from lcm.audit import triggers as audit_triggers
 
 
 def old_triggers_off(apps, schema_editor):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lcm import checkpoints
+from lcm.audit import checkpoints
 from lcm.conf import lcm_settings
 from lcm.models import AuditCheckpoint
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from lcm.checkpoints import key_id
+from lcm.audit.checkpoints import key_id
 
 
 class Command(BaseCommand):

@@ -18,8 +18,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from lcm import checkpoints, errors
+from lcm import errors
 from lcm.actions import erasure, permissions
+from lcm.audit import checkpoints
 from lcm.models import Account, AuditCheckpoint
 
 

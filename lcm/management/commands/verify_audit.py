@@ -27,8 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 
-from lcm import checkpoints, merkle
-from lcm.audit import GENESIS_HASH, check_erasures, verify_chain
+from lcm.audit import GENESIS_HASH, check_erasures, checkpoints, merkle, verify_chain
 from lcm.faults import database_fault
 from lcm.models import AuditCheckpoint, ModeChange
 from lcm.replica import auditor_db, auditor_reads, describe, wait_for_replica

@@ -16,8 +16,8 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
-from . import inputs
-from .models import Account, Agent, Call, ModeChange
+from .. import inputs
+from ..models import Account, Agent, Call, ModeChange
 
 MOMENT_HELP = (
     "An ISO 8601 date or date-time, e.g. 2026-11-26 or 2026-11-26T14:30:00Z "

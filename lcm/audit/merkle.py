@@ -1,6 +1,6 @@
 """The audit log as a Merkle tree in the sense of RFC 6962 / RFC 9162 §2.1.
 
-Pure functions, no database: `lcm.checkpoints` feeds them the entries'
+Pure functions, no database: `lcm.audit.checkpoints` feeds them the entries'
 hashes. Leaf *i* (0-based) of the tree is entry #i+1; its leaf input is the
 32 bytes of that entry's `hash` (the SHA-256 of its canonical serialisation,
 `lcm.audit.canonical_bytes`), so the tree commits to every chained field

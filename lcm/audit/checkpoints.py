@@ -42,12 +42,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from ..conf import lcm_settings
+from ..models import AuditChainHead, AuditCheckpoint, AuditTreeNode, AuditTreeState, ModeChange
 from . import merkle
-from .audit import GENESIS_HASH, content_matches
-from .conf import lcm_settings
-from .models import AuditChainHead, AuditCheckpoint, AuditTreeNode, AuditTreeState, ModeChange
+from .seal import GENESIS_HASH, content_matches
 
-log = logging.getLogger("lcm.checkpoints")
+log = logging.getLogger("lcm.audit.checkpoints")
 
 BODY_HEADER = "lcm audit checkpoint v1"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .audit import streaming_reads
+from .chain import streaming_reads
 
 CHUNK_SIZE = 2000
 
@@ -80,7 +80,7 @@ class _Line:
 
 
 def _erased_cell(own: dict | None, by_seq, by_at, by_user, by_record) -> str:
-    from .actions.erasure import erase_text, erased_text
+    from ..actions.erasure import erase_text, erased_text
 
     if by_seq is not None:
         return erased_text(by_seq, by_at, by_user, by_record)

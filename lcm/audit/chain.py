@@ -1,188 +1,36 @@
-"""The audit chain: how a ModeChange is appended and how its hash is made.
+"""The audit chain: appending entries and walking the chain to verify it.
 
-Canonical serialisation (documented in docs/audit.md): the entry's chained
-fields as a JSON object with sorted keys, no spaces, UTF-8, `created_at` in
-UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; ``hash = sha256(that).hexdigest()``.
-`prev_hash` is one of the fields, so each hash seals its predecessor; the
-first entry's `prev_hash` is 64 zeros.
-
-Two formats (docs/audit.md, "Erasure"). Format 1, every entry written before
-migration 0018: the personal fields' values are in the hashed JSON. Format 2,
-from then on: each personal field (`PERSONAL_FIELDS`) is hashed as its salted
-digest, ``sha256(salt_f || canonical JSON of the value)`` with
-``salt_f = HMAC-SHA256(entry secret, field name)``, and the JSON carries
-``"v": 2``. The values and the entry's secret stay in the row; erasing them
-(`lcm.actions.erasure`) keeps the digests, so the hash, the chain and every
-signed checkpoint still verify without them.
+How each entry is sealed (its bytes and hash, formats 1 and 2) is
+`lcm.audit.seal`; this module numbers entries, links each to the one before
+(`prev_hash`), inserts them under the chain head's lock, and verifies the
+whole. After an append it calls `lcm.audit.checkpoints.after_append` (the
+checkpoint module's one entry point for appends; it imports nothing from here).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import hashlib
-import hmac
-import json
-import secrets
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from . import bulk, cursors
-from .models import AuditChainHead, ModeChange
-
-GENESIS_HASH = "0" * 64
-
-# Every stored field but `hash` itself (and the surrogate `id`).
-CHAINED_FIELDS = (
-    "seq",
-    "created_at",
-    "action",
-    "account_id",
-    "account_number",
-    "call_id",
-    "callid",
-    "agent_id",
-    "agent_code",
-    "user_id",
-    "username",
-    "source",
-    "mode_id",
-    "old_number",
-    "new_number",
-    "new_number_e164",
-    "deleted_modes",
-    "modes",
-    "do_not_call",
-    "reverts_id",
-    "callback",
-    "client_ip",
-    "request_id",
-    "erasure",
-    "prev_hash",
+from .. import bulk, cursors
+from ..models import AuditChainHead, ModeChange
+from . import checkpoints
+from .seal import (
+    ERASED_VALUES,
+    GENESIS_HASH,
+    compute_hash,
+    content_matches,
+    is_format2,
+    new_secret,
+    personal_digests,
 )
-
-# The contact's personal data in an entry: sealed as salted digests in
-# format 2, erased by `lcm.actions.erasure`. `client_ip` is not among them:
-# it is the address of the agent's desktop or the dialer that sent the
-# request, not the contact's (docs/audit.md, "Erasure").
-PERSONAL_FIELDS = (
-    "old_number",
-    "new_number",
-    "new_number_e164",
-    "deleted_modes",
-    "modes",
-    "do_not_call",
-    "callback",
-)
-# Fields left out of the hashed JSON when null (entries older than them were
-# sealed without the key; every other entry keeps its bytes).
-_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure")
-# What an erased entry holds in its personal fields (the append-only
-# triggers allow exactly this change, lcm.audit_triggers).
-ERASED_VALUES = {
-    "old_number": "",
-    "new_number": "",
-    "new_number_e164": "",
-    "deleted_modes": [],
-    "modes": [],
-    "do_not_call": None,
-    "callback": None,
-}
-
-
-# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-# with the encoder made once: dumps makes a new one per call when given
-# options, and an append encodes eight times (its digests and its bytes).
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _json(value) -> bytes:
-    return _ENCODER.encode(value).encode()
-
-
-def field_salt(secret: str, field: str) -> bytes:
-    """The salt of one personal field: disclosing it (to prove that field's
-    value) reveals nothing about the entry's other fields."""
-    return hmac.digest(bytes.fromhex(secret), field.encode(), "sha256")
-
-
-def field_digest(salt: bytes, value) -> str:
-    return hashlib.sha256(salt + _json(value)).hexdigest()
-
-
-def personal_digests(entry: ModeChange) -> dict[str, str]:
-    """The digests format 2 seals: computed from the values while the entry
-    has its secret, the stored ones once they are erased. A null field that
-    the format omits has none."""
-    if entry.salt is None:
-        return dict(entry.digests or {})
-    key = bytes.fromhex(entry.salt)  # field_salt, with the key decoded once: the hot path
-    return {
-        name: field_digest(hmac.digest(key, name.encode(), "sha256"), getattr(entry, name))
-        for name in PERSONAL_FIELDS
-        if not (name in _OMITTED_WHEN_NULL and getattr(entry, name) is None)
-    }
-
-
-def is_format2(entry: ModeChange) -> bool:
-    return entry.salt is not None or entry.digests is not None
-
-
-def recomputable(entry: ModeChange) -> bool:
-    """False for a format 1 entry whose values were erased: its hash was
-    made over them and can no longer be recomputed."""
-    return is_format2(entry) or entry.erased_by_id is None
-
-
-class ContentErased(Exception):
-    """A format 1 entry's values were erased: its canonical bytes are gone."""
-
-
-def canonical_payload(entry: ModeChange, digests: dict[str, str] | None = None) -> dict:
-    """The JSON object whose canonical bytes are hashed. Raises ContentErased
-    for an erased format 1 entry. `digests`: the entry's `personal_digests`,
-    when the caller made them already."""
-    payload = {name: getattr(entry, name) for name in CHAINED_FIELDS}
-    # Entries written before `modes` existed were sealed without it, and only
-    # do-not-call, callback and erase entries carry their fields: a null one
-    # is left out, so every entry keeps the bytes it was sealed with.
-    for name in _OMITTED_WHEN_NULL:
-        if payload[name] is None:
-            del payload[name]
-    if is_format2(entry):
-        for name in PERSONAL_FIELDS:
-            payload.pop(name, None)
-        payload.update(personal_digests(entry) if digests is None else digests)
-        payload["v"] = 2
-    elif entry.erased_by_id is not None:
-        raise ContentErased(f"entry #{entry.seq}'s values were erased")
-    payload["created_at"] = entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return payload
-
-
-def canonical_bytes(entry: ModeChange) -> bytes:
-    return _json(canonical_payload(entry))
-
-
-def compute_hash(entry: ModeChange, digests: dict[str, str] | None = None) -> str:
-    return hashlib.sha256(_json(canonical_payload(entry, digests))).hexdigest()
-
-
-def content_matches(entry: ModeChange) -> bool | None:
-    """Does the entry's content give its hash? None: its format 1 values
-    were erased, so no one can tell any more."""
-    if not recomputable(entry):
-        return None
-    return compute_hash(entry) == entry.hash
-
-
-def new_secret() -> str:
-    return secrets.token_hex(32)
+from .triggers import missing
 
 
 def append_entry(entry: ModeChange) -> ModeChange:
@@ -254,7 +102,7 @@ def erase_personal_fields(entries, digests: dict, *, erased_by: ModeChange) -> N
     """Blank the personal fields of `entries` (lcm.actions.erasure), keeping
     each one's digests (`digests`: entry pk → digests, None for format 1)
     and naming the erase entry. One UPDATE per entry: the append-only
-    triggers let exactly this through (lcm.audit_triggers)."""
+    triggers let exactly this through (lcm.audit.triggers)."""
     for entry in entries:
         ModeChange.objects.filter(pk=entry.pk).update(
             **ERASED_VALUES, salt=None, digests=digests.get(entry.pk), erased_by=erased_by
@@ -377,15 +225,13 @@ def verify_chain(
     with the last entry (entries removed from, or appended past, the end).
 
     `after` = (seq, hash) starts the walk past entry #seq, trusted to have
-    that hash (a verified signed checkpoint: `lcm.checkpoints`); `observe`
+    that hash (a verified signed checkpoint: `lcm.audit.checkpoints`); `observe`
     sees each entry that passed and may return a problem to stop at it.
 
     Streams the entries (`iterator`), so memory stays flat on any size. The
     head is read first and only entries up to it are walked: appends that
     commit meanwhile are not errors, they are simply left for the next run.
     """
-    from .audit_triggers import missing
-
     head = AuditChainHead.objects.get(pk=1)
     count = 0
     previous_seq, previous_hash = after
@@ -504,7 +350,3 @@ def check_erasures(erased: list[tuple[int, int, int]]) -> tuple[str, int] | None
                 seq,
             )
     return None
-
-
-# Last: lcm.checkpoints imports this module (the hash), and appends call it.
-from . import checkpoints  # noqa: E402
