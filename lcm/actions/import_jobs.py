@@ -133,6 +133,7 @@ def store_upload(
             lines += 1  # the last line has no line break
         if not size:
             raise BadFile(EMPTY)
+        _check_header(name, fmt)
         with transaction.atomic():
             job = ImportJob.objects.create(
                 file_name=Path(file_name).name[:255] or f"upload.{fmt}",
@@ -149,6 +150,17 @@ def store_upload(
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def _check_header(path: str, fmt: str) -> None:
+    """A file that cannot be read at all (binary, a bad header, no rows) is
+    refused at once, by the reader that will import it."""
+    read = imports.read_csv if fmt == "csv" else imports.read_jsonl
+    with open(path, "rb") as stream:
+        try:
+            next(read(stream, mode_types=list(ModeType.objects.all())), None)
+        except imports.ImportFileError as exc:
+            raise BadFile(str(exc)) from None
 
 
 @dataclass
