@@ -277,6 +277,14 @@ def resume_stalled() -> list[ImportJob]:
     return resumed
 
 
+def discard(job: ImportJob) -> None:
+    """Forget a job never started (the API's replayed or refused upload)."""
+    with transaction.atomic():
+        deleted, _ = ImportJob.objects.filter(pk=job.pk, state=State.NEW).delete()
+    if deleted:
+        Path(job.path).unlink(missing_ok=True)
+
+
 def _locked(job: ImportJob) -> ImportJob:
     return ImportJob.objects.select_for_update().get(pk=job.pk)
 
