@@ -40,7 +40,8 @@ demo-signing: install .env
 	    "AUDIT_CHECKPOINT_EVERY=1" >> .env; \
 	fi
 
-## Install, migrate, load the demo data, serve on http://$(HOST):$(PORT) (SQLite);
+## Install, migrate, load the demo data, serve on http://$(HOST):$(PORT) (SQLite)
+## with one background worker (manage.py db_worker: the imports) beside it;
 ## e.g. `make run PORT=8001`. The users, password and URLs are printed last.
 run: install .env demo-signing
 	$(PY) manage.py migrate --noinput
@@ -52,6 +53,9 @@ run: install .env demo-signing
 	  echo "            witness $(DEMO_DIR)/witness.jsonl. Proofs: README.md, \"Proofs in the demo\"."; \
 	fi
 	@echo "Samples:    set BASE=http://$(HOST):$(PORT) in your second terminal (README.md)."
+	@echo "Worker:     one background worker (imports) runs beside the server; Ctrl-C stops both."
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py db_worker --no-reload --interval 1 & worker=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite: on SQLite and on a throwaway PostgreSQL 15, side by side

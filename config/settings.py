@@ -47,8 +47,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "lcm",
 ]
+
+# Background jobs (lcm.tasks: imports of any size): django-tasks' database
+# backend, no broker. `manage.py db_worker` runs them (`make run` starts one;
+# docs/scaling.md for production).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # The config.middleware classes are Django's and lcm's own, stepped over by
 # token-authenticated API requests, which never use them (config/middleware.py).
@@ -294,6 +301,10 @@ LCM_PERMISSION_CACHE_SECONDS = lcm_env(
 )
 LCM_IMPORT_UPLOAD_MAX_BYTES = lcm_env(
     "LCM_IMPORT_UPLOAD_MAX_BYTES", "LCM_IMPORT_UPLOAD_MAX_BYTES", int
+)
+LCM_IMPORT_DIR = lcm_env("LCM_IMPORT_DIR", "LCM_IMPORT_DIR")
+LCM_IMPORT_JOB_STALE_SECONDS = lcm_env(
+    "LCM_IMPORT_JOB_STALE_SECONDS", "LCM_IMPORT_JOB_STALE_SECONDS", int
 )
 # Django's own cap (an HTML 400 for the admin's forms) must not undercut it.
 if isinstance(LCM_API_MAX_BODY_BYTES, int):

@@ -174,7 +174,14 @@ SETTINGS: dict[str, Setting] = {
         60, non_negative_int, "Seconds a process caches lcm.act_for_any_agent, 0 for never"
     ),
     "LCM_IMPORT_UPLOAD_MAX_BYTES": Setting(
-        2 * 1024 * 1024, positive_int, "Largest account list the console accepts for upload"
+        512 * 1024 * 1024, positive_int, "Largest account list the console or API accepts"
+    ),
+    # Imports as background jobs (lcm.actions.import_jobs, docs/scaling.md).
+    "LCM_IMPORT_DIR": Setting(
+        "", absolute_path_or_empty, "Folder of uploaded lists, shared by web and workers"
+    ),
+    "LCM_IMPORT_JOB_STALE_SECONDS": Setting(
+        120, positive_int, "A running job silent this long has lost its worker"
     ),
     # Signed checkpoints of the audit log (docs/audit.md, "Signed checkpoints").
     "LCM_AUDIT_SIGNING_KEY_FILE": Setting(

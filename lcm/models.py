@@ -861,3 +861,7 @@ class AuditTreeState(models.Model):
 
     def __str__(self) -> str:
         return f"tree at #{self.size}, verified to #{self.verified_size}"
+
+
+# Imports as background jobs: their tables live in a module of their own.
+from .import_job_models import ImportJob, ImportJobEvent, ImportJobRejected  # noqa: E402, F401

@@ -340,12 +340,16 @@ ADMIN = [
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
     Page("lcm_account_export",             GET,  200, 200, 200),
-    # "Import accounts": lcm.import_accounts (the Supervisors'); a preview is
-    # its uploader's only, by a token (here an unknown one: 404).
+    # "Import accounts": lcm.import_accounts (the Supervisors'); an import
+    # job's pages (here an unknown one: 404) are every importer's.
     Page("lcm_account_import",             GET,  200, 403, 200),
     Page("lcm_account_import",             POST, 200, 403, 200, data="empty"),
     Page("lcm_account_import_preview",     GET,  404, 403, 404),
     Page("lcm_account_import_run",         POST, 404, 403, 404, data="empty"),
+    Page("lcm_account_import_cancel",      POST, 404, 403, 404, data="empty"),
+    Page("lcm_account_import_resume",      POST, 404, 403, 404, data="empty"),
+    Page("lcm_account_import_status",      GET,  404, 403, 404),
+    Page("lcm_account_import_rejected",    GET,  404, 403, 404),
     Page("lcm_account_change",             POST, MOVED, 403, MOVED, data="rename"),
     # Modes change only through the console's forms: read-only here, for everyone.
     *model_pages("lcm.contactmode",   ALL,        NOBODY,      ALL,    NOBODY,      ALL),
@@ -531,7 +535,7 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
-    elif name in ("lcm_account_import_preview", "lcm_account_import_run"):
+    elif name.startswith("lcm_account_import_"):
         args = ["no-such-upload"]
     elif name == "lcm_donotcallnumber_lift":
         args = [pks["lcm.donotcallnumber"]]

@@ -7,6 +7,7 @@ migrations created (the audit chain head, the Supervisors group).
 """
 
 import io
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -372,8 +373,8 @@ def test_every_console_page_speaks_the_supervisors_words_at_1366(live_server, pa
 
 
 def test_a_supervisor_uploads_a_list_previews_it_and_imports_it(live_server, page):
-    """Issue 14, point 5: the upload, the preview of what would change and
-    of the rejected rows, then the import, its progress and its summary."""
+    """The upload, the preview of the first rows (nothing written), then the
+    import queued: the page answers at once (no worker yet: 0 rows read)."""
     from .test_browser_accessibility import serious
 
     call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
@@ -406,23 +407,71 @@ def test_a_supervisor_uploads_a_list_previews_it_and_imports_it(live_server, pag
     expect(page.locator("#count-changed td")).to_have_text("1")
     expect(page.locator("#count-unchanged td")).to_have_text("0")
     expect(page.locator("#count-rejected td")).to_have_text("1")
-    expect(page.locator("#import-rejected tbody tr")).to_have_count(1)
-    expect(page.locator("#import-rejected tbody tr")).to_contain_text("4")
     expect(page.locator("#import-rejected tbody tr")).to_contain_text("9|9|9")
     assert serious(page) == []
     assert snapshot() == before  # the preview wrote nothing
 
-    page.get_by_role("button", name="Import 2 rows").click()
-    expect(page.locator("#import-done")).to_have_text(
-        "Imported 2 rows of spring.csv: 1 account added, 1 account changed "
-        "(1 number added, 1 number changed), 1 row rejected."
-    )
-    expect(page.locator("#import-progress li")).to_have_count(1)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#content h1")).to_have_text("Import of spring.csv")
+    expect(page.locator("#import-state-text")).to_have_text("Waiting for a worker")
+    expect(page.locator("#import-through")).to_have_text("0")
     assert serious(page) == []
-    assert live_modes("1|1|1|0|0|44|1") == {1: "2025550101"}
-    assert live_modes(DAVID) == {1: "6491462346", 2: "2025550177"}
-    page.get_by_role("link", name="Back to the accounts").click()
-    expect(page.locator("#content h1")).to_have_text("Accounts")
+    assert snapshot() == before  # queued: the worker imports
+
+
+@pytest.mark.postgres
+def test_the_progress_moves_and_cancel_and_resume_work_in_the_browser(
+    live_server, page, tmp_path, settings
+):
+    """A real worker process imports while the page polls: the bar moves,
+    Cancel stops it after a batch, Resume finishes it; the summary."""
+    from lcm.models import ImportJob
+
+    from .test_import_jobs import list_file
+    from .test_import_jobs_kill import worker_process
+
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    log_in(page, live_server, "supervisor")
+    page.goto(live_server.url + reverse("admin:lcm_account_import"))
+    rows = 20_000
+    page.get_by_label("Account list").set_input_files(
+        files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": list_file(rows, "W")}]
+    )
+    page.get_by_role("button", name="Preview the import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
+
+    worker = worker_process(settings.LCM_IMPORT_DIR)
+    try:
+        # The bar moves without a reload.
+        expect(page.locator("#import-state-text")).to_have_text("Importing", timeout=30_000)
+        page.wait_for_function("document.getElementById('import-bar').value > 0", timeout=30_000)
+        page.get_by_role("button", name="Cancel the import").click()
+        expect(page.locator("#import-state-text")).to_have_text("Cancelled", timeout=30_000)
+        job = ImportJob.objects.get()
+        assert 0 < job.through < rows
+        expect(page.get_by_role("button", name="Resume the import")).to_be_visible()
+
+        page.get_by_role("button", name="Resume the import").click()
+        expect(page.locator("#import-done")).to_be_visible(timeout=120_000)
+    finally:
+        worker.kill()
+        worker.wait(10)
+    job.refresh_from_db()
+    assert job.state == "done" and job.through == rows
+    expect(page.locator("#import-done")).to_contain_text(f"Imported {job.rows} rows of big.csv")
+    expect(page.locator("#import-rejected tbody tr")).to_have_count(50)
+    expect(page.locator("#import-events")).to_contain_text("Cancelled")
+    expect(page.locator("#import-events")).to_contain_text("Resumed")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="All rejected rows (CSV)").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "line,LCM key,column,reason" and len(lines) == job.rejected + 1
+    page.get_by_role("link", name="The audit entries of this import").click()
+    expect(page.locator("#content h1")).to_contain_text("")
+    assert (
+        ModeChange.objects.filter(source=job.source).count() == job.modes_added + job.modes_changed
+    )
 
 
 def test_an_auditor_is_offered_no_import(live_server, page):

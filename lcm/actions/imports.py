@@ -276,6 +276,8 @@ def import_rows(
     progress_every: int = 0,
     on_progress: Callable[[ImportRun], None] | None = None,
     run: ImportRun | None = None,
+    on_batch_committed: Callable[[ImportRun, int], None] | None = None,
+    source: str = "import",
 ) -> ImportRun:
     """Import what a reader of `lcm.imports` yields, `batch_size` rows per
     transaction (`import_accounts`), so memory stays flat on any file and a
@@ -294,6 +296,17 @@ def import_rows(
     nothing kept. A key repeated in the file then counts as new each time.
 
     `on_progress(run)` is called every `progress_every` rows read.
+
+    `on_batch_committed(run, through)` (never for a dry run) is called after
+    each batch's transaction has committed, in file order: every item of
+    `items` before index `through` (rows and Rejected alike) is done, none
+    after it is; rejected items are handed to `on_rejected` before the call
+    that covers them. A caller that stops and restarts with
+    `itertools.islice(items, through, None)` gets the result of one
+    uninterrupted run (lcm.actions.import_jobs, docs/scaling.md).
+
+    `source`: the audit entries' source app ("import"; a background job
+    names itself, `lcm.actions.import_jobs`).
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
     run = ImportRun() if run is None else run
@@ -303,7 +316,11 @@ def import_rows(
         if rows and on_rejected is not None:
             on_rejected(rows)
 
-    def write(batch: dict[str, ImportRow]) -> None:
+    def committed(through: int) -> None:
+        if on_batch_committed is not None and not dry_run:
+            on_batch_committed(run, through)
+
+    def write(batch: dict[str, ImportRow], through: int) -> None:
         if not batch:
             return
         rows = list(batch.values())
@@ -311,12 +328,12 @@ def import_rows(
         results = []
         with transaction.atomic() if dry_run else nullcontext():
             try:
-                results.append(import_accounts(rows=rows, actor=actor))
+                results.append(import_accounts(rows=rows, actor=actor, source=source))
             except DatabaseError as exc:
                 _stop_on_fault(exc)
                 for row in rows:
                     try:
-                        results.append(import_accounts(rows=[row], actor=actor))
+                        results.append(import_accounts(rows=[row], actor=actor, source=source))
                     except DatabaseError as exc:
                         _stop_on_fault(exc)
                         results.append(
@@ -330,6 +347,7 @@ def import_rows(
             reject(result.rejected)
             result.rejected = []
             run.total.add(result)
+        committed(through)
 
     batch: dict[str, ImportRow] = {}
     try:
@@ -339,13 +357,16 @@ def import_rows(
                 reject([item])
             else:
                 if item.account_number in batch:
-                    write(batch)
+                    write(batch, run.read - 1)  # this item is not written yet
                 batch[item.account_number] = item
                 if len(batch) >= batch_size:
-                    write(batch)
+                    write(batch, run.read)
             if progress_every and on_progress and run.read % progress_every == 0:
                 on_progress(run)
     except ImportFileError as exc:
         run.broken = exc
-    write(batch)
+    if batch:
+        write(batch, run.read)
+    else:
+        committed(run.read)  # the Rejected items after the last batch are final
     return run

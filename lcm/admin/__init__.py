@@ -2,10 +2,15 @@
 
 One module per topic, as `lcm.actions`: accounts (and, in supervisor, the
 account page's changes to numbers), contact_modes, calls, agents,
-do_not_call, mode_types, callbacks, audit, tokens, intake, uploads (the
-import). What they share: shared (action context, reason pages, number
+do_not_call, mode_types, callbacks, audit, tokens, intake, import_jobs
+(the import, in the background). What they share: shared (action context, reason pages, number
 search), words, filters, forms.
 """
+
+# The task queue's own table (django-tasks-db's admin) is a worker's detail:
+# the console shows an import as its job (import_jobs), nothing else.
+from django.contrib import admin
+from django_tasks_db.models import DBTaskResult
 
 from . import (  # noqa: F401  (registers the ModelAdmins)
     accounts,
@@ -19,3 +24,6 @@ from . import (  # noqa: F401  (registers the ModelAdmins)
     mode_types,
     tokens,
 )
+
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)

@@ -28,9 +28,9 @@ from lcm.numbers import clean_any, normalise_region
 from .display import when
 from .filters import input_filter
 from .forms import SetNumberForm, TimeZoneField
+from .import_jobs import ImportJobViews
 from .shared import active_reverts, audit_list_url, search_by_identity
 from .supervisor import ModeChangeViews
-from .uploads import AccountImportViews
 from .words import CsvExport, PlainWords
 
 # The account page lists this many calls, deleted modes and audit entries,
@@ -117,7 +117,7 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(ModeChangeViews, AccountImportViews, CsvExport, PlainWords, admin.ModelAdmin):
+class AccountAdmin(ModeChangeViews, ImportJobViews, CsvExport, PlainWords, admin.ModelAdmin):
     form = AccountForm
     export_lines = list_export.account_lines
     export_name = "accounts"

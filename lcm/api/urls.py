@@ -7,6 +7,7 @@ from lcm import errors
 
 from .audit import CheckpointConsistency, ModeChangeExport, ModeChangeList, ModeChangeProof
 from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
+from .import_jobs import ImportListView, ImportRejectedView, ImportView
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
 
@@ -41,6 +42,10 @@ app_name = "lcm-api"
 
 urlpatterns = [
     path("webservice/", WebServiceView.as_view(), name="webservice"),
+    # The import door (lcm.api.import_jobs): background jobs.
+    path("imports/", ImportListView.as_view(), name="imports"),
+    path("imports/<text:job_id>/rejected/", ImportRejectedView.as_view(), name="import-rejected"),
+    path("imports/<text:job_id>/", ImportView.as_view(), name="import"),
     path("mode-changes/", ModeChangeList.as_view(), name="mode-changes"),
     path("mode-changes/export/", ModeChangeExport.as_view(), name="mode-changes-export"),
     path("mode-changes/<text:seq>/proof/", ModeChangeProof.as_view(), name="mode-change-proof"),

@@ -1,0 +1,17 @@
+"""lcm's background tasks (django-tasks; its database backend in our project,
+`manage.py db_worker` runs them: docs/scaling.md).
+
+A task's body is a domain action: the rules live there, not here.
+"""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from lcm.actions import import_jobs
+
+
+@task()
+def run_import_job(job_id: int, attempt: int) -> str:
+    """One run of an import job (`lcm.actions.import_jobs.run`)."""
+    return import_jobs.run(job_id, attempt)
