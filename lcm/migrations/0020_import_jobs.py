@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lcm', '0018_erasure'),
+        ('lcm', '0019_lean_audit_table'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
