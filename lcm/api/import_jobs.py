@@ -2,8 +2,9 @@
 over the API"): the import runs as a background job (lcm.actions.import_jobs).
 
 - `POST /api/lcm/imports/`: the CSV or JSON Lines file as the body
-  (`Content-Type: text/csv`, `application/x-ndjson` or `application/jsonl`,
-  the file name in `?name=`), or as the `file` field of a multipart form.
+  (`Content-Type: application/octet-stream`, the format by the extension of
+  `?name=`, default CSV; or `text/csv`, `application/x-ndjson`,
+  `application/jsonl`), or as the `file` field of a multipart form.
   Streamed to disk, never whole in memory, up to LCM_IMPORT_UPLOAD_MAX_BYTES
   (not the API's JSON body cap). Answers `202` with the job's status and its
   URL (also `Location`). `Idempotency-Key` honoured (lcm.idempotency): a
@@ -65,6 +66,10 @@ class NdjsonParser(_Raw):
 
 class JsonlParser(_Raw):
     media_type = "application/jsonl"
+
+
+class OctetStreamParser(_Raw):
+    media_type = "application/octet-stream"
 
 
 class MultipartPassthrough(_Raw):
@@ -137,10 +142,12 @@ JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The
 
 class ImportListView(IntakeView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [CsvParser, NdjsonParser, JsonlParser, MultipartPassthrough]
+    parser_classes = [CsvParser, NdjsonParser, JsonlParser, OctetStreamParser,
+                      MultipartPassthrough]  # fmt: skip
 
     @extend_schema(
         operation_id="import_accounts",
+        exclude=True,  # not in the document yet: docs/dialer.md, notes/30.md
         tags=["dialer"],
         summary="Import a list of accounts, in the background",
         description=(
@@ -157,9 +164,10 @@ class ImportListView(IntakeView):
                 description="Retry safely: the same file and key, one job.",
             ),
         ],
+        # The document names the types every generated client can send; the
+        # door also takes text/csv and application/x-ndjson (docs/dialer.md).
         request={
-            "text/csv": FILE_BODY,
-            "application/x-ndjson": FILE_BODY,
+            "application/octet-stream": FILE_BODY,
             "multipart/form-data": {
                 "type": "object",
                 "properties": {"file": FILE_BODY},
@@ -177,9 +185,9 @@ class ImportListView(IntakeView):
             if upload is None:
                 raise import_jobs.BadFile(NO_FILE)
             name, chunks, fmt = upload.name, upload.chunks(), None
-        elif media in RAW_TYPES:
-            fmt = RAW_TYPES[media]
-            name = request.query_params.get("name") or f"upload.{fmt}"
+        elif media in RAW_TYPES or media == "application/octet-stream":
+            name = request.query_params.get("name") or "upload.csv"
+            fmt = RAW_TYPES.get(media) or import_jobs.format_of(name)
             stream = request._request
             chunks = iter(lambda: stream.read(CHUNK), b"")
         else:
@@ -218,6 +226,7 @@ class ImportView(IntakeView):
 
     @extend_schema(
         operation_id="import_status",
+        exclude=True,  # not in the document yet: docs/dialer.md, notes/30.md
         tags=["dialer"],
         summary="An import's state, counts and progress",
         parameters=[JOB_ID],
@@ -238,6 +247,7 @@ class ImportRejectedView(IntakeView):
 
     @extend_schema(
         operation_id="import_rejected",
+        exclude=True,  # not in the document yet: docs/dialer.md, notes/30.md
         tags=["dialer"],
         summary="An import's rejected rows, as CSV",
         parameters=[JOB_ID],
