@@ -163,6 +163,8 @@ NOT_ALLOWED = (405, "method_not_allowed")
 NO_SUCH = (404, "unknown_endpoint")
 UNKNOWN_ENTRY = (404, "unknown_mode_change")
 UNKNOWN_CHECKPOINT = (404, "unknown_checkpoint")
+NOT_A_LIST = (415, "unsupported_media_type")
+UNKNOWN_IMPORT = (404, "unknown_import")
 
 # fmt: off
 API = {
@@ -208,6 +210,14 @@ API = {
         NOAUTH, BADAUTH, FORBID, FORBID, 200, FORBID, FORBID, 200)),
     "cancel a callback": Api("POST", "/api/lcm/callbacks/{callback}/cancel/", {}, api(
         NOAUTH, BADAUTH, FORBID, FORBID, 200, FORBID, FORBID, 200)),
+    # The import door: who may import reaches it (a JSON body is no list: 415;
+    # no import 999999: 404).
+    "import a list (JSON is no list)": Api("POST", "/api/lcm/imports/", {}, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, NOT_A_LIST, NOT_A_LIST, FORBID, NOT_A_LIST)),
+    "an import's status": Api("GET", "/api/lcm/imports/999999/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_IMPORT, UNKNOWN_IMPORT, FORBID, UNKNOWN_IMPORT)),
+    "an import's rejected rows": Api("GET", "/api/lcm/imports/999999/rejected/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_IMPORT, UNKNOWN_IMPORT, FORBID, UNKNOWN_IMPORT)),
     "GET the envelope endpoint": Api("GET", WEBSERVICE, None, api(
         NOAUTH, BADAUTH, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
         NOT_ALLOWED)),

@@ -59,6 +59,7 @@ def job_url(job, name="preview"):
     return reverse(f"admin:lcm_account_import_{name}", args=[job.pk])
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
 def test_upload_preview_import_in_the_background_and_the_summary(demo, client):
     login(client, "supervisor")
     before = snapshot()
@@ -112,6 +113,7 @@ def test_upload_preview_import_in_the_background_and_the_summary(demo, client):
     assert rows[1][:3] == ["4", "9|9|9", "Mode1"] and len(rows) == 2
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
 def test_cancel_and_resume_from_the_page(demo, client):
     login(client, "supervisor")
     upload(client, HEADER + "".join(f"L|{n},,,,2025560{n:03d},\n" for n in range(250)))

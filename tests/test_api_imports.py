@@ -25,6 +25,7 @@ def _import_dir(settings, tmp_path):
     settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
 def test_the_dialer_posts_a_csv_body_gets_202_and_follows_the_job(demo):
     dialer = client_for("dialer")
     response = dialer.post(IMPORTS + "?name=spring.csv", FILE, content_type="text/csv")
@@ -46,6 +47,7 @@ def test_the_dialer_posts_a_csv_body_gets_202_and_follows_the_job(demo):
     assert rows == [["line", "LCM key", "column", "reason"], ["3", "API|2", "Mode1", rows[1][3]]]
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
 def test_multipart_and_json_lines(demo):
     dialer = client_for("dialer")
     response = dialer.post(
