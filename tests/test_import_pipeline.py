@@ -110,14 +110,20 @@ def test_on_batch_committed_counts_every_item_and_never_runs_dry(demo):
 
 
 def test_an_unchanged_reimport_locks_and_writes_nothing(demo):
-    text = file_of("E-", 30)
+    """(An account the file names twice is read each time: its print is
+    the second row's, which the first row does not match.)"""
+    text = HEADER + "".join(
+        line
+        for line in file_of("E-", 30).splitlines(keepends=True)[1:]
+        if not line.endswith("true\n")
+    )
     first = import_rows(rows_of(text), actor=admin(), batch_size=10)
     before = outcome("E-")
     with CaptureQueriesContext(connection) as ctx:
         again = import_rows(rows_of(text), actor=admin(), batch_size=10)
 
     sql = [q["sql"].upper() for q in ctx.captured_queries]
-    assert not [s for s in sql if "FOR UPDATE" in s or s.startswith(("INSERT", "UPDATE", "COPY"))]
+    assert not [s for s in sql if any(w in s for w in ("FOR UPDATE", "INSERT", "UPDATE", "COPY"))]
     assert again.total.rows == first.total.rows and again.total.rows_unchanged == again.total.rows
     assert outcome("E-") == before
 
