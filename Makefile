@@ -151,10 +151,12 @@ bench-scale: install
 	  bin/with-postgres $(PY) bench/run.py --record --phases scale \
 	  --scale-large 1000000 $(BENCH_ARGS)
 
-## The import's speed and memory (issue 16) on a throwaway PostgreSQL 15
-## with fsync on: first import, unchanged re-import, 1% changed, without
-## then with LCM_DEFAULT_REGION=US (docs/benchmarks.md, "Import"). About 40
-## minutes at the default 1,000,000 rows; IMPORT_ROWS=100000 takes about 4.
+## The import's speed and memory (issues 16, 26) on a throwaway PostgreSQL 15
+## with fsync on: first import, unchanged re-import, 1% changed, each with its
+## phases and followed by verify_audit --full, then the floor in the same run
+## (bench/import_floor.py), without then with LCM_DEFAULT_REGION=US
+## (docs/benchmarks.md, "Import"). About 40 minutes at the default 1,000,000
+## rows; IMPORT_ROWS=100000 takes about 8.
 IMPORT_ROWS ?= 1000000
 bench-import: install
 	PG_FSYNC=on PG_EXTRA_OPTS="$(BENCH_PG_OPTS)" \

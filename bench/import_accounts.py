@@ -99,7 +99,7 @@ def audit_entries(env: dict) -> int:
 def timed_import(path: Path, env: dict, args) -> tuple[float, float, int]:
     """Run the command as a child; (seconds, peak RSS in MiB, exit status)."""
     command = [sys.executable, "manage.py", "import_accounts", str(path),
-               "--progress-every", "100000"]  # fmt: skip
+               "--progress-every", "100000", "--verbosity", "2"]  # fmt: skip
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
     started = time.perf_counter()
@@ -115,6 +115,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to import (1,000,000)")
     parser.add_argument(
         "--batch-size", type=int, help="rows per transaction (the command's default)"
+    )
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="skip bench/import_floor.py"
     )
     args = parser.parse_args()
 
@@ -160,7 +163,7 @@ def main() -> None:
             ("re-import (unchanged)", path, 0),
             ("re-import (1% changed)", changed, len(range(0, args.rows, 100))),
         )
-        for label, file, expected in runs:
+        for label, file, expected in runs:  # each followed by verify_audit --full
             before = audit_entries(env)
             seconds, rss, status = timed_import(file, env, args)
             if status != 0:
@@ -168,11 +171,14 @@ def main() -> None:
             written = audit_entries(env) - before
             if written != expected:
                 sys.exit(f"{label}: {written:,} audit entries written, expected {expected:,}")
-            results.append((label, seconds, rss, written))
-        verify = subprocess.run(
-            [sys.executable, "manage.py", "verify_audit"], cwd=ROOT, env=env, capture_output=True
-        )
-        chain = "intact" if verify.returncode == 0 else f"BROKEN (exit {verify.returncode})"
+            verify_started = time.perf_counter()
+            verify = subprocess.run(
+                [sys.executable, "manage.py", "verify_audit", "--full"],
+                cwd=ROOT, env=env, capture_output=True,
+            )  # fmt: skip
+            chain = "OK" if verify.returncode == 0 else f"BROKEN (exit {verify.returncode})"
+            chain += f" in {time.perf_counter() - verify_started:,.1f} s"
+            results.append((label, seconds, rss, written, chain))
 
     print()
     print(
@@ -184,12 +190,25 @@ def main() -> None:
         f"N = {args.rows:,} rows, {modes:,} modes, batch size "
         f"{args.batch_size or 'default'}, LCM_DEFAULT_REGION={env.get('LCM_DEFAULT_REGION', '')!r}"
     )
-    for label, seconds, rss, written in results:
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    for label, seconds, rss, written, chain in results:
         print(
             f"{label:34} {seconds:8,.1f} s  {args.rows / seconds:10,.0f} rows/s  "
-            f"peak RSS {rss:,.0f} MiB  {written:,} entries"
+            f"peak RSS {rss:,.0f} MiB  {written:,} entries  verify_audit --full {chain}"
         )
-    print(f"audit chain after the runs: {chain} (verify_audit)")
+    if args.floor:
+        # The floor in the same run (bench/import_floor.py): plain COPY of the
+        # same rows, so product / floor is read off side by side.
+        floor = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "import_floor.py"), "--rows", str(args.rows)],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        print(floor.stdout, end="")
+        first = results[0][1]
+        for line in floor.stdout.splitlines():
+            if line.startswith("floor ") and " s " in line:
+                seconds = float(line.split(":")[1].split(" s ")[0].replace(",", ""))
+                print(f"  first import / {line.split(':')[0]}: {first / seconds:,.1f}x")
 
 
 if __name__ == "__main__":

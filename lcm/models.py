@@ -143,6 +143,13 @@ class Account(models.Model):
     )
     zip_code = models.CharField("ZIP code", max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The import's memory of this account (lcm.actions.imports, "Fingerprints"):
+    # a digest of the last imported row's normalised content, and the seq of
+    # the account's last audit entry when it was stored. A row with the same
+    # digest, while no entry has touched the account since, changes nothing:
+    # a re-import skips it without locking the account or reading its modes.
+    import_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
+    import_fingerprint_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["account_number"]

@@ -12,12 +12,17 @@ batch.
 
 from __future__ import annotations
 
+import hashlib
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from lcm import bulk, errors
@@ -67,11 +72,15 @@ class ImportResult:
         self.rejected.extend(other.rejected)
 
 
-@transaction.atomic
 def import_accounts(
-    *, rows: list[ImportRow], actor: AbstractBaseUser | None = None, source: str = "import"
+    *,
+    rows: list[ImportRow],
+    actor: AbstractBaseUser | None = None,
+    source: str = "import",
+    phases: dict[str, float] | None = None,
 ) -> ImportResult:
-    """Create or update a batch of accounts and their modes.
+    """Create or update a batch of accounts and their modes, in one
+    transaction.
 
     `rows` name each account once. A row with a do-not-call number is
     rejected whole, as SetNewModeNumber would refuse it. For the others: a
@@ -82,24 +91,125 @@ def import_accounts(
     (source `import`). Every mode added or changed gets one audit entry
     (action `import`, its state before and after).
 
-    A fixed number of queries per batch: lock the existing accounts, the
-    do-not-call lookup, insert the new accounts, read the live modes, one
-    bulk insert and one bulk update of modes, one append of the entries.
+    A row whose fingerprint (`fingerprint`) is the one its account stored,
+    with no audit entry on the account since, is the row that account was
+    last imported from, and nothing has changed the account since: it is
+    only checked against the do-not-call list (a block added meanwhile
+    still rejects it, as it would have), without locking the account or
+    reading its modes. Every other row stores its fingerprint.
+
+    A fixed number of queries per batch: the fingerprints, lock the other
+    existing accounts, the do-not-call lookup, insert the new accounts, read
+    the live modes, one bulk insert and one bulk update of modes, one append
+    of the entries, one update of the fingerprints. `phases` (name → seconds)
+    adds up where the time went.
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
-    result = ImportResult()
     keys = [row.account_number for row in rows]
     if len(set(keys)) != len(keys):
         raise ValueError("import_accounts: each account may appear once per batch.")
-    bulk.custom_plans()
+    clock = _Clock(phases)
+    with transaction.atomic():
+        result = _import_batch(rows, keys, actor, source, clock)
+        clock.mark("write")
+    clock.mark("commit")
+    return result
 
-    existing = {
-        a.account_number: a
-        for a in Account.objects.select_for_update().filter(account_number__in=keys).order_by("pk")
+
+class _Clock:
+    """Adds the time since the last mark to `phases[name]` (no-op without)."""
+
+    def __init__(self, phases: dict[str, float] | None):
+        self.phases = phases
+        self.last = time.perf_counter() if phases is not None else 0.0
+
+    def mark(self, name: str) -> None:
+        if self.phases is not None:
+            now = time.perf_counter()
+            self.phases[name] = self.phases.get(name, 0.0) + now - self.last
+            self.last = now
+
+
+FINGERPRINT_VERSION = b"lcm-import-row-1"
+
+
+def fingerprint(row: ImportRow) -> str:
+    """A digest of the row's normalised content: the name fields it sets,
+    each mode's number as the reader cleaned and identified it (so a change
+    of `LCM_DEFAULT_REGION` changes it) and as given, and its consent cells.
+    Two rows with one fingerprint make the same import of one account."""
+    parts = [FINGERPRINT_VERSION]
+    for name in sorted(row.names):
+        parts.append(f"n{name}={row.names[name]}".encode())
+    for mode_id in sorted(row.modes):
+        mode = row.modes[mode_id]
+        clean = mode.clean
+        parts.append(
+            f"m{mode_id}={clean.number}|{clean.e164}|{clean.national}|{mode.as_given}".encode()
+        )
+    for mode_id in sorted(row.consent):
+        parts.append(f"c{mode_id}={int(row.consent[mode_id])}".encode())
+    return hashlib.blake2b(b"\x1f".join(parts), digest_size=16).hexdigest()
+
+
+# The accounts of a batch as the fingerprint check needs them, unlocked: a
+# row skipped is a change of nothing, so it needs no lock.
+_KNOWN = (
+    "SELECT a.id, a.account_number, a.country, a.campaign, a.import_fingerprint, "
+    "a.import_fingerprint_seq, (SELECT m.seq FROM lcm_modechange m WHERE m.account_id = a.id "
+    "ORDER BY m.seq DESC LIMIT 1) FROM lcm_account a WHERE a.account_number {keys}"
+)
+
+
+def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
+    """account_number → (id, country, campaign) of the rows whose account
+    stored their fingerprint, untouched since (its last entry is the one it
+    was stored with)."""
+    if connection.vendor == "postgresql":
+        sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
+    else:
+        sql, params = _KNOWN.format(keys=f"IN ({', '.join(['%s'] * len(keys))})"), keys
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return {
+        number: (pk, country, campaign)
+        for pk, number, country, campaign, stored, stored_seq, last_seq in found
+        if stored and stored == prints[number] and stored_seq == (last_seq or 0)
     }
+
+
+_LAST_SEQ = Subquery(
+    ModeChange.objects.filter(account=OuterRef("pk")).order_by("-seq").values("seq")[:1]
+)
+
+
+def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
+    result = ImportResult()
+    bulk.custom_plans()
+    prints = {row.account_number: fingerprint(row) for row in rows}
+    same = _unchanged(keys, prints)
+    clock.mark("fingerprints")
+    original_rows = rows
+    if same:
+        rows = [row for row in rows if row.account_number not in same]
+        keys = [row.account_number for row in rows]
+
+    existing = (
+        {
+            a.account_number: a
+            for a in Account.objects.select_for_update()
+            .filter(account_number__in=keys)
+            .annotate(last_seq=_LAST_SEQ)
+            .order_by("pk")
+        }
+        if keys
+        else {}
+    )
     live = modes.live_batch([a.pk for a in existing.values()])
     by = permissions.username(actor, "import")
     now = timezone.now()
+    clock.mark("lock and read")
 
     # What each row would do, decided before anything is written: a row
     # refused for any reason costs only itself.
@@ -133,46 +243,71 @@ def import_accounts(
             result.rejected.append(Rejected(row.line, row.account_number, "; ".join(problems)))
         else:
             planned.append((row, row_modes))
+    # The unchanged rows: only the do-not-call check, their numbers as their
+    # accounts' countries identify them (valid there when imported: still).
+    same_rows = []
+    for row in original_rows:
+        if row.account_number in same:
+            _pk, stored_country, _campaign = same[row.account_number]
+            country = row.names.get("country", stored_country)
+            cleans = [(m, _identified(row.modes[m].clean, country)) for m in sorted(row.modes)]
+            numbers.update((clean, None) for _m, clean in cleans)
+            same_rows.append((row, cleans))
 
     # Every block that may refuse a number of the batch, in one query: number
     # blocks (every campaign, or a row's campaign) and the existing accounts'
     # whole-contact blocks.
     def campaign_of(row):
+        if row.account_number in same:
+            return row.names.get("campaign", same[row.account_number][2])
         account = existing.get(row.account_number)
         return row.names.get("campaign", account.campaign if account else "")
+
+    def account_id_of(row):
+        if row.account_number in same:
+            return same[row.account_number][0]
+        account = existing.get(row.account_number)
+        return account.pk if account else None
 
     blocks = (
         do_not_call.blocking_rows(
             numbers,
-            account_ids=[account.pk for account in existing.values()],
-            campaigns={campaign_of(row) for row, _ in planned},
+            account_ids=[a.pk for a in existing.values()] + [v[0] for v in same.values()],
+            campaigns={campaign_of(row) for row, _ in planned}
+            | {campaign_of(row) for row, _ in same_rows},
         )
         if numbers
         else []
     )
-    kept = []
-    for row, row_modes in planned:
-        account = existing.get(row.account_number)
+    clock.mark("do-not-call")
+
+    def refusals(row, cleans) -> list[str]:
         refused = []
-        for mode_id, _before, after in row_modes:
-            if mode_id not in row.modes:
-                continue
+        for mode_id, clean in cleans:
             blocked = do_not_call.first_blocking(
-                blocks,
-                after.clean,
-                account_id=account.pk if account else None,
-                campaign=campaign_of(row),
+                blocks, clean, account_id=account_id_of(row), campaign=campaign_of(row)
             )
             if blocked is not None:
                 refused.append(
                     f"{row.mode_column(mode_id)}: "
-                    + do_not_call.refusal(after.clean, blocked.number).message
+                    + do_not_call.refusal(clean, blocked.number).message
                 )
-        if refused:
+        return refused
+
+    kept = []
+    for row, row_modes in planned:
+        cleans = [(m, after.clean) for m, _before, after in row_modes if m in row.modes]
+        if refused := refusals(row, cleans):
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
         else:
             kept.append((row, row_modes))
+    for row, cleans in same_rows:
+        if refused := refusals(row, cleans):
+            result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
+        else:
+            result.rows += 1  # unchanged: nothing to write
     if not kept:
+        clock.mark("decide")
         return result
 
     accounts = _create_missing([row for row, _ in kept], existing, result)
@@ -205,8 +340,27 @@ def import_accounts(
         # A mode that holds that number (and consent) already: nothing to write.
         if before is None or before.audit() != after.audit()
     ]
-    modes.write_batch(changes, by=by)
-    result.rows = len(kept)
+    clock.mark("decide")
+    entries = modes.write_batch(changes, by=by)
+    clock.mark("modes and audit")
+
+    # Each kept row's fingerprint, with the seq of its account's last entry.
+    last_seq = {a.pk: getattr(a, "last_seq", None) or 0 for a in accounts.values()}
+    for entry in entries:
+        last_seq[entry.account_id] = max(last_seq[entry.account_id], entry.seq)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE lcm_account SET import_fingerprint = %s, import_fingerprint_seq = %s "
+            "WHERE id = %s",
+            [
+                (prints[row.account_number], last_seq[accounts[row.account_number].pk],
+                 accounts[row.account_number].pk)
+                for row, _ in kept
+            ],
+        )  # fmt: skip
+    clock.mark("fingerprints")
+
+    result.rows += len(kept)
     touched = {account.account_number for account in renamed} | {
         change.account.account_number for change in changes
     }
@@ -258,12 +412,86 @@ class ImportRun:
     """What a whole file's import did (or, dry, would do): the totals of its
     batches (`total.rejected` stays empty: rejected rows are handed to
     `on_rejected` as they come, and counted), the rows read, and the file
-    error that stopped the reading, if any (the rows before it count)."""
+    error that stopped the reading, if any (the rows before it count).
+    `phases`: seconds by phase of the batches (`import_accounts`), and the
+    reader's own CPU (``read``, in its thread) and the writer's waits for it
+    (``waiting for rows``)."""
 
     total: ImportResult = field(default_factory=ImportResult)
     read: int = 0
     rejected: int = 0
     broken: ImportFileError | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+# Items the reader's thread hands over at a time, and how many such chunks
+# may wait: memory stays bounded whatever the file.
+READ_AHEAD_CHUNK = 100
+READ_AHEAD_CHUNKS = 8
+_END = object()
+
+
+class _ReadAhead:
+    """Iterate `items` in a thread of its own, a few chunks ahead: the file's
+    parsing and validation (Python, `lcm.imports`) runs while the importing
+    thread waits for the database. The reader touches no database. Items
+    come out in order; an exception of the reader (`ImportFileError`)
+    comes out where it happened. `close()` stops the thread."""
+
+    def __init__(self, items: Iterable, phases: dict[str, float]):
+        self._queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
+        self._stop = threading.Event()
+        self._phases = phases
+        self._thread = threading.Thread(
+            target=self._read, args=(iter(items),), name="import-reader", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, value) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self, items) -> None:
+        started = time.thread_time()
+        try:
+            chunk = []
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= READ_AHEAD_CHUNK:
+                    if not self._put(chunk):
+                        return
+                    chunk = []
+            if chunk and not self._put(chunk):
+                return
+            self._put(_END)
+        except BaseException as exc:  # handed to the importing thread
+            if chunk:
+                self._put(chunk)
+            self._put(exc)
+        finally:
+            self._phases["read"] = self._phases.get("read", 0.0) + time.thread_time() - started
+
+    def __iter__(self):
+        while True:
+            started = time.perf_counter()
+            got = self._queue.get()
+            self._phases["waiting for rows"] = (
+                self._phases.get("waiting for rows", 0.0) + time.perf_counter() - started
+            )
+            if got is _END:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def import_rows(
@@ -284,6 +512,8 @@ def import_rows(
     bad row costs only itself: when the database refuses a batch, its rows
     are retried one by one and only the row at fault is rejected. An account
     named twice in the file: its first row is written before the second.
+    `items` are read in a thread of their own, a few batches ahead
+    (`_ReadAhead`): parsing overlaps the database's work.
 
     A fault of the database itself (`lcm.faults.database_fault`: lost, a
     lock waited for past the bound, disk full, read-only) is no row's fault:
@@ -310,6 +540,7 @@ def import_rows(
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
     run = ImportRun() if run is None else run
+    done = 0  # items before this index are committed or final
 
     def reject(rows: list[Rejected]) -> None:
         run.rejected += len(rows)
@@ -317,7 +548,9 @@ def import_rows(
             on_rejected(rows)
 
     def committed(through: int) -> None:
-        if on_batch_committed is not None and not dry_run:
+        nonlocal done
+        if through > done and not dry_run and on_batch_committed is not None:
+            done = through
             on_batch_committed(run, through)
 
     def write(batch: dict[str, ImportRow], through: int) -> None:
@@ -326,14 +559,19 @@ def import_rows(
         rows = list(batch.values())
         batch.clear()
         results = []
+        phases = run.phases
         with transaction.atomic() if dry_run else nullcontext():
             try:
-                results.append(import_accounts(rows=rows, actor=actor, source=source))
+                results.append(
+                    import_accounts(rows=rows, actor=actor, source=source, phases=phases)
+                )
             except DatabaseError as exc:
                 _stop_on_fault(exc)
                 for row in rows:
                     try:
-                        results.append(import_accounts(rows=[row], actor=actor, source=source))
+                        results.append(
+                            import_accounts(rows=[row], actor=actor, source=source, phases=phases)
+                        )
                     except DatabaseError as exc:
                         _stop_on_fault(exc)
                         results.append(
@@ -350,23 +588,25 @@ def import_rows(
         committed(through)
 
     batch: dict[str, ImportRow] = {}
+    reader = _ReadAhead(items, run.phases)
     try:
-        for item in items:
-            run.read += 1
-            if isinstance(item, Rejected):
-                reject([item])
-            else:
-                if item.account_number in batch:
-                    write(batch, run.read - 1)  # this item is not written yet
-                batch[item.account_number] = item
-                if len(batch) >= batch_size:
-                    write(batch, run.read)
-            if progress_every and on_progress and run.read % progress_every == 0:
-                on_progress(run)
-    except ImportFileError as exc:
-        run.broken = exc
-    if batch:
+        try:
+            for item in reader:
+                run.read += 1
+                if isinstance(item, Rejected):
+                    reject([item])
+                else:
+                    if item.account_number in batch:
+                        write(batch, run.read - 1)
+                    batch[item.account_number] = item
+                    if len(batch) >= batch_size:
+                        write(batch, run.read)
+                if progress_every and on_progress and run.read % progress_every == 0:
+                    on_progress(run)
+        except ImportFileError as exc:
+            run.broken = exc
         write(batch, run.read)
-    else:
-        committed(run.read)  # the Rejected items after the last batch are final
+        committed(run.read)  # the tail's rejected items, final
+    finally:
+        reader.close()
     return run

@@ -180,6 +180,12 @@ class Command(BaseCommand):
         if broken is not None and not run.read:
             raise CommandError(f"{path}: {broken}", returncode=2)
         self._summary(path, run)
+        if options["verbosity"] >= 2 and run.phases:
+            # Where the time went (docs/benchmarks.md, "Import"): the reader's
+            # own CPU runs in its thread, beside the batches' phases.
+            self.stdout.write(
+                "phases: " + ", ".join(f"{name} {s:,.1f} s" for name, s in run.phases.items())
+            )
         if broken is not None:
             raise CommandError(f"{path}: {broken}", returncode=2 if not run.total.rows else 1)
         if run.rejected:

@@ -1,0 +1,154 @@
+"""The import's pipeline (issue 26): fingerprints of unchanged rows, and a
+run stopped after a committed batch and restarted from `through` (the
+contract with issue 30's background jobs, /work/notes/contract-import.md)."""
+
+import io
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from lcm import imports
+from lcm.actions import do_not_call
+from lcm.actions.imports import import_rows
+from lcm.audit import verify_chain
+from lcm.models import Account, ContactMode, ModeChange, ModeType
+
+from .conftest import WEBSERVICE, live_modes, set_mode_body
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "AccountNumber,FirstName,LastName,Campaign,Mode1,Mode2,Mode1PEWC\n"
+
+
+def rows_of(text: str):
+    return imports.read_csv(io.BytesIO(text.encode()), mode_types=list(ModeType.objects.all()))
+
+
+def admin():
+    return get_user_model().objects.get(username="admin")
+
+
+def file_of(prefix: str, n: int) -> str:
+    lines = []
+    for i in range(n):
+        if i % 7 == 3:
+            lines.append(f"{prefix}{i},Ada,B{i},C1,not-a-number,,\n")  # rejected by the reader
+        elif i % 5 == 0:
+            # Named twice: the second row changes Mode2 and grants consent.
+            lines.append(f"{prefix}{i},Ada,B{i},C1,20255{i:05d},,\n")
+            lines.append(f"{prefix}{i},Ada,B{i},C1,20255{i:05d},+44 20 7946 {i:04d},true\n")
+        else:
+            lines.append(f"{prefix}{i},Ada,B{i},C1,20255{i:05d},,\n")
+    return HEADER + "".join(lines)
+
+
+def outcome(prefix: str):
+    """Accounts, live modes and audit entries of the keys starting with
+    `prefix`, with the prefix taken off (so two runs compare)."""
+    accounts = sorted(
+        (a.account_number.removeprefix(prefix), a.first_name, a.last_name, a.campaign,
+         a.import_fingerprint)
+        for a in Account.objects.filter(account_number__startswith=prefix)
+    )  # fmt: skip
+    modes = sorted(
+        (m.account.account_number.removeprefix(prefix), m.mode_type_id, m.number, m.has_consent,
+         m.consent_source, m.deleted_at is None)
+        for m in ContactMode.objects.filter(account__account_number__startswith=prefix)
+    )  # fmt: skip
+    entries = [
+        (e.account_number.removeprefix(prefix), e.action, e.mode_id, e.old_number, e.new_number,
+         [{**m, "after": {**m["after"], "pewc_at": bool(m["after"]["pewc_at"])}} for m in e.modes])
+        for e in ModeChange.objects.filter(account_number__startswith=prefix).order_by("seq")
+    ]  # fmt: skip
+    return accounts, modes, entries
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_run_stopped_after_a_committed_batch_and_restarted_from_through_ends_as_one_run(demo):
+    calls, rejected = [], []
+
+    def stop_at_third(run, through):
+        calls.append(through)
+        if len(calls) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        import_rows(rows_of(file_of("A-", 60)), actor=admin(), batch_size=7,
+                    on_batch_committed=stop_at_third, on_rejected=rejected.extend)  # fmt: skip
+    through = calls[-1]
+    assert calls == sorted(calls) and 0 < through < 60
+    later = []
+    import_rows(
+        itertools.islice(rows_of(file_of("A-", 60)), through, None),
+        actor=admin(),
+        batch_size=7,
+        on_batch_committed=lambda run, n: later.append(n),
+    )
+    import_rows(rows_of(file_of("B-", 60)), actor=admin(), batch_size=7)
+
+    assert later[-1] == sum(1 for _ in rows_of(file_of("A-", 60))) - through
+    assert outcome("A-") == outcome("B-")
+    assert len(outcome("A-")[2]) > 60  # both runs wrote every entry once
+    assert verify_chain().ok
+
+
+def test_on_batch_committed_counts_every_item_and_never_runs_dry(demo):
+    seen = []
+    run = import_rows(rows_of(file_of("C-", 20)), actor=admin(), batch_size=4,
+                      on_batch_committed=lambda run, n: seen.append(n))  # fmt: skip
+    assert seen[-1] == run.read and seen == sorted(set(seen))
+    dry = []
+    import_rows(rows_of(file_of("D-", 20)), actor=admin(), dry_run=True,
+                on_batch_committed=lambda run, n: dry.append(n))  # fmt: skip
+    assert dry == []
+
+
+def test_an_unchanged_reimport_locks_and_writes_nothing(demo):
+    """(An account the file names twice is read each time: its print is
+    the second row's, which the first row does not match.)"""
+    text = HEADER + "".join(
+        line
+        for line in file_of("E-", 30).splitlines(keepends=True)[1:]
+        if not line.endswith("true\n")
+    )
+    first = import_rows(rows_of(text), actor=admin(), batch_size=10)
+    before = outcome("E-")
+    with CaptureQueriesContext(connection) as ctx:
+        again = import_rows(rows_of(text), actor=admin(), batch_size=10)
+
+    sql = [q["sql"].upper() for q in ctx.captured_queries]
+    assert not [s for s in sql if any(w in s for w in ("FOR UPDATE", "INSERT", "UPDATE", "COPY"))]
+    assert again.total.rows == first.total.rows and again.total.rows_unchanged == again.total.rows
+    assert outcome("E-") == before
+
+
+def test_a_change_since_the_import_makes_its_row_count_again(demo, agent_client):
+    """An agent changes the mode the file set: the same file puts it back,
+    as before fingerprints (the agent's entry is newer than the print)."""
+    text = HEADER + "5|3|1|0|0|44|1,Ada,Lovelace,Spring,2025550101,,\n"
+    import_rows(rows_of(text), actor=admin())
+    assert agent_client.post(WEBSERVICE, set_mode_body(), format="json").status_code == 200
+    assert live_modes("5|3|1|0|0|44|1")[1] == "961084836"
+
+    run = import_rows(rows_of(text), actor=admin())
+
+    assert run.total.modes_changed == 1
+    assert live_modes("5|3|1|0|0|44|1")[1] == "2025550101"
+
+
+def test_an_unchanged_row_whose_number_was_blocked_since_is_rejected(demo):
+    text = HEADER + "F-1,Ada,Lovelace,Spring,2025550177,,\n"
+    import_rows(rows_of(text), actor=admin())
+    do_not_call.add_number(number="2025550177", actor=admin())
+    rejected = []
+
+    run = import_rows(rows_of(text), actor=admin(), on_rejected=rejected.extend)
+
+    assert run.total.rows == 0 and len(rejected) == 1
+    assert "do-not-call" in rejected[0].reason.lower() or "2025550177" in rejected[0].reason
