@@ -261,7 +261,8 @@ def test_a_mode_type_the_campaign_does_not_enable_is_refused(agent_client):
     assert ModeChange.objects.count() == before
 
     Campaign.objects.filter(code="Spring").update(every_mode_type=True)
-    assert post(agent_client, set_mode_body(ModeID=4, ContactNumber="2025550100")).status_code == 200
+    allowed = post(agent_client, set_mode_body(ModeID=4, ContactNumber="2025550100"))
+    assert allowed.status_code == 200
 
 
 @time_machine.travel("2026-11-30T15:00:00Z", tick=False)  # 10:00 in New York

@@ -13,6 +13,8 @@ see. Reverse: the campaigns go (the next migration back has turned the column
 into a string again).
 """
 
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 DEFAULT_NAME = "Default"
@@ -31,11 +33,51 @@ def campaigns_from_strings(apps, schema_editor):
     )
 
 
+SUPERVISOR_PERMISSIONS = [
+    f"{verb}_{model}"
+    for model in ("campaign", "campaignmode", "campaignoutcome", "businessfield")
+    for verb in ("view", "add", "change", "delete")
+    if (verb, model) != ("delete", "campaign")
+]
+
+
+def grant(apps, schema_editor):
+    """Supervisors edit campaigns in the console (each save audited)."""
+    create_permissions(global_apps.get_app_config("lcm"), verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = Permission.objects.filter(
+        content_type__app_label="lcm", codename__in=SUPERVISOR_PERMISSIONS
+    )
+    for group in Group.objects.filter(name="Supervisors"):
+        group.permissions.add(*permissions)
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = Permission.objects.filter(
+        content_type__app_label="lcm", codename__in=SUPERVISOR_PERMISSIONS
+    )
+    for group in Group.objects.filter(name="Supervisors"):
+        group.permissions.remove(*permissions)
+
+
 def campaigns_removed(apps, schema_editor):
-    apps.get_model("lcm", "Campaign").objects.all().delete()
+    # Dependents first (the settings are lost: only the strings go back).
+    for name in ("BusinessFieldValue", "BusinessField", "CampaignOutcome", "CampaignMode"):
+        apps.get_model("lcm", name).objects.all()._raw_delete(schema_editor.connection.alias)
+    apps.get_model("lcm", "Campaign").objects.all()._raw_delete(schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):
-    dependencies = [("lcm", "0019_campaigns")]
+    dependencies = [
+        ("lcm", "0019_campaigns"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
 
-    operations = [migrations.RunPython(campaigns_from_strings, campaigns_removed)]
+    operations = [
+        migrations.RunPython(campaigns_from_strings, campaigns_removed),
+        migrations.RunPython(grant, revoke),
+    ]
