@@ -338,6 +338,7 @@ class Account(models.Model):
         db_column="campaign",
         related_name="accounts",
         default="",
+        blank=True,  # "" is a CampaignID: the Default campaign's
         help_text="Its campaign (CampaignID): the modes it may be dialled on, their windows "
         "and consent rule.",
     )

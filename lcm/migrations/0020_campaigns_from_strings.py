@@ -51,6 +51,8 @@ def grant(apps, schema_editor):
     )
     for group in Group.objects.filter(name="Supervisors"):
         group.permissions.add(*permissions)
+    for group in Group.objects.filter(name="Auditors"):  # they read everything
+        group.permissions.add(*permissions.filter(codename__startswith="view_"))
 
 
 def revoke(apps, schema_editor):
@@ -59,7 +61,7 @@ def revoke(apps, schema_editor):
     permissions = Permission.objects.filter(
         content_type__app_label="lcm", codename__in=SUPERVISOR_PERMISSIONS
     )
-    for group in Group.objects.filter(name="Supervisors"):
+    for group in Group.objects.filter(name__in=["Supervisors", "Auditors"]):
         group.permissions.remove(*permissions)
 
 

@@ -14,6 +14,7 @@ class Migration(migrations.Migration):
             model_name="account",
             name="campaign",
             field=models.ForeignKey(
+                blank=True,
                 db_column="campaign",
                 default="",
                 help_text="Its campaign (CampaignID): the modes it may be dialled on, their windows and consent rule.",
