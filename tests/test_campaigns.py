@@ -247,3 +247,13 @@ def test_a_supervisor_edits_a_campaign_and_each_save_is_one_audit_entry(demo, cl
     page = client.get(url)
     assert b'name="code"' not in page.content  # the CampaignID is the key: read-only
     assert_chain_intact()
+
+
+@pytest.mark.django_db
+def test_erase_contact_removes_the_business_field_values(demo):
+    assert BusinessFieldValue.objects.filter(account__account_number=DAVID).count() == 2
+
+    call_command("erase_contact", DAVID, reason="GDPR request 17", stdout=io.StringIO())
+
+    assert not BusinessFieldValue.objects.filter(account__account_number=DAVID).exists()
+    assert BusinessFieldValue.objects.count() == 0  # Maria has none
