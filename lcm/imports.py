@@ -43,7 +43,7 @@ ACCOUNT_NUMBER = "AccountNumber"
 NAME_COLUMNS = {
     "FirstName": "first_name",
     "LastName": "last_name",
-    "Campaign": "campaign",
+    "Campaign": "campaign_id",  # a CampaignID; unknown ones are created (lcm.actions.campaigns)
     "Country": "country",
     "TimeZone": "time_zone",
     "ZipCode": "zip_code",

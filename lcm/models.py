@@ -95,6 +95,208 @@ class ModeType(models.Model):
             raise ValidationError(errors)
 
 
+class Campaign(models.Model):
+    """A campaign (spec campaign-services.md section 1): which mode types its
+    accounts may be dialled on, with their lengths and windows, its consent
+    rule, how long a do-not-call outcome blocks, its outcomes and its typed
+    business fields. `code` is the CampaignID, the key accounts point at
+    (`Account.campaign` keeps the string in its column). Written only by
+    `lcm.actions.campaigns`; the dialing rules are read in one place,
+    `lcm.actions.campaigns.rules`."""
+
+    class DncPeriod(models.TextChoices):
+        PERMANENT = "Permanent", "Permanent"
+        SPECIFIC_DAYS = "Specific Days", "Specific days"
+        AGENT_SELECTION = "Agent Selection", "Agent selection"
+
+    code = models.CharField(
+        "CampaignID",
+        max_length=100,
+        unique=True,
+        blank=True,
+        help_text='The key accounts and imports name ("": the accounts that had no campaign).',
+    )
+    name = models.CharField("CampaignName", max_length=100)
+    category = models.CharField("CampaignCategoryName", max_length=100, blank=True)
+    time_zone = models.CharField(
+        "TimeZone", max_length=64, blank=True, help_text="The campaign's own zone (IANA)."
+    )
+    window_start = models.TimeField(
+        "calling from",
+        null=True,
+        blank=True,
+        help_text="Default local start of its modes' window (empty: the mode type's).",
+    )
+    window_end = models.TimeField("calling until", null=True, blank=True)
+    every_mode_type = models.BooleanField(
+        "every mode type",
+        default=True,
+        help_text="Enable every mode type as the type defines it (today's and future ones); "
+        "off: only the enabled modes listed below.",
+    )
+    requires_consent = models.BooleanField(
+        "CampaignPEWC", default=False, help_text="Dial only numbers with written consent."
+    )
+    disposition_required = models.BooleanField(
+        "DispositionRequired",
+        default=False,
+        help_text="An outcome is required before wrap-up ends.",
+    )
+    dnc_period_type = models.CharField(
+        "DNCPeriodType", max_length=20, choices=DncPeriod, default=DncPeriod.PERMANENT
+    )
+    dnc_days = models.PositiveSmallIntegerField("DNCDays", default=0)
+    dnc_end_of_day = models.BooleanField(
+        "DNCEOD", default=False, help_text="A block of days lasts to the end of its last day."
+    )
+    customer_dnc_time_zone = models.BooleanField(
+        "CustomerDNCTZEnabled", default=False, help_text="Count the days in the callee's zone."
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True, window_end__isnull=True)
+                | Q(window_start__lt=models.F("window_end")),
+                name="campaign_window_both_or_none",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.name == self.code else f"{self.name} ({self.code})"
+
+
+class CampaignMode(models.Model):
+    """A mode type a campaign enables, with its own lengths and window."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, to_field="code", related_name="modes"
+    )
+    mode_type = models.ForeignKey(ModeType, on_delete=models.PROTECT, related_name="+")
+    channel_type = models.CharField(
+        "ChannelType", max_length=10, choices=ModeType.Channel, blank=True,
+        help_text="Empty: the mode type's.",
+    )  # fmt: skip
+    min_length = models.PositiveSmallIntegerField(
+        "MinLength", null=True, blank=True, help_text="Empty: the mode type's."
+    )
+    max_length = models.PositiveSmallIntegerField(
+        "MaxLength", null=True, blank=True, help_text="Empty: the mode type's."
+    )
+    window_start = models.TimeField(
+        "calling from", null=True, blank=True, help_text="Empty: the campaign's window."
+    )
+    window_end = models.TimeField("calling until", null=True, blank=True)
+    callback = models.BooleanField("callback mode", default=False)
+    voicemail = models.BooleanField("voicemail allowed", default=False)
+
+    class Meta:
+        ordering = ["campaign_id", "mode_type_id"]
+        verbose_name = "enabled mode"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "mode_type"], name="campaignmode_one_per_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True, window_end__isnull=True)
+                | Q(window_start__lt=models.F("window_end")),
+                name="campaignmode_window_both_or_none",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_length__isnull=True)
+                | Q(max_length__isnull=True)
+                | Q(min_length__lte=models.F("max_length")),
+                name="campaignmode_min_le_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} mode {self.mode_type_id}"
+
+
+class CampaignOutcome(models.Model):
+    """A business outcome of a campaign (OutcomeID, Description)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, to_field="code", related_name="outcomes"
+    )
+    outcome_id = models.PositiveIntegerField("OutcomeID")
+    description = models.CharField("Description", max_length=100)
+    implies = models.PositiveSmallIntegerField(
+        "implied telephony outcome",
+        null=True,
+        blank=True,
+        help_text="The telephony OutComeID it implies (5: do-not-call).",
+    )
+
+    class Meta:
+        ordering = ["campaign_id", "outcome_id"]
+        verbose_name = "outcome"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "outcome_id"], name="campaignoutcome_one_per_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome_id} {self.description}"
+
+
+class BusinessField(models.Model):
+    """A typed business field of a campaign (section 6)."""
+
+    class DataType(models.TextChoices):
+        STRING = "String", "String"
+        NUMBER = "Number", "Number"
+        DATETIME = "DateTime", "DateTime"
+        BOOLEAN = "Boolean", "Boolean"
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, to_field="code", related_name="fields"
+    )
+    name = models.CharField("FieldName", max_length=100)
+    data_type = models.CharField("DataType", max_length=10, choices=DataType)
+    format = models.CharField(
+        "Format",
+        max_length=20,
+        blank=True,
+        help_text='String: max length ("" = 255); Number: "" integer or 0.00; DateTime: '
+        "DD/MM/YYYY, DD/MM/YYYY HH:mm or YYYY-MM-DD.",
+    )
+    mandatory = models.BooleanField(default=False)
+    agent_editable = models.BooleanField(default=True)
+    dnc_field = models.BooleanField("DNC field", default=False)
+    screen_pop = models.BooleanField("on the screen pop", default=False)
+
+    class Meta:
+        ordering = ["campaign_id", "id"]
+        verbose_name = "business field"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="businessfield_one_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessFieldValue(models.Model):
+    """An account's value of a business field (personal data: erased by
+    `erase_contact`)."""
+
+    account = models.ForeignKey("Account", on_delete=models.PROTECT, related_name="business_values")
+    field = models.ForeignKey(BusinessField, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "field"], name="businessvalue_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field.name}={self.value}"
+
+
 class Agent(models.Model):
     """A person taking calls, known to the dialer by `agent_id` (AgentID)."""
 
@@ -129,7 +331,17 @@ class Account(models.Model):
     )
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
-    campaign = models.CharField(max_length=100, blank=True, db_index=True)
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.PROTECT,
+        to_field="code",
+        db_column="campaign",
+        related_name="accounts",
+        default="",
+        blank=True,  # "" is a CampaignID: the Default campaign's
+        help_text="Its campaign (CampaignID): the modes it may be dialled on, their windows "
+        "and consent rule.",
+    )
     country = models.CharField(
         max_length=2,
         blank=True,
@@ -505,6 +717,7 @@ class ModeChange(models.Model):
         CHANGE_DO_NOT_CALL = "dnc_change", "Do-not-call changed"
         CALLBACK = "callback", "Callback"
         ERASE = "erase", "Personal data erased"
+        CAMPAIGN = "campaign", "Campaign settings"
 
     # The actions that change modes, and so may be reverted; the others
     # change a list (do-not-call, callbacks) and are undone there.
@@ -601,6 +814,13 @@ class ModeChange(models.Model):
         blank=True,
         help_text="An erase entry's record (lcm.actions.erasure): the reason and the entries "
         "whose personal values it erased. Null on every other entry (and left out of its hash).",
+    )
+
+    details = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A campaign entry's settings before and after (lcm.actions.campaigns). "
+        "Null on every other entry (and left out of its hash).",
     )
 
     prev_hash = models.CharField(max_length=64, editable=False)

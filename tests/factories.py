@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from lcm.actions import campaigns
 from lcm.actions.do_not_call import add_number
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeType
 from lcm.numbers import identify
@@ -41,6 +42,18 @@ class AccountFactory(factory.django.DjangoModelFactory):
     account_number = factory.Sequence(lambda n: f"9|9|{n}|0|0|44|1")
     first_name = "Ada"
     last_name = factory.Sequence(lambda n: f"Customer{n}")
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        """`campaign="Autumn"`: the account of that CampaignID, created as an
+        import would create it (every mode type) when missing."""
+        campaign = kwargs.pop("campaign", "")
+        if isinstance(campaign, str):
+            campaigns.ensure([campaign])
+            kwargs["campaign_id"] = campaign
+        else:
+            kwargs["campaign"] = campaign
+        return kwargs
 
 
 class ContactModeFactory(factory.django.DjangoModelFactory):

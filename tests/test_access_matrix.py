@@ -44,6 +44,7 @@ from lcm.models import (
     AgentSessionEvent,
     Call,
     Callback,
+    Campaign,
     ContactMode,
     DoNotCallNumber,
 )
@@ -381,6 +382,8 @@ ADMIN = [
     Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
     Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
     *model_pages("lcm.modetype",      ALL,        SUP_NOT_AUD, ALL,    SUP_NOT_AUD, ALL),
+    # Campaigns: supervisors edit them (each save audited); never deleted.
+    *model_pages("lcm.campaign",      ALL,        SUP_NOT_AUD, ALL,    NOBODY,      ALL),
     # The agent session history: only the superuser (no group holds its
     # view permission; see the report of issue 7).
     *model_pages("lcm.agentsessionevent", ROOT_ONLY, NOBODY,   ROOT_ONLY, NOBODY,   ROOT_ONLY),
@@ -515,6 +518,7 @@ def _build_world() -> World:
         "lcm.agent": Agent.objects.get(agent_id="testagent").pk,
         "lcm.donotcallnumber": DoNotCallNumber.objects.get(number="2025550199").pk,
         "lcm.modetype": 3,
+        "lcm.campaign": Campaign.objects.get(code="Spring").pk,
         "lcm.agentsessionevent": event.pk,
         "lcm.modechange": entry.pk,
         "lcm.callback": callback.pk,

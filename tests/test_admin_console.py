@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lcm import errors
+from lcm.actions import campaigns
 from lcm.actions import supervisor as console_actions
 from lcm.models import (
     Account,
@@ -704,6 +705,7 @@ def test_restoring_a_live_mode_is_refused(supervisor):
 
 
 def test_the_calls_list_shows_active_calls_and_filters_by_agent_campaign_and_date(supervisor):
+    campaigns.ensure(["spring"])
     Account.objects.filter(account_number=MARIA).update(campaign="spring")
     old = CallFactory(callid="old", started_at=timezone.now() - timezone.timedelta(days=40))
     url = reverse("admin:lcm_call_changelist")

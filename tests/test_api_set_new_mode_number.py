@@ -8,7 +8,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from lcm import errors
-from lcm.models import AuditChainHead, Call, ContactMode, ModeChange, ModeType
+from lcm.models import (
+    AuditChainHead,
+    Call,
+    Campaign,
+    CampaignMode,
+    ContactMode,
+    ModeChange,
+    ModeType,
+)
 from lcm.numbers import NOT_A_NUMBER
 
 from .conftest import (
@@ -202,6 +210,10 @@ def test_an_integration_account_may_act_for_any_agent(demo):
 
 
 def test_mode_bounds_come_from_the_mode_type(agent_client):
+    """Where the campaign's enabled mode sets no bounds of its own."""
+    CampaignMode.objects.filter(campaign_id="Spring", mode_type=3).update(
+        min_length=None, max_length=None
+    )
     ModeType.objects.filter(pk=3).update(min_length=10, max_length=10)
 
     short = post(agent_client, set_mode_body(ModeID=3, ContactNumber="123456789"))
@@ -212,6 +224,45 @@ def test_mode_bounds_come_from_the_mode_type(agent_client):
         "ContactNumber": ["The number has 9 digits; Mobile numbers need at least 10."]
     }
     assert right.status_code == 200
+
+
+def test_the_campaigns_bounds_override_the_mode_types(agent_client):
+    ModeType.objects.filter(pk=3).update(min_length=3, max_length=20)
+    CampaignMode.objects.filter(campaign_id="Spring", mode_type=3).update(
+        min_length=10, max_length=10
+    )
+
+    short = post(agent_client, set_mode_body(ModeID=3, ContactNumber="123456789"))
+    right = post(agent_client, set_mode_body(ModeID=3, ContactNumber="1234567890"))
+
+    assert short.status_code == 400
+    assert short.json()["message"]["error"]["fields"] == {
+        "ContactNumber": ["The number has 9 digits; Mobile numbers need at least 10."]
+    }
+    assert right.status_code == 200
+
+
+def test_a_mode_type_the_campaign_does_not_enable_is_refused(agent_client):
+    """Spring enables 1, 2 and 3 (the demo data): a defined mode type 4 is
+    still refused for its accounts, and nothing changes."""
+    ModeTypeFactory(id=4, name="Fax")
+    before = ModeChange.objects.count()
+
+    response = post(agent_client, set_mode_body(ModeID=4, ContactNumber="2025550100"))
+
+    assert response.status_code == 400
+    error = response.json()["message"]["error"]
+    assert (error["code"], error["errorMessage"]) == (
+        "unknown_mode",
+        "ModeID 4 is not enabled by campaign Spring.",
+    )
+    assert error["fields"] == {"ModeID": ["ModeID 4 is not enabled by campaign Spring."]}
+    assert not ContactMode.objects.filter(mode_type_id=4).exists()
+    assert ModeChange.objects.count() == before
+
+    Campaign.objects.filter(code="Spring").update(every_mode_type=True)
+    allowed = post(agent_client, set_mode_body(ModeID=4, ContactNumber="2025550100"))
+    assert allowed.status_code == 200
 
 
 @time_machine.travel("2026-11-30T15:00:00Z", tick=False)  # 10:00 in New York

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from lcm import imports, inputs
 from lcm.audit import GENESIS_HASH, compute_hash
-from lcm.models import Account, ContactMode, ModeChange
+from lcm.models import Account, Campaign, ContactMode, ModeChange
 from lcm.numbers import NOT_A_NUMBER, TOO_SHORT
 
 from .conftest import live_modes, snapshot
@@ -72,13 +72,34 @@ def test_one_row_is_counted_in_the_singular(demo, tmp_path):
     assert "1 row rejected (listed above)." in err
 
 
+def test_an_unknown_campaign_is_created_as_the_migration_makes_them_and_listed(demo, tmp_path):
+    rows = HEADER + "1|1|1|0|0|44|1,Ada,Lovelace,Autumn,2025550101,,\n"
+
+    status, out, err = run(tmp_path, rows)
+
+    assert (status, err) == (0, "")
+    assert "Campaigns created: Autumn" in out
+    autumn = Campaign.objects.get(code="Autumn")
+    assert (autumn.name, autumn.every_mode_type, autumn.requires_consent) == (
+        "Autumn",
+        True,
+        False,
+    )
+    assert autumn.dnc_period_type == Campaign.DncPeriod.PERMANENT
+    assert Account.objects.get(account_number="1|1|1|0|0|44|1").campaign_id == "Autumn"
+
+    status, out, _ = run(tmp_path, rows)  # named again: it exists now
+    assert status == 0 and "Campaigns created" not in out
+
+
 def test_a_csv_creates_accounts_and_modes_and_audits_every_mode(demo, tmp_path):
     status, out, err = run(tmp_path, TWO_ACCOUNTS)
 
     assert (status, err) == (0, "")
     assert "2 rows imported" in out and "0 rejected" in out
     ada = Account.objects.get(account_number="1|1|1|0|0|44|1")
-    assert (ada.first_name, ada.last_name, ada.campaign) == ("Ada", "Lovelace", "Spring")
+    assert (ada.first_name, ada.last_name, ada.campaign_id) == ("Ada", "Lovelace", "Spring")
+    assert "Campaigns created" not in out  # Spring is the demo's
     assert live_modes("1|1|1|0|0|44|1") == {1: "2025550101", 2: "2025550102"}
     assert live_modes("1|1|2|0|0|44|1") == {1: "+442079460018", 3: "2025550103"}
     alan_mobile = ContactMode.objects.get(account__account_number="1|1|2|0|0|44|1", mode_type=3)

@@ -21,7 +21,7 @@ from lcm import bulk, cursors, errors
 from lcm.models import Account, Agent, Call, ContactMode, DoNotCallNumber, ModeChange, ModeType
 from lcm.numbers import clean_for_mode
 
-from . import RequestContext, do_not_call, modes, permissions
+from . import RequestContext, campaigns, do_not_call, modes, permissions
 from .dialing import DialableMode, dialable_modes
 
 # The call with its agent and account, and the ModeID's type, in one round
@@ -32,11 +32,14 @@ _CALL_AGENT_ACCOUNT = """
     SELECT c.id, c.callid, c.account_id, c.agent_id, c.state,
            ag.agent_id, ag.user_id, ag.is_logged_in,
            ac.account_number, ac.country, ac.campaign,
-           mt.id, mt.name, mt.min_length, mt.max_length
+           mt.id, mt.name, mt.min_length, mt.max_length,
+           cp.every_mode_type, cm.id, cm.min_length, cm.max_length
     FROM lcm_call c
     JOIN lcm_agent ag ON ag.id = c.agent_id
     JOIN lcm_account ac ON ac.id = c.account_id
     LEFT JOIN lcm_modetype mt ON mt.id = %s
+    LEFT JOIN lcm_campaign cp ON cp.code = ac.campaign
+    LEFT JOIN lcm_campaignmode cm ON cm.campaign_id = ac.campaign AND cm.mode_type_id = mt.id
     WHERE c.callid = %s"""
 _LOCK_ACCOUNT = " FOR UPDATE OF ac"
 NO_CONTEXT = RequestContext()
@@ -90,9 +93,14 @@ def _load_call_locking_account(
         )
     (call_pk, call_callid, account_pk, agent_pk, state, agent_code, user_pk, logged_in,
      call_account_number, country, campaign, type_id, type_name, min_length,
-     max_length) = row  # fmt: skip
+     max_length, every_mode_type, campaign_mode, campaign_min, campaign_max) = row  # fmt: skip
     if type_id is None and mode_id is not None:
         raise modes.unknown_mode_type(mode_id)
+    # The campaign's rule (lcm.actions.campaigns), on the columns read above.
+    if type_id is not None and not campaigns.enables(
+        every_mode_type=every_mode_type, listed=campaign_mode is not None
+    ):
+        raise campaigns.not_enabled(mode_id, campaign)
     db = connection.alias
     call = Call.from_db(
         db, ["id", "callid", "account_id", "agent_id", "state"],
@@ -104,15 +112,16 @@ def _load_call_locking_account(
     )  # fmt: skip
     call.account = Account.from_db(
         db,
-        ["id", "account_number", "campaign", "country"],  # the model's order (from_db)
+        ["id", "account_number", "campaign_id", "country"],  # the model's order (from_db)
         [account_pk, call_account_number, campaign, country],
     )
     clean = None
     if contact_number is not None:
+        type_bounds = ModeType(min_length=min_length, max_length=max_length)
         mode_type = ModeType.from_db(
             db,
             ["id", "name", "min_length", "max_length"],
-            [type_id, type_name, min_length, max_length],
+            [type_id, type_name, *campaigns.lengths(type_bounds, campaign_min, campaign_max)],
         )
         clean = modes.clean_for(contact_number, mode_type, call.account)
 

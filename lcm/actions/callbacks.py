@@ -461,7 +461,7 @@ def attention(callbacks: list[Callback], *, now: dt.datetime) -> dict[int, str]:
     rows = do_not_call.blocking_rows(
         set(numbers.values()),
         account_ids={cb.account_id for cb in callbacks},
-        campaigns={cb.account.campaign for cb in callbacks},
+        campaigns={cb.account.campaign_id for cb in callbacks},
         now=now,
     )
     reasons = {}
@@ -475,7 +475,7 @@ def attention(callbacks: list[Callback], *, now: dt.datetime) -> dict[int, str]:
             )
         else:
             row = do_not_call.first_blocking(
-                rows, numbers[cb.pk], account_id=cb.account_id, campaign=cb.account.campaign
+                rows, numbers[cb.pk], account_id=cb.account_id, campaign=cb.account.campaign_id
             )
             if row is not None and row.scope == row.Scope.CONTACT:
                 reasons[cb.pk] = ATTENTION_CONTACT_DNC

@@ -3,7 +3,9 @@ supervisors' account page show for each mode.
 
 Read-only. Puts together the mode's time zones and calling window
 (`lcm.dialable`, pure functions), its do-not-call status, read live from
-the list by identity (`do_not_call`), and whether it may be dialled now.
+the list by identity (`do_not_call`), what its campaign allows (enabled
+mode types, window, consent rule: `campaigns.rules`, the one place), and
+whether it may be dialled now.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from lcm import dialable
 from lcm.conf import lcm_settings
 from lcm.models import Account, ContactMode
 
-from . import do_not_call
+from . import campaigns, do_not_call
 
 ON_DO_NOT_CALL = "on the do-not-call list"
 ON_DO_NOT_CALL_AS = "on the do-not-call list (as {listed})"
@@ -28,19 +30,25 @@ class DialableMode:
     mode: ContactMode
     account: Account
     zones: dialable.Zones
-    window: dialable.Window  # the mode's window: its override, else its type's
+    window: dialable.Window  # its override, the campaign mode's, the campaign's, its type's
     effective: dialable.Window | None  # the strictest overlap today, in the primary zone
     area_code: str
     blocked_as: str | None  # the listed number that blocks it ("": the whole contact), or None
     clock: dialable.Callability
+    rules: campaigns.Rules = campaigns.NO_RULES
 
     @property
     def do_not_call(self) -> bool:
         return self.blocked_as is not None
 
     @property
+    def campaign_refusal(self) -> str | None:
+        """The campaign's objection (mode not enabled, consent required), or None."""
+        return self.rules.refusal(self.mode)
+
+    @property
     def callable(self) -> bool:
-        return not self.do_not_call and self.clock.callable
+        return not self.do_not_call and self.campaign_refusal is None and self.clock.callable
 
     @property
     def reason(self) -> str:
@@ -51,7 +59,7 @@ class DialableMode:
             if self.blocked_as == self.mode.number:
                 return ON_DO_NOT_CALL
             return ON_DO_NOT_CALL_AS.format(listed=self.blocked_as)
-        return self.clock.reason
+        return self.campaign_refusal or self.clock.reason
 
     @property
     def shown_window(self) -> dialable.Window | None:
@@ -68,7 +76,7 @@ class DialableMode:
         return {
             "ModeID": self.mode.mode_type_id,
             "ModeDesc": self.mode.mode_type.name,
-            "CampaignID": self.account.campaign,
+            "CampaignID": self.account.campaign_id,
             "CValue": self.mode.number,
             "ModeDialingStartTime": dialable.hhmm(window.start) if window else "",
             "ModeDialingEndTime": dialable.hhmm(window.end) if window else "",
@@ -82,14 +90,8 @@ class DialableMode:
             "DNC": self.do_not_call,
             "Callable": self.callable,
             "E164": self.mode.number_e164,
-            "ChannelType": self.mode.mode_type.channel_type,
+            "ChannelType": self.rules.channel_type(self.mode.mode_type),
         }
-
-
-def window_of(mode: ContactMode) -> dialable.Window:
-    if mode.window_start and mode.window_end:
-        return dialable.Window(mode.window_start, mode.window_end)
-    return dialable.Window(mode.mode_type.window_start, mode.mode_type.window_end)
 
 
 def zones_of(mode: ContactMode, account: Account) -> dialable.Zones:
@@ -104,17 +106,24 @@ def zones_of(mode: ContactMode, account: Account) -> dialable.Zones:
 
 
 def dialable_modes(
-    account: Account, modes: list[ContactMode], *, now: dt.datetime
+    account: Account,
+    modes: list[ContactMode],
+    *,
+    now: dt.datetime,
+    rules: campaigns.Rules | None = None,
 ) -> list[DialableMode]:
     """Each live mode of `account` (with `mode_type` loaded) as a channel,
-    at the instant `now`. One query for the do-not-call status of all."""
+    at the instant `now`. One query for the do-not-call status of all, one
+    for the campaign's rules (`rules`: given, when the caller read them)."""
+    if rules is None:
+        rules = campaigns.rules(account.campaign_id)
     blocked = do_not_call.blocking_entries(
         [do_not_call.as_clean(mode) for mode in modes], now=now, account=account
     )
     result = []
     for mode in modes:
         zones = zones_of(mode, account)
-        window = window_of(mode)
+        window = rules.window_of(mode)
         today = now.astimezone(zoneinfo.ZoneInfo(zones.primary)).date() if zones.names else None
         entry = blocked.get(do_not_call.as_clean(mode))
         result.append(
@@ -127,6 +136,7 @@ def dialable_modes(
                 area_code=dialable.area_code(mode.number_e164),
                 blocked_as=entry.number if entry is not None else None,
                 clock=dialable.callable_at(zones, window, now),
+                rules=rules,
             )
         )
     return result

@@ -125,7 +125,7 @@ def blocking_query(
             "d.campaign IN ('', %s) AND ((d.scope = 'number' AND "
             f"{condition}) OR (d.scope = 'contact' AND d.account_id = %s))"
         )
-        params = [account.campaign, *params, account.pk]
+        params = [account.campaign_id, *params, account.pk]
     return (
         f"SELECT {columns} FROM lcm_donotcallnumber d "  # noqa: S608 (condition: constants)
         "WHERE d.lifted_at IS NULL AND (d.starts_at IS NULL OR d.starts_at <= %s) "
@@ -264,7 +264,7 @@ def blocking_entries(
     if not numbers:
         return {}
     account_id = account.pk if account is not None else None
-    campaign = account.campaign if account is not None else ""
+    campaign = account.campaign_id if account is not None else ""
     rows = blocking_rows(
         numbers,
         account_ids=[account_id] if account_id is not None else [],
@@ -536,7 +536,7 @@ def block(
     standing changes nothing: returns it and False. Otherwise returns the
     new entry and True, after appending `entry` (who, call, scope, period,
     comment) to the audit chain, as the transaction's last write."""
-    campaign = account.campaign if campaign_specific else ""
+    campaign = account.campaign_id if campaign_specific else ""
     same = DoNotCallNumber.objects.select_for_update().filter(
         lifted_at=None, campaign=campaign, starts_at=starts_at, expires_at=expires_at
     )

@@ -3,7 +3,8 @@
 `erase_contact` removes, in one transaction, the personal data of one
 account: its names and ZIP code, the numbers of its modes (live ones are
 deleted first, so the dialer never sees an empty number), of its callbacks
-(scheduled ones are cancelled) and the comments of its do-not-call blocks;
+(scheduled ones are cancelled), the comments of its do-not-call blocks and
+its business field values;
 and the personal fields of every audit entry of the account
 (`lcm.audit.PERSONAL_FIELDS`). The erasure is itself an audit entry (action
 `erase`: who, when, the reason, which entries; no personal data), and each
@@ -42,7 +43,7 @@ from lcm.models import (
     ModeChange,
 )
 
-from . import RequestContext, callbacks, do_not_call, modes, permissions
+from . import RequestContext, business_fields, callbacks, do_not_call, modes, permissions
 
 ERASE_CONTACT = permissions.ERASE_CONTACT
 ERASE_SOURCE = "erase_contact"
@@ -60,6 +61,7 @@ class ErasureResult:
     callbacks: int = 0
     do_not_call: int = 0
     idempotency_keys: int = 0
+    business_fields: int = 0  # business field values removed
 
 
 def erased_text(seq: int, created_at, username: str, record: dict | None) -> str:
@@ -164,6 +166,7 @@ def erase_contact(
     mode_count = modes.erase_numbers(account, by=by, now=now)
     callback_count = callbacks.erase_for_account(account, by=by, now=now)
     dnc_count = do_not_call.erase_comments(account)
+    field_count = business_fields.erase_for_account(account)
     Account.objects.filter(pk=account.pk).update(first_name="", last_name="", zip_code="")
     # Stored replies to retried requests may quote the numbers: forget them
     # (a retry after the erasure is then treated as a new request).
@@ -180,6 +183,7 @@ def erase_contact(
         callbacks=callback_count,
         do_not_call=dnc_count,
         idempotency_keys=idempotency,
+        business_fields=field_count,
     )
 
 
@@ -190,6 +194,7 @@ def _holds_personal_data(account: Account) -> bool:
         or account.zip_code
         or ContactMode.objects.filter(account=account).exclude(number="").exists()
         or Callback.objects.filter(account=account).exclude(number="", comments="").exists()
+        or business_fields.holds_values(account)
     )
 
 

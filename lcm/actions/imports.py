@@ -31,7 +31,7 @@ from lcm.imports import ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import CleanNumber, identify, region_for
 
-from . import do_not_call, modes, permissions
+from . import campaigns, do_not_call, modes, permissions
 from .modes import ModeState
 
 # Rows per transaction. Each transaction holds the audit chain's head from
@@ -40,7 +40,7 @@ from .modes import ModeState
 # about 0.6 s, and the API's p99 during an import rose twentyfold; 100 rows
 # hold it about 45 ms. docs/benchmarks.md, "An import beside the agents".
 ROWS_PER_TRANSACTION = 100
-ACCOUNT_FIELDS = ("first_name", "last_name", "campaign", "country", "time_zone", "zip_code")
+ACCOUNT_FIELDS = ("first_name", "last_name", "campaign_id", "country", "time_zone", "zip_code")
 NO_NUMBER_FOR_CONSENT = "{column}: mode {mode_id} has no number to give consent for"
 
 
@@ -57,6 +57,8 @@ class ImportResult:
     # the other existing accounts' rows were already up to date.
     rows_changed: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    # CampaignIDs the rows named that did not exist: created (campaigns.ensure).
+    campaigns_created: list[str] = field(default_factory=list)
 
     @property
     def rows_unchanged(self) -> int:
@@ -66,6 +68,7 @@ class ImportResult:
         self.rows += other.rows
         self.accounts_created += other.accounts_created
         self.accounts_updated += other.accounts_updated
+        self.campaigns_created = sorted({*self.campaigns_created, *other.campaigns_created})
         self.modes_added += other.modes_added
         self.modes_changed += other.modes_changed
         self.rows_changed += other.rows_changed
@@ -261,7 +264,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
         if row.account_number in same:
             return row.names.get("campaign", same[row.account_number][2])
         account = existing.get(row.account_number)
-        return row.names.get("campaign", account.campaign if account else "")
+        return row.names.get("campaign_id", account.campaign_id if account else "")
 
     def account_id_of(row):
         if row.account_number in same:
@@ -310,6 +313,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
         clock.mark("decide")
         return result
 
+    result.campaigns_created = campaigns.ensure(campaign_of(row) for row, _ in kept)
     accounts = _create_missing([row for row, _ in kept], existing, result)
     renamed = []
     for row, _ in kept:

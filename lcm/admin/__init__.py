@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (registers the ModelAdmins)
     audit,
     callbacks,
     calls,
+    campaigns,
     contact_modes,
     do_not_call,
     intake,

@@ -103,6 +103,25 @@ def matched_field(term: str):
     return Case(*whens, default=Value("name"), output_field=models.CharField())
 
 
+class CampaignChoiceField(forms.ModelChoiceField):
+    """The account's campaign by CampaignID. `""` is a real choice: the
+    Default campaign (the accounts that had none), not "nothing chosen"."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(to_field_name="code", empty_label=None, required=False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            value = ""
+        try:
+            return self.queryset.get(code=value)
+        except (ValueError, TypeError, self.queryset.model.DoesNotExist):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
+
 class AccountForm(forms.ModelForm):
     """Country and time zone are checked as imports check them."""
 
@@ -113,7 +132,7 @@ class AccountForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
 
     class Meta:
-        field_classes = {"time_zone": TimeZoneField}
+        field_classes = {"time_zone": TimeZoneField, "campaign": CampaignChoiceField}
 
 
 @admin.register(Account)

@@ -54,6 +54,7 @@ CHAINED_FIELDS = (
     "client_ip",
     "request_id",
     "erasure",
+    "details",
     "prev_hash",
 )
 
@@ -72,7 +73,7 @@ PERSONAL_FIELDS = (
 )
 # Fields left out of the hashed JSON when null (entries older than them were
 # sealed without the key; every other entry keeps its bytes).
-_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure")
+_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details")
 # What an erased entry holds in its personal fields (the append-only
 # triggers allow exactly this change, lcm.audit.triggers).
 ERASED_VALUES = {

@@ -40,11 +40,15 @@ _KEPT = (
     "agent_id", "agent_code", "user_id", "username", "source", "mode_id", "reverts_id",
     "client_ip", "request_id", "erasure", "prev_hash", "hash",
 )  # fmt: skip
+# Added by migration 0022 (campaign entries' settings): kept by an erasure too.
+_KEPT_SINCE_0019 = ("details",)
 
 
-def _erasure_allowed(same: str, empty_list: str) -> str:
-    """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows)."""
-    kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in _KEPT)
+def _erasure_allowed(same: str, empty_list: str, *, details: bool = True) -> str:
+    """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows).
+    `details=False`: the table before migration 0022 (no `details` column)."""
+    columns = _KEPT + _KEPT_SINCE_0019 if details else _KEPT
+    kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in columns)
     return (
         "OLD.erased_by_id IS NULL AND NEW.erased_by_id IS NOT NULL "  # noqa: S608 (constants)
         f"AND {kept} "
@@ -97,26 +101,41 @@ _POSTGRESQL_INSTALL_V1 = [
     _POSTGRESQL_INSTALL[0].replace("__ERASURE__", ""),
     *_POSTGRESQL_INSTALL[1:],
 ]
-_PG_ERASURE = _erasure_allowed("IS NOT DISTINCT FROM", "'[]'::jsonb")
-_POSTGRESQL_INSTALL[0] = _POSTGRESQL_INSTALL[0].replace(
-    "__ERASURE__",
-    "-- The erasure of an entry's personal values (lcm.actions.erasure), nothing else.\n"
-    f"        IF TG_OP = 'UPDATE' AND {_PG_ERASURE} THEN\n"
-    "            RETURN NEW;\n        END IF;",
-)
 _SQLITE_INSTALL_V1 = list(_SQLITE_INSTALL)
-_SQLITE_ERASURE = _erasure_allowed("IS", "'[]'")
-_SQLITE_INSTALL[0] = (
-    f"CREATE TRIGGER lcm_modechange_no_update BEFORE UPDATE ON {TABLE} "
-    f"WHEN NOT ({_SQLITE_ERASURE}) "
-    f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: UPDATE refused'); END"
-)
+
+
+def _postgresql_install(*, details: bool) -> list[str]:
+    erasure = _erasure_allowed("IS NOT DISTINCT FROM", "'[]'::jsonb", details=details)
+    function = _POSTGRESQL_INSTALL[0].replace(
+        "__ERASURE__",
+        "-- The erasure of an entry's personal values (lcm.actions.erasure), nothing else.\n"
+        f"        IF TG_OP = 'UPDATE' AND {erasure} THEN\n"
+        "            RETURN NEW;\n        END IF;",
+    )
+    return [function, *_POSTGRESQL_INSTALL[1:]]
+
+
+def _sqlite_install(*, details: bool) -> list[str]:
+    erasure = _erasure_allowed("IS", "'[]'", details=details)
+    return [
+        f"CREATE TRIGGER lcm_modechange_no_update BEFORE UPDATE ON {TABLE} "
+        f"WHEN NOT ({erasure}) "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSED}: UPDATE refused'); END",
+        *_SQLITE_INSTALL[1:],
+    ]
+
+
 _SQLITE_UNINSTALL = [
     "DROP TRIGGER IF EXISTS lcm_modechange_no_update",
     "DROP TRIGGER IF EXISTS lcm_modechange_no_delete",
 ]
 
-INSTALL = {"postgresql": _POSTGRESQL_INSTALL, "sqlite": _SQLITE_INSTALL}
+INSTALL = {"postgresql": _postgresql_install(details=True), "sqlite": _sqlite_install(details=True)}
+# Migrations 0018 (erasure) and 0019 (lean table) ran before the `details` column existed (0022).
+INSTALL_0018 = {
+    "postgresql": _postgresql_install(details=False),
+    "sqlite": _sqlite_install(details=False),
+}
 # Before migration 0018 the table has no erasure columns: migration 0003
 # installs these, which refuse every UPDATE.
 INSTALL_V1 = {"postgresql": _POSTGRESQL_INSTALL_V1, "sqlite": _SQLITE_INSTALL_V1}
@@ -132,13 +151,15 @@ def _statements(table: dict, vendor: str) -> list[str]:
         ) from None
 
 
-def install(connection, *, erasure: bool = True) -> None:
+def install(connection, *, erasure: bool = True, details: bool = True) -> None:
     """Create the triggers (idempotent: drops any old ones first).
+    `details=False`: as migration 0018 made them, before the `details` column.
     `erasure=False`: the triggers as before migration 0018 (for 0003)."""
     with connection.cursor() as cursor:
         for sql in _statements(UNINSTALL, connection.vendor):
             cursor.execute(sql)
-        for sql in _statements(INSTALL if erasure else INSTALL_V1, connection.vendor):
+        table = (INSTALL if details else INSTALL_0018) if erasure else INSTALL_V1
+        for sql in _statements(table, connection.vendor):
             cursor.execute(sql)
 
 

@@ -20,7 +20,7 @@ def old_triggers_off(apps, schema_editor):
 
 
 def new_triggers_on(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection)
+    audit_triggers.install(schema_editor.connection, details=False)  # 0019 adds `details`
 
 
 def old_triggers_on(apps, schema_editor):

@@ -26,7 +26,8 @@ def triggers_off(apps, schema_editor):
 
 
 def triggers_on(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection)
+    # The table has no `details` column yet (0022_campaigns adds it).
+    audit_triggers.install(schema_editor.connection, details=False)
 
 
 class Migration(migrations.Migration):

@@ -260,3 +260,5 @@ class Command(BaseCommand):
             + (f" ({done})" if done else "")
             + f"; {run.rejected:,} rejected."
         )
+        if t.campaigns_created:
+            self.stdout.write(f"Campaigns created: {', '.join(t.campaigns_created)}")

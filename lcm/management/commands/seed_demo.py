@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -18,17 +18,17 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from lcm.actions import RequestContext
+from lcm.actions import RequestContext, campaigns
 from lcm.actions.do_not_call import add_number
 from lcm.actions.imports import import_accounts
 from lcm.actions.permissions import DIALER_GROUP, DIALER_PERMISSIONS
 from lcm.conf import lcm_settings
 from lcm.errors import InvalidNumber
 from lcm.imports import ImportMode, ImportRow
-from lcm.models import Account, Agent, Call, DoNotCallNumber, ModeType
+from lcm.models import Account, Agent, BusinessFieldValue, Call, Campaign, DoNotCallNumber, ModeType
 from lcm.numbers import clean_for_mode
 
-NAME_FIELDS = ("first_name", "last_name", "campaign", "country", "time_zone", "zip_code")
+NAME_FIELDS = ("first_name", "last_name", "campaign_id", "country", "time_zone", "zip_code")
 
 MODE_TYPES = [(1, "Home"), (2, "Office"), (3, "Mobile")]
 AGENTS = [("testagent", True), ("otheragent", True), ("offagent", False)]
@@ -44,6 +44,51 @@ CALLS = [
     ("12346", "otheragent", "596|485|587|0|0|44|59", Call.State.ACTIVE),
     ("12300", "testagent", "5|3|1|0|0|44|1", Call.State.ENDED),
     ("12301", "offagent", "5|3|1|0|0|44|1", Call.State.ENDED),
+]
+# The demo campaign (spec campaign-services.md section 1, "Demo data").
+SPRING = "Spring"
+SPRING_SETTINGS = {
+    "name": "Spring",
+    "category": "Sales",
+    "time_zone": "America/New_York",
+    "window_start": time(8, 0),
+    "window_end": time(21, 0),
+    "every_mode_type": False,
+    "requires_consent": False,
+    "disposition_required": True,
+    "dnc_period_type": Campaign.DncPeriod.PERMANENT,
+    "dnc_days": 0,
+    "dnc_end_of_day": False,
+    "customer_dnc_time_zone": False,
+}
+SPRING_MODES = {
+    mode_id: {
+        "channel_type": ModeType.Channel.VOICE,
+        "min_length": 3,
+        "max_length": 20,
+        "window_start": None,
+        "window_end": None,
+        "callback": mode_id in (2, 3),
+        "voicemail": True,
+    }
+    for mode_id in (1, 2, 3)
+}
+SPRING_OUTCOMES = [(101, "Sale", None), (102, "Not interested", None), (103, "Do not call", 5)]
+_POP = {"mandatory": False, "screen_pop": True}
+SPRING_FIELDS = [
+    {"name": "CustomerRef", "data_type": "String", "format": "20", "dnc_field": True,
+     "agent_editable": False, **_POP},
+    {"name": "Balance", "data_type": "Number", "format": "0.00", "dnc_field": False,
+     "agent_editable": True, **_POP},
+    {"name": "DueDate", "data_type": "DateTime", "format": "DD/MM/YYYY", "dnc_field": False,
+     "agent_editable": True, **_POP},
+    {"name": "Email", "data_type": "String", "format": "100", "dnc_field": False,
+     "agent_editable": True, **_POP},
+]  # fmt: skip
+# Set once (a value an agent changed since is kept).
+BUSINESS_VALUES = [
+    ("5|3|1|0|0|44|1", "CustomerRef", "DB-0001"),
+    ("5|3|1|0|0|44|1", "Balance", "120.50"),
 ]
 DNC_NUMBERS = [("2025550199", "Customer asked not to be called")]
 SUPERVISOR = "supervisor"  # staff in the Supervisors group (migration 0005), not superuser
@@ -108,6 +153,15 @@ class Command(BaseCommand):
                 id=mode_id, defaults={"name": name, "channel_type": ModeType.Channel.VOICE}
             )
 
+        campaigns.ensure([campaigns.DEFAULT_CAMPAIGN])
+        spring = campaigns.save_demo(
+            code=SPRING,
+            values=SPRING_SETTINGS,
+            modes=SPRING_MODES,
+            outcomes=SPRING_OUTCOMES,
+            fields=SPRING_FIELDS,
+        )
+
         agents = {}
         for agent_id, logged_in in AGENTS:
             agents[agent_id], _ = Agent.objects.update_or_create(
@@ -150,6 +204,11 @@ class Command(BaseCommand):
             import_accounts(rows=new_rows, source="seed_demo")
         accounts = {a.account_number: a for a in Account.objects.filter(
             account_number__in=[key for key, *_ in ACCOUNTS])}  # fmt: skip
+        fields = {f.name: f for f in spring.fields.all()}
+        for key, name, value in BUSINESS_VALUES:
+            BusinessFieldValue.objects.get_or_create(
+                account=accounts[key], field=fields[name], defaults={"value": value}
+            )
 
         for callid, agent_id, key, state in CALLS:
             Call.objects.update_or_create(
