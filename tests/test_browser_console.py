@@ -147,7 +147,7 @@ def fill_the_floor() -> dict[str, str]:
         account_number=LONG_KEY,
         first_name="Alexandrina-Margarethe",
         last_name="Featherstonehaugh-Cholmondeley",
-        campaign="Spring",
+        campaign_id="Spring",
     )
     david = Account.objects.get(account_number=DAVID)
     return {
