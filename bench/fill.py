@@ -83,6 +83,7 @@ def fill(
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from lcm.actions import campaigns
     from lcm.models import DoNotCallNumber, ModeChange
 
     vendor = connection.vendor
@@ -110,6 +111,7 @@ def fill(
         cur.execute("SELECT count(*) FROM lcm_account")
         if cur.fetchone()[0]:
             raise SystemExit("fill: the database already holds accounts; use a fresh one")
+        campaigns.ensure(["bench"])  # the accounts' campaign, made as an import makes it
 
         def step(label: str, sql: str, params=None) -> None:
             t = time.monotonic()

@@ -360,8 +360,10 @@ class Account(models.Model):
     # the account's last audit entry when it was stored. A row with the same
     # digest, while no entry has touched the account since, changes nothing:
     # a re-import skips it without locking the account or reading its modes.
-    import_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
-    import_fingerprint_seq = models.BigIntegerField(default=0, editable=False)
+    import_fingerprint = models.CharField(
+        max_length=32, blank=True, default="", db_default="", editable=False
+    )
+    import_fingerprint_seq = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["account_number"]
