@@ -109,17 +109,25 @@ class Campaign(models.Model):
         SPECIFIC_DAYS = "Specific Days", "Specific days"
         AGENT_SELECTION = "Agent Selection", "Agent selection"
 
+    # Labels in the floor's words; the API's name (spec campaign-services.md)
+    # in the help text, for whoever maps one to the other.
     code = models.CharField(
-        "CampaignID",
+        "campaign ID",
         max_length=100,
         unique=True,
         blank=True,
-        help_text='The key accounts and imports name ("": the accounts that had no campaign).',
+        help_text='API: CampaignID. The key accounts and imports name ("": accounts without a '
+        "campaign).",
     )
-    name = models.CharField("CampaignName", max_length=100)
-    category = models.CharField("CampaignCategoryName", max_length=100, blank=True)
+    name = models.CharField("name", max_length=100, help_text="API: CampaignName.")
+    category = models.CharField(
+        "category", max_length=100, blank=True, help_text="API: CampaignCategoryName."
+    )
     time_zone = models.CharField(
-        "TimeZone", max_length=64, blank=True, help_text="The campaign's own zone (IANA)."
+        "time zone",
+        max_length=64,
+        blank=True,
+        help_text="The campaign's own zone (IANA, e.g. America/New_York). API: TimeZone.",
     )
     window_start = models.TimeField(
         "calling from",
@@ -135,22 +143,34 @@ class Campaign(models.Model):
         "off: only the enabled modes listed below.",
     )
     requires_consent = models.BooleanField(
-        "CampaignPEWC", default=False, help_text="Dial only numbers with written consent."
+        "written consent required",
+        default=False,
+        help_text="Dial only numbers with written consent. API: CampaignPEWC.",
     )
     disposition_required = models.BooleanField(
-        "DispositionRequired",
+        "outcome required",
         default=False,
-        help_text="An outcome is required before wrap-up ends.",
+        help_text="An outcome is required before wrap-up ends. API: DispositionRequired.",
     )
     dnc_period_type = models.CharField(
-        "DNCPeriodType", max_length=20, choices=DncPeriod, default=DncPeriod.PERMANENT
+        "block lasts",
+        max_length=20,
+        choices=DncPeriod,
+        default=DncPeriod.PERMANENT,
+        help_text="How long a do-not-call outcome blocks the number. API: DNCPeriodType.",
     )
-    dnc_days = models.PositiveSmallIntegerField("DNCDays", default=0)
+    dnc_days = models.PositiveSmallIntegerField(
+        "days blocked", default=0, help_text="For a block of specific days. API: DNCDays."
+    )
     dnc_end_of_day = models.BooleanField(
-        "DNCEOD", default=False, help_text="A block of days lasts to the end of its last day."
+        "until the end of the last day",
+        default=False,
+        help_text="A block of days lasts to the end of its last day. API: DNCEOD.",
     )
     customer_dnc_time_zone = models.BooleanField(
-        "CustomerDNCTZEnabled", default=False, help_text="Count the days in the callee's zone."
+        "days in the callee's zone",
+        default=False,
+        help_text="Count the days in the callee's zone. API: CustomerDNCTZEnabled.",
     )
 
     class Meta:
@@ -175,14 +195,20 @@ class CampaignMode(models.Model):
     )
     mode_type = models.ForeignKey(ModeType, on_delete=models.PROTECT, related_name="+")
     channel_type = models.CharField(
-        "ChannelType", max_length=10, choices=ModeType.Channel, blank=True,
-        help_text="Empty: the mode type's.",
+        "channel", max_length=10, choices=ModeType.Channel, blank=True,
+        help_text="Empty: the mode type's. API: ChannelType.",
     )  # fmt: skip
     min_length = models.PositiveSmallIntegerField(
-        "MinLength", null=True, blank=True, help_text="Empty: the mode type's."
+        "shortest number",
+        null=True,
+        blank=True,
+        help_text="Digits. Empty: the mode type's. API: MinLength.",
     )
     max_length = models.PositiveSmallIntegerField(
-        "MaxLength", null=True, blank=True, help_text="Empty: the mode type's."
+        "longest number",
+        null=True,
+        blank=True,
+        help_text="Digits. Empty: the mode type's. API: MaxLength.",
     )
     window_start = models.TimeField(
         "calling from", null=True, blank=True, help_text="Empty: the campaign's window."
@@ -221,10 +247,10 @@ class CampaignOutcome(models.Model):
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, to_field="code", related_name="outcomes"
     )
-    outcome_id = models.PositiveIntegerField("OutcomeID")
-    description = models.CharField("Description", max_length=100)
+    outcome_id = models.PositiveIntegerField("outcome ID", help_text="API: OutcomeID.")
+    description = models.CharField("description", max_length=100)
     implies = models.PositiveSmallIntegerField(
-        "implied telephony outcome",
+        "telephony outcome",
         null=True,
         blank=True,
         help_text="The telephony OutComeID it implies (5: do-not-call).",
@@ -255,8 +281,10 @@ class BusinessField(models.Model):
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, to_field="code", related_name="fields"
     )
-    name = models.CharField("FieldName", max_length=100)
-    data_type = models.CharField("DataType", max_length=10, choices=DataType)
+    name = models.CharField("field name", max_length=100, help_text="API: FieldName.")
+    data_type = models.CharField(
+        "type", max_length=10, choices=DataType, help_text="API: DataType."
+    )
     format = models.CharField(
         "Format",
         max_length=20,

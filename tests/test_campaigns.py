@@ -250,6 +250,32 @@ def test_a_supervisor_edits_a_campaign_and_each_save_is_one_audit_entry(demo, cl
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("username", ["supervisor", "auditor"])
+def test_the_campaign_page_speaks_the_floors_words(demo, client, username):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=username))
+    spring = Campaign.objects.get(code="Spring")
+    default = Campaign.objects.get(code="")
+    page = client.get(f"/admin/lcm/campaign/{spring.pk}/change/").content.decode()
+    listing = client.get("/admin/lcm/campaign/").content.decode()
+
+    for words in ("Campaign ID", "Written consent required", "Outcome required", "Block lasts",
+                  "Shortest number", "Longest number", "Outcome ID", "Field name"):  # fmt: skip
+        assert words in page
+    # The vendor's names appear only as "API: …" hints, never as a label or a heading.
+    for vendor in ("CampaignPEWC", "DispositionRequired", "DNCPeriodType", "MinLength",
+                   "CampaignCategoryName"):  # fmt: skip
+        assert f">{vendor}" not in page and f">{vendor}" not in listing
+        assert vendor.upper() not in listing
+    # No add/change links beside the mode type choice (edited on its own page).
+    assert "related-widget-wrapper-link" not in page
+    assert "(none: accounts without a campaign)" in listing
+    title = client.get(f"/admin/lcm/campaign/{default.pk}/change/").content.decode()
+    assert "<title>Campaign Default, for the accounts without a campaign" in title
+
+
+@pytest.mark.django_db
 def test_erase_contact_removes_the_business_field_values(demo):
     assert BusinessFieldValue.objects.filter(account__account_number=DAVID).count() == 2
 

@@ -4,6 +4,7 @@ the settings before and after: `lcm.actions.campaigns.record_save`)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from lcm.actions import campaigns
@@ -12,9 +13,47 @@ from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome
 from .shared import request_context
 from .words import PlainWords
 
+HOURS = forms.TimeInput(format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"})
 
-class CampaignModeInline(admin.TabularInline):
+
+def _form(model_):
+    """A ModelForm of `model_` with its times as HH:MM (the labels are the
+    model's, in the floor's words)."""
+
+    class Form(forms.ModelForm):
+        class Meta:
+            model = model_
+            fields = ()  # the admin names them (its fieldsets or `fields`)
+            widgets = {
+                name: HOURS
+                for name in ("window_start", "window_end")
+                if any(f.name == name for f in model_._meta.fields)
+            }
+
+    return Form
+
+
+class PlainChoices:
+    """No add/change/view links beside a choice: a mode type is edited on its
+    own page, not from inside a campaign."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(field, "widget", None)
+        for flag in (
+            "can_add_related",
+            "can_change_related",
+            "can_delete_related",
+            "can_view_related",
+        ):
+            if hasattr(widget, flag):
+                setattr(widget, flag, False)
+        return field
+
+
+class CampaignModeInline(PlainChoices, admin.TabularInline):
     model = CampaignMode
+    form = _form(CampaignMode)
     extra = 0
     fields = [
         "mode_type",
@@ -30,17 +69,31 @@ class CampaignModeInline(admin.TabularInline):
 
 class CampaignOutcomeInline(admin.TabularInline):
     model = CampaignOutcome
+    form = _form(CampaignOutcome)
+    fields = ["outcome_id", "description", "implies"]
     extra = 0
 
 
 class BusinessFieldInline(admin.TabularInline):
     model = BusinessField
+    form = _form(BusinessField)
+    fields = ["name", "data_type", "format", "mandatory", "agent_editable", "dnc_field",
+              "screen_pop"]  # fmt: skip
     extra = 0
 
 
 @admin.register(Campaign)
 class CampaignAdmin(PlainWords, admin.ModelAdmin):
-    list_display = ["code", "name", "category", "time_zone", "requires_consent", "modes_shown"]
+    form = _form(Campaign)
+    list_display = [
+        "code_shown",
+        "name_shown",
+        "category_shown",
+        "zone_shown",
+        "consent_shown",
+        "modes_shown",
+    ]
+    list_display_links = ["code_shown", "name_shown"]
     search_fields = ["=code", "name", "category"]
     inlines = [CampaignModeInline, CampaignOutcomeInline, BusinessFieldInline]
     fieldsets = [
@@ -50,6 +103,31 @@ class CampaignAdmin(PlainWords, admin.ModelAdmin):
         ("Do-not-call outcomes", {"fields": ["dnc_period_type", "dnc_days", "dnc_end_of_day",
                                              "customer_dnc_time_zone"]}),
     ]  # fmt: skip
+
+    def object_title(self, obj) -> str:
+        if not obj.code:
+            return f"Campaign {obj.name}, for the accounts without a campaign"
+        return f"Campaign {obj.name}" + ("" if obj.code == obj.name else f" ({obj.code})")
+
+    @admin.display(description="Campaign ID", ordering="code")
+    def code_shown(self, obj):
+        return obj.code or "(none: accounts without a campaign)"
+
+    @admin.display(description="Name", ordering="name")
+    def name_shown(self, obj):
+        return obj.name
+
+    @admin.display(description="Category", ordering="category")
+    def category_shown(self, obj):
+        return obj.category
+
+    @admin.display(description="Time zone", ordering="time_zone")
+    def zone_shown(self, obj):
+        return obj.time_zone or "the contact's"
+
+    @admin.display(description="Written consent required", boolean=True)
+    def consent_shown(self, obj):
+        return obj.requires_consent
 
     @admin.display(description="Enabled modes")
     def modes_shown(self, obj):
@@ -62,7 +140,15 @@ class CampaignAdmin(PlainWords, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The CampaignID is the key accounts, imports and do-not-call blocks name.
-        return ["code"] if obj else []
+        return ["code_shown"] if obj else []
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets
+        # Once created, the CampaignID is shown in the floor's words, not edited.
+        (name, options), *rest = self.fieldsets
+        fields = ["code_shown" if f == "code" else f for f in options["fields"]]
+        return [(name, {**options, "fields": fields}), *rest]
 
     def has_delete_permission(self, request, obj=None):
         return False  # accounts point at it (PROTECT); the audit keeps its history
