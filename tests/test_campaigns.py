@@ -270,6 +270,13 @@ def test_the_campaign_page_speaks_the_floors_words(demo, client, username):
         assert vendor.upper() not in listing
     # No add/change links beside the mode type choice (edited on its own page).
     assert "related-widget-wrapper-link" not in page
+    account = client.get("/admin/lcm/account/?q=5|3|1|0|0|44|1")
+    assert account.status_code == 200
+    david = Account.objects.get(account_number="5|3|1|0|0|44|1")
+    assert (
+        "related-widget-wrapper-link"
+        not in client.get(f"/admin/lcm/account/{david.pk}/change/").content.decode()
+    )  # nor beside the account's campaign
     assert "(none: accounts without a campaign)" in listing
     title = client.get(f"/admin/lcm/campaign/{default.pk}/change/").content.decode()
     assert "<title>Campaign Default, for the accounts without a campaign" in title

@@ -31,7 +31,7 @@ from .forms import SetNumberForm, TimeZoneField
 from .import_jobs import ImportJobViews
 from .shared import active_reverts, audit_list_url, search_by_identity
 from .supervisor import ModeChangeViews
-from .words import CsvExport, PlainWords
+from .words import CsvExport, PlainChoices, PlainWords
 
 # The account page lists this many calls, deleted modes and audit entries,
 # newest first, and links to the full filtered lists for the rest.
@@ -136,7 +136,9 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(ModeChangeViews, ImportJobViews, CsvExport, PlainWords, admin.ModelAdmin):
+class AccountAdmin(
+    ModeChangeViews, ImportJobViews, CsvExport, PlainChoices, PlainWords, admin.ModelAdmin
+):
     form = AccountForm
     export_lines = list_export.account_lines
     export_name = "accounts"

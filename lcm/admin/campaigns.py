@@ -11,7 +11,7 @@ from lcm.actions import campaigns
 from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome
 
 from .shared import request_context
-from .words import PlainWords
+from .words import PlainChoices, PlainWords
 
 HOURS = forms.TimeInput(format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"})
 
@@ -31,24 +31,6 @@ def _form(model_):
             }
 
     return Form
-
-
-class PlainChoices:
-    """No add/change/view links beside a choice: a mode type is edited on its
-    own page, not from inside a campaign."""
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        widget = getattr(field, "widget", None)
-        for flag in (
-            "can_add_related",
-            "can_change_related",
-            "can_delete_related",
-            "can_view_related",
-        ):
-            if hasattr(widget, flag):
-                setattr(widget, flag, False)
-        return field
 
 
 class CampaignModeInline(PlainChoices, admin.TabularInline):

@@ -46,6 +46,25 @@ class PlainWords:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+class PlainChoices:
+    """No pencil, plus, cross or eye beside a choice (Django's add/change/
+    delete/view links of a related record): a mode type or a campaign is
+    edited on its own page, not from inside another record's form."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(field, "widget", None)
+        for flag in (
+            "can_add_related",
+            "can_change_related",
+            "can_delete_related",
+            "can_view_related",
+        ):
+            if hasattr(widget, flag):
+                setattr(widget, flag, False)
+        return field
+
+
 class CsvExport:
     """An "Export CSV" of the list as it is filtered and searched (streamed;
     `lcm.list_export`), for whoever may view the list."""
