@@ -286,3 +286,12 @@ def test_a_log_written_before_format_3_keeps_its_bytes_and_format_3_follows(requ
         "from #5."
     ) in out.getvalue()
     assert audit_triggers.missing(connection) == []
+
+
+def test_the_schemas_example_proof_is_a_format_3_entry_that_verifies():
+    from lcm.api import examples
+
+    proof = examples.MODE_CHANGE_PROOF
+    assert proof["entry"]["v"] == 3
+    assert verifier.entry_hash(proof["entry"]) == proof["hash"]
+    assert verifier.check_personal(proof["entry"], proof["personal"]) == 7
