@@ -18,6 +18,10 @@ triggers stay in place). Then, in this process through Django's test client
   first checkpoint over the existing log, the cost of a checkpoint per
   1,000 new entries, `verify_audit --full` and incremental, and the latency
   of an inclusion and a consistency proof.
+- `--explain-only` (`bench/explain.py --audit` runs it): fill if needed,
+  then EXPLAIN (ANALYZE) every query the shipped code runs on the audit log
+  (docs/audit.md, "The table", names each index with its query and plan);
+  exits 1 if one scans the whole log other than the walk that reads it all.
 - `--digest-cost` (any database, no fill): the CPU cost of sealing one
   typical SetNewModeNumber entry in format 1 (values in the hash) and in
   format 2 (a fresh secret and the salted digest of each personal field,
@@ -66,7 +70,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from lcm.audit import compute_hash, new_secret, verify_chain  # noqa: E402
+from lcm.audit import compute_hash, new_secret, seal, verify_chain  # noqa: E402
 from lcm.models import Account, Agent, AuditChainHead, Call, ModeChange  # noqa: E402
 
 ACCOUNTS, AGENTS, CALLS = 10_000, 200, 100_000
@@ -75,7 +79,7 @@ COLUMNS = [
     "seq", "created_at", "action", "account_id", "account_number", "call_id", "callid",
     "agent_id", "agent_code", "user_id", "username", "source", "mode_id", "old_number",
     "new_number", "new_number_e164", "deleted_modes", "reverts_id", "client_ip", "request_id",
-    "prev_hash", "hash", "salt",
+    "prev_hash", "hash", "salt", "version",
 ]  # fmt: skip
 ADMIN = "/admin/lcm/modechange/"
 API = "/api/lcm/mode-changes/"
@@ -98,6 +102,9 @@ def fill(n: int, seed: int = 7) -> None:
         out(f"The log already holds {ModeChange.objects.count():,} entries: not filling.")
         return
     started = time.perf_counter()
+    from lcm.actions import campaigns
+
+    campaigns.ensure(["bench"])  # the accounts' campaign (a foreign key since 0024)
     User = get_user_model()
     users = User.objects.bulk_create(User(username=f"bench{i}") for i in range(AGENTS))
     agents = Agent.objects.bulk_create(
@@ -141,8 +148,10 @@ def fill(n: int, seed: int = 7) -> None:
         do_not_call=None,
         callback=None,
         erasure=None,
+        details=None,
         digests=None,
         erased_by_id=None,
+        version=None,
     )
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
@@ -170,8 +179,8 @@ def fill(n: int, seed: int = 7) -> None:
                 )
                 entry.client_ip = f"10.0.{seq % 250}.{seq % 200 + 1}"
                 entry.prev_hash = prev_hash
-                entry.salt = new_secret()  # format 2, as lcm.audit.append_entry seals
-                entry.hash = prev_hash = compute_hash(entry)
+                # Format 3, as lcm.audit.append_entry seals (docs/audit.md).
+                entry.hash = prev_hash = compute_hash(entry, seal.seal3(entry))
                 row = [getattr(entry, c) for c in COLUMNS]
                 row[COLUMNS.index("deleted_modes")] = json.dumps(entry.deleted_modes)
                 copy.write_row(row)
@@ -308,6 +317,133 @@ def explain(plans):
             seq_scan = any("Seq Scan on lcm_modechange" in line for line in plan)
             out(f"- **{name}**: {'; '.join(scans)} — {total}"
                 + (" — **SEQ SCAN**" if seq_scan else ""))  # fmt: skip
+
+
+# --- Every shipped audit query's plan (bench/explain.py --audit) ---------------
+
+
+def _captured(client, url) -> list[str]:
+    """The statements on the audit table that one GET ran (a streamed body read whole)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)
+    assert response.status_code == 200, (url, response.status_code)
+    return [q["sql"] for q in queries if '"lcm_modechange"' in q["sql"]]
+
+
+def _plan(sql: str, params=()) -> tuple[str, str, bool]:
+    """(the plan's scan and sort nodes, its execution time, a seq scan of the log?)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '120s'")
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql, params)
+        plan = [row[0] for row in cursor.fetchall()]
+    nodes = [
+        line.strip().removeprefix("-> ").split("  ")[0]
+        for line in plan
+        if any(word in line for word in ("Scan", "Sort", "Limit", "Aggregate"))
+        and not line.strip().startswith(("Sort Key", "Sort Method", "Full-sort", "Presorted"))
+    ]
+    total = next((line for line in plan if line.startswith("Execution Time")), "")
+    return (
+        " → ".join(nodes),
+        total.removeprefix("Execution Time: "),
+        any("Seq Scan on lcm_modechange" in line for line in plan),
+    )
+
+
+WHOLE_LOG = {"verify_audit: the walk (lcm.audit.chain.verify_chain)"}
+
+
+def explain_all(client, values) -> int:
+    """EXPLAIN (ANALYZE) of each query the shipped code runs on the audit
+    log: the auditors' admin list and its filters and searches, the API's
+    pages and filters, an account's history, the CSV export, verify_audit's
+    walk, checkpoints, proofs, erasure and the revert check. HTTP ones are
+    captured from real requests (the admin as the demo auditor); the others
+    are the code's own querysets, named by where they are. Returns how many
+    plans scan the whole log."""
+    from django.db.models import Exists, Q
+
+    from lcm.admin.shared import active_reverts
+    from lcm.models import ModeChange as Entry
+
+    head = AuditChainHead.objects.get()
+    account = Account.objects.get(account_number=values["account"])
+    key = values["account"].replace("|", "%7C")
+    day, agent = values["day"], values["agent"]
+    http = [
+        ("admin list, newest first", ADMIN),
+        ("admin list, page 100", ADMIN + "?p=100"),
+        ("admin: account filter (an account's history)", ADMIN + f"?account={key}"),
+        ("admin: agent filter", ADMIN + f"?agent={agent}"),
+        ("admin: call ID filter", ADMIN + f"?callid={values['callid']}"),
+        ("admin: mode filter", ADMIN + "?mode=2"),
+        ("admin: source filter", ADMIN + "?source=crm"),
+        ("admin: one day (since/until)", ADMIN + f"?since={day}&until={day}"),
+        ("admin: search by number", ADMIN + f"?q={values['number']}"),
+        ("admin: search by LCM key", ADMIN + f"?q={key}"),
+        ("admin: search by AgentID", ADMIN + f"?q={agent}"),
+        ("API: first page", API),
+        ("API: account", API + f"?account={key}"),
+        ("API: agent", API + f"?agent={agent}"),
+        ("API: callid", API + f"?callid={values['callid']}"),
+        ("API: mode", API + "?mode=3"),
+        ("API: source", API + "?source=admin"),
+        ("API: one day", API + f"?since={day}&until={day}"),
+        ("API: CSV export of an account", API + f"export/?account={key}"),
+        ("admin: the account's page (its history)", f"/admin/lcm/account/{account.pk}/change/"),
+    ]
+    nxt = client.get(API).json()["next"]
+    http.append(("API: next page (cursor)", nxt.removeprefix("http://testserver")))
+    rows = []
+    for name, url in http:
+        for sql in dict.fromkeys(_captured(client, url)):  # each distinct statement once
+            rows.append((name, *_plan(sql)))
+    some = Entry.objects.filter(seq=head.seq // 2).values_list("pk", flat=True).first()
+    code = [
+        ("verify_audit: the walk (lcm.audit.chain.verify_chain)",
+         Entry.objects.filter(seq__gt=0, seq__lte=head.seq).order_by("seq")),
+        ("verify_audit: the entries past the head",
+         Entry.objects.order_by("-seq").values_list("seq", flat=True)[:1]),
+        ("verify_audit / check_erasures: the erased entries",
+         Entry.objects.filter(erased_by__isnull=False).values_list("seq", "erased_by_id", "account_id")),  # noqa: E501
+        ("checkpoint: entries since the last one (checkpoints.py extend)",
+         Entry.objects.filter(seq__gt=head.seq - 1000, seq__lte=head.seq).order_by("seq")),
+        ("checkpoint: a boundary's hash (seq = n)",
+         Entry.objects.filter(seq=head.seq - 1000).values_list("hash", flat=True)),
+        ("checkpoints: signed boundaries (seq IN …)",
+         Entry.objects.filter(seq__in=list(range(1000, head.seq, 1000))[:1000]).values_list("seq", "hash")),  # noqa: E501
+        ("proof: the entry (seq = n)", Entry.objects.filter(seq=head.seq // 3)),
+        ("erasure: the account's entries (erasure.py)",
+         Entry.objects.filter(account=account, erased_by__isnull=True)
+         .exclude(action=Entry.Action.ERASE).order_by("seq")),
+        ("erasure: its last erase entry (erasure.py)",
+         Entry.objects.filter(account=account, action=Entry.Action.ERASE).order_by("-seq")[:1]),
+        ("check_erasures: erase entries by id (in_bulk)", Entry.objects.filter(pk__in=[some])),
+        ("console: already reverted? (lcm.admin.shared.active_reverts)",
+         Entry.objects.filter(pk=some).annotate(reverted=Exists(active_reverts()))),
+        ("filters: a known call (callid exists)",
+         Entry.objects.filter(callid=values["callid"]).values("pk")[:1]),
+        ("filters: a known agent (agent_code exists)",
+         Entry.objects.filter(agent_code=agent).values("pk")[:1]),
+        ("admin account search: entries by number (accounts.py)",
+         Entry.objects.filter(Q(old_number__in=[values["number"]]) | Q(new_number__in=[values["number"]])).values("account_id")[:100]),  # noqa: E501
+    ]  # fmt: skip
+    for name, queryset in code:
+        sql, params = queryset.query.sql_with_params()
+        rows.append((name, *_plan(sql, params)))
+    out(f"\n### Plans of the audit queries at {head.seq:,} entries (EXPLAIN ANALYZE)\n")
+    out("| query | plan (scans, sorts) | execution |")
+    out("|---|---|---:|")
+    scans = 0
+    for name, nodes, total, seq_scan in rows:
+        # Reading the whole log (the walk, an unfiltered export) may scan it.
+        scans += seq_scan and name not in WHOLE_LOG
+        flag = " **SEQ SCAN**" if seq_scan else ""
+        out(f"| {name} | {nodes}{flag} | {total} |")
+    out(f"\nsequential scans of lcm_modechange, the whole-log reads aside: {scans}")
+    return scans
 
 
 def export_in_fresh_process(kind: str) -> dict:
@@ -514,6 +650,11 @@ def main():
     parser.add_argument(
         "--digest-cost", action="store_true", help="Measure only the cost of sealing an entry."
     )
+    parser.add_argument(
+        "--explain-only",
+        action="store_true",
+        help="Fill if needed, then print the plan of every shipped audit query.",
+    )
     args = parser.parse_args()
     if args.digest_cost:
         digest_cost()
@@ -532,6 +673,8 @@ def main():
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('lcm_modechange'))")
         out(f"- lcm_modechange with its indexes: {cursor.fetchone()[0]}")
     client = auditor_client()
+    if args.explain_only:
+        sys.exit(1 if explain_all(client, sample_values()) else 0)
     if args.proofs_only:
         proofs(client)
         return

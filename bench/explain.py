@@ -3,7 +3,14 @@ issue: latency stays flat as data grows only if no plan scans a big table.
 
     DATABASE_URL=postgres://… .venv/bin/python bench/explain.py --calls /tmp/calls.csv
 
-Sends one request of each message through the project's WSGI application
+    DATABASE_URL=postgres://… .venv/bin/python bench/explain.py --audit --entries 1000000
+
+The second form plans the audit log's queries instead (bench/audit_scale.py
+--explain-only: fills N entries if the log is empty, then EXPLAIN ANALYZE of
+every query the auditors' pages, the API, the export, verify_audit,
+checkpoints, proofs and erasure run; docs/audit.md "The table").
+
+The first sends one request of each message through the project's WSGI application
 (production settings), captures the statements it ran, and prints
 PostgreSQL's plan (EXPLAIN, which does not run them) of each, flagging any
 sequential scan of a table that grows with the data. Exits non-zero if one
@@ -19,6 +26,15 @@ import json
 import random
 import sys
 from pathlib import Path
+
+if __name__ == "__main__" and "--audit" in sys.argv[1:]:
+    # The audit log's queries: bench/audit_scale.py fills a realistic log
+    # (entries spread over a year, agents, calls, sources) and plans them.
+    import os
+
+    scale = Path(__file__).resolve().with_name("audit_scale.py")
+    rest = [a for a in sys.argv[1:] if a != "--audit"]
+    os.execv(sys.executable, [sys.executable, str(scale), "--explain-only", *rest])
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import profile_request  # sets the production environment before Django loads

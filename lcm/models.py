@@ -884,6 +884,14 @@ class ModeChange(models.Model):
         db_constraint=False,  # the append-only trigger checks it names an erase entry
         help_text="The erase entry that removed this entry's personal values.",
     )
+    # Chained through the entry layout's tag (lcm.audit.seal, "Format 3").
+    version = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal digest). "
+        "Null on entries sealed before it (format 1 or 2).",
+    )
 
     class Meta:
         ordering = ["-seq"]

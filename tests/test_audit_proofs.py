@@ -533,7 +533,14 @@ def test_a_tampered_proof_fails_offline_with_the_reason(auditor, signing, tmp_pa
         return result.stdout
 
     assert "entry #3 does not match its hash: its fields were altered" in tampered(
+        lambda p: p["entry"].update(account_number="1|1|1|0|0|44|1")
+    )
+    # Format 3 seals the personal fields as one digest: a value added beside it is refused.
+    assert "its fields were altered (format 3 seals no field new_number)" in tampered(
         lambda p: p["entry"].update(new_number="2025550000")
+    )
+    assert "the personal values given are not those entry #3 sealed" in tampered(
+        lambda p: p["personal"]["new_number"].update(value="2025550000")
     )
     assert "does not lead to the checkpoint's root" in tampered(
         lambda p: p.update(_forged_entry(p))
@@ -552,20 +559,30 @@ def test_a_tampered_proof_fails_offline_with_the_reason(auditor, signing, tmp_pa
 
 def _forged_entry(proof: dict) -> dict:
     """The proof's entry with another number, its hash recomputed as lcm does
-    (format 2: the number's salted digest, lcm.audit)."""
+    (format 3: a new secret, the personal digest over the new values, the
+    entry layout's hash; lcm.audit.seal)."""
     import hashlib
     import secrets
 
-    from lcm.audit import field_digest, field_salt
+    from lcm.audit import seal
 
-    salt = field_salt(secrets.token_hex(32), "new_number")
-    fields = dict(proof["entry"], new_number=field_digest(salt, "2025550000"))
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    personal = dict(proof["personal"], new_number={"value": "2025550000", "salt": salt.hex()})
+    secret = secrets.token_bytes(32)
+    personal = {
+        name: {"value": disclosed["value"], "salt": secret.hex()}
+        for name, disclosed in proof["personal"].items()
+    }
+    personal["new_number"]["value"] = "2025550000"
+    values = [personal[name]["value"] for name in seal.PERSONAL_FIELDS]
+    values = [seal.json_text(v) if n in seal.JSON_FIELDS else v
+              for n, v in zip(seal.PERSONAL_FIELDS, values, strict=True)]  # fmt: skip
+    fields = dict(
+        proof["entry"],
+        personal_digest=seal.personal_digest3(secret, seal.personal_layout3(values)),
+    )
     return {
         "entry": fields,
         "personal": personal,
-        "hash": hashlib.sha256(canonical.encode()).hexdigest(),
+        "hash": hashlib.sha256(seal.layout3(fields)).hexdigest(),
     }
 
 

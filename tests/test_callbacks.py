@@ -101,8 +101,10 @@ def test_entries_without_a_callback_are_hashed_without_the_key(agent_client):
     assert entry.callback is None
     assert b'"callback"' not in audit.canonical_bytes(entry)
     post(agent_client, callback_body())
-    # Format 2 (docs/audit.md, "Erasure"): the callback is sealed as its salted digest.
-    assert b'"callback":"' in audit.canonical_bytes(ModeChange.objects.get(seq=DEMO_ENTRIES + 1))
+    # Format 3 (docs/audit.md): the callback is sealed in the personal digest.
+    entry = ModeChange.objects.get(seq=DEMO_ENTRIES + 1)
+    assert entry.callback is not None and b'"callback"' not in audit.canonical_bytes(entry)
+    assert audit.seal.json_text(entry.callback).encode() in audit.seal.entry_personal(entry)
     assert audit.verify_chain().ok
 
 

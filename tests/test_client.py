@@ -433,7 +433,8 @@ def test_an_auditor_gets_proofs_through_a_generated_client(generated, clients, s
         "961084839",
         second,
     )
-    assert re.fullmatch(r"[0-9a-f]{64}", proof.entry.new_number)  # format 2: its digest
+    # Format 3: the personal fields sealed together as one digest.
+    assert re.fullmatch(r"[0-9a-f]{64}", proof.entry.personal_digest)
     assert personal["modes"].value[0]["after"]["number"] == "961084839"
     assert verifier.check_entry_proof(sent(reply), public).startswith(f"entry #{second}")
 

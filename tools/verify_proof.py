@@ -8,9 +8,9 @@ A regulator runs this on their own machine, with the log's public key (from
         an entry's proof (GET /api/lcm/mode-changes/<seq>/proof/): the entry
         hashes to its `hash`, the inclusion proof leads from it to the root
         of the checkpoint, and the checkpoint's signature is the key's. For
-        a format 2 entry, the personal values given match the salted digests
-        it seals; for an erased format 1 entry only the hash can be proved
-        (said so in the output).
+        a format 2 or 3 entry, the personal values given match the salted
+        digests it seals; for an erased format 1 entry only the hash can be
+        proved (said so in the output).
     verify_proof.py --public-key audit.pub.pem consistency.json
         a consistency proof (GET /api/lcm/checkpoints/consistency/): both
         checkpoints are signed and the later tree extends the earlier one.
@@ -22,7 +22,8 @@ A regulator runs this on their own machine, with the log's public key (from
 
 Prints OK with what was proved and exits 0; prints FAILED with the reason
 and exits 1. Nothing here imports lcm or Django: the formats are in
-docs/audit.md ("Proofs"), the tree is RFC 6962 / RFC 9162 §2.1.
+docs/audit.md ("The chain", "Format 3", "Proofs"), the tree is RFC 6962 /
+RFC 9162 §2.1.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import base64
 import csv
 import hashlib
+import hmac
 import json
 import sys
 
@@ -179,12 +181,85 @@ def field_digest(salt: bytes, value) -> str:
     return hashlib.sha256(salt + canonical_bytes(value)).hexdigest()
 
 
+# Format 3 (docs/audit.md, "Format 3"): two byte layouts. A layout is its tag
+# then its fields, in this order, each the UTF-8 text of the value (an
+# integer in decimal, a JSON value as its canonical JSON) prefixed by its
+# length in 4 bytes big-endian; a null is ff ff ff ff and nothing more.
+ENTRY_TAG = "lcm-audit-entry-3"
+PERSONAL_TAG = "lcm-audit-personal-3"
+ENTRY_LAYOUT = (
+    "created_at", "action", "call_id", "callid", "agent_id", "agent_code", "user_id",
+    "username", "source", "client_ip", "request_id", "reverts_id", "erasure", "details",
+    "seq", "account_id", "account_number", "mode_id", "personal_digest", "prev_hash",
+)  # fmt: skip
+PERSONAL_LAYOUT = (
+    "old_number", "new_number", "new_number_e164", "deleted_modes", "modes", "do_not_call",
+    "callback",
+)  # fmt: skip
+JSON_VALUES = {"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"}
+
+
+def field_bytes(name: str, value) -> bytes:
+    if value is None:
+        return b"\xff\xff\xff\xff"
+    if name in JSON_VALUES:
+        text = canonical_bytes(value)
+    elif isinstance(value, bool) or not isinstance(value, int | str):
+        raise Failed(f"the entry's {name!r} is neither text, a number nor null")
+    else:
+        text = str(value).encode()
+    return len(text).to_bytes(4, "big") + text
+
+
+def layout(tag: str, names: tuple[str, ...], values: dict) -> bytes:
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise Failed(f"the entry lacks the fields {', '.join(missing)}")
+    return field_bytes("", tag) + b"".join(field_bytes(n, values[n]) for n in names)
+
+
+def entry_hash(entry: dict) -> str:
+    """The entry's hash: SHA-256 of its canonical JSON (formats 1 and 2) or
+    of its entry layout (format 3)."""
+    if entry.get("v") == 3:
+        extra = sorted(set(entry) - {*ENTRY_LAYOUT, "v"})
+        if extra:
+            raise Failed(
+                f"entry #{entry.get('seq')} does not match its hash: its fields were altered "
+                f"(format 3 seals no field {', '.join(extra)})"
+            )
+        return hashlib.sha256(layout(ENTRY_TAG, ENTRY_LAYOUT, entry)).hexdigest()
+    return hashlib.sha256(canonical_bytes(entry)).hexdigest()
+
+
+def check_personal3(entry: dict, personal: dict) -> int:
+    """Format 3: HMAC-SHA256, keyed with the entry's secret, of the personal
+    layout of the disclosed values is the `personal_digest` the hash seals."""
+    secrets = {str(disclosed.get("salt")) for disclosed in personal.values()}
+    if len(secrets) != 1:
+        raise Failed("a format 3 entry's personal values must come with one secret")
+    secret = _hex32(secrets.pop(), "the entry's secret")
+    values = {name: disclosed["value"] for name, disclosed in personal.items()}
+    digest = hmac.new(secret, layout(PERSONAL_TAG, PERSONAL_LAYOUT, values), "sha256")
+    if digest.hexdigest() != entry.get("personal_digest"):
+        raise Failed(
+            f"the personal values given are not those entry #{entry.get('seq')} sealed "
+            "(their digest differs)"
+        )
+    return len(personal)
+
+
 def check_personal(entry: dict, personal) -> int:
-    """The disclosed values of a format 2 entry match the digests its hash seals."""
+    """The disclosed values of a format 2 or 3 entry match the digests its hash seals."""
     if not isinstance(personal, dict):
         raise Failed("the proof's personal values are not an object")
+    for name, disclosed in personal.items():
+        if not isinstance(disclosed, dict) or "value" not in disclosed:
+            raise Failed(f"the personal value {name!r} has no value and salt")
+    if entry.get("v") == 3:
+        return check_personal3(entry, personal)
     if entry.get("v") != 2:
-        raise Failed("personal values are given, but the entry is not in format 2")
+        raise Failed("personal values are given, but the entry is not in format 2 or 3")
     for name, disclosed in personal.items():
         if not isinstance(disclosed, dict) or "value" not in disclosed:
             raise Failed(f"the personal value {name!r} has no value and salt")
@@ -213,7 +288,7 @@ def check_entry_proof(proof: dict, key: Ed25519PublicKey) -> str:
     else:
         if not isinstance(entry, dict):
             raise Failed("the proof has no entry")
-        digest = hashlib.sha256(canonical_bytes(entry)).hexdigest()
+        digest = entry_hash(entry)
         if digest != proof.get("hash"):
             raise Failed(
                 f"entry #{entry.get('seq')} does not match its hash: its fields were altered "
@@ -227,7 +302,7 @@ def check_entry_proof(proof: dict, key: Ed25519PublicKey) -> str:
         if "personal" in proof:
             count = check_personal(entry, proof["personal"])
             what += f"; its {count} personal values match the digests it seals"
-        elif entry.get("v") == 2:
+        elif entry.get("v") in (2, 3):
             what += f"; its personal values are sealed as salted digests{erased_note}"
     index = proof.get("leaf_index")
     if not isinstance(seq, int) or index != seq - 1:

@@ -31,8 +31,8 @@ from lcm import errors
 from lcm.audit import (
     append_entry,
     content_matches,
+    entry_format,
     erase_personal_fields,
-    is_format2,
     personal_digests,
 )
 from lcm.models import (
@@ -131,8 +131,9 @@ def erase_contact(
     for entry in entries:
         if content_matches(entry) is False:
             raise errors.Conflict(errors.ERASURE_BROKEN_ENTRY.format(seq=entry.seq))
-    digests = {entry.pk: personal_digests(entry) for entry in entries if is_format2(entry)}
-    format1 = tuple(entry.seq for entry in entries if not is_format2(entry))
+    # Formats 2 and 3 keep the digests their hashes seal; format 1 has none.
+    digests = {entry.pk: personal_digests(entry) for entry in entries if entry_format(entry) > 1}
+    format1 = tuple(entry.seq for entry in entries if entry_format(entry) == 1)
 
     context = context or RequestContext(source=ERASE_SOURCE)
     erase = append_entry(

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
 from lcm import bulk, cursors, errors
-from lcm.audit import append_entries, append_entry
+from lcm.audit import Appended, BatchAuthor, append_entry, append_rows
 from lcm.models import Account, ContactMode, ModeChange, ModeType
 from lcm.numbers import CleanNumber, clean_for_mode
 
@@ -466,50 +466,80 @@ def erase_numbers(account: Account, *, by: str, now) -> int:
 @dataclass(frozen=True)
 class BatchChange:
     """One mode of one account in a batch: its live row (`live_batch`'s
-    (pk, state); None: none) and the state the batch gives it."""
+    (pk, state); None: none) and the state the batch gives it.
+
+    `entry`: no longer used for what it holds but who made the change, for
+    callers written before `write_batch` took `author` (its action, user,
+    username and source, which every change of a batch must share); it is
+    never inserted. Pass `author` to `write_batch` instead."""
 
     account: Account
     mode_id: int
     before: tuple[int, ModeState] | None
     after: ModeState
-    entry: ModeChange
+    entry: ModeChange | None = None
 
 
-def write_batch(changes: Iterable[BatchChange], *, by: str) -> list[ModeChange]:
+def _author_of(changes: list[BatchChange]) -> BatchAuthor:
+    """The batch's author from its changes' `entry` (the older interface)."""
+    if any(c.entry is None for c in changes):
+        raise ValueError("write_batch: pass author=, or give every change an entry")
+    authors = {(c.entry.action, c.entry.user_id, c.entry.username, c.entry.source) for c in changes}
+    if len(authors) != 1:
+        raise ValueError("write_batch: pass author=, or give every change the same entry author")
+    action, user_id, username, source = authors.pop()
+    return BatchAuthor(action=action, user_id=user_id, username=username, source=source)
+
+
+def write_batch(
+    changes: Iterable[BatchChange], *, by: str, author: BatchAuthor | None = None
+) -> list[Appended]:
     """Apply many slot changes of locked accounts at once (an import batch):
     the same states, stored by the same columns and values as `write`, and
     the same audit entries, with a fixed number of statements per batch
     (one insert of the new modes, COPY on PostgreSQL; one statement for the
     changed ones; one append). Callers have refused do-not-call numbers
     (`do_not_call.blocking_rows`) and decided each state with the rules
-    above."""
+    above.
+
+    `author`: who made every entry of the batch (`lcm.audit.BatchAuthor`:
+    action `import`, the user, the source app). The entries are appended as
+    rows, not model instances (`lcm.audit.append_rows`, format 3); returns
+    one `lcm.audit.Appended` (`seq`, `account_id`, `hash`) per change, in
+    order."""
+    changes = list(changes)
+    if author is None:
+        author = _author_of(changes) if changes else BatchAuthor(action=ModeChange.Action.IMPORT)
     now = timezone.now()
-    added, changed, entries = [], [], []
+    added, changed, subjects = [], [], []
     for change in changes:
         pk, before = change.before or (None, None)
-        values = _values(change.after, now, by)
+        after = change.after
+        values = _values(after, now, by)
         if pk is None:
             added.append((change.account.pk, change.mode_id, *values, ""))
         else:
             # A live row: the revive's statement, whose deletion columns it
             # already holds (NULL, ''), stores the state.
             changed.append((*values, pk))
-        entry = change.entry
-        entry.account = change.account
-        entry.account_number = change.account.account_number
-        entry.mode_id = change.mode_id
-        entry.old_number = before.number if before else ""
-        entry.new_number = change.after.number
-        entry.new_number_e164 = change.after.e164
-        entry.deleted_modes = []
-        entry.modes = [
-            {
-                "mode_id": change.mode_id,
-                "before": before.audit() if before else None,
-                "after": change.after.audit(),
-            }
-        ]
-        entries.append(entry)
+        # The entry `_describe` would make of this one slot: no other mode deleted.
+        subjects.append(
+            (
+                change.account.pk,
+                change.account.account_number,
+                change.mode_id,
+                before.number if before else "",
+                after.number,
+                after.e164,
+                [
+                    {
+                        "mode_id": change.mode_id,
+                        "before": before.audit() if before else None,
+                        "after": after.audit(),
+                    }
+                ],
+            )
+        )
     bulk.insert_rows("lcm_contactmode", _INSERTED, added)
     if changed:
         with connection.cursor() as cursor:
@@ -521,4 +551,4 @@ def write_batch(changes: Iterable[BatchChange], *, by: str) -> list[ModeChange]:
         # of an import transaction's ~70 ms hold (docs/benchmarks.md).
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    return append_entries(entries)
+    return append_rows(author, subjects)

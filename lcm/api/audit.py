@@ -469,7 +469,7 @@ class CheckpointSerializer(serializers.Serializer):
 @extend_schema_field(
     {
         "description": "Format 1: the value (a string, a list or an object). Format 2: "
-        "its salted SHA-256 digest, hex."
+        "its salted SHA-256 digest, hex. Absent in format 3 (`personal_digest` seals them)."
     }
 )
 class SealedField(serializers.JSONField):
@@ -478,9 +478,11 @@ class SealedField(serializers.JSONField):
 
 class CanonicalEntrySerializer(serializers.Serializer):
     """An entry's chained fields exactly as hashed (`lcm.audit.canonical_bytes`):
-    SHA-256 of their canonical JSON is the entry's `hash`. `modes`,
-    `do_not_call` and `callback` are absent when null (entries sealed without
-    them keep their bytes)."""
+    formats 1 and 2, SHA-256 of their canonical JSON is the entry's `hash`
+    (`modes`, `do_not_call` and `callback` absent when null: entries sealed
+    without them keep their bytes); format 3 (`v` 3), SHA-256 of their byte
+    layout (docs/audit.md, "Format 3"), every field present, the personal
+    ones sealed together as `personal_digest`."""
 
     seq = serializers.IntegerField()
     created_at = serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ.")
@@ -496,20 +498,34 @@ class CanonicalEntrySerializer(serializers.Serializer):
     source = serializers.CharField(allow_blank=True)
     mode_id = serializers.IntegerField()
     # The contact's personal fields: the values in format 1, their salted
-    # digests (hex) in format 2 (`v` 2), whatever their type (docs/audit.md).
-    old_number = SealedField()
-    new_number = SealedField()
-    new_number_e164 = SealedField()
-    deleted_modes = SealedField()
+    # digests (hex) in format 2 (`v` 2), whatever their type (docs/audit.md);
+    # absent in format 3, where `personal_digest` seals them together.
+    old_number = SealedField(required=False)
+    new_number = SealedField(required=False)
+    new_number_e164 = SealedField(required=False)
+    deleted_modes = SealedField(required=False)
     modes = SealedField(required=False)
     do_not_call = SealedField(required=False)
     reverts_id = serializers.IntegerField(allow_null=True)
     callback = SealedField(required=False)
     client_ip = serializers.CharField(allow_null=True)
     request_id = serializers.CharField(allow_blank=True)
-    erasure = serializers.DictField(required=False, help_text="On an erase entry: its record.")
+    erasure = serializers.DictField(
+        required=False, allow_null=True, help_text="On an erase entry: its record."
+    )
+    details = serializers.DictField(
+        required=False, allow_null=True, help_text="On a campaign entry: its settings."
+    )
+    personal_digest = serializers.CharField(
+        required=False,
+        help_text="Format 3: HMAC-SHA256 (key: the entry's secret) of its personal fields' "
+        "layout, hex.",
+    )
     prev_hash = serializers.CharField()
-    v = serializers.IntegerField(required=False, help_text="2: personal fields as digests.")
+    v = serializers.IntegerField(
+        required=False,
+        help_text="2: personal fields as digests; 3: byte layouts, one personal digest.",
+    )
 
     class Meta:
         ref_name = "CanonicalEntry"
@@ -518,7 +534,9 @@ class CanonicalEntrySerializer(serializers.Serializer):
 class PersonalValueSerializer(serializers.Serializer):
     value = SealedField(help_text="The field's value, as the entry holds it.")
     salt = serializers.CharField(
-        help_text="The field's salt, hex: sha256(salt || value) is its digest."
+        help_text="Format 2: the field's salt, hex: sha256(salt || value) is its digest. "
+        "Format 3: the entry's secret, hex, the same for every field: HMAC-SHA256 keyed "
+        "with it over the personal layout is `personal_digest`."
     )
 
     class Meta:
@@ -537,7 +555,7 @@ class ModeChangeProofSerializer(serializers.Serializer):
     personal = serializers.DictField(
         child=PersonalValueSerializer(),
         required=False,
-        help_text="Format 2: each personal field's value and salt (absent once erased).",
+        help_text="Formats 2 and 3: each personal field's value and salt (absent once erased).",
     )
     erased = serializers.CharField(
         required=False, help_text='"erased on <date> by <user> (entry #<seq>): <reason>".'
@@ -642,13 +660,24 @@ class ModeChangeProof(_AuditReadView):
         if checkpoint is None:
             raise errors.NotCheckpointed(errors.NOT_CHECKPOINTED.format(seq=entry.seq))
         proof = {"seq": entry.seq, "hash": entry.hash}
-        if audit.recomputable(entry):
+        version = audit.entry_format(entry)
+        if version == audit.FORMAT3:
+            # Its layout's fields by name; tools/verify_proof.py lays them out.
+            proof["entry"] = audit.canonical_payload(entry)
+        elif audit.recomputable(entry):
             proof["entry"] = json.loads(audit.canonical_bytes(entry))
         else:
             # Format 1, values erased: the hash is all that is left to prove.
             proof["entry"] = None
             proof["content_erased"] = True
-        if entry.salt is not None:
+        if entry.salt is not None and version == audit.FORMAT3:
+            # Format 3: every personal value, each with the entry's secret
+            # (one digest seals them together: disclosing one discloses all).
+            proof["personal"] = {
+                name: {"value": getattr(entry, name), "salt": entry.salt}
+                for name in audit.PERSONAL_FIELDS
+            }
+        elif entry.salt is not None:
             # Format 2: each personal value with its salt, so that the
             # auditor can check it against the digest the hash seals.
             proof["personal"] = {

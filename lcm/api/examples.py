@@ -454,8 +454,9 @@ CHECKPOINT = {
         "q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vg=="
     ),
 }
-# A format 2 entry seals its personal fields as salted digests; the proof
-# discloses each value with its salt (docs/audit.md, "Erasure").
+# A format 3 entry seals its personal fields together as one digest, HMAC
+# keyed with the entry's secret over their byte layout; the proof discloses
+# each value with that secret (docs/audit.md, "Format 3").
 _SECRET = "5e" * 32
 _PERSONAL = {
     "old_number": "6491462346",
@@ -463,47 +464,57 @@ _PERSONAL = {
     "new_number_e164": "",
     "deleted_modes": [],
     "modes": MODE_CHANGE["modes"],
+    "do_not_call": None,
+    "callback": None,
 }
+_JSON = ("deleted_modes", "modes", "do_not_call", "callback", "erasure", "details")
 
 
-def _salt(name: str) -> bytes:
-    return hmac.digest(bytes.fromhex(_SECRET), name.encode(), "sha256")
+def _layout(tag: str, values: dict) -> bytes:
+    """A format 3 layout (lcm.audit.seal): each field its length and UTF-8 text."""
+    fields = [tag]
+    for name, value in values.items():
+        if value is not None and name in _JSON:
+            value = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        fields.append(value)
+    return b"".join(
+        b"\xff\xff\xff\xff"
+        if v is None
+        else len(str(v).encode()).to_bytes(4, "big") + str(v).encode()
+        for v in fields
+    )
 
 
-def _digest(name: str) -> str:
-    value = json.dumps(
-        _PERSONAL[name], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
-    return hashlib.sha256(_salt(name) + value).hexdigest()
-
+_ENTRY = {
+    "created_at": MODE_CHANGE["created_at"],
+    "action": "set",
+    "call_id": 1,
+    "callid": "12345",
+    "agent_id": 1,
+    "agent_code": "testagent",
+    "user_id": 2,
+    "username": "testagent",
+    "source": "agentapp",
+    "client_ip": "10.1.2.3",
+    "request_id": "req-1",
+    "reverts_id": None,
+    "erasure": None,
+    "details": None,
+    "seq": 1,
+    "account_id": 1,
+    "account_number": DAVID,
+    "mode_id": 1,
+    "personal_digest": hmac.digest(
+        bytes.fromhex(_SECRET), _layout("lcm-audit-personal-3", _PERSONAL), "sha256"
+    ).hex(),
+    "prev_hash": "0" * 64,
+}
 
 MODE_CHANGE_PROOF = {
     "seq": 1,
-    "hash": MODE_CHANGE["hash"],
-    "entry": {
-        "seq": 1,
-        "created_at": MODE_CHANGE["created_at"],
-        "action": "set",
-        "account_id": 1,
-        "account_number": DAVID,
-        "call_id": 1,
-        "callid": "12345",
-        "agent_id": 1,
-        "agent_code": "testagent",
-        "user_id": 2,
-        "username": "testagent",
-        "source": "agentapp",
-        "mode_id": 1,
-        **{name: _digest(name) for name in _PERSONAL},
-        "reverts_id": None,
-        "client_ip": "10.1.2.3",
-        "request_id": "req-1",
-        "prev_hash": "0" * 64,
-        "v": 2,
-    },
-    "personal": {
-        name: {"value": value, "salt": _salt(name).hex()} for name, value in _PERSONAL.items()
-    },
+    "hash": hashlib.sha256(_layout("lcm-audit-entry-3", _ENTRY)).hexdigest(),
+    "entry": {**_ENTRY, "v": 3},
+    "personal": {name: {"value": value, "salt": _SECRET} for name, value in _PERSONAL.items()},
     "leaf_index": 0,
     "tree_size": 8,
     "inclusion_proof": [

@@ -1,9 +1,12 @@
 """The audit chain: appending entries and walking the chain to verify it.
 
-How each entry is sealed (its bytes and hash, formats 1 and 2) is
+How each entry is sealed (its bytes and hash, formats 1, 2 and 3) is
 `lcm.audit.seal`; this module numbers entries, links each to the one before
 (`prev_hash`), inserts them under the chain head's lock, and verifies the
-whole. After an append it calls `lcm.audit.checkpoints.after_append` (the
+whole. Appends write format 3. A batch writer (the import) appends rows
+built as tuples in the table's column order (`append_rows`), never model
+instances: the same column list (`COLUMNS`) as the single-row INSERT.
+After an append it calls `lcm.audit.checkpoints.after_append` (the
 checkpoint module's one entry point for appends; it imports nothing from here).
 """
 
@@ -11,24 +14,28 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
+import hashlib
+import os
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from .. import bulk, cursors
 from ..models import AuditChainHead, ModeChange
-from . import checkpoints
+from . import checkpoints, seal
 from .seal import (
     ERASED_VALUES,
+    FORMAT3,
     GENESIS_HASH,
     compute_hash,
     content_matches,
-    is_format2,
-    new_secret,
-    personal_digests,
+    entry_format,
+    seal3,
 )
 from .triggers import missing
 
@@ -46,8 +53,7 @@ def append_entry(entry: ModeChange) -> ModeChange:
     so they are made before its lock is taken (docs/scaling.md, "Faults":
     every other writer waits while one holds it).
     """
-    entry.salt = new_secret()
-    digests = personal_digests(entry)
+    digests = seal3(entry)  # format 3
     with cursors.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
@@ -121,10 +127,7 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
     """
     if not entries:
         return entries
-    digests = []
-    for entry in entries:  # before the head's lock, as in `append_entry`
-        entry.salt = new_secret()
-        digests.append(personal_digests(entry))
+    digests = [seal3(entry) for entry in entries]  # before the head's lock, as in `append_entry`
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + %s WHERE id = 1 RETURNING seq, hash",
@@ -140,6 +143,153 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
         cursor.execute("UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1", [prev_hash])
     checkpoints.after_append(entries[0].seq, entries[-1].seq)
     return entries
+
+
+# --- The tuple path: a batch of rows, no model instances -----------------------------
+
+# The columns of an entry's INSERT, in order: the single-row INSERT
+# (`bulk.insert_statement`, `bulk.insert_params`) and the batch's COPY
+# (`append_rows`) both name exactly these.
+COLUMNS = tuple(field.column for field in bulk.insert_fields(ModeChange))
+_AT = {name: i for i, name in enumerate(COLUMNS)}
+
+
+@dataclass(frozen=True)
+class BatchAuthor:
+    """What every entry of a batch shares: its action and who made it
+    (an import: `import`, the importing user and the source app)."""
+
+    action: str
+    username: str = ""
+    source: str = ""
+    user_id: int | None = None
+
+
+class Appended(NamedTuple):
+    """An entry `append_rows` appended (its row is not read back)."""
+
+    seq: int
+    account_id: int
+    hash: str
+
+
+# A subject: one entry's own values, in this order (the personal ones as
+# values, `modes` as a list):
+# (account_id, account_number, mode_id, old_number, new_number, new_number_e164, modes)
+Subject = tuple
+
+
+def _subject_rows(author: BatchAuthor, subjects: Sequence[Subject]) -> tuple[list, list]:
+    """Before the head's lock: each entry's secret, personal digest and row
+    (the seq, `created_at`, `prev_hash` and `hash` left to `_chain_rows`).
+    Values as the database takes them: JSON as its text (which PostgreSQL's
+    COPY parses into jsonb and SQLite stores), the secret in hex."""
+    template = [None] * len(COLUMNS)
+    template[_AT["action"]] = author.action
+    template[_AT["user_id"]] = author.user_id
+    template[_AT["username"]] = author.username
+    template[_AT["source"]] = author.source
+    for name in ("callid", "agent_code", "request_id"):
+        template[_AT[name]] = ""
+    template[_AT["deleted_modes"]] = "[]"
+    template[_AT["version"]] = FORMAT3
+    at_account, at_key, at_mode = _AT["account_id"], _AT["account_number"], _AT["mode_id"]
+    at_old, at_new, at_e164 = _AT["old_number"], _AT["new_number"], _AT["new_number_e164"]
+    at_modes, at_salt = _AT["modes"], _AT["salt"]
+    encode, field, digest = seal._ENCODER.encode, seal.field_bytes, seal.personal_digest3
+    # The personal layout: tag, old, new, e164, deleted_modes "[]", modes, null, null.
+    tag, empty, tail = seal._PERSONAL_TAG, field("[]"), seal.NULL + seal.NULL
+    keys = os.urandom(32 * len(subjects))  # every entry's secret, in one call
+    rows, digests = [], []
+    for i, (account_id, key, mode_id, old, new, e164, modes) in enumerate(subjects):
+        secret = keys[32 * i : 32 * i + 32]
+        modes_text = encode(modes)
+        personal = b"".join(
+            (tag, field(old), field(new), field(e164), empty, field(modes_text), tail)
+        )
+        row = template.copy()
+        row[at_account], row[at_key], row[at_mode] = account_id, key, mode_id
+        row[at_old], row[at_new], row[at_e164] = old, new, e164
+        row[at_modes], row[at_salt] = modes_text, secret.hex()
+        rows.append(row)
+        digests.append(digest(secret, personal))
+    return rows, digests
+
+
+def _chain_rows(
+    author: BatchAuthor,
+    rows: list,
+    digests: list[str],
+    *,
+    first_seq: int,
+    prev_hash: str,
+    now: datetime,
+) -> str:
+    """Under the head's lock: number the rows from `first_seq`, link and
+    hash them (format 3's entry layout, the shared part encoded once);
+    returns the last hash."""
+    field, sha256 = seal.field_bytes, hashlib.sha256
+    shared = {name: None for name in seal.SHARED3}
+    shared.update(
+        created_at=seal.utc_text(now),
+        action=author.action,
+        callid="",
+        agent_code="",
+        user_id=author.user_id,
+        username=author.username,
+        source=author.source,
+        request_id="",
+    )
+    prefix = seal._ENTRY_TAG + b"".join([field(shared[name]) for name in seal.SHARED3])
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    at_seq, at_created = _AT["seq"], _AT["created_at"]
+    at_prev, at_hash = _AT["prev_hash"], _AT["hash"]
+    at_account, at_key, at_mode = _AT["account_id"], _AT["account_number"], _AT["mode_id"]
+    for seq, (row, digest) in enumerate(zip(rows, digests, strict=True), start=first_seq):
+        layout = b"".join(
+            (prefix, field(seq), field(row[at_account]), field(row[at_key]), field(row[at_mode]),
+             field(digest), field(prev_hash))
+        )  # fmt: skip
+        row[at_seq], row[at_created], row[at_prev] = seq, created_at, prev_hash
+        row[at_hash] = prev_hash = sha256(layout).hexdigest()
+    return prev_hash
+
+
+def batch_rows(
+    author: BatchAuthor, subjects: Sequence[Subject], *, first_seq: int, prev_hash: str, now
+) -> list:
+    """The rows `append_rows` inserts for `subjects`, numbered from
+    `first_seq` after `prev_hash` (its Python work alone: bench/audit_seal.py)."""
+    rows, digests = _subject_rows(author, subjects)
+    _chain_rows(author, rows, digests, first_seq=first_seq, prev_hash=prev_hash, now=now)
+    return rows
+
+
+def append_rows(author: BatchAuthor, subjects: Sequence[Subject]) -> list[Appended]:
+    """Append one entry per subject, in order: the tuple path of a batch
+    writer (`lcm.actions.modes.write_batch`). Same contract as
+    `append_entries` (inside the caller's transaction, as its last write;
+    one lock of the head), the same entries, sealed in format 3, without a
+    `ModeChange` instance: each row is a list in `COLUMNS` order, inserted
+    by COPY on PostgreSQL (`bulk.insert_rows`)."""
+    if not subjects:
+        return []
+    rows, digests = _subject_rows(author, subjects)  # before the head's lock
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE lcm_auditchainhead SET seq = seq + %s WHERE id = 1 RETURNING seq, hash",
+            [len(rows)],
+        )
+        last_seq, prev_hash = cursor.fetchone()
+        first_seq = last_seq - len(rows) + 1
+        head = _chain_rows(
+            author, rows, digests, first_seq=first_seq, prev_hash=prev_hash, now=timezone.now()
+        )
+        bulk.insert_rows(ModeChange._meta.db_table, COLUMNS, rows)
+        cursor.execute(_MOVE_HEAD, [head])
+    checkpoints.after_append(first_seq, last_seq)
+    at_seq, at_account, at_hash = _AT["seq"], _AT["account_id"], _AT["hash"]
+    return [Appended(row[at_seq], row[at_account], row[at_hash]) for row in rows]
 
 
 # --- Reading the whole log ---------------------------------------------------
@@ -180,6 +330,7 @@ class ChainReport:
     erased_checked: int = 0
     erased_unrecomputable: tuple[int, ...] = ()
     format2_from: int | None = None
+    format3_from: int | None = None  # the first format 3 entry walked
 
     @property
     def ok(self) -> bool:
@@ -187,6 +338,11 @@ class ChainReport:
 
 
 REORDER_SEARCH = 10_000
+_FORMATS = {
+    1: "values in the hash",
+    2: "salted digests in JSON",
+    FORMAT3: "byte layouts",
+}
 
 
 def _describe_mismatch(entry: ModeChange) -> str:
@@ -239,7 +395,11 @@ def verify_chain(
     erased_checked = 0
     unrecomputable: list[int] = []
     erased: list[tuple[int, int, int]] = []  # (seq, erased_by_id, account_id)
-    format2_from = None
+    # The format of the entries walked so far never goes down: the first
+    # entry of each format is its epoch (formats 2 and 3: migrations 0018
+    # and 0025). A walk from a checkpoint starts at the format before it.
+    latest = 1
+    format2_from = format3_from = None
 
     def broken(problem: str, seq: int | None) -> ChainReport:
         return ChainReport(count, previous_seq, previous_hash, problem, seq)
@@ -259,14 +419,27 @@ def verify_chain(
                     f"#{entry.seq} (id {entry.pk})",
                     expected_seq,
                 )
-            if is_format2(entry):
-                format2_from = format2_from or entry.seq
-            elif format2_from is not None:
+            version = entry_format(entry)
+            if version not in _FORMATS:
                 return broken(
-                    f"entry #{entry.seq} (id {entry.pk}) is in format 1 (values in the hash) "
-                    f"after format 2 began at #{format2_from}: it was not written by lcm",
+                    f"entry #{entry.seq} (id {entry.pk}) claims format {version}, which lcm "
+                    "never wrote: it was not written by lcm",
                     entry.seq,
                 )
+            if version < latest:
+                began = format3_from if latest == FORMAT3 else format2_from
+                return broken(
+                    f"entry #{entry.seq} (id {entry.pk}) is in format {version} "
+                    f"({_FORMATS[version]}) after format {latest} began at #{began}: it was not "
+                    "written by lcm",
+                    entry.seq,
+                )
+            if version > latest:
+                latest = version
+                if version >= 2:
+                    format2_from = format2_from or entry.seq
+                if version == FORMAT3:
+                    format3_from = entry.seq
             matches = content_matches(entry)
             if matches is False:
                 return broken(_describe_mismatch(entry), entry.seq)
@@ -322,6 +495,7 @@ def verify_chain(
         erased_checked=erased_checked,
         erased_unrecomputable=tuple(unrecomputable),
         format2_from=format2_from,
+        format3_from=format3_from,
     )
 
 

@@ -14,6 +14,17 @@ digest, ``sha256(salt_f || canonical JSON of the value)`` with
 ``"v": 2``. The values and the entry's secret stay in the row; erasing them
 (`lcm.actions.erasure`) keeps the digests, so the hash, the chain and every
 signed checkpoint still verify without them.
+
+Format 3, every entry appended since migration 0025 (`version` 3, docs/audit.md
+"Format 3"): no JSON around the entry. Its personal fields together are one
+digest, ``HMAC-SHA256(entry secret, personal layout)``; its hash is
+``SHA-256(entry layout)``, the layout holding that digest and `prev_hash`.
+A layout is a fixed sequence of fields, each the UTF-8 text of its value
+prefixed by its length in 4 bytes (big-endian), a null as ``ff ff ff ff``;
+integers in decimal, JSON values as their canonical JSON (below),
+`created_at` as in format 1. The first field names the layout and its
+version (`ENTRY_TAG`, `PERSONAL_TAG`), so a new version changes the bytes of
+every entry it seals and of none before it.
 """
 
 from __future__ import annotations
@@ -21,8 +32,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import operator
 import secrets
-from datetime import UTC
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from ..models import ModeChange
 
@@ -108,11 +121,15 @@ def field_digest(salt: bytes, value) -> str:
 
 
 def personal_digests(entry: ModeChange) -> dict[str, str]:
-    """The digests format 2 seals: computed from the values while the entry
-    has its secret, the stored ones once they are erased. A null field that
-    the format omits has none."""
+    """The digests the entry's hash seals in place of its personal values:
+    computed from the values while the entry has its secret, the stored ones
+    once they are erased. Format 2: one per field (a null field the format
+    omits has none); format 3: one, ``{"personal_digest": …}``."""
     if entry.salt is None:
         return dict(entry.digests or {})
+    if entry.version == FORMAT3:
+        secret = bytes.fromhex(entry.salt)
+        return {"personal_digest": personal_digest3(secret, entry_personal(entry))}
     key = bytes.fromhex(entry.salt)  # field_salt, with the key decoded once: the hot path
     return {
         name: field_digest(hmac.digest(key, name.encode(), "sha256"), getattr(entry, name))
@@ -121,14 +138,23 @@ def personal_digests(entry: ModeChange) -> dict[str, str]:
     }
 
 
+def entry_format(entry: ModeChange) -> int:
+    """1, 2 or 3 (or whatever unknown `version` a forged row claims): how
+    the entry was sealed. Format 3 entries say so (`version`); before it,
+    format 2 entries have a secret or, once erased, their digests."""
+    if entry.version is not None:
+        return entry.version
+    return 2 if entry.salt is not None or entry.digests is not None else 1
+
+
 def is_format2(entry: ModeChange) -> bool:
-    return entry.salt is not None or entry.digests is not None
+    return entry_format(entry) == 2
 
 
 def recomputable(entry: ModeChange) -> bool:
     """False for a format 1 entry whose values were erased: its hash was
     made over them and can no longer be recomputed."""
-    return is_format2(entry) or entry.erased_by_id is None
+    return entry_format(entry) != 1 or entry.erased_by_id is None
 
 
 class ContentErased(Exception):
@@ -136,9 +162,16 @@ class ContentErased(Exception):
 
 
 def canonical_payload(entry: ModeChange, digests: dict[str, str] | None = None) -> dict:
-    """The JSON object whose canonical bytes are hashed. Raises ContentErased
-    for an erased format 1 entry. `digests`: the entry's `personal_digests`,
-    when the caller made them already."""
+    """The entry's sealed fields by name, as its proof gives them: formats 1
+    and 2, the JSON object whose canonical bytes are hashed; format 3, the
+    fields of its layout (`fields3`). Raises ContentErased for an erased
+    format 1 entry. `digests`: the entry's `personal_digests`, when the
+    caller made them already."""
+    version = entry_format(entry)
+    if version == FORMAT3:
+        return fields3(entry, digests)
+    if version not in (1, 2):
+        raise UnknownFormat(f"entry #{entry.seq} claims format {version}")
     payload = {name: getattr(entry, name) for name in CHAINED_FIELDS}
     # Entries written before `modes` existed were sealed without it, and only
     # do-not-call, callback and erase entries carry their fields: a null one
@@ -146,31 +179,183 @@ def canonical_payload(entry: ModeChange, digests: dict[str, str] | None = None) 
     for name in _OMITTED_WHEN_NULL:
         if payload[name] is None:
             del payload[name]
-    if is_format2(entry):
+    if version == 2:
         for name in PERSONAL_FIELDS:
             payload.pop(name, None)
         payload.update(personal_digests(entry) if digests is None else digests)
         payload["v"] = 2
     elif entry.erased_by_id is not None:
         raise ContentErased(f"entry #{entry.seq}'s values were erased")
-    payload["created_at"] = entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload["created_at"] = utc_text(entry.created_at)
     return payload
 
 
-def canonical_bytes(entry: ModeChange) -> bytes:
-    return _json(canonical_payload(entry))
+def canonical_bytes(entry: ModeChange, digests: dict[str, str] | None = None) -> bytes:
+    """The bytes the entry's hash is the SHA-256 of: canonical JSON in
+    formats 1 and 2, the entry layout in format 3."""
+    if entry_format(entry) == FORMAT3:
+        return entry_layout3(entry, digests)
+    return _json(canonical_payload(entry, digests))
 
 
 def compute_hash(entry: ModeChange, digests: dict[str, str] | None = None) -> str:
-    return hashlib.sha256(_json(canonical_payload(entry, digests))).hexdigest()
+    return hashlib.sha256(canonical_bytes(entry, digests)).hexdigest()
 
 
 def content_matches(entry: ModeChange) -> bool | None:
     """Does the entry's content give its hash? None: its format 1 values
-    were erased, so no one can tell any more."""
+    were erased, so no one can tell any more. An unknown format never does."""
     if not recomputable(entry):
         return None
-    return compute_hash(entry) == entry.hash
+    try:
+        return compute_hash(entry) == entry.hash
+    except UnknownFormat:
+        return False
+
+
+class UnknownFormat(Exception):
+    """An entry claims a format lcm never wrote."""
+
+
+# --- Format 3 -------------------------------------------------------------------------
+
+FORMAT3 = 3
+ENTRY_TAG = "lcm-audit-entry-3"
+PERSONAL_TAG = "lcm-audit-personal-3"
+# The entry layout after its tag, in this order. What every entry of one
+# batch shares comes first (when, what, who, from where), then what is the
+# entry's own: the batch writer encodes the shared part once.
+LAYOUT3 = (
+    "created_at",
+    "action",
+    "call_id",
+    "callid",
+    "agent_id",
+    "agent_code",
+    "user_id",
+    "username",
+    "source",
+    "client_ip",
+    "request_id",
+    "reverts_id",
+    "erasure",
+    "details",
+    "seq",
+    "account_id",
+    "account_number",
+    "mode_id",
+    "personal_digest",
+    "prev_hash",
+)
+SHARED3 = LAYOUT3[: LAYOUT3.index("seq")]
+# The personal layout after its tag: `PERSONAL_FIELDS`, in their order.
+JSON_FIELDS = frozenset({"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"})
+NULL = b"\xff\xff\xff\xff"
+
+
+def field_bytes(value: str | int | None) -> bytes:
+    """One field of a layout: its length in 4 bytes, big-endian, then its
+    UTF-8 text (an int's in decimal); a null is ``ff ff ff ff``, nothing
+    after. JSON values come as their text (`json_text`)."""
+    if value is None:
+        return NULL
+    data = value.encode() if type(value) is str else str(value).encode()
+    return len(data).to_bytes(4, "big") + data
+
+
+def json_text(value) -> str | None:
+    """A JSON value's canonical text (as format 2's: keys sorted, no
+    whitespace, non-ASCII as itself), None for a null."""
+    return None if value is None else _ENCODER.encode(value)
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_ENTRY_TAG = field_bytes(ENTRY_TAG)
+_PERSONAL_TAG = field_bytes(PERSONAL_TAG)
+
+
+def layout(tag: bytes, values: Iterable) -> bytes:
+    return tag + b"".join([field_bytes(v) for v in values])
+
+
+def personal_layout3(values: Iterable) -> bytes:
+    """The personal layout: `PERSONAL_FIELDS`' values in order, the JSON
+    ones (`deleted_modes`, `modes`, `do_not_call`, `callback`) as their text."""
+    return layout(_PERSONAL_TAG, values)
+
+
+def personal_digest3(secret: bytes, personal: bytes) -> str:
+    """HMAC-SHA256 keyed with the entry's 32-byte secret over its personal
+    layout: without the secret the digest says nothing of the values; with
+    it (an entry's proof discloses it) anyone checks them."""
+    return hmac.digest(secret, personal, "sha256").hex()
+
+
+def entry_personal(entry: ModeChange) -> bytes:
+    return personal_layout3(
+        [
+            entry.old_number,
+            entry.new_number,
+            entry.new_number_e164,
+            json_text(entry.deleted_modes),
+            json_text(entry.modes),
+            json_text(entry.do_not_call),
+            json_text(entry.callback),
+        ]
+    )
+
+
+def fields3(entry: ModeChange, digests: dict[str, str] | None = None) -> dict:
+    """A format 3 entry's sealed fields by name (`LAYOUT3`), as its proof
+    gives them: `created_at` as text, JSON values as values, and `v` 3."""
+    if digests is None:
+        digests = personal_digests(entry)
+    fields = {name: getattr(entry, name) for name in LAYOUT3 if name != "personal_digest"}
+    fields["created_at"] = utc_text(entry.created_at)
+    fields["personal_digest"] = digests.get("personal_digest")
+    fields["v"] = FORMAT3
+    return fields
+
+
+def layout3(fields: dict) -> bytes:
+    """The entry layout of `fields3`'s dict (`tools/verify_proof.py` makes the same)."""
+    return layout(
+        _ENTRY_TAG,
+        [json_text(fields[n]) if n in JSON_FIELDS else fields[n] for n in LAYOUT3],
+    )
+
+
+# `layout3(fields3(entry))` without the dict, for the append's hot path
+# (tests/test_audit_format3.py checks both give the same bytes).
+_SHARED_PLAIN = operator.attrgetter(*SHARED3[1:-2])  # action … reverts_id
+_OWN_PLAIN = operator.attrgetter("seq", "account_id", "account_number", "mode_id")
+
+
+def entry_layout3(entry: ModeChange, digests: dict[str, str] | None = None) -> bytes:
+    if digests is None:
+        digests = personal_digests(entry)
+    values = (
+        utc_text(entry.created_at),
+        *_SHARED_PLAIN(entry),
+        json_text(entry.erasure),
+        json_text(entry.details),
+        *_OWN_PLAIN(entry),
+        digests.get("personal_digest"),
+        entry.prev_hash,
+    )
+    return _ENTRY_TAG + b"".join([field_bytes(v) for v in values])
+
+
+def seal3(entry: ModeChange) -> dict[str, str]:
+    """Make `entry` a format 3 entry with a fresh secret; returns its digests
+    for `compute_hash` (made before the chain head's lock: they depend on
+    nothing it holds)."""
+    entry.version = FORMAT3
+    entry.salt = new_secret()
+    return personal_digests(entry)
 
 
 def new_secret() -> str:

@@ -42,12 +42,17 @@ _KEPT = (
 )  # fmt: skip
 # Added by migration 0022 (campaign entries' settings): kept by an erasure too.
 _KEPT_SINCE_0019 = ("details",)
+# Added by migration 0025 (format 3): kept by an erasure too.
+_KEPT_SINCE_0025 = ("version",)
 
 
-def _erasure_allowed(same: str, empty_list: str, *, details: bool = True) -> str:
+def _erasure_allowed(
+    same: str, empty_list: str, *, details: bool = True, version: bool = True
+) -> str:
     """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows).
-    `details=False`: the table before migration 0022 (no `details` column)."""
-    columns = _KEPT + _KEPT_SINCE_0019 if details else _KEPT
+    `details=False`: the table before migration 0022 (no `details` column);
+    `version=False`: before migration 0025 (no `version` column)."""
+    columns = _KEPT + (_KEPT_SINCE_0019 if details else ()) + (_KEPT_SINCE_0025 if version else ())
     kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in columns)
     return (
         "OLD.erased_by_id IS NULL AND NEW.erased_by_id IS NOT NULL "  # noqa: S608 (constants)
@@ -104,8 +109,10 @@ _POSTGRESQL_INSTALL_V1 = [
 _SQLITE_INSTALL_V1 = list(_SQLITE_INSTALL)
 
 
-def _postgresql_install(*, details: bool) -> list[str]:
-    erasure = _erasure_allowed("IS NOT DISTINCT FROM", "'[]'::jsonb", details=details)
+def _postgresql_install(*, details: bool, version: bool = True) -> list[str]:
+    erasure = _erasure_allowed(
+        "IS NOT DISTINCT FROM", "'[]'::jsonb", details=details, version=version
+    )
     function = _POSTGRESQL_INSTALL[0].replace(
         "__ERASURE__",
         "-- The erasure of an entry's personal values (lcm.actions.erasure), nothing else.\n"
@@ -115,8 +122,8 @@ def _postgresql_install(*, details: bool) -> list[str]:
     return [function, *_POSTGRESQL_INSTALL[1:]]
 
 
-def _sqlite_install(*, details: bool) -> list[str]:
-    erasure = _erasure_allowed("IS", "'[]'", details=details)
+def _sqlite_install(*, details: bool, version: bool = True) -> list[str]:
+    erasure = _erasure_allowed("IS", "'[]'", details=details, version=version)
     return [
         f"CREATE TRIGGER lcm_modechange_no_update BEFORE UPDATE ON {TABLE} "
         f"WHEN NOT ({erasure}) "
@@ -133,8 +140,13 @@ _SQLITE_UNINSTALL = [
 INSTALL = {"postgresql": _postgresql_install(details=True), "sqlite": _sqlite_install(details=True)}
 # Migrations 0018 (erasure) and 0019 (lean table) ran before the `details` column existed (0022).
 INSTALL_0018 = {
-    "postgresql": _postgresql_install(details=False),
-    "sqlite": _sqlite_install(details=False),
+    "postgresql": _postgresql_install(details=False, version=False),
+    "sqlite": _sqlite_install(details=False, version=False),
+}
+# Migration 0022 ran before the `version` column existed (0025).
+INSTALL_0022 = {
+    "postgresql": _postgresql_install(details=True, version=False),
+    "sqlite": _sqlite_install(details=True, version=False),
 }
 # Before migration 0018 the table has no erasure columns: migration 0003
 # installs these, which refuse every UPDATE.
@@ -151,14 +163,22 @@ def _statements(table: dict, vendor: str) -> list[str]:
         ) from None
 
 
-def install(connection, *, erasure: bool = True, details: bool = True) -> None:
+def install(
+    connection, *, erasure: bool = True, details: bool = True, version: bool = True
+) -> None:
     """Create the triggers (idempotent: drops any old ones first).
+    `version=False`: as migration 0022 made them, before the `version` column.
     `details=False`: as migration 0018 made them, before the `details` column.
     `erasure=False`: the triggers as before migration 0018 (for 0003)."""
     with connection.cursor() as cursor:
         for sql in _statements(UNINSTALL, connection.vendor):
             cursor.execute(sql)
-        table = (INSTALL if details else INSTALL_0018) if erasure else INSTALL_V1
+        if not erasure:
+            table = INSTALL_V1
+        elif not details:
+            table = INSTALL_0018
+        else:
+            table = INSTALL if version else INSTALL_0022
         for sql in _statements(table, connection.vendor):
             cursor.execute(sql)
 

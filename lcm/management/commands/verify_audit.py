@@ -197,12 +197,8 @@ class Command(BaseCommand):
     def _describe_erasure(self, report, walked_from, unrecomputable, signed) -> None:
         """Say exactly what was and was not checked of the erased entries
         (docs/audit.md, "Erasure"): never a bare OK for them."""
-        if walked_from == 0 and report.format2_from and report.format2_from > 1:
-            self.stdout.write(
-                f"Entries #1 to #{report.format2_from - 1} are in format 1 (their personal "
-                f"values are in their hashes); format 2 (salted digests) from #"
-                f"{report.format2_from}."
-            )
+        if walked_from == 0 and (epochs := _epochs(report)):
+            self.stdout.write(epochs)
         erased = ModeChange.objects.filter(erased_by__isnull=False).count()
         if not erased:
             return
@@ -212,8 +208,8 @@ class Command(BaseCommand):
         )
         if report.erased_checked:
             self.stdout.write(
-                f"{report.erased_checked} erased entries of format 2 walked in this run were "
-                "checked in full: their salted digests still give their hashes."
+                f"{report.erased_checked} erased entries of format 2 or 3 walked in this run "
+                "were checked in full: their salted digests still give their hashes."
             )
         if not unrecomputable:
             return
@@ -295,3 +291,34 @@ def _has_checkpoints() -> bool:
     """Also right on a database not yet migrated to signed checkpoints."""
     table = AuditCheckpoint._meta.db_table
     return table in connection.introspection.table_names() and AuditCheckpoint.objects.exists()
+
+
+_FORMAT_NAMES = {
+    1: "format 1 (their personal values are in their hashes)",
+    2: "format 2 (salted digests)",
+    3: "format 3 (byte layouts, one personal digest)",
+}
+
+
+def _epochs(report) -> str | None:
+    """Where each format begins, when the log holds more than the latest
+    (docs/audit.md, "Format 1, format 2 and the epoch", "Format 3")."""
+    starts = {1: 1}
+    if report.format2_from:
+        starts[2] = report.format2_from
+    if report.format3_from:
+        starts[3] = report.format3_from
+    # A format whose first entry is the next format's holds no entry.
+    spans = [
+        (version, start)
+        for version, start in sorted(starts.items())
+        if not any(later == start for v, later in starts.items() if v > version)
+    ]
+    if len(spans) < 2:
+        return None
+    (first, _), rest = spans[0], spans[1:]
+    return (
+        f"Entries #1 to #{rest[0][1] - 1} are in {_FORMAT_NAMES[first]}; "
+        + "; ".join(f"{_FORMAT_NAMES[version]} from #{start}" for version, start in rest)
+        + "."
+    )

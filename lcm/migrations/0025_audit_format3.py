@@ -1,0 +1,44 @@
+"""Audit format 3 (issue 26, decision 2; docs/audit.md "Format 3").
+
+Adds `ModeChange.version`: 3 on every entry appended from now on, sealed as
+byte layouts with one digest over the personal fields. Existing entries are
+not touched: they keep `version` null and their bytes (format 1 or 2), and
+the first entry appended after this migration starts format 3 (the epoch,
+which `verify_audit` reports), as 0018 started format 2. A nullable column
+with no default is a catalogue change on PostgreSQL and an ``ALTER TABLE …
+ADD COLUMN`` on SQLite: no row is rewritten, the table is not rebuilt. The
+append-only triggers are installed again so that an erasure must keep
+`version` too.
+"""
+
+from django.db import migrations, models
+
+from lcm.audit import triggers as audit_triggers
+
+
+def triggers_as_0022(apps, schema_editor):
+    audit_triggers.install(schema_editor.connection, version=False)
+
+
+def triggers_on(apps, schema_editor):
+    audit_triggers.install(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("lcm", "0024_account_campaign_record")]
+
+    operations = [
+        migrations.RunPython(migrations.RunPython.noop, triggers_as_0022, elidable=False),
+        migrations.AddField(
+            model_name="modechange",
+            name="version",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                editable=False,
+                help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal "
+                "digest). Null on entries sealed before it (format 1 or 2).",
+                null=True,
+            ),
+        ),
+        migrations.RunPython(triggers_on, triggers_as_0022, elidable=False),
+    ]
