@@ -4,6 +4,7 @@ contract with issue 30's background jobs, /work/notes/contract-import.md)."""
 
 import io
 import itertools
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -152,3 +153,20 @@ def test_an_unchanged_row_whose_number_was_blocked_since_is_rejected(demo):
 
     assert run.total.rows == 0 and len(rejected) == 1
     assert "do-not-call" in rejected[0].reason.lower() or "2025550177" in rejected[0].reason
+
+
+def test_new_accounts_get_their_fingerprint_in_their_insert(demo):
+    """No UPDATE of lcm_account right after its INSERT: a first import's
+    prints are written with the rows, and the same file next is skipped."""
+    text = HEADER + "".join(f"G-{i},Ada,B{i},C1,20255{i:05d},,\n" for i in range(12))
+    with CaptureQueriesContext(connection) as ctx:
+        first = import_rows(rows_of(text), actor=admin(), batch_size=5)
+
+    assert first.total.accounts_created == 12
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert not [s for s in sql if re.search(r'UPDATE\s+"?lcm_account"?\s+SET', s, re.I)]
+    assert [s for s in sql if "lcm_account" in s and "INSERT" in s.upper()]
+    accounts = Account.objects.filter(account_number__startswith="G-")
+    assert all(a.import_fingerprint for a in accounts)
+    again = import_rows(rows_of(text), actor=admin(), batch_size=5)
+    assert again.total.rows_unchanged == 12

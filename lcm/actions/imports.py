@@ -156,18 +156,40 @@ def fingerprint(row: ImportRow) -> str:
 
 
 # The accounts of a batch as the fingerprint check needs them, unlocked: a
-# row skipped is a change of nothing, so it needs no lock.
-_KNOWN = (
-    "SELECT a.id, a.account_number, a.country, a.campaign, a.import_fingerprint, "
-    "a.import_fingerprint_seq, (SELECT m.seq FROM lcm_modechange m WHERE m.account_id = a.id "
-    "ORDER BY m.seq DESC LIMIT 1) FROM lcm_account a WHERE a.account_number {keys}"
+# row skipped is a change of nothing, so it needs no lock. With each, its
+# last audit entry's seq and action (the (account, -seq) index).
+_LAST_ENTRY = (
+    "(SELECT m.{column} FROM lcm_modechange m WHERE m.account_id = a.id "
+    "ORDER BY m.seq DESC LIMIT 1)"
 )
+_KNOWN = (
+    "SELECT a.id, a.account_number, a.country, a.campaign, a.import_fingerprint, "  # noqa: S608
+    "a.import_fingerprint_seq, "
+    + _LAST_ENTRY.format(column="seq")
+    + ", "
+    + _LAST_ENTRY.format(column="action")
+    + " FROM lcm_account a WHERE a.account_number {keys}"
+)
+
+
+def untouched(stored_seq: int, last_seq: int | None, last_action: str | None) -> bool:
+    """Whether nothing but imports changed an account since its fingerprint
+    was stored with `stored_seq`, its last entry being `last_seq`
+    (`last_action`). Every audited change of an account appends an entry on
+    it; every import entry's transaction stores the print of the row it
+    came from. So: no entry at all, or the very entry the print was stored
+    with (an existing account's print keeps its last entry's seq), or an
+    import entry after the seq the print was stored with (a new account's
+    print is stored in its INSERT with the chain's head before its own
+    entries)."""
+    if last_seq is None or last_seq == stored_seq:
+        return True
+    return last_action == ModeChange.Action.IMPORT and last_seq > stored_seq
 
 
 def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
     """account_number → (id, country, campaign) of the rows whose account
-    stored their fingerprint, untouched since (its last entry is the one it
-    was stored with)."""
+    stored their fingerprint, untouched since (`untouched`)."""
     if connection.vendor == "postgresql":
         sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
     else:
@@ -177,8 +199,8 @@ def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
         found = cursor.fetchall()
     return {
         number: (pk, country, campaign)
-        for pk, number, country, campaign, stored, stored_seq, last_seq in found
-        if stored and stored == prints[number] and stored_seq == (last_seq or 0)
+        for pk, number, country, campaign, stored, stored_seq, last_seq, last_action in found
+        if stored and stored == prints[number] and untouched(stored_seq, last_seq, last_action)
     }
 
 
@@ -314,7 +336,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
         return result
 
     result.campaigns_created = campaigns.ensure(campaign_of(row) for row, _ in kept)
-    accounts = _create_missing([row for row, _ in kept], existing, result)
+    accounts, created = _create_missing([row for row, _ in kept], existing, prints, result)
     renamed = []
     for row, _ in kept:
         account = accounts[row.account_number]
@@ -348,20 +370,27 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
     entries = modes.write_batch(changes, by=by)
     clock.mark("modes and audit")
 
-    # Each kept row's fingerprint, with the seq of its account's last entry.
+    # Each kept row's fingerprint, with the seq of its account's last entry:
+    # new accounts got theirs in their INSERT (`_create_missing`); only the
+    # other accounts whose stored print or seq moved are updated.
     last_seq = {a.pk: getattr(a, "last_seq", None) or 0 for a in accounts.values()}
     for entry in entries:
         last_seq[entry.account_id] = max(last_seq[entry.account_id], entry.seq)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE lcm_account SET import_fingerprint = %s, import_fingerprint_seq = %s "
-            "WHERE id = %s",
-            [
-                (prints[row.account_number], last_seq[accounts[row.account_number].pk],
-                 accounts[row.account_number].pk)
-                for row, _ in kept
-            ],
-        )  # fmt: skip
+    stale = []
+    for row, _ in kept:
+        account = accounts[row.account_number]
+        if account.pk in created:
+            continue
+        stored = (prints[row.account_number], last_seq[account.pk])
+        if (account.import_fingerprint, account.import_fingerprint_seq) != stored:
+            stale.append((*stored, account.pk))
+    if stale:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE lcm_account SET import_fingerprint = %s, import_fingerprint_seq = %s "
+                "WHERE id = %s",
+                stale,
+            )
     clock.mark("fingerprints")
 
     result.rows += len(kept)
@@ -382,26 +411,56 @@ def _identified(clean: CleanNumber, country: str) -> CleanNumber:
 
 
 def _create_missing(
-    rows: list[ImportRow], existing: dict[str, Account], result: ImportResult
-) -> dict[str, Account]:
-    """The batch's accounts by key, missing ones inserted. A key that another
-    transaction inserts meanwhile is skipped by the insert and read back
-    (locked, in pk order, so two imports never deadlock)."""
+    rows: list[ImportRow],
+    existing: dict[str, Account],
+    prints: dict[str, str],
+    result: ImportResult,
+) -> tuple[dict[str, Account], set[int]]:
+    """The batch's accounts by key, missing ones inserted, and the ids of
+    those this batch inserted. A key that another transaction inserts
+    meanwhile is skipped by the insert and read back (locked, in pk order,
+    so two imports never deadlock).
+
+    A new account's fingerprint is written in its INSERT, with the seq of
+    the chain's head before this batch: its own entries, appended next,
+    all come after it (`_unchanged`)."""
     accounts = dict(existing)
     missing = [row for row in rows if row.account_number not in accounts]
+    created: set[int] = set()
     if missing:
+        head = _head_seq()
         Account.objects.bulk_create(
-            [Account(account_number=row.account_number, **row.names) for row in missing],
+            [
+                Account(
+                    account_number=row.account_number,
+                    **row.names,
+                    import_fingerprint=prints[row.account_number],
+                    import_fingerprint_seq=head,
+                )
+                for row in missing
+            ],
             ignore_conflicts=True,
         )
-        accounts.update(
-            (a.account_number, a)
-            for a in Account.objects.select_for_update()
+        for account in (
+            Account.objects.select_for_update()
             .filter(account_number__in=[row.account_number for row in missing])
             .order_by("pk")
-        )
+        ):
+            accounts[account.account_number] = account
+            if (account.import_fingerprint, account.import_fingerprint_seq) == (
+                prints[account.account_number], head
+            ):  # fmt: skip
+                created.add(account.pk)
         result.accounts_created = len(missing)
-    return accounts
+    return accounts, created
+
+
+def _head_seq() -> int:
+    """The seq of the audit chain's last entry (0: none), unlocked."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq FROM lcm_modechange ORDER BY seq DESC LIMIT 1")
+        found = cursor.fetchone()
+    return found[0] if found else 0
 
 
 def _stop_on_fault(exc: DatabaseError) -> None:
