@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from lcm import bulk, errors
 from lcm.faults import database_fault
-from lcm.imports import ImportFileError, ImportRow, Rejected
+from lcm.imports import Deferral, Deferred, ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import CleanNumber, identify, region_for
 
@@ -77,10 +77,11 @@ class ImportResult:
 
 def import_accounts(
     *,
-    rows: list[ImportRow],
+    rows: list[ImportRow | Deferred],
     actor: AbstractBaseUser | None = None,
     source: str = "import",
     phases: dict[str, float] | None = None,
+    new_block_seq: int | None = None,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -94,12 +95,18 @@ def import_accounts(
     (source `import`). Every mode added or changed gets one audit entry
     (action `import`, its state before and after).
 
-    A row whose fingerprint (`fingerprint`) is the one its account stored,
-    with no audit entry on the account since, is the row that account was
-    last imported from, and nothing has changed the account since: it is
-    only checked against the do-not-call list (a block added meanwhile
-    still rejects it, as it would have), without locking the account or
-    reading its modes. Every other row stores its fingerprint.
+    A row whose fingerprint (its cells', `lcm.imports.cells_fingerprint`)
+    is the one its account stored, with nothing but imports on the account
+    since (`untouched`) and the name fields it sets as stored, is the row
+    that account was last imported from, and nothing has changed the
+    account since: it is not validated (a `Deferred` row), locked or read
+    further. It is checked against the do-not-call list only when the list
+    may block something new since its print was stored
+    (`do_not_call.last_new_block_seq`, `new_block_seq`: computed when not
+    given): then its account's live modes of the row's ModeIDs, which hold
+    the row's numbers, are (a block added meanwhile still rejects it, as
+    it would have). Every other row is validated (a `Deferred` one here)
+    and stores its fingerprint.
 
     A fixed number of queries per batch: the fingerprints, lock the other
     existing accounts, the do-not-call lookup, insert the new accounts, read
@@ -113,7 +120,7 @@ def import_accounts(
         raise ValueError("import_accounts: each account may appear once per batch.")
     clock = _Clock(phases)
     with transaction.atomic():
-        result = _import_batch(rows, keys, actor, source, clock)
+        result = _import_batch(rows, keys, actor, source, clock, new_block_seq)
         clock.mark("write")
     clock.mark("commit")
     return result
@@ -163,13 +170,22 @@ _LAST_ENTRY = (
     "ORDER BY m.seq DESC LIMIT 1)"
 )
 _KNOWN = (
-    "SELECT a.id, a.account_number, a.country, a.campaign, a.import_fingerprint, "  # noqa: S608
-    "a.import_fingerprint_seq, "
+    "SELECT a.id, a.account_number, a.import_fingerprint, a.import_fingerprint_seq, "  # noqa: S608
     + _LAST_ENTRY.format(column="seq")
     + ", "
     + _LAST_ENTRY.format(column="action")
+    + ", a.first_name, a.last_name, a.campaign, a.country, a.time_zone, a.zip_code"
     + " FROM lcm_account a WHERE a.account_number {keys}"
 )
+
+
+@dataclass(frozen=True)
+class _Known:
+    """An account whose row is unchanged: what its checks need."""
+
+    pk: int
+    campaign: str
+    print_seq: int
 
 
 def untouched(stored_seq: int, last_seq: int | None, last_action: str | None) -> bool:
@@ -187,9 +203,11 @@ def untouched(stored_seq: int, last_seq: int | None, last_action: str | None) ->
     return last_action == ModeChange.Action.IMPORT and last_seq > stored_seq
 
 
-def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
-    """account_number → (id, country, campaign) of the rows whose account
-    stored their fingerprint, untouched since (`untouched`)."""
+def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
+    """The rows whose account stored their fingerprint, untouched since
+    (`untouched`), whose name fields are as stored (a change no entry
+    records, the console's, counts too)."""
+    keys = [row.account_number for row in rows]
     if connection.vendor == "postgresql":
         sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
     else:
@@ -197,11 +215,18 @@ def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    return {
-        number: (pk, country, campaign)
-        for pk, number, country, campaign, stored, stored_seq, last_seq, last_action in found
-        if stored and stored == prints[number] and untouched(stored_seq, last_seq, last_action)
-    }
+    names = {row.account_number: row.names for row in rows}
+    same = {}
+    for pk, number, stored, stored_seq, last_seq, last_action, *fields in found:
+        if not stored or stored != prints[number]:
+            continue
+        if not untouched(stored_seq, last_seq, last_action):
+            continue
+        stored_names = dict(zip(ACCOUNT_FIELDS, fields, strict=True))
+        if any(stored_names[name] != value for name, value in names[number].items()):
+            continue  # ("country" as the file spelt it: "us" reads again)
+        same[number] = _Known(pk, stored_names["campaign_id"], stored_seq)
+    return same
 
 
 _LAST_SEQ = Subquery(
@@ -209,16 +234,27 @@ _LAST_SEQ = Subquery(
 )
 
 
-def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
+def _import_batch(rows, keys, actor, source, clock: _Clock, new_block_seq) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
-    prints = {row.account_number: fingerprint(row) for row in rows}
-    same = _unchanged(keys, prints)
+    prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
+    same = _unchanged(rows, prints)
     clock.mark("fingerprints")
-    original_rows = rows
-    if same:
-        rows = [row for row in rows if row.account_number not in same]
+    same_rows = [row for row in rows if row.account_number in same]
+    if same or any(isinstance(row, Deferred) for row in rows):
+        pending = []
+        for row in rows:
+            if row.account_number in same:
+                continue
+            if isinstance(row, Deferred):  # not unchanged: validated now
+                row = row.validated()
+                if isinstance(row, Rejected):
+                    result.rejected.append(row)
+                    continue
+            pending.append(row)
+        rows = pending
         keys = [row.account_number for row in rows]
+        clock.mark("validate")
 
     existing = (
         {
@@ -268,38 +304,49 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
             result.rejected.append(Rejected(row.line, row.account_number, "; ".join(problems)))
         else:
             planned.append((row, row_modes))
-    # The unchanged rows: only the do-not-call check, their numbers as their
-    # accounts' countries identify them (valid there when imported: still).
-    same_rows = []
-    for row in original_rows:
-        if row.account_number in same:
-            _pk, stored_country, _campaign = same[row.account_number]
-            country = row.names.get("country", stored_country)
-            cleans = [(m, _identified(row.modes[m].clean, country)) for m in sorted(row.modes)]
+    # The chain's head before the do-not-call read: new accounts store it
+    # with their print (`_create_missing`), a check made after every entry
+    # up to it.
+    head = _head_seq() if any(row.account_number not in existing for row, _ in planned) else 0
+    # The unchanged rows: only the do-not-call check, and only those whose
+    # print is older than the list's last new block; their numbers are those
+    # their accounts' live modes hold (the row's, identified when imported).
+    checked_same = []
+    if same_rows:
+        if new_block_seq is None:
+            new_block_seq = do_not_call.last_new_block_seq()
+        stale = [row for row in same_rows if same[row.account_number].print_seq < new_block_seq]
+        held = modes.live_batch([same[row.account_number].pk for row in stale]) if stale else {}
+        for row in stale:
+            pk = same[row.account_number].pk
+            ids = row.mode_columns if isinstance(row, Deferred) else row.modes
+            cleans = [(m, held[(pk, m)][1].clean) for m in sorted(ids) if (pk, m) in held]
             numbers.update((clean, None) for _m, clean in cleans)
-            same_rows.append((row, cleans))
+            checked_same.append((row, cleans))
+        result.rows += len(same_rows) - len(stale)  # unchanged, nothing to check
 
     # Every block that may refuse a number of the batch, in one query: number
     # blocks (every campaign, or a row's campaign) and the existing accounts'
     # whole-contact blocks.
     def campaign_of(row):
         if row.account_number in same:
-            return row.names.get("campaign", same[row.account_number][2])
+            return same[row.account_number].campaign
         account = existing.get(row.account_number)
         return row.names.get("campaign_id", account.campaign_id if account else "")
 
     def account_id_of(row):
         if row.account_number in same:
-            return same[row.account_number][0]
+            return same[row.account_number].pk
         account = existing.get(row.account_number)
         return account.pk if account else None
 
     blocks = (
         do_not_call.blocking_rows(
             numbers,
-            account_ids=[a.pk for a in existing.values()] + [v[0] for v in same.values()],
+            account_ids=[a.pk for a in existing.values()]
+            + [same[row.account_number].pk for row, _ in checked_same],
             campaigns={campaign_of(row) for row, _ in planned}
-            | {campaign_of(row) for row, _ in same_rows},
+            | {campaign_of(row) for row, _ in checked_same},
         )
         if numbers
         else []
@@ -326,7 +373,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
         else:
             kept.append((row, row_modes))
-    for row, cleans in same_rows:
+    for row, cleans in checked_same:
         if refused := refusals(row, cleans):
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
         else:
@@ -336,7 +383,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
         return result
 
     result.campaigns_created = campaigns.ensure(campaign_of(row) for row, _ in kept)
-    accounts, created = _create_missing([row for row, _ in kept], existing, prints, result)
+    accounts, created = _create_missing([row for row, _ in kept], existing, prints, head, result)
     renamed = []
     for row, _ in kept:
         account = accounts[row.account_number]
@@ -414,6 +461,7 @@ def _create_missing(
     rows: list[ImportRow],
     existing: dict[str, Account],
     prints: dict[str, str],
+    head: int,
     result: ImportResult,
 ) -> tuple[dict[str, Account], set[int]]:
     """The batch's accounts by key, missing ones inserted, and the ids of
@@ -421,14 +469,14 @@ def _create_missing(
     meanwhile is skipped by the insert and read back (locked, in pk order,
     so two imports never deadlock).
 
-    A new account's fingerprint is written in its INSERT, with the seq of
-    the chain's head before this batch: its own entries, appended next,
-    all come after it (`_unchanged`)."""
+    A new account's fingerprint is written in its INSERT, with `head`, the
+    seq of the chain's head before this batch's do-not-call check: its own
+    entries, appended next, all come after it (`untouched`), and the check
+    saw every block of an entry up to it."""
     accounts = dict(existing)
     missing = [row for row in rows if row.account_number not in accounts]
     created: set[int] = set()
     if missing:
-        head = _head_seq()
         Account.objects.bulk_create(
             [
                 Account(
@@ -569,6 +617,7 @@ def import_rows(
     run: ImportRun | None = None,
     on_batch_committed: Callable[[ImportRun, int], None] | None = None,
     source: str = "import",
+    defer: Deferral | None = None,
 ) -> ImportRun:
     """Import what a reader of `lcm.imports` yields, `batch_size` rows per
     transaction (`import_accounts`), so memory stays flat on any file and a
@@ -600,6 +649,11 @@ def import_rows(
 
     `source`: the audit entries' source app ("import"; a background job
     names itself, `lcm.actions.import_jobs`).
+
+    `defer`: the reader's (`lcm.imports.read_csv(defer=…)`), turned on
+    while most rows of the last batch were unchanged, off otherwise: the
+    reader then hands rows over unvalidated, and only those that are not
+    unchanged are validated, here (`import_accounts`).
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
     run = ImportRun() if run is None else run
@@ -648,6 +702,9 @@ def import_rows(
             reject(result.rejected)
             result.rejected = []
             run.total.add(result)
+        if defer is not None:
+            unchanged = sum(result.rows_unchanged for result in results)
+            defer.set(2 * unchanged > len(rows))
         committed(through)
 
     batch: dict[str, ImportRow] = {}
