@@ -41,6 +41,10 @@ from .modes import ModeState
 # hold it about 45 ms. docs/benchmarks.md, "An import beside the agents".
 ROWS_PER_TRANSACTION = 100
 ACCOUNT_FIELDS = ("first_name", "last_name", "campaign_id", "country", "time_zone", "zip_code")
+# Rows whose fingerprints one query looks up (`_sift`): unchanged rows are
+# final there, outside any transaction, so their window may be wider than
+# a transaction's batch.
+SIFT_ROWS = 1000
 NO_NUMBER_FOR_CONSENT = "{column}: mode {mode_id} has no number to give consent for"
 
 
@@ -227,6 +231,59 @@ def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
             continue  # ("country" as the file spelt it: "us" reads again)
         same[number] = _Known(pk, stored_names["campaign_id"], stored_seq)
     return same
+
+
+def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejected], list]:
+    """Of rows naming distinct accounts: how many are unchanged (`_unchanged`)
+    and pass the do-not-call check, those of them it refuses, and the other
+    rows, in order, to import. Reads only. The check is made only for the
+    unchanged rows whose print is older than the list's last new block
+    (`new_block_seq()`), on the numbers their accounts' live modes hold
+    (the row's, identified when it was imported): one query for the prints,
+    and then two, the modes and `do_not_call.blocking_rows`."""
+    prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
+    same = _unchanged(rows, prints)
+    if not same:
+        return 0, [], rows
+    rest = [row for row in rows if row.account_number not in same]
+    unchanged = len(rows) - len(rest)
+    seq = new_block_seq()
+    stale = [row for row in rows if row.account_number in same
+             and same[row.account_number].print_seq < seq]  # fmt: skip
+    if not stale:
+        return unchanged, [], rest
+    held = modes.live_batch([same[row.account_number].pk for row in stale])
+    checks, numbers = [], {}
+    for row in stale:
+        known = same[row.account_number]
+        ids = row.mode_columns if isinstance(row, Deferred) else row.modes
+        cleans = [(m, held[(known.pk, m)][1].clean) for m in sorted(ids) if (known.pk, m) in held]
+        numbers.update((clean, None) for _m, clean in cleans)
+        checks.append((row, known, cleans))
+    blocks = (
+        do_not_call.blocking_rows(
+            numbers,
+            account_ids=[known.pk for _row, known, _c in checks],
+            campaigns={known.campaign for _row, known, _c in checks},
+        )
+        if numbers
+        else []
+    )
+    refused = []
+    for row, known, cleans in checks:
+        reasons = []
+        for mode_id, clean in cleans:
+            blocked = do_not_call.first_blocking(
+                blocks, clean, account_id=known.pk, campaign=known.campaign
+            )
+            if blocked is not None:
+                reasons.append(
+                    f"{row.mode_column(mode_id)}: "
+                    + do_not_call.refusal(clean, blocked.number).message
+                )
+        if reasons:
+            refused.append(Rejected(row.line, row.account_number, " ".join(reasons)))
+    return unchanged - len(refused), refused, rest
 
 
 _LAST_SEQ = Subquery(
@@ -702,31 +759,68 @@ def import_rows(
             reject(result.rejected)
             result.rejected = []
             run.total.add(result)
-        if defer is not None:
-            unchanged = sum(result.rows_unchanged for result in results)
-            defer.set(2 * unchanged > len(rows))
         committed(through)
 
-    batch: dict[str, ImportRow] = {}
+    new_block: list[int] = []  # do_not_call.last_new_block_seq, once a run
+
+    def new_block_seq() -> int:
+        if not new_block:
+            new_block.append(do_not_call.last_new_block_seq())
+        return new_block[0]
+
+    def flush(window: dict[str, tuple[ImportRow | Deferred, int]], end: int) -> None:
+        """The window's unchanged rows counted (`_sift`), the others written
+        `batch_size` at a time, and the rejected items reported in file
+        order between them; `end`: the items read so far."""
+        rows = [item for item, _ in window.values()]
+        at = {row.account_number: position for row, position in window.values()}
+        window.clear()
+        if rows:
+            clock = _Clock(run.phases)
+            unchanged, refused, rest = _sift(rows, new_block_seq)
+            clock.mark("unchanged rows")
+            pending.extend((at[r.account_number], r) for r in refused)
+            pending.sort(key=lambda found: found[0])
+            run.total.add(ImportResult(rows=unchanged))
+            if defer is not None:
+                defer.set(2 * unchanged > len(rows))
+        else:
+            rest = []
+
+        def report(before: int) -> None:
+            while pending and pending[0][0] < before:
+                reject([pending.pop(0)[1]])
+
+        for start in range(0, len(rest), batch_size):
+            chunk = rest[start : start + batch_size]
+            last = at[chunk[-1].account_number]
+            report(last)
+            # Items up to the chunk's last row: committed, unchanged or reported.
+            write({row.account_number: row for row in chunk}, last)
+        report(end + 1)
+        committed(end)
+
+    window: dict[str, tuple[ImportRow | Deferred, int]] = {}
+    pending: list[tuple[int, Rejected]] = []  # (position, item) not reported yet
+    size = max(SIFT_ROWS, batch_size)
     reader = _ReadAhead(items, run.phases)
     try:
         try:
             for item in reader:
                 run.read += 1
                 if isinstance(item, Rejected):
-                    reject([item])
+                    pending.append((run.read, item))
                 else:
-                    if item.account_number in batch:
-                        write(batch, run.read - 1)
-                    batch[item.account_number] = item
-                    if len(batch) >= batch_size:
-                        write(batch, run.read)
+                    if item.account_number in window:
+                        flush(window, run.read - 1)
+                    window[item.account_number] = (item, run.read)
+                if len(window) + len(pending) >= size:
+                    flush(window, run.read)
                 if progress_every and on_progress and run.read % progress_every == 0:
                     on_progress(run)
         except ImportFileError as exc:
             run.broken = exc
-        write(batch, run.read)
-        committed(run.read)  # the tail's rejected items, final
+        flush(window, run.read)
     finally:
         reader.close()
     return run
