@@ -86,6 +86,7 @@ def import_accounts(
     source: str = "import",
     phases: dict[str, float] | None = None,
     new_block_seq: int | None = None,
+    sifted: bool = False,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -110,7 +111,8 @@ def import_accounts(
     given): then its account's live modes of the row's ModeIDs, which hold
     the row's numbers, are (a block added meanwhile still rejects it, as
     it would have). Every other row is validated (a `Deferred` one here)
-    and stores its fingerprint.
+    and stores its fingerprint. `sifted`: the caller has just taken the
+    unchanged rows out (`import_rows`, `_sift`): they are not looked up again.
 
     A fixed number of queries per batch: the fingerprints, lock the other
     existing accounts, the do-not-call lookup, insert the new accounts, read
@@ -124,7 +126,7 @@ def import_accounts(
         raise ValueError("import_accounts: each account may appear once per batch.")
     clock = _Clock(phases)
     with transaction.atomic():
-        result = _import_batch(rows, keys, actor, source, clock, new_block_seq)
+        result = _import_batch(rows, keys, actor, source, clock, new_block_seq, sifted)
         clock.mark("write")
     clock.mark("commit")
     return result
@@ -241,6 +243,7 @@ def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejec
     (`new_block_seq()`), on the numbers their accounts' live modes hold
     (the row's, identified when it was imported): one query for the prints,
     and then two, the modes and `do_not_call.blocking_rows`."""
+    bulk.custom_plans()
     prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
     same = _unchanged(rows, prints)
     if not same:
@@ -291,11 +294,13 @@ _LAST_SEQ = Subquery(
 )
 
 
-def _import_batch(rows, keys, actor, source, clock: _Clock, new_block_seq) -> ImportResult:
+def _import_batch(
+    rows, keys, actor, source, clock: _Clock, new_block_seq, sifted=False
+) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
     prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
-    same = _unchanged(rows, prints)
+    same = {} if sifted else _unchanged(rows, prints)
     clock.mark("fingerprints")
     same_rows = [row for row in rows if row.account_number in same]
     if same or any(isinstance(row, Deferred) for row in rows):
@@ -737,14 +742,18 @@ def import_rows(
         with transaction.atomic() if dry_run else nullcontext():
             try:
                 results.append(
-                    import_accounts(rows=rows, actor=actor, source=source, phases=phases)
+                    import_accounts(
+                        rows=rows, actor=actor, source=source, phases=phases, sifted=True
+                    )
                 )
             except DatabaseError as exc:
                 _stop_on_fault(exc)
                 for row in rows:
                     try:
                         results.append(
-                            import_accounts(rows=[row], actor=actor, source=source, phases=phases)
+                            import_accounts(
+                                rows=[row], actor=actor, source=source, phases=phases, sifted=True
+                            )
                         )
                     except DatabaseError as exc:
                         _stop_on_fault(exc)
@@ -777,7 +786,8 @@ def import_rows(
         window.clear()
         if rows:
             clock = _Clock(run.phases)
-            unchanged, refused, rest = _sift(rows, new_block_seq)
+            with transaction.atomic():  # reads only; plans for its keys (custom_plans)
+                unchanged, refused, rest = _sift(rows, new_block_seq)
             clock.mark("unchanged rows")
             pending.extend((at[r.account_number], r) for r in refused)
             pending.sort(key=lambda found: found[0])
