@@ -27,13 +27,18 @@ Columns (CSV header, or JSON Lines keys), matched case-insensitively:
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import phonenumbers
+
 from . import inputs
+from .conf import lcm_settings
 from .dialable import validate_time_zone
 from .errors import InvalidNumber
 from .models import ModeType
@@ -114,6 +119,7 @@ class ImportRow:
     modes: dict[int, ImportMode] = field(default_factory=dict)
     consent: dict[int, bool] = field(default_factory=dict)
     consent_columns: dict[int, str] = field(default_factory=dict)  # the file's names of them
+    fingerprint: str = ""  # of its cells (`cells_fingerprint`); "" for a row built by hand
 
     def mode_column(self, mode_id: int) -> str:
         """Mode `mode_id`'s number column, as the file named it."""
@@ -144,6 +150,109 @@ class Column:
     field: str | None = None  # "account_number", "first_name", …
     mode_type: ModeType | None = None
     consent: bool = False  # the mode's PEWC column, not its number
+
+    @property
+    def key(self) -> bytes:
+        """What the column means to validation, for `cells_fingerprint`: its
+        field, or its mode type's id and bounds (and PEWC)."""
+        key = self.__dict__.get("_key")
+        if key is None:
+            if self.mode_type is None:
+                key = f"f:{self.field}"
+            else:
+                m = self.mode_type
+                key = f"m:{m.id}:{m.min_length}:{m.max_length}:{m.name}:{int(self.consent)}"
+            key = key.encode("utf-8", "surrogateescape")
+            object.__setattr__(self, "_key", key)
+        return key
+
+
+FINGERPRINT_VERSION = b"lcm-import-cells-2"
+
+
+def _context() -> bytes:
+    """What validation depends on beyond a row's cells: the default region
+    (numbers without + are read there, strictly) and the phone-number
+    metadata's version."""
+    return b"%s|%s|%s" % (
+        FINGERPRINT_VERSION,
+        lcm_settings.LCM_DEFAULT_REGION.upper().encode(),
+        phonenumbers.__version__.encode(),
+    )
+
+
+def cells_fingerprint(values: list[tuple[Column, str | None]]) -> str:
+    """A digest of a row's cells as validation reads them (each stripped,
+    with what its column means; not the key) and of `_context`: two rows with one print
+    validate alike, so a row whose print its account stored is the row it
+    was last imported from (`lcm.actions.imports`), known before validating
+    it (`Deferred`)."""
+    digest = hashlib.blake2b(_context(), digest_size=16)
+    for column, raw in values:
+        if column.field == "account_number":
+            continue  # the key the print is stored under
+        digest.update(column.key)
+        digest.update(b"=")
+        digest.update((raw or "").strip().encode("utf-8", "surrogateescape"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+class Deferral:
+    """Whether a reader may hand over rows unvalidated (`Deferred`): the
+    importer turns it on while the rows it gets are mostly unchanged ones,
+    whose validation it then skips. Shared by the reader's thread and the
+    importer's."""
+
+    def __init__(self) -> None:
+        self._on = threading.Event()
+
+    def __bool__(self) -> bool:
+        return self._on.is_set()
+
+    def set(self, on: bool) -> None:
+        if on:
+            self._on.set()
+        else:
+            self._on.clear()
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A row not validated yet, with what the importer needs to recognise
+    it unchanged: its key and print, the name cells (stripped, by field),
+    and the ModeIDs it gives a number for with their columns' labels.
+    `validated()` is the `ImportRow` or `Rejected` the reader would have
+    yielded."""
+
+    line: int
+    account_number: str
+    fingerprint: str
+    names: dict[str, str]
+    mode_columns: dict[int, str]
+    values: list[tuple[Column, str | None]]
+    encoding: str
+
+    def validated(self) -> ImportRow | Rejected:
+        return validate_row(self.line, self.values, encoding=self.encoding)
+
+    def mode_column(self, mode_id: int) -> str:
+        return self.mode_columns.get(mode_id) or f"Mode{mode_id}"
+
+
+def deferred_row(line: int, values: list[tuple[Column, str | None]], *, encoding: str) -> Deferred:
+    """The row as `Deferred`: its cells read, none checked."""
+    account_number, names, mode_columns = "", {}, {}
+    for column, raw in values:
+        text = (raw or "").strip()
+        if column.field == "account_number":
+            account_number = text
+        elif column.field:
+            names[column.field] = text
+        elif text and not column.consent:
+            mode_columns[column.mode_type.id] = column.label
+    return Deferred(line, account_number, cells_fingerprint(values), names, mode_columns,
+                    values, encoding)  # fmt: skip
 
 
 class Columns:
@@ -250,7 +359,9 @@ def validate_row(
     if problems:
         shown = account_number if len(account_number) <= MAX_ACCOUNT_NUMBER else ""
         return Rejected(line, shown, "; ".join(problems))
-    return ImportRow(line, account_number, names, modes, consent, consent_columns)
+    return ImportRow(
+        line, account_number, names, modes, consent, consent_columns, cells_fingerprint(values)
+    )
 
 
 def _sniff(stream: BinaryIO) -> None:
@@ -279,8 +390,10 @@ def read_csv(
     mode_types: Iterable[ModeType],
     encoding: str = "utf-8",
     delimiter: str = ",",
-) -> Iterator[ImportRow | Rejected]:
-    """Rows of a CSV file with a header line (see the module docstring)."""
+    defer: Deferral | None = None,
+) -> Iterator[ImportRow | Rejected | Deferred]:
+    """Rows of a CSV file with a header line (see the module docstring).
+    While `defer` is on, well-formed rows come as `Deferred`."""
     _sniff(stream)
     columns = Columns(mode_types)
     lines = _RecordLines(_decoded_lines(stream, encoding), delimiter)
@@ -314,7 +427,11 @@ def read_csv(
             )
             yield Rejected(start, key, WRONG_FIELD_COUNT.format(n=len(cells), expected=len(header)))
             continue
-        yield validate_row(start, list(zip(header.columns, cells, strict=True)), encoding=encoding)
+        values = list(zip(header.columns, cells, strict=True))
+        if defer:
+            yield deferred_row(start, values, encoding=encoding)
+        else:
+            yield validate_row(start, values, encoding=encoding)
     if not rows:
         raise ImportFileError(NO_ROWS)
 
@@ -437,10 +554,15 @@ def _claim(columns: Columns, name: str, seen: dict[object, str], problems: list[
 
 
 def read_jsonl(
-    stream: BinaryIO, *, mode_types: Iterable[ModeType], encoding: str = "utf-8"
-) -> Iterator[ImportRow | Rejected]:
+    stream: BinaryIO,
+    *,
+    mode_types: Iterable[ModeType],
+    encoding: str = "utf-8",
+    defer: Deferral | None = None,
+) -> Iterator[ImportRow | Rejected | Deferred]:
     """Rows of a JSON Lines file: one object per line, keyed like the CSV
-    columns, values strings (or null for an empty cell)."""
+    columns, values strings (or null for an empty cell). While `defer` is
+    on, well-formed rows come as `Deferred`."""
     _sniff(stream)
     columns = Columns(mode_types)
     rows = 0
@@ -461,12 +583,12 @@ def read_jsonl(
         if not isinstance(obj, dict):
             yield Rejected(line, "", NOT_AN_OBJECT)
             continue
-        yield _validate_object(line, obj, columns, encoding)
+        yield _validate_object(line, obj, columns, encoding, defer)
     if not rows:
         raise ImportFileError(NO_ROWS)
 
 
-def _validate_object(line: int, obj: dict, columns: Columns, encoding: str):
+def _validate_object(line: int, obj: dict, columns: Columns, encoding: str, defer=None):
     values: list[tuple[Column, str | None]] = []
     problems: list[str] = []
     seen: dict[object, str] = {}
@@ -482,4 +604,6 @@ def _validate_object(line: int, obj: dict, columns: Columns, encoding: str):
     account = account.strip() if isinstance(account, str) else ""
     if problems:
         return Rejected(line, account[:MAX_ACCOUNT_NUMBER], "; ".join(problems))
+    if defer:
+        return deferred_row(line, values, encoding=encoding)
     return validate_row(line, values, encoding=encoding)

@@ -4,11 +4,14 @@ contract with issue 30's background jobs, /work/notes/contract-import.md)."""
 
 import io
 import itertools
+import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from lcm import imports
 from lcm.actions import do_not_call
@@ -152,3 +155,101 @@ def test_an_unchanged_row_whose_number_was_blocked_since_is_rejected(demo):
 
     assert run.total.rows == 0 and len(rejected) == 1
     assert "do-not-call" in rejected[0].reason.lower() or "2025550177" in rejected[0].reason
+
+
+def test_new_accounts_get_their_fingerprint_in_their_insert(demo):
+    """No UPDATE of lcm_account right after its INSERT: a first import's
+    prints are written with the rows, and the same file next is skipped."""
+    text = HEADER + "".join(f"G-{i},Ada,B{i},C1,20255{i:05d},,\n" for i in range(12))
+    with CaptureQueriesContext(connection) as ctx:
+        first = import_rows(rows_of(text), actor=admin(), batch_size=5)
+
+    assert first.total.accounts_created == 12
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert not [s for s in sql if re.search(r'UPDATE\s+"?lcm_account"?\s+SET', s, re.I)]
+    assert [s for s in sql if "lcm_account" in s and "INSERT" in s.upper()]
+    accounts = Account.objects.filter(account_number__startswith="G-")
+    assert all(a.import_fingerprint for a in accounts)
+    again = import_rows(rows_of(text), actor=admin(), batch_size=5)
+    assert again.total.rows_unchanged == 12
+
+
+def deferred_rows_of(text: str, defer: imports.Deferral):
+    return imports.read_csv(
+        io.BytesIO(text.encode()), mode_types=list(ModeType.objects.all()), defer=defer
+    )
+
+
+def test_rows_handed_over_unvalidated_import_as_the_reader_would_have(demo):
+    """Deferral on from the first row: every row is validated by the
+    importer instead, with the same rejections and the same result."""
+    bad = "H-900,Ada,B,C1,2025550100,,maybe\nH-901,Ada,B,C1,12,,\n,Ada,B,C1,2025550102,,\n"
+    eager, late = [], []
+    import_rows(rows_of(file_of("H-", 30) + bad), actor=admin(), batch_size=7,
+                on_rejected=eager.extend)  # fmt: skip
+    defer = imports.Deferral()
+    defer.set(True)
+    text = file_of("I-", 30) + bad.replace("H-", "I-")
+    import_rows(deferred_rows_of(text, defer), actor=admin(), batch_size=7,
+                on_rejected=late.extend)  # fmt: skip
+
+    assert outcome("H-") == outcome("I-")
+    assert sorted((r.line, r.reason) for r in eager) == sorted((r.line, r.reason) for r in late)
+    assert len(late) > 3
+
+
+def test_an_unchanged_reimport_reads_no_modes_while_the_list_blocked_nothing_new(demo):
+    """No block newer than the prints: the unchanged rows are not checked
+    (no live modes read); a number blocked since: checked, and rejected."""
+    text = HEADER + "".join(f"J-{i},Ada,B{i},C1,20255{i:05d},,\n" for i in range(20))
+    import_rows(rows_of(text), actor=admin(), batch_size=10)
+    defer = imports.Deferral()
+    with CaptureQueriesContext(connection) as ctx:
+        again = import_rows(deferred_rows_of(text, defer), actor=admin(), batch_size=10,
+                            defer=defer)  # fmt: skip
+    assert again.total.rows_unchanged == 20 and bool(defer)
+    assert not [q for q in ctx.captured_queries if "lcm_contactmode" in q["sql"]]
+
+    do_not_call.add_number(number="2025500007", actor=admin())
+    rejected = []
+    with CaptureQueriesContext(connection) as ctx:
+        third = import_rows(deferred_rows_of(text, defer), actor=admin(), batch_size=10,
+                            defer=defer, on_rejected=rejected.extend)  # fmt: skip
+    assert [r.account_number for r in rejected] == ["J-7"]
+    assert third.total.rows == 19
+    assert [q for q in ctx.captured_queries if "lcm_contactmode" in q["sql"]]
+
+
+def test_an_expiry_moved_ahead_counts_as_a_new_block(demo, time_machine):
+    """An expired block that its change makes count again rejects the
+    unchanged row imported while it was expired."""
+    text = HEADER + "K-1,Ada,Lovelace,Spring,2025550188,,\n"
+    start = timezone.now()
+    time_machine.move_to(start, tick=False)
+    entry, _ = do_not_call.add_number(
+        number="2025550188", actor=admin(), expires_at=start + timedelta(hours=1)
+    )
+    time_machine.move_to(start + timedelta(hours=2), tick=False)
+    assert import_rows(rows_of(text), actor=admin()).total.rows == 1  # expired: imported
+    assert import_rows(rows_of(text), actor=admin()).total.rows_unchanged == 1
+    do_not_call.change_entry(
+        entry_pk=entry.pk, reason="again", expires_at=start + timedelta(days=1), actor=admin()
+    )
+    rejected = []
+
+    run = import_rows(rows_of(text), actor=admin(), on_rejected=rejected.extend)
+
+    assert run.total.rows == 0 and [r.account_number for r in rejected] == ["K-1"]
+
+
+def test_a_name_changed_without_an_entry_makes_its_row_count_again(demo):
+    """A field no audit entry records (the console's account form): the
+    unchanged file puts it back."""
+    text = HEADER + "L-1,Ada,Lovelace,Spring,2025550166,,\n"
+    import_rows(rows_of(text), actor=admin())
+    Account.objects.filter(account_number="L-1").update(last_name="Byron")
+
+    run = import_rows(rows_of(text), actor=admin())
+
+    assert run.total.accounts_updated == 1
+    assert Account.objects.get(account_number="L-1").last_name == "Lovelace"

@@ -30,10 +30,11 @@ account, since a number blocked for every account belongs to none.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -232,6 +233,70 @@ def blocking_rows(
         .filter(by_number | contact)
         .order_by("pk")
     )
+
+
+def last_new_block_seq(now: datetime | None = None) -> int:
+    """The seq of the audit entry after which the list may block a number
+    (on some account) that it did not block before. Blocks begin when added
+    (``added_at``) or at their start (``starts_at``, once passed): the first
+    entry created at or after the latest such moment of an unlifted block;
+    and an expired block may count again when its expiry changes: the last
+    ``dnc_change`` entry. Lifting and expiring only unblock. 0: the list
+    never blocked anything.
+
+    A check made after every entry up to this one was committed still holds
+    (`lcm.actions.imports`: an unchanged row whose print's seq is not older
+    is not checked again). An aggregate
+    of the list, a look-up by time, and the entries since the last call
+    (`_last_expiry_change`)."""
+    now = now or timezone.now()
+    changed = _last_expiry_change()
+    began = DoNotCallNumber.objects.filter(lifted_at=None).aggregate(
+        added=models.Max("added_at"),
+        started=models.Max("starts_at", filter=Q(starts_at__lte=now)),
+    )
+    moments = [at for at in began.values() if at is not None]
+    seq = changed or 0
+    if moments:
+        after = ModeChange.objects.filter(created_at__gte=max(moments)).aggregate(
+            seq=models.Min("seq")
+        )["seq"]
+        if after is None:  # no entry since: every print is older
+            after = ModeChange.objects.aggregate(seq=models.Max("seq"))["seq"] or 0
+        seq = max(seq, after)
+    return seq
+
+
+# The last dnc_change entry as of a chain head, remembered per database: a
+# scan of the log's actions the first time, of the entries after that head
+# next (an import asks once a batch). The head's hash commits to every
+# entry up to it, so a rolled back and rewritten tail is noticed.
+_EXPIRY_CHANGES: dict[str, tuple[int, str, int]] = {}
+_EXPIRY_LOCK = threading.Lock()
+
+
+def _last_expiry_change() -> int:
+    """The seq of the last ``dnc_change`` entry (0: none)."""
+    key = f"{connection.alias}:{connection.settings_dict['NAME']}"
+    with _EXPIRY_LOCK, connection.cursor() as cursor:
+        cursor.execute("SELECT seq, hash FROM lcm_modechange ORDER BY seq DESC LIMIT 1")
+        head = cursor.fetchone()
+        if head is None:
+            _EXPIRY_CHANGES.pop(key, None)
+            return 0
+        since, since_hash, found = _EXPIRY_CHANGES.get(key, (0, "", 0))
+        if since:
+            cursor.execute("SELECT hash FROM lcm_modechange WHERE seq = %s", [since])
+            row = cursor.fetchone()
+            if row is None or row[0] != since_hash or since > head[0]:
+                since, found = 0, 0
+        cursor.execute(
+            "SELECT MAX(seq) FROM lcm_modechange WHERE seq > %s AND seq <= %s AND action = %s",
+            [since, head[0], ModeChange.Action.CHANGE_DO_NOT_CALL],
+        )
+        found = max(found, cursor.fetchone()[0] or 0)
+        _EXPIRY_CHANGES[key] = (head[0], head[1], found)
+        return found
 
 
 def first_blocking(

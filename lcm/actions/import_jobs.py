@@ -176,9 +176,11 @@ class Preview:
         return self.run.read
 
 
-def rows_of(job: ImportJob, stream) -> Iterator[imports.ImportRow | imports.Rejected]:
+def rows_of(
+    job: ImportJob, stream, defer: imports.Deferral | None = None
+) -> Iterator[imports.ImportRow | imports.Rejected | imports.Deferred]:
     read = imports.read_csv if job.format == "csv" else imports.read_jsonl
-    return read(stream, mode_types=list(ModeType.objects.all()))
+    return read(stream, mode_types=list(ModeType.objects.all()), defer=defer)
 
 
 def preview(job: ImportJob, actor: AbstractBaseUser, rows: int = PREVIEW_ROWS) -> Preview:
@@ -353,7 +355,8 @@ def run(job_id: int, attempt: int) -> str:
     broken = None
     try:
         with open(job.path, "rb") as stream:
-            items = _skipping(rows_of(job, stream), job.through, job_id, attempt)
+            defer = imports.Deferral()  # unchanged rows skip validation (import_rows)
+            items = _skipping(rows_of(job, stream, defer), job.through, job_id, attempt)
             while broken is None:
                 with transaction.atomic():
                     part = import_rows(
@@ -361,6 +364,7 @@ def run(job_id: int, attempt: int) -> str:
                         actor=job.created_by,
                         on_rejected=pending.extend,
                         source=job.source,
+                        defer=defer,
                     )
                     broken = part.broken
                     current = _record(job_id, attempt, part, pending)

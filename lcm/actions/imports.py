@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from lcm import bulk, errors
 from lcm.faults import database_fault
-from lcm.imports import ImportFileError, ImportRow, Rejected
+from lcm.imports import Deferral, Deferred, ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
 from lcm.numbers import CleanNumber, identify, region_for
 
@@ -41,6 +41,10 @@ from .modes import ModeState
 # hold it about 45 ms. docs/benchmarks.md, "An import beside the agents".
 ROWS_PER_TRANSACTION = 100
 ACCOUNT_FIELDS = ("first_name", "last_name", "campaign_id", "country", "time_zone", "zip_code")
+# Rows whose fingerprints one query looks up (`_sift`): unchanged rows are
+# final there, outside any transaction, so their window may be wider than
+# a transaction's batch.
+SIFT_ROWS = 1000
 NO_NUMBER_FOR_CONSENT = "{column}: mode {mode_id} has no number to give consent for"
 
 
@@ -77,10 +81,12 @@ class ImportResult:
 
 def import_accounts(
     *,
-    rows: list[ImportRow],
+    rows: list[ImportRow | Deferred],
     actor: AbstractBaseUser | None = None,
     source: str = "import",
     phases: dict[str, float] | None = None,
+    new_block_seq: int | None = None,
+    sifted: bool = False,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -94,12 +100,19 @@ def import_accounts(
     (source `import`). Every mode added or changed gets one audit entry
     (action `import`, its state before and after).
 
-    A row whose fingerprint (`fingerprint`) is the one its account stored,
-    with no audit entry on the account since, is the row that account was
-    last imported from, and nothing has changed the account since: it is
-    only checked against the do-not-call list (a block added meanwhile
-    still rejects it, as it would have), without locking the account or
-    reading its modes. Every other row stores its fingerprint.
+    A row whose fingerprint (its cells', `lcm.imports.cells_fingerprint`)
+    is the one its account stored, with nothing but imports on the account
+    since (`untouched`) and the name fields it sets as stored, is the row
+    that account was last imported from, and nothing has changed the
+    account since: it is not validated (a `Deferred` row), locked or read
+    further. It is checked against the do-not-call list only when the list
+    may block something new since its print was stored
+    (`do_not_call.last_new_block_seq`, `new_block_seq`: computed when not
+    given): then its account's live modes of the row's ModeIDs, which hold
+    the row's numbers, are (a block added meanwhile still rejects it, as
+    it would have). Every other row is validated (a `Deferred` one here)
+    and stores its fingerprint. `sifted`: the caller has just taken the
+    unchanged rows out (`import_rows`, `_sift`): they are not looked up again.
 
     A fixed number of queries per batch: the fingerprints, lock the other
     existing accounts, the do-not-call lookup, insert the new accounts, read
@@ -113,7 +126,7 @@ def import_accounts(
         raise ValueError("import_accounts: each account may appear once per batch.")
     clock = _Clock(phases)
     with transaction.atomic():
-        result = _import_batch(rows, keys, actor, source, clock)
+        result = _import_batch(rows, keys, actor, source, clock, new_block_seq, sifted)
         clock.mark("write")
     clock.mark("commit")
     return result
@@ -156,18 +169,51 @@ def fingerprint(row: ImportRow) -> str:
 
 
 # The accounts of a batch as the fingerprint check needs them, unlocked: a
-# row skipped is a change of nothing, so it needs no lock.
+# row skipped is a change of nothing, so it needs no lock. With each, its
+# last audit entry's seq and action (the (account, -seq) index).
+_LAST_ENTRY = (
+    "(SELECT m.{column} FROM lcm_modechange m WHERE m.account_id = a.id "
+    "ORDER BY m.seq DESC LIMIT 1)"
+)
 _KNOWN = (
-    "SELECT a.id, a.account_number, a.country, a.campaign, a.import_fingerprint, "
-    "a.import_fingerprint_seq, (SELECT m.seq FROM lcm_modechange m WHERE m.account_id = a.id "
-    "ORDER BY m.seq DESC LIMIT 1) FROM lcm_account a WHERE a.account_number {keys}"
+    "SELECT a.id, a.account_number, a.import_fingerprint, a.import_fingerprint_seq, "  # noqa: S608
+    + _LAST_ENTRY.format(column="seq")
+    + ", "
+    + _LAST_ENTRY.format(column="action")
+    + ", a.first_name, a.last_name, a.campaign, a.country, a.time_zone, a.zip_code"
+    + " FROM lcm_account a WHERE a.account_number {keys}"
 )
 
 
-def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
-    """account_number → (id, country, campaign) of the rows whose account
-    stored their fingerprint, untouched since (its last entry is the one it
-    was stored with)."""
+@dataclass(frozen=True)
+class _Known:
+    """An account whose row is unchanged: what its checks need."""
+
+    pk: int
+    campaign: str
+    print_seq: int
+
+
+def untouched(stored_seq: int, last_seq: int | None, last_action: str | None) -> bool:
+    """Whether nothing but imports changed an account since its fingerprint
+    was stored with `stored_seq`, its last entry being `last_seq`
+    (`last_action`). Every audited change of an account appends an entry on
+    it; every import entry's transaction stores the print of the row it
+    came from. So: no entry at all, or the very entry the print was stored
+    with (an existing account's print keeps its last entry's seq), or an
+    import entry after the seq the print was stored with (a new account's
+    print is stored in its INSERT with the chain's head before its own
+    entries)."""
+    if last_seq is None or last_seq == stored_seq:
+        return True
+    return last_action == ModeChange.Action.IMPORT and last_seq > stored_seq
+
+
+def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
+    """The rows whose account stored their fingerprint, untouched since
+    (`untouched`), whose name fields are as stored (a change no entry
+    records, the console's, counts too)."""
+    keys = [row.account_number for row in rows]
     if connection.vendor == "postgresql":
         sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
     else:
@@ -175,11 +221,72 @@ def _unchanged(keys: list[str], prints: dict[str, str]) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    return {
-        number: (pk, country, campaign)
-        for pk, number, country, campaign, stored, stored_seq, last_seq in found
-        if stored and stored == prints[number] and stored_seq == (last_seq or 0)
-    }
+    names = {row.account_number: row.names for row in rows}
+    same = {}
+    for pk, number, stored, stored_seq, last_seq, last_action, *fields in found:
+        if not stored or stored != prints[number]:
+            continue
+        if not untouched(stored_seq, last_seq, last_action):
+            continue
+        stored_names = dict(zip(ACCOUNT_FIELDS, fields, strict=True))
+        if any(stored_names[name] != value for name, value in names[number].items()):
+            continue  # ("country" as the file spelt it: "us" reads again)
+        same[number] = _Known(pk, stored_names["campaign_id"], stored_seq)
+    return same
+
+
+def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejected], list]:
+    """Of rows naming distinct accounts: how many are unchanged (`_unchanged`)
+    and pass the do-not-call check, those of them it refuses, and the other
+    rows, in order, to import. Reads only. The check is made only for the
+    unchanged rows whose print is older than the list's last new block
+    (`new_block_seq()`), on the numbers their accounts' live modes hold
+    (the row's, identified when it was imported): one query for the prints,
+    and then two, the modes and `do_not_call.blocking_rows`."""
+    bulk.custom_plans()
+    prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
+    same = _unchanged(rows, prints)
+    if not same:
+        return 0, [], rows
+    rest = [row for row in rows if row.account_number not in same]
+    unchanged = len(rows) - len(rest)
+    seq = new_block_seq()
+    stale = [row for row in rows if row.account_number in same
+             and same[row.account_number].print_seq < seq]  # fmt: skip
+    if not stale:
+        return unchanged, [], rest
+    held = modes.live_batch([same[row.account_number].pk for row in stale])
+    checks, numbers = [], {}
+    for row in stale:
+        known = same[row.account_number]
+        ids = row.mode_columns if isinstance(row, Deferred) else row.modes
+        cleans = [(m, held[(known.pk, m)][1].clean) for m in sorted(ids) if (known.pk, m) in held]
+        numbers.update((clean, None) for _m, clean in cleans)
+        checks.append((row, known, cleans))
+    blocks = (
+        do_not_call.blocking_rows(
+            numbers,
+            account_ids=[known.pk for _row, known, _c in checks],
+            campaigns={known.campaign for _row, known, _c in checks},
+        )
+        if numbers
+        else []
+    )
+    refused = []
+    for row, known, cleans in checks:
+        reasons = []
+        for mode_id, clean in cleans:
+            blocked = do_not_call.first_blocking(
+                blocks, clean, account_id=known.pk, campaign=known.campaign
+            )
+            if blocked is not None:
+                reasons.append(
+                    f"{row.mode_column(mode_id)}: "
+                    + do_not_call.refusal(clean, blocked.number).message
+                )
+        if reasons:
+            refused.append(Rejected(row.line, row.account_number, " ".join(reasons)))
+    return unchanged - len(refused), refused, rest
 
 
 _LAST_SEQ = Subquery(
@@ -187,16 +294,29 @@ _LAST_SEQ = Subquery(
 )
 
 
-def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
+def _import_batch(
+    rows, keys, actor, source, clock: _Clock, new_block_seq, sifted=False
+) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
-    prints = {row.account_number: fingerprint(row) for row in rows}
-    same = _unchanged(keys, prints)
+    prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
+    same = {} if sifted else _unchanged(rows, prints)
     clock.mark("fingerprints")
-    original_rows = rows
-    if same:
-        rows = [row for row in rows if row.account_number not in same]
+    same_rows = [row for row in rows if row.account_number in same]
+    if same or any(isinstance(row, Deferred) for row in rows):
+        pending = []
+        for row in rows:
+            if row.account_number in same:
+                continue
+            if isinstance(row, Deferred):  # not unchanged: validated now
+                row = row.validated()
+                if isinstance(row, Rejected):
+                    result.rejected.append(row)
+                    continue
+            pending.append(row)
+        rows = pending
         keys = [row.account_number for row in rows]
+        clock.mark("validate")
 
     existing = (
         {
@@ -246,38 +366,49 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
             result.rejected.append(Rejected(row.line, row.account_number, "; ".join(problems)))
         else:
             planned.append((row, row_modes))
-    # The unchanged rows: only the do-not-call check, their numbers as their
-    # accounts' countries identify them (valid there when imported: still).
-    same_rows = []
-    for row in original_rows:
-        if row.account_number in same:
-            _pk, stored_country, _campaign = same[row.account_number]
-            country = row.names.get("country", stored_country)
-            cleans = [(m, _identified(row.modes[m].clean, country)) for m in sorted(row.modes)]
+    # The chain's head before the do-not-call read: new accounts store it
+    # with their print (`_create_missing`), a check made after every entry
+    # up to it.
+    head = _head_seq() if any(row.account_number not in existing for row, _ in planned) else 0
+    # The unchanged rows: only the do-not-call check, and only those whose
+    # print is older than the list's last new block; their numbers are those
+    # their accounts' live modes hold (the row's, identified when imported).
+    checked_same = []
+    if same_rows:
+        if new_block_seq is None:
+            new_block_seq = do_not_call.last_new_block_seq()
+        stale = [row for row in same_rows if same[row.account_number].print_seq < new_block_seq]
+        held = modes.live_batch([same[row.account_number].pk for row in stale]) if stale else {}
+        for row in stale:
+            pk = same[row.account_number].pk
+            ids = row.mode_columns if isinstance(row, Deferred) else row.modes
+            cleans = [(m, held[(pk, m)][1].clean) for m in sorted(ids) if (pk, m) in held]
             numbers.update((clean, None) for _m, clean in cleans)
-            same_rows.append((row, cleans))
+            checked_same.append((row, cleans))
+        result.rows += len(same_rows) - len(stale)  # unchanged, nothing to check
 
     # Every block that may refuse a number of the batch, in one query: number
     # blocks (every campaign, or a row's campaign) and the existing accounts'
     # whole-contact blocks.
     def campaign_of(row):
         if row.account_number in same:
-            return row.names.get("campaign", same[row.account_number][2])
+            return same[row.account_number].campaign
         account = existing.get(row.account_number)
         return row.names.get("campaign_id", account.campaign_id if account else "")
 
     def account_id_of(row):
         if row.account_number in same:
-            return same[row.account_number][0]
+            return same[row.account_number].pk
         account = existing.get(row.account_number)
         return account.pk if account else None
 
     blocks = (
         do_not_call.blocking_rows(
             numbers,
-            account_ids=[a.pk for a in existing.values()] + [v[0] for v in same.values()],
+            account_ids=[a.pk for a in existing.values()]
+            + [same[row.account_number].pk for row, _ in checked_same],
             campaigns={campaign_of(row) for row, _ in planned}
-            | {campaign_of(row) for row, _ in same_rows},
+            | {campaign_of(row) for row, _ in checked_same},
         )
         if numbers
         else []
@@ -304,7 +435,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
         else:
             kept.append((row, row_modes))
-    for row, cleans in same_rows:
+    for row, cleans in checked_same:
         if refused := refusals(row, cleans):
             result.rejected.append(Rejected(row.line, row.account_number, " ".join(refused)))
         else:
@@ -314,7 +445,7 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
         return result
 
     result.campaigns_created = campaigns.ensure(campaign_of(row) for row, _ in kept)
-    accounts = _create_missing([row for row, _ in kept], existing, result)
+    accounts, created = _create_missing([row for row, _ in kept], existing, prints, head, result)
     renamed = []
     for row, _ in kept:
         account = accounts[row.account_number]
@@ -348,20 +479,27 @@ def _import_batch(rows, keys, actor, source, clock: _Clock) -> ImportResult:
     entries = modes.write_batch(changes, by=by)
     clock.mark("modes and audit")
 
-    # Each kept row's fingerprint, with the seq of its account's last entry.
+    # Each kept row's fingerprint, with the seq of its account's last entry:
+    # new accounts got theirs in their INSERT (`_create_missing`); only the
+    # other accounts whose stored print or seq moved are updated.
     last_seq = {a.pk: getattr(a, "last_seq", None) or 0 for a in accounts.values()}
     for entry in entries:
         last_seq[entry.account_id] = max(last_seq[entry.account_id], entry.seq)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE lcm_account SET import_fingerprint = %s, import_fingerprint_seq = %s "
-            "WHERE id = %s",
-            [
-                (prints[row.account_number], last_seq[accounts[row.account_number].pk],
-                 accounts[row.account_number].pk)
-                for row, _ in kept
-            ],
-        )  # fmt: skip
+    stale = []
+    for row, _ in kept:
+        account = accounts[row.account_number]
+        if account.pk in created:
+            continue
+        stored = (prints[row.account_number], last_seq[account.pk])
+        if (account.import_fingerprint, account.import_fingerprint_seq) != stored:
+            stale.append((*stored, account.pk))
+    if stale:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE lcm_account SET import_fingerprint = %s, import_fingerprint_seq = %s "
+                "WHERE id = %s",
+                stale,
+            )
     clock.mark("fingerprints")
 
     result.rows += len(kept)
@@ -382,26 +520,57 @@ def _identified(clean: CleanNumber, country: str) -> CleanNumber:
 
 
 def _create_missing(
-    rows: list[ImportRow], existing: dict[str, Account], result: ImportResult
-) -> dict[str, Account]:
-    """The batch's accounts by key, missing ones inserted. A key that another
-    transaction inserts meanwhile is skipped by the insert and read back
-    (locked, in pk order, so two imports never deadlock)."""
+    rows: list[ImportRow],
+    existing: dict[str, Account],
+    prints: dict[str, str],
+    head: int,
+    result: ImportResult,
+) -> tuple[dict[str, Account], set[int]]:
+    """The batch's accounts by key, missing ones inserted, and the ids of
+    those this batch inserted. A key that another transaction inserts
+    meanwhile is skipped by the insert and read back (locked, in pk order,
+    so two imports never deadlock).
+
+    A new account's fingerprint is written in its INSERT, with `head`, the
+    seq of the chain's head before this batch's do-not-call check: its own
+    entries, appended next, all come after it (`untouched`), and the check
+    saw every block of an entry up to it."""
     accounts = dict(existing)
     missing = [row for row in rows if row.account_number not in accounts]
+    created: set[int] = set()
     if missing:
         Account.objects.bulk_create(
-            [Account(account_number=row.account_number, **row.names) for row in missing],
+            [
+                Account(
+                    account_number=row.account_number,
+                    **row.names,
+                    import_fingerprint=prints[row.account_number],
+                    import_fingerprint_seq=head,
+                )
+                for row in missing
+            ],
             ignore_conflicts=True,
         )
-        accounts.update(
-            (a.account_number, a)
-            for a in Account.objects.select_for_update()
+        for account in (
+            Account.objects.select_for_update()
             .filter(account_number__in=[row.account_number for row in missing])
             .order_by("pk")
-        )
+        ):
+            accounts[account.account_number] = account
+            if (account.import_fingerprint, account.import_fingerprint_seq) == (
+                prints[account.account_number], head
+            ):  # fmt: skip
+                created.add(account.pk)
         result.accounts_created = len(missing)
-    return accounts
+    return accounts, created
+
+
+def _head_seq() -> int:
+    """The seq of the audit chain's last entry (0: none), unlocked."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq FROM lcm_modechange ORDER BY seq DESC LIMIT 1")
+        found = cursor.fetchone()
+    return found[0] if found else 0
 
 
 def _stop_on_fault(exc: DatabaseError) -> None:
@@ -510,6 +679,7 @@ def import_rows(
     run: ImportRun | None = None,
     on_batch_committed: Callable[[ImportRun, int], None] | None = None,
     source: str = "import",
+    defer: Deferral | None = None,
 ) -> ImportRun:
     """Import what a reader of `lcm.imports` yields, `batch_size` rows per
     transaction (`import_accounts`), so memory stays flat on any file and a
@@ -541,6 +711,11 @@ def import_rows(
 
     `source`: the audit entries' source app ("import"; a background job
     names itself, `lcm.actions.import_jobs`).
+
+    `defer`: the reader's (`lcm.imports.read_csv(defer=…)`), turned on
+    while most rows of the last batch were unchanged, off otherwise: the
+    reader then hands rows over unvalidated, and only those that are not
+    unchanged are validated, here (`import_accounts`).
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
     run = ImportRun() if run is None else run
@@ -567,14 +742,18 @@ def import_rows(
         with transaction.atomic() if dry_run else nullcontext():
             try:
                 results.append(
-                    import_accounts(rows=rows, actor=actor, source=source, phases=phases)
+                    import_accounts(
+                        rows=rows, actor=actor, source=source, phases=phases, sifted=True
+                    )
                 )
             except DatabaseError as exc:
                 _stop_on_fault(exc)
                 for row in rows:
                     try:
                         results.append(
-                            import_accounts(rows=[row], actor=actor, source=source, phases=phases)
+                            import_accounts(
+                                rows=[row], actor=actor, source=source, phases=phases, sifted=True
+                            )
                         )
                     except DatabaseError as exc:
                         _stop_on_fault(exc)
@@ -591,26 +770,67 @@ def import_rows(
             run.total.add(result)
         committed(through)
 
-    batch: dict[str, ImportRow] = {}
+    new_block: list[int] = []  # do_not_call.last_new_block_seq, once a run
+
+    def new_block_seq() -> int:
+        if not new_block:
+            new_block.append(do_not_call.last_new_block_seq())
+        return new_block[0]
+
+    def flush(window: dict[str, tuple[ImportRow | Deferred, int]], end: int) -> None:
+        """The window's unchanged rows counted (`_sift`), the others written
+        `batch_size` at a time, and the rejected items reported in file
+        order between them; `end`: the items read so far."""
+        rows = [item for item, _ in window.values()]
+        at = {row.account_number: position for row, position in window.values()}
+        window.clear()
+        if rows:
+            clock = _Clock(run.phases)
+            with transaction.atomic():  # reads only; plans for its keys (custom_plans)
+                unchanged, refused, rest = _sift(rows, new_block_seq)
+            clock.mark("unchanged rows")
+            pending.extend((at[r.account_number], r) for r in refused)
+            pending.sort(key=lambda found: found[0])
+            run.total.add(ImportResult(rows=unchanged))
+            if defer is not None:
+                defer.set(2 * unchanged > len(rows))
+        else:
+            rest = []
+
+        def report(before: int) -> None:
+            while pending and pending[0][0] < before:
+                reject([pending.pop(0)[1]])
+
+        for start in range(0, len(rest), batch_size):
+            chunk = rest[start : start + batch_size]
+            last = at[chunk[-1].account_number]
+            report(last)
+            # Items up to the chunk's last row: committed, unchanged or reported.
+            write({row.account_number: row for row in chunk}, last)
+        report(end + 1)
+        committed(end)
+
+    window: dict[str, tuple[ImportRow | Deferred, int]] = {}
+    pending: list[tuple[int, Rejected]] = []  # (position, item) not reported yet
+    size = max(SIFT_ROWS, batch_size)
     reader = _ReadAhead(items, run.phases)
     try:
         try:
             for item in reader:
                 run.read += 1
                 if isinstance(item, Rejected):
-                    reject([item])
+                    pending.append((run.read, item))
                 else:
-                    if item.account_number in batch:
-                        write(batch, run.read - 1)
-                    batch[item.account_number] = item
-                    if len(batch) >= batch_size:
-                        write(batch, run.read)
+                    if item.account_number in window:
+                        flush(window, run.read - 1)
+                    window[item.account_number] = (item, run.read)
+                if len(window) + len(pending) >= size:
+                    flush(window, run.read)
                 if progress_every and on_progress and run.read % progress_every == 0:
                     on_progress(run)
         except ImportFileError as exc:
             run.broken = exc
-        write(batch, run.read)
-        committed(run.read)  # the tail's rejected items, final
+        flush(window, run.read)
     finally:
         reader.close()
     return run

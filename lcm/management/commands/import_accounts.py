@@ -138,15 +138,19 @@ class Command(BaseCommand):
 
     def _import(self, stream, path, fmt, actor, options):
         mode_types = list(ModeType.objects.all())
+        defer = imports.Deferral()  # unchanged rows skip validation (import_rows)
         if fmt == "csv":
             rows = imports.read_csv(
                 stream,
                 mode_types=mode_types,
                 encoding=options["encoding"],
                 delimiter=options["delimiter"],
+                defer=defer,
             )
         else:
-            rows = imports.read_jsonl(stream, mode_types=mode_types, encoding=options["encoding"])
+            rows = imports.read_jsonl(
+                stream, mode_types=mode_types, encoding=options["encoding"], defer=defer
+            )
 
         self.started = time.monotonic()
         self.stream = stream
@@ -163,6 +167,7 @@ class Command(BaseCommand):
                 progress_every=BAR_EVERY_ROWS if self.bar else options["progress_every"],
                 on_progress=self._draw if self.bar else self._progress,
                 run=run,
+                defer=defer,
             )
         except errors.DatabaseUnavailable as fault:
             if self.bar:
