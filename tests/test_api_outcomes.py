@@ -4,8 +4,8 @@ outcome (a later one replaces it), every error of the spec, audit entry
 counts, and a DNC outcome made by SetDNC's own write."""
 
 import datetime as dt
-import io
 import decimal
+import io
 
 import pytest
 import time_machine
