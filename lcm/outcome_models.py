@@ -17,7 +17,7 @@ from django.db.models import Q
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 STATE_UNKNOWN = '"{state}" is not a US state code; use two letters such as TX or FL.'
 DAY_HALF = "Give {day} both a start and an end, or neither (no calls on a {day})."
-DAY_ORDER = "{day}'s hours must end after they start; they cannot run over midnight."
+DAY_ORDER = "The hours of {day} must end after they start: they cannot run over midnight."
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 

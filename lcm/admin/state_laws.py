@@ -45,6 +45,7 @@ class StateLawAdmin(PlainWords, admin.ModelAdmin):
     list_display = ["state", "weekdays", "saturday", "sunday", "voicemail_allowed", "note"]
     search_fields = ["=state"]
     inlines = [BarredDateInline]
+    change_list_template = "admin/lcm/statelaw/change_list.html"
     fieldsets = [
         (None, {"fields": ["state", "voicemail_allowed", "note"], "description": NOT_LEGAL_ADVICE}),
         *(
@@ -70,7 +71,7 @@ class StateLawAdmin(PlainWords, admin.ModelAdmin):
         return _hours(obj, 6)
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"subtitle": NOT_LEGAL_ADVICE, **(extra_context or {})}
+        extra = {"not_legal_advice": NOT_LEGAL_ADVICE, **(extra_context or {})}
         return super().changelist_view(request, extra_context=extra)
 
     def save_model(self, request, obj, form, change):
