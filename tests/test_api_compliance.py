@@ -358,8 +358,6 @@ def test_a_campaign_by_its_name(dialer):
         ({"contacts": [{"requestid": "r", "lcmkey": DAVID, "ModeID": 0}]}, "contacts[0].ModeID"),
         ({"contacts": [{"requestid": "r", "lcmkey": DAVID, "uniqueid1": 5}]},
          "contacts[0].uniqueid1"),
-        ({"contacts": [{"requestid": "r", "lcmkey": DAVID}, {"requestid": "r", "lcmkey": MARIA}]},
-         "contacts[1].requestid"),
     ],
 )  # fmt: skip
 @pytest.mark.django_db
@@ -399,3 +397,11 @@ def test_the_queries_do_not_grow_with_the_contacts(dialer):
     # their barred dates.
     assert hundred == 10, hundred
     assert {r["State"] for r in results} == {"DC", "TX"}
+
+
+@pytest.mark.django_db
+def test_a_repeated_requestid_is_refused_naming_the_later_contact(dialer):
+    contacts = [{"requestid": "r", "lcmkey": DAVID}, {"requestid": "r", "lcmkey": MARIA}]
+    error = error_of(dialer.post(WEBSERVICE, body(contacts), format="json"), 400,
+                     "repeated_requestid")  # fmt: skip
+    assert list(error["fields"]) == ["contacts[1].requestid"]

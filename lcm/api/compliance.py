@@ -13,25 +13,36 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lcm import errors
 from lcm.actions import RequestContext, compliance
 
 from .serializers import (
+    MAX_MODE_ID,
+    MODE_ID_STRING,
+    NO_NUL,
+    NON_BLANK,
     MessageData,
     ModeIdField,
     StrictBooleanField,
     StrictCharField,
-    _ModeIdSchema,
-    _text,
 )
 
 UNIQUE_ID = re.compile(r"uniqueid[1-9][0-9]?")
 MAX_UNIQUE_ID = 255
 CONTACTS_COUNT = f"Send from 1 to {compliance.MAX_CONTACTS} contacts."
 NOT_AN_OBJECT = "Each contact must be a JSON object."
-REPEATED_REQUEST_ID = "requestid {requestid!r} is repeated: each contact needs its own."
+REPEATED_REQUEST_ID = "This requestid is already used by an earlier contact: each needs its own."
+
+
+class RepeatedRequestId(errors.InvalidInput):
+    """Two contacts with one requestid: a rule no JSON schema can say."""
+
+    code = "repeated_requestid"
+
+
 VOICEMAIL_NEEDS_STATE_LAW = "voicemailcheck needs statelawcheck: voicemail is judged on state law."
 
 
@@ -65,7 +76,7 @@ _UNIQUE_ID_VALUE = StrictCharField(
 
 def _contacts(raw: list) -> list[compliance.ContactRequest]:
     fields: dict[str, list[str]] = {}
-    requests, seen = [], set()
+    requests, seen, repeated = [], set(), []
     for index, item in enumerate(raw):
         where = f"contacts[{index}]"
         if not isinstance(item, dict):
@@ -85,7 +96,7 @@ def _contacts(raw: list) -> list[compliance.ContactRequest]:
                 fields[f"{where}.{key}"] = [str(p) for p in exc.detail]
         requestid = valid["requestid"]
         if requestid in seen:
-            fields[f"{where}.requestid"] = [REPEATED_REQUEST_ID.format(requestid=requestid)]
+            repeated.append(f"{where}.requestid")
         seen.add(requestid)
         requests.append(
             compliance.ContactRequest(
@@ -97,6 +108,11 @@ def _contacts(raw: list) -> list[compliance.ContactRequest]:
         )
     if fields:
         raise errors.InvalidInput("Invalid data: " + ", ".join(sorted(fields)) + ".", fields=fields)
+    if repeated:
+        raise RepeatedRequestId(
+            "Each contact needs its own requestid: " + ", ".join(repeated) + " repeat one.",
+            fields={where: [REPEATED_REQUEST_ID] for where in repeated},
+        )
     return requests
 
 
@@ -125,32 +141,75 @@ def compliance_check(data: dict, *, user, context: RequestContext) -> dict:
 # --- OpenAPI shapes -------------------------------------------------------------
 
 
-class ContactSchema(serializers.Serializer):
-    class Meta:
-        ref_name = "ComplianceContact"
-
-    requestid = _text(64, "Unique in the request; echoed.")
-    lcmkey = _text(128, "The contact's LCM key (AccountNumber).")
-    ModeID = _ModeIdSchema(required=False)
-    uniqueid1 = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=MAX_UNIQUE_ID,
-        help_text="Optional, echoed; so are uniqueid2 … uniqueid99.",
-    )
+def _string(max_length: int, description: str, pattern: str = NON_BLANK) -> dict:
+    return {
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": pattern,
+        "description": description,
+    }
 
 
-class ComplianceCheckDataSchema(serializers.Serializer):
-    class Meta:
-        ref_name = "ComplianceCheckData"
+# ComplianceCheck's data as one JSON schema: its cross-field rule (voicemail
+# needs state law) is part of the contract, so the schema says it too. What
+# it cannot say: `requestid` unique in the request (400
+# `repeated_requestid`, tests/test_schema_fuzz.py knows it).
+COMPLIANCE_CHECK_DATA = {
+    "type": "object",
+    "properties": {
+        "campaignname": _string(100, "A CampaignID, else a CampaignName (demo: Spring)."),
+        "greenzonecheck": {"type": "boolean", "description": "Judge the calling window."},
+        "statelawcheck": {"type": "boolean", "description": "Judge the state's calling rule."},
+        "voicemailcheck": {
+            "type": "boolean",
+            "description": "Judge whether voicemail may be left; needs statelawcheck.",
+        },
+        "contacts": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": compliance.MAX_CONTACTS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "requestid": _string(64, "Unique in the request; echoed."),
+                    "lcmkey": _string(128, "The contact's LCM key (AccountNumber)."),
+                    "ModeID": {
+                        "oneOf": [
+                            {"type": "integer", "minimum": 1, "maximum": MAX_MODE_ID},
+                            {"type": "string", "pattern": MODE_ID_STRING},
+                        ],
+                        "description": "Optional: the mode to judge (default: the lowest live).",
+                    },
+                    "uniqueid1": _string(
+                        MAX_UNIQUE_ID, "Optional, echoed; so are uniqueid2 … uniqueid99.", NO_NUL
+                    ),
+                },
+                "required": ["requestid", "lcmkey"],
+            },
+            "description": f"1 to {compliance.MAX_CONTACTS} contacts, judged in this order.",
+        },
+    },
+    "required": ["campaignname", "greenzonecheck", "statelawcheck", "voicemailcheck", "contacts"],
+    "allOf": [
+        {
+            "oneOf": [
+                {"properties": {"voicemailcheck": {"enum": [False]}}},
+                {
+                    "properties": {
+                        "voicemailcheck": {"enum": [True]},
+                        "statelawcheck": {"enum": [True]},
+                    }
+                },
+            ]
+        }
+    ],
+    "description": "Keys the message does not define are ignored.",
+}
 
-    campaignname = _text(100, "A CampaignID, else a CampaignName (demo: Spring).")
-    greenzonecheck = serializers.BooleanField(help_text="Judge the calling window.")
-    statelawcheck = serializers.BooleanField(help_text="Judge the state's calling rule.")
-    voicemailcheck = serializers.BooleanField(
-        help_text="Judge whether voicemail may be left; needs statelawcheck."
-    )
-    contacts = ContactSchema(many=True, min_length=1, max_length=compliance.MAX_CONTACTS)
+
+@extend_schema_field(COMPLIANCE_CHECK_DATA)
+class ComplianceCheckDataSchema(serializers.Field):
+    pass
 
 
 class ContactError(serializers.Serializer):

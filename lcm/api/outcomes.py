@@ -29,7 +29,7 @@ from .serializers import (
     _text,
 )
 
-MAX_OUTCOME_ID = 2**31 - 1
+MAX_OUTCOME_ID = 999_999_999  # nine digits: a pattern can say it
 MAX_COMMENTS = 500
 MAX_TARGET_AMOUNT = decimal.Decimal("999999999999.99")
 _AMOUNT = re.compile(r"\s*([0-9]{1,12})(?:\.([0-9]{1,2}))?\s*", re.ASCII)
@@ -63,26 +63,26 @@ class VendorIntegerField(serializers.Field):
 
 
 class AmountField(serializers.Field):
-    """A number ≥ 0 with at most two decimals: a JSON number or a string of
-    digits (`120.50`)."""
+    """A number ≥ 0: a JSON number (rounded to the cent) or a string of digits
+    with at most two decimals (`120.50`)."""
 
     default_error_messages = {
-        "invalid": "Must be a number from 0 to 999999999999.99, with at most two decimals."
+        "invalid": "Must be a number from 0 to 999999999999.99 (a string: at most two decimals)."
     }
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, int):
-            data = str(data)
-        elif isinstance(data, float):
-            data = repr(data) if abs(data) < 1e13 else "x"
+        if isinstance(data, int | float):  # a JSON number: to the cent (ours)
+            value = decimal.Decimal(repr(data)) if isinstance(data, float) else None
+            if value is None:
+                value = decimal.Decimal(data) if abs(data) < 10**13 else MAX_TARGET_AMOUNT * 2
+            if not value.is_finite() or not 0 <= value <= MAX_TARGET_AMOUNT:
+                self.fail("invalid")
+            return value.quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
         if not isinstance(data, str) or _AMOUNT.fullmatch(data) is None:
             self.fail("invalid")
-        value = decimal.Decimal(data.strip())
-        if value > MAX_TARGET_AMOUNT:
-            self.fail("invalid")
-        return value.quantize(decimal.Decimal("0.01"))
+        return decimal.Decimal(data.strip()).quantize(decimal.Decimal("0.01"))
 
     def to_representation(self, value):
         return value
@@ -168,7 +168,12 @@ def set_business_outcome_with_call_outcome(data: dict, *, user, context: Request
 
 # --- OpenAPI shapes -------------------------------------------------------------
 
-_NUMBER_STRING = r"^\s*\+?[0-9]+\s*$"
+# The strings `inputs.bounded_int` takes within each bound: spaces, an optional +,
+# leading zeros, then the digits.
+NUMBER_STRINGS = {
+    100: r"^\s*\+?0*(?:[0-9]|[1-9][0-9]|100)\s*$",
+    MAX_OUTCOME_ID: r"^\s*\+?0*[0-9]{1,9}\s*$",
+}
 
 
 def _vendor_integer(minimum: int, maximum: int, description: str, **kwargs):
@@ -178,7 +183,7 @@ def _vendor_integer(minimum: int, maximum: int, description: str, **kwargs):
         {
             "oneOf": [
                 {"type": "integer", "minimum": minimum, "maximum": maximum},
-                {"type": "string", "pattern": _NUMBER_STRING},
+                {"type": "string", "pattern": NUMBER_STRINGS[maximum]},
             ],
             "description": description,
         }
@@ -195,10 +200,11 @@ def _amount(**kwargs):
     @extend_schema_field(
         {
             "oneOf": [
-                {"type": "number", "minimum": 0, "maximum": 999999999999.99},
+                {"type": "number", "minimum": 0, "maximum": 999999999999.99},  # to the cent
                 {"type": "string", "pattern": r"^\s*[0-9]{1,12}(\.[0-9]{1,2})?\s*$"},
             ],
-            "description": "Optional, default 0: a number ≥ 0, at most two decimals.",
+            "description": "Optional, default 0: a number ≥ 0 (rounded to the cent), or a "
+            "string of digits with at most two decimals.",
         }
     )
     class Amount(serializers.Field):
