@@ -388,3 +388,22 @@ class NotCheckpointed(Conflict):
 
 class UnknownCheckpoint(NotFound):
     code = "unknown_checkpoint"
+
+
+# --- Outcomes and ComplianceCheck (campaign-services.md sections 4 and 5) ----------
+
+UNKNOWN_BUSINESS_OUTCOME = "{field} {value} is not an outcome of campaign {campaign}."
+UNKNOWN_CALL_OUTCOME = "CallOutcome {value!r} is not a telephony outcome (SetCallOutComeOffline)."
+DNC_END_DATE_REQUIRED = (
+    "DNCBlockEndDate is required: campaign {campaign} lets the agent choose how long a "
+    "do-not-call outcome blocks (Agent Selection)."
+)
+UNKNOWN_CAMPAIGN = "Unknown campaign: {name}"
+
+
+class UnknownOutcome(InvalidInput):
+    code = "unknown_outcome"
+
+
+class UnknownCampaign(NotFound):
+    code = "unknown_campaign"

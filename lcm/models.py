@@ -748,6 +748,8 @@ class ModeChange(models.Model):
         CALLBACK = "callback", "Callback"
         ERASE = "erase", "Personal data erased"
         CAMPAIGN = "campaign", "Campaign settings"
+        OUTCOME = "outcome", "Call outcome"
+        STATE_LAW = "state_law", "State calling rule"
 
     # The actions that change modes, and so may be reverted; the others
     # change a list (do-not-call, callbacks) and are undone there.
@@ -849,8 +851,9 @@ class ModeChange(models.Model):
     details = models.JSONField(
         null=True,
         blank=True,
-        help_text="A campaign entry's settings before and after (lcm.actions.campaigns). "
-        "Null on every other entry (and left out of its hash).",
+        help_text="A campaign or state calling rule entry's settings before and after "
+        "(lcm.actions.campaigns, lcm.actions.compliance), or a call outcome's before and "
+        "after (lcm.actions.outcomes). Null on every other entry (and left out of its hash).",
     )
 
     prev_hash = models.CharField(max_length=64, editable=False)
@@ -1130,3 +1133,11 @@ class AuditTreeState(models.Model):
 
 # Imports as background jobs: their tables live in a module of their own.
 from .import_job_models import ImportJob, ImportJobEvent, ImportJobRejected  # noqa: E402, F401
+
+# Outcomes and state law (campaign-services.md sections 4 and 5).
+from .outcome_models import (  # noqa: E402, F401
+    CallOutcome,
+    StateLaw,
+    StateLawBarredDate,
+    TelephonyOutcome,
+)

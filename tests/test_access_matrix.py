@@ -47,6 +47,7 @@ from lcm.models import (
     Campaign,
     ContactMode,
     DoNotCallNumber,
+    StateLaw,
 )
 
 from .conftest import DEMO_PASSWORD, WEBSERVICE, envelope, snapshot
@@ -384,6 +385,8 @@ ADMIN = [
     *model_pages("lcm.modetype",      ALL,        SUP_NOT_AUD, ALL,    SUP_NOT_AUD, ALL),
     # Campaigns: supervisors edit them (each save audited); never deleted.
     *model_pages("lcm.campaign",      ALL,        SUP_NOT_AUD, ALL,    NOBODY,      ALL),
+    # State calling rules: supervisors edit and remove them (each audited).
+    *model_pages("lcm.statelaw",      ALL,        SUP_NOT_AUD, ALL,    SUP_NOT_AUD, ALL),
     # The agent session history: only the superuser (no group holds its
     # view permission; see the report of issue 7).
     *model_pages("lcm.agentsessionevent", ROOT_ONLY, NOBODY,   ROOT_ONLY, NOBODY,   ROOT_ONLY),
@@ -519,6 +522,7 @@ def _build_world() -> World:
         "lcm.donotcallnumber": DoNotCallNumber.objects.get(number="2025550199").pk,
         "lcm.modetype": 3,
         "lcm.campaign": Campaign.objects.get(code="Spring").pk,
+        "lcm.statelaw": StateLaw.objects.get(state="TX").pk,
         "lcm.agentsessionevent": event.pk,
         "lcm.modechange": entry.pk,
         "lcm.callback": callback.pk,

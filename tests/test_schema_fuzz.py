@@ -41,6 +41,10 @@ DATA_RULE_CODES = {
         "period_in_the_past",
         "end_before_start",
         "invalid_date",
+        # Which outcomes a campaign and the telephony catalogue hold (outcomes), and
+        # ComplianceCheck's requestids unique in a request, which no JSON schema can say.
+        "unknown_outcome",
+        "repeated_requestid",
     },
     422: {"idempotency_key_reused"},
 }

@@ -589,6 +589,7 @@ def block(
     expires_at: datetime | None,
     comments: str,
     entry: ModeChange,
+    append: bool = True,
 ) -> tuple[DoNotCallNumber, bool]:
     """SetDNC's write, for the caller that checked the call, the agent's
     identity and pre-requisites, and holds the lock of `account`
@@ -600,7 +601,12 @@ def block(
     The same block (scope, number or contact, campaign, period) already
     standing changes nothing: returns it and False. Otherwise returns the
     new entry and True, after appending `entry` (who, call, scope, period,
-    comment) to the audit chain, as the transaction's last write."""
+    comment) to the audit chain, as the transaction's last write.
+
+    `append` False (a DNC outcome, `lcm.actions.outcomes`): the same block,
+    and `entry` filled the same way (its `do_not_call` part; event
+    `unchanged` when the block already stood), but the caller appends it,
+    as the one entry of its request."""
     campaign = account.campaign_id if campaign_specific else ""
     same = DoNotCallNumber.objects.select_for_update().filter(
         lifted_at=None, campaign=campaign, starts_at=starts_at, expires_at=expires_at
@@ -611,6 +617,18 @@ def block(
         same = same.filter(scope=DoNotCallNumber.Scope.CONTACT, account=account)
     existing = same.order_by("pk").first()
     if existing is not None:
+        if not append:
+            _fill_entry(entry, account, number, mode_id)
+            entry.do_not_call = {
+                "event": "unchanged",
+                "entry": existing.pk,
+                "scope": existing.scope,
+                "number": existing.number,
+                "campaign": campaign,
+                "starts_at": _iso(starts_at),
+                "expires_at": _iso(expires_at),
+                "comments": comments,
+            }
         return existing, False
     row = DoNotCallNumber.objects.create(
         scope=DoNotCallNumber.Scope.NUMBER if number else DoNotCallNumber.Scope.CONTACT,
@@ -629,14 +647,7 @@ def block(
         starts_at=starts_at,
         expires_at=expires_at,
     )
-    entry.action = ModeChange.Action.DO_NOT_CALL
-    entry.account = account
-    entry.account_number = account.account_number
-    entry.mode_id = mode_id if number else 0
-    entry.old_number = entry.new_number = number.number if number else ""
-    entry.new_number_e164 = number.e164 if number else ""
-    entry.deleted_modes = []
-    entry.modes = []  # no mode's state changed: the list did
+    _fill_entry(entry, account, number, mode_id)
     entry.do_not_call = {
         "event": "block",
         "entry": row.pk,
@@ -648,8 +659,22 @@ def block(
         "comments": comments,
         "live_modes_flagged": _flagged(number, account, campaign),
     }
-    append_entry(entry)
+    if append:
+        append_entry(entry)
     return row, True
+
+
+def _fill_entry(
+    entry: ModeChange, account: Account, number: CleanNumber | None, mode_id: int | None
+) -> None:
+    entry.action = ModeChange.Action.DO_NOT_CALL
+    entry.account = account
+    entry.account_number = account.account_number
+    entry.mode_id = mode_id if number else 0
+    entry.old_number = entry.new_number = number.number if number else ""
+    entry.new_number_e164 = number.e164 if number else ""
+    entry.deleted_modes = []
+    entry.modes = []  # no mode's state changed: the list did
 
 
 # --- Lifting a block (the supervisors' console) --------------------------------------

@@ -43,7 +43,7 @@ from lcm.models import (
     ModeChange,
 )
 
-from . import RequestContext, business_fields, callbacks, do_not_call, modes, permissions
+from . import RequestContext, business_fields, callbacks, do_not_call, modes, outcomes, permissions
 
 ERASE_CONTACT = permissions.ERASE_CONTACT
 ERASE_SOURCE = "erase_contact"
@@ -167,6 +167,7 @@ def erase_contact(
     mode_count = modes.erase_numbers(account, by=by, now=now)
     callback_count = callbacks.erase_for_account(account, by=by, now=now)
     dnc_count = do_not_call.erase_comments(account)
+    outcomes.erase_comments(account)  # the agents' comments on the call outcomes
     field_count = business_fields.erase_for_account(account)
     Account.objects.filter(pk=account.pk).update(first_name="", last_name="", zip_code="")
     # Stored replies to retried requests may quote the numbers: forget them
@@ -196,6 +197,7 @@ def _holds_personal_data(account: Account) -> bool:
         or ContactMode.objects.filter(account=account).exclude(number="").exists()
         or Callback.objects.filter(account=account).exclude(number="", comments="").exists()
         or business_fields.holds_values(account)
+        or outcomes.holds_comments(account)
     )
 
 

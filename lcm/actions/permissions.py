@@ -104,6 +104,46 @@ def may_read_any_contact(user: User) -> bool:
     return may_act_for_any_agent(user) or may(user, VIEW_MODES)
 
 
+def agent_pk_of(user: User) -> int | None:
+    """The Agent row of `user` (an agent's token), or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    from lcm.models import Agent
+
+    return Agent.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+
+
+def require_account_reader(user: User, account_id: int, account_number: str) -> None:
+    """The read rule of GetContactModes without a callid, for every read of
+    one account (SetCallOutComeOffline): integrations and staff with view
+    rights read any account; an agent, the accounts of its own calls, while
+    it is logged in or on an active call (else 409 `prerequisite_failed`)."""
+    if may_read_any_contact(user):
+        return
+    agent_pk = agent_pk_of(user)
+    if agent_pk is None:
+        raise errors.NotAllowed("You may not read this account.")
+    from lcm.models import Call
+
+    if not Call.objects.filter(account_id=account_id, agent_id=agent_pk).exists():
+        raise errors.NotAllowed(f"You have no call on account {account_number}.")
+    require_agent_present(agent_pk)
+
+
+def require_agent_present(agent_pk: int) -> None:
+    """The vendor's pre-requisite: the agent is logged in or on an active call."""
+    from lcm.models import Agent, Call
+
+    if Agent.objects.filter(pk=agent_pk, is_logged_in=True).exists():
+        return
+    if Call.objects.filter(agent_id=agent_pk, state=Call.State.ACTIVE).exists():
+        return
+    raise errors.PrerequisiteFailed(
+        "The agent is not logged in and is on no active call.",
+        msg="The agent must be on an active call or logged in.",
+    )
+
+
 def username(user: User, default: str = "") -> str:
     """Who to record as the author: the user's name, else `default`."""
     return user.get_username() if user is not None and user.is_authenticated else default

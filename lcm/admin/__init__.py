@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (registers the ModelAdmins)
     do_not_call,
     intake,
     mode_types,
+    state_laws,
     tokens,
 )
 

@@ -18,6 +18,7 @@ from lcm import errors
 from lcm.actions import RequestContext, agent_requests, callbacks
 from lcm.models import Callback
 
+from . import compliance, outcomes
 from .serializers import (
     GetContactModesData,
     GetPersonalCallbackListData,
@@ -198,6 +199,30 @@ HANDLERS: dict[str, Handler] = {
         "GetPersonalCallbackListResult",
         GetPersonalCallbackListData,
         get_personal_callback_list,
+        changes=False,
+    ),
+    "SetCallOutComeOffline": Handler(
+        "SetCallOutComeOfflineResponse",
+        outcomes.SetCallOutComeOfflineData,
+        outcomes.set_call_outcome_offline,
+        changes=False,
+    ),
+    "SetBusinessOutcomeWithComments": Handler(
+        "SetBusinessOutcomeWithCommentsResult",
+        outcomes.SetBusinessOutcomeWithCommentsData,
+        outcomes.set_business_outcome_with_comments,
+        changes=True,
+    ),
+    "SetBusinessOutcomeWithCallOutcome": Handler(
+        "SetBusinessOutcomeWithCallOutcomeResult",
+        outcomes.SetBusinessOutcomeWithCallOutcomeData,
+        outcomes.set_business_outcome_with_call_outcome,
+        changes=True,
+    ),
+    "ComplianceCheck": Handler(
+        "ComplianceCheckResult",
+        compliance.ComplianceCheckData,
+        compliance.compliance_check,
         changes=False,
     ),
 }

@@ -21,7 +21,7 @@ from rest_framework import serializers
 
 from lcm.models import ModeType
 
-from . import envelope
+from . import compliance, envelope, outcomes
 from .handlers import HANDLERS
 from .serializers import (
     GetContactModesDataSchema,
@@ -207,6 +207,18 @@ MESSAGES: dict[str, Message] = {
     ),
     "GetPersonalCallbackList": Message(
         GetPersonalCallbackListDataSchema, GetPersonalCallbackListResponse
+    ),
+    "SetCallOutComeOffline": Message(
+        outcomes.SetCallOutComeOfflineDataSchema, outcomes.SetCallOutComeOfflineResponse
+    ),
+    "SetBusinessOutcomeWithComments": Message(
+        outcomes.SetBusinessOutcomeWithCommentsDataSchema, outcomes.OutcomeResponse
+    ),
+    "SetBusinessOutcomeWithCallOutcome": Message(
+        outcomes.SetBusinessOutcomeWithCallOutcomeDataSchema, outcomes.OutcomeResponse
+    ),
+    "ComplianceCheck": Message(
+        compliance.ComplianceCheckDataSchema, compliance.ComplianceCheckResponse
     ),
 }
 

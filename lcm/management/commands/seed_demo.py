@@ -18,7 +18,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from lcm.actions import RequestContext, campaigns
+from lcm.actions import RequestContext, campaigns, compliance, outcomes
 from lcm.actions.do_not_call import add_number
 from lcm.actions.imports import import_accounts
 from lcm.actions.permissions import DIALER_GROUP, DIALER_PERMISSIONS
@@ -161,6 +161,9 @@ class Command(BaseCommand):
             outcomes=SPRING_OUTCOMES,
             fields=SPRING_FIELDS,
         )
+
+        outcomes.ensure_catalogue()  # the vendor's telephony outcomes (migration 0025's)
+        compliance.save_demo()  # section 5's state rows: illustrative, not legal advice
 
         agents = {}
         for agent_id, logged_in in AGENTS:
