@@ -103,6 +103,8 @@ class StateLaw(models.Model):
     state = models.CharField(
         "State", max_length=2, unique=True, help_text="Two-letter USPS code, e.g. TX."
     )
+    # mon_start, mon_end, … sun_end: fourteen TimeFields, made by _day_fields (the
+    # class body's namespace takes them like written-out fields; makemigrations sees them).
     locals().update(_day_fields())
     voicemail_allowed = models.BooleanField("voicemail allowed", default=True)
     note = models.CharField(max_length=500, blank=True)

@@ -405,3 +405,12 @@ def test_a_repeated_requestid_is_refused_naming_the_later_contact(dialer):
     error = error_of(dialer.post(WEBSERVICE, body(contacts), format="json"), 400,
                      "repeated_requestid")  # fmt: skip
     assert list(error["fields"]) == ["contacts[1].requestid"]
+
+
+@pytest.mark.django_db
+def test_the_openapi_example_is_the_demos_reply(dialer):
+    from lcm.api import compliance as api
+
+    with time_machine.travel(TUESDAY_10_NY, tick=False):
+        reply = dialer.post(WEBSERVICE, api.COMPLIANCE_CHECK, format="json")
+    assert reply.json() == api.COMPLIANCE_CHECK_RESULT

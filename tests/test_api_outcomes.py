@@ -459,3 +459,20 @@ def test_erasure_blanks_the_outcomes_comments(agent):
     call_command("erase_contact", DAVID, "--reason", "GDPR request", stdout=io.StringIO())
     assert CallOutcome.objects.get(call__callid="12345").comments == ""
     assert Call.objects.filter(callid="12345").exists()
+
+
+# --- The OpenAPI document's examples are what the demo answers -------------------------
+
+
+@pytest.mark.django_db
+def test_the_openapi_examples_are_the_demos_replies(agent):
+    from lcm.api import outcomes as api
+
+    reply = post(agent, api.SET_CALL_OUTCOME_OFFLINE)
+    assert reply.json() == api.SET_CALL_OUTCOME_OFFLINE_RESPONSE
+    reply = post(agent, api.SET_BUSINESS_OUTCOME_WITH_COMMENTS)
+    assert reply.json() == api.SET_BUSINESS_OUTCOME_WITH_COMMENTS_RESULT
+    reply = post(agent, api.SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME)
+    assert reply.json() == api.SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME_RESULT
+    assert modes_of(agent)[2]["DNC"] is True  # the example's do-not-call outcome
+    assert [e.action for e in new_entries()] == ["outcome", "outcome"]

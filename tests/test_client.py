@@ -510,6 +510,12 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
     replies_shown = shown(webservice, "post", "200")
     assert examples.SET_NEW_MODE_NUMBER_RESULT in replies_shown
     assert examples.SET_CONTACT_MODES in replies_shown
+    from lcm.api import compliance, outcomes  # their tests send these to the demo
+
+    assert outcomes.SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME in requests_shown
+    assert compliance.COMPLIANCE_CHECK in requests_shown
+    assert outcomes.SET_CALL_OUTCOME_OFFLINE_RESPONSE in replies_shown
+    assert compliance.COMPLIANCE_CHECK_RESULT in replies_shown
     assert shown(webservice, "post", "404") == [examples.INVALID_CALL_ID]
     assert shown("/api/lcm/calls/", "post") == [examples.REGISTER_CALL]
     assert shown("/api/lcm/calls/", "post", "201") == [examples.CALL]

@@ -259,3 +259,66 @@ class ContactResult(serializers.Serializer):
 class ComplianceCheckResponse(serializers.Serializer):
     success = serializers.BooleanField(help_text="Always true in a 200.")
     contacts = ContactResult(many=True, help_text="In request order.")
+
+
+# --- The OpenAPI document's examples (tests/test_api_compliance.py sends them) -------
+
+COMPLIANCE_CHECK = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "ComplianceCheck",
+    "data": {
+        "campaignname": "Spring",
+        "greenzonecheck": True,
+        "statelawcheck": True,
+        "voicemailcheck": True,
+        "contacts": [
+            {"requestid": "r1", "lcmkey": "5|3|1|0|0|44|1", "uniqueid1": "u-1", "ModeID": 2}
+        ],
+    },
+}
+# At 10:00 in New York on a weekday (the spec's sample).
+COMPLIANCE_CHECK_RESULT = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "ComplianceCheckResult",
+    "message": {
+        "callid": None,
+        "response": {
+            "success": True,
+            "contacts": [
+                {
+                    "requestid": "r1",
+                    "lcmkey": "5|3|1|0|0|44|1",
+                    "uniqueid1": "u-1",
+                    "ModeID": 2,
+                    "CValue": "2025550143",
+                    "TimeZone": "America/New_York",
+                    "TimeZone1": "",
+                    "TimeZone2": "",
+                    "TimeZone3": "",
+                    "ModeDialingStartTime": "08:00",
+                    "ModeDialingEndTime": "21:00",
+                    "State": "DC",
+                    "greenzone": True,
+                    "statelaw": True,
+                    "voicemail": True,
+                    "DNC": False,
+                    "compliant": True,
+                    "reasons": [],
+                }
+            ],
+        },
+    },
+}
+
+
+def openapi_examples() -> list:
+    from drf_spectacular.utils import OpenApiExample
+
+    from .examples import reply_example
+
+    return [
+        OpenApiExample("ComplianceCheck", value=COMPLIANCE_CHECK, request_only=True),
+        reply_example("ComplianceCheckResult", COMPLIANCE_CHECK_RESULT, 200),
+    ]

@@ -289,3 +289,95 @@ class OutcomeResponse(serializers.Serializer):
 
     class Meta:
         ref_name = "SetBusinessOutcomeResponse"
+
+
+# --- The OpenAPI document's examples (tests/test_api_outcomes.py sends them) ---------
+
+_DAVID = "5|3|1|0|0|44|1"
+SET_CALL_OUTCOME_OFFLINE = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "SetCallOutComeOffline",
+    "data": {"AccountNumber": _DAVID},
+}
+SET_CALL_OUTCOME_OFFLINE_RESPONSE = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "SetCallOutComeOfflineResponse",
+    "message": {
+        "callid": None,
+        "response": [{"OutComeID": str(i), "Description": d} for i, d in outcomes.SYSTEM_OUTCOMES],
+    },
+}
+SET_BUSINESS_OUTCOME_WITH_COMMENTS = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "SetBusinessOutcomeWithComments",
+    "source": "AgentDesktop",
+    "data": {
+        "callid": "12345",
+        "AccountNumber": _DAVID,
+        "OutcomeId": 101,
+        "UserID": "testagent",
+        "AgentComments": "Took the annual plan",
+        "LeadScore": 80,
+        "TargetAmount": 120.5,
+    },
+}
+SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME = {
+    "channel": "LCM",
+    "topic": "WebService",
+    "subtopic": "SetBusinessOutcomeWithCallOutcome",
+    "source": "AgentDesktop",
+    "data": {
+        "callid": "12345",
+        "AccountNumber": _DAVID,
+        "BusinessOutcome": 103,
+        "CallOutcome": "DNC",
+        "ModeID": 2,
+        "UserID": "testagent",
+        "AgentComments": "Never on the office line again",
+    },
+}
+
+
+def _result(subtopic: str) -> dict:
+    return {
+        "channel": "LCM",
+        "topic": "WebService",
+        "subtopic": subtopic,
+        "message": {"callid": "12345", "response": {"success": True}},
+    }
+
+
+SET_BUSINESS_OUTCOME_WITH_COMMENTS_RESULT = _result("SetBusinessOutcomeWithCommentsResult")
+SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME_RESULT = _result("SetBusinessOutcomeWithCallOutcomeResult")
+
+
+def openapi_examples() -> list:
+    from drf_spectacular.utils import OpenApiExample
+
+    from .examples import reply_example
+
+    return [
+        OpenApiExample("SetCallOutComeOffline", value=SET_CALL_OUTCOME_OFFLINE, request_only=True),
+        OpenApiExample(
+            "SetBusinessOutcomeWithComments",
+            value=SET_BUSINESS_OUTCOME_WITH_COMMENTS,
+            request_only=True,
+        ),
+        OpenApiExample(
+            "SetBusinessOutcomeWithCallOutcome (do not call the office again)",
+            value=SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME,
+            request_only=True,
+        ),
+        reply_example("SetCallOutComeOfflineResponse", SET_CALL_OUTCOME_OFFLINE_RESPONSE, 200),
+        reply_example(
+            "SetBusinessOutcomeWithCommentsResult", SET_BUSINESS_OUTCOME_WITH_COMMENTS_RESULT, 200
+        ),
+        reply_example(
+            "SetBusinessOutcomeWithCallOutcomeResult",
+            SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME_RESULT,
+            200,
+        ),
+    ]
