@@ -1,0 +1,300 @@
+"""As-of reads (issue 32): an account's modes at an instant, replayed from the
+audit log, through the real API and database.
+
+A history is written through the real actions (the demo's import, a
+supervisor's consent and settings, list-wide do-not-call blocks and their
+lifts, a number change, the agent's SetDNC of the whole contact), each step
+ten minutes after the last under a frozen clock (time-machine), and the
+answer is checked at an instant between each pair of steps.
+"""
+
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from lcm.actions import dialing, do_not_call, supervisor
+from lcm.models import Account, ContactMode, DoNotCallNumber, ModeChange
+
+from .conftest import DEMO_PASSWORD, WEBSERVICE, client_for, envelope
+
+pytestmark = pytest.mark.django_db
+DAVID = "5|3|1|0|0|44|1"
+MARIA = "596|485|587|0|0|44|59"
+# 10:00 in New York, a Saturday in March (EDT since the 8th): inside Spring's 08:00-21:00.
+T0 = dt.datetime(2026, 3, 14, 14, 0, tzinfo=dt.UTC)
+STEP = dt.timedelta(minutes=10)
+
+
+def url(key=DAVID, **params):
+    from urllib.parse import quote, urlencode
+
+    query = urlencode(params)
+    return f"/api/lcm/accounts/{quote(key, safe='')}/as-of/" + (f"?{query}" if query else "")
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user(name):
+    return get_user_model().objects.get(username=name)
+
+
+def last_seq() -> int:
+    return ModeChange.objects.order_by("-seq").values_list("seq", flat=True).first()
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def history(clock):
+    """The demo at T0, then one step every ten minutes; returns {name: seq}."""
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    david = Account.objects.get(account_number=DAVID)
+    seqs = {"import": last_seq()}
+
+    def step(name, action):
+        clock.shift(STEP)
+        action()
+        seqs[name] = last_seq()
+
+    boss = user("supervisor")
+    admin = user("admin")
+
+    def settings(consent, time_zone="", window=None):
+        return lambda: supervisor.change_mode_settings(
+            account_id=david.pk,
+            mode_id=2,
+            consent=consent,
+            time_zone=time_zone,
+            window=window,
+            actor=boss,
+            expected_seq=None,
+        )
+
+    step("consent", settings(True))  # T0+10
+    step("block", lambda: do_not_call.add_number(number="2025550143", actor=admin))  # +20
+    listed = DoNotCallNumber.objects.get(number="2025550143")
+    step("lift", lambda: do_not_call.lift(entry_pk=listed.pk, reason="asked again", actor=admin))
+    step(  # +40: consent withdrawn, the callee's zone and window overridden
+        "withdraw",
+        settings(False, "America/Los_Angeles", (dt.time(9, 0), dt.time(17, 0))),
+    )
+    step(
+        "number",
+        lambda: supervisor.set_mode_number_as_supervisor(
+            account_id=david.pk,
+            mode_id=2,
+            contact_number="2025550177",
+            delete_other_modes=False,
+            actor=boss,
+            expected_seq=None,
+        ),
+    )  # +50
+
+    def contact_block():
+        body = envelope(
+            "SetDNC", callid="12345", AccountNumber=DAVID, AgentID="testagent", isPhoneNoDNC=False
+        )
+        response = client_for("testagent").post(WEBSERVICE, body, format="json")
+        assert response.status_code == 200, response.content
+
+    step("contact", contact_block)  # +60
+    blocked = DoNotCallNumber.objects.get(scope="contact")
+    step(
+        "unblock",
+        lambda: do_not_call.lift(entry_pk=blocked.pk, reason="wrong customer", actor=admin),
+    )  # +70
+    clock.shift(STEP)  # now: T0+80
+    return seqs
+
+
+def between(k: int) -> dt.datetime:
+    """Five minutes after step k (0: the import at T0)."""
+    return T0 + k * STEP + dt.timedelta(minutes=5)
+
+
+def as_of(at, key=DAVID, who="auditor", **params):
+    response = client_for(who).get(url(key, at=iso(at), **params))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def mode(answer, mode_id=2):
+    return next(m for m in answer["Contactmodes"] if m["ModeID"] == mode_id)
+
+
+def test_the_answer_between_each_change_is_what_the_log_says_then(history):
+    s = history
+    start = mode(as_of(between(0)))
+    assert start["CValue"] == "2025550143" and start["E164"] == "+12025550143"
+    assert (start["PEWC"], start["DNC"], start["Callable"]) == (False, False, True)
+    assert start["TimeZone"] == "America/New_York" and start["TimeZoneSource"] == "number"
+    assert start["set_by"]["CValue"] == start["set_by"]["PEWC"] <= s["import"]
+    assert start["set_by"]["TimeZone"] == start["set_by"]["E164"]  # derived from the number
+    assert (start["ModeDialingStartTime"], start["ModeDialingEndTime"]) == ("08:00", "21:00")
+
+    granted = mode(as_of(between(1)))
+    assert granted["PEWC"] is True and granted["PEWCSource"] == "supervisor"
+    assert granted["PEWCBy"] == "supervisor" and granted["PEWCAt"].startswith("2026-03-14T14:10")
+    assert granted["set_by"]["PEWC"] == s["consent"]
+    assert granted["set_by"]["CValue"] == start["set_by"]["CValue"]  # unchanged since
+
+    blocked = mode(as_of(between(2)))
+    assert (blocked["DNC"], blocked["DNCNumber"], blocked["DNCContact"]) == (True, True, False)
+    assert blocked["Callable"] is False and blocked["Reason"] == "on the do-not-call list"
+    assert blocked["set_by"]["DNCNumber"] == s["block"]
+    assert mode(as_of(between(2)), 1)["DNC"] is False  # the other number is not listed
+
+    lifted = mode(as_of(between(3)))
+    assert (lifted["DNC"], lifted["PEWC"], lifted["Callable"]) == (False, True, True)
+
+    withdrawn = mode(as_of(between(4)))
+    assert withdrawn["PEWC"] is False and withdrawn["set_by"]["PEWC"] == s["withdraw"]
+    assert withdrawn["TimeZone"] == "America/Los_Angeles"
+    assert (
+        withdrawn["TimeZoneSource"] == "mode" and withdrawn["set_by"]["TimeZone"] == s["withdraw"]
+    )
+    assert withdrawn["Window"] == ["09:00", "17:00"]
+    assert withdrawn["set_by"]["Window"] == s["withdraw"]
+    # 07:45 in Los Angeles: before its window opens.
+    assert withdrawn["Callable"] is False
+    assert withdrawn["Reason"].startswith("outside the calling window (09:00-17:00)")
+
+    renumbered = mode(as_of(between(5)))
+    assert renumbered["CValue"] == "2025550177" and renumbered["set_by"]["CValue"] == s["number"]
+    # A new number starts without the old one's consent and overrides.
+    assert renumbered["TimeZone"] == "America/New_York" and renumbered["Window"] == [
+        "08:00",
+        "21:00",
+    ]
+    assert renumbered["Callable"] is True
+
+    contact = as_of(between(6))
+    assert contact["DNCContact"] is True and contact["DNCContactSetBy"] == s["contact"]
+    for element in contact["Contactmodes"]:
+        assert element["DNC"] is True and element["DNCContact"] is True
+        assert element["Callable"] is False and element["set_by"]["DNCContact"] == s["contact"]
+
+    unblocked = as_of(between(7))
+    assert unblocked["DNCContact"] is False
+    assert mode(unblocked)["Callable"] is True
+    assert unblocked["replayed"] == sorted(unblocked["replayed"])
+    assert s["unblock"] in unblocked["replayed"] and s["block"] not in unblocked["replayed"]
+
+
+def test_now_the_replay_agrees_with_the_live_tables(history):
+    """The log and the live rows are written together: replaying the whole
+    log gives what GetContactModes computes from the rows."""
+    from django.utils import timezone
+
+    answer = as_of(timezone.now())
+    account = Account.objects.get(account_number=DAVID)
+    live = dialing.dialable_modes(
+        account,
+        list(ContactMode.objects.filter(account=account, deleted_at=None).select_related(
+            "mode_type")),
+        now=timezone.now(),
+    )  # fmt: skip
+    replayed = {m["ModeID"]: m for m in answer["Contactmodes"]}
+    assert sorted(replayed) == sorted(d.mode.mode_type_id for d in live)
+    for channel in live:
+        element = channel.element()
+        mine = replayed[element["ModeID"]]
+        for name in ("CValue", "E164", "PEWC", "DNC", "Callable", "TimeZone", "AreaCode",
+                     "ModeDialingStartTime", "ModeDialingEndTime", "ChannelType"):  # fmt: skip
+            assert mine[name] == element[name], name
+
+
+def test_a_night_instant_is_outside_the_window(history, clock):
+    clock.shift(dt.timedelta(hours=12))  # now 02:20 UTC: 22:20 in New York
+    night = mode(as_of(T0 + dt.timedelta(hours=12)))
+    assert night["Callable"] is False
+    assert night["Reason"] == (
+        "outside the calling window (08:00-21:00) in America/New_York, where it is 22:00"
+    )
+    assert night["LocalTime"].startswith("2026-03-14T22:00:00-0400")
+
+
+def test_a_supervisor_reads_it_and_an_agent_or_a_dialer_may_not(history):
+    assert as_of(between(1), who="supervisor")["account"] == DAVID
+    for who in ("testagent", "dialer"):
+        response = client_for(who).get(url(at=iso(between(1))))
+        assert response.status_code == 403
+        assert response.json() == {
+            "code": "forbidden",
+            "message": "Only auditors and supervisors may read the audit log.",
+        }
+    assert client_for(None).get(url(at=iso(between(1)))).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("at", "status", "code", "message"),
+    [
+        (None, 400, "invalid_fields", "This parameter is required."),
+        ("yesterday", 400, "invalid_fields", "'yesterday' is not an instant"),
+        ("2026-03-14", 400, "invalid_fields", "'2026-03-14' is not an instant"),
+        ("2026-03-14T25:00:00Z", 400, "invalid_fields", "is not an instant"),
+        ("2026-03-15T00:00:00Z", 400, "invalid_fields", "is in the future"),
+        ("2026-03-14T13:00:00Z", 404, "account_not_yet_created", "did not exist at"),
+    ],
+)
+def test_a_bad_instant_is_the_one_error_shape_and_changes_nothing(history, at, status, code,
+                                                                  message):  # fmt: skip
+    before = ModeChange.objects.count()
+    response = client_for("auditor").get(url(**({"at": at} if at else {})))
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert (
+        body["code"] == code and message in (body.get("fields", {}).get("at", [body["message"]])[0])
+    )
+    assert ModeChange.objects.count() == before
+
+
+def test_an_unknown_account_or_call_is_a_404(history):
+    response = client_for("auditor").get(url("1|2|3", at=iso(between(1))))
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "unknown_account",
+        "message": "There is no account with LCM key 1|2|3.",
+    }
+    response = client_for("auditor").get("/api/lcm/calls/nope/as-dialled/")
+    assert response.status_code == 404 and response.json()["code"] == "unknown_call"
+    response = client_for("auditor").get(url(at=iso(between(1)), proof="maybe"))
+    assert response.status_code == 400 and "proof" in response.json()["fields"]
+
+
+def test_a_call_answers_what_was_known_when_it_was_dialled(history, clock):
+    """A call registered between the steps: its answer is the account at its start."""
+    dialler = client_for("dialer")
+    started = between(2)  # while the number was on the list
+    response = dialler.post(
+        "/api/lcm/calls/",
+        {
+            "callid": "as-dialled-1",
+            "AccountNumber": DAVID,
+            "AgentID": "otheragent",
+            "StartTime": started.isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code in (200, 201), response.content
+    answer = client_for("auditor").get("/api/lcm/calls/as-dialled-1/as-dialled/")
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert data["call"] == {
+        "callid": "as-dialled-1",
+        "started_at": started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "agent": "otheragent",
+    }
+    assert data["at"] == data["call"]["started_at"]
+    assert mode(data)["DNC"] is True and mode(data)["PEWC"] is True
+    assert mode(data)["set_by"]["DNCNumber"] == history["block"]
