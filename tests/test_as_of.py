@@ -10,6 +10,7 @@ answer is checked at an instant between each pair of steps.
 
 import datetime as dt
 import io
+import json
 
 import pytest
 import time_machine
@@ -298,3 +299,127 @@ def test_a_call_answers_what_was_known_when_it_was_dialled(history, clock):
     assert data["at"] == data["call"]["started_at"]
     assert mode(data)["DNC"] is True and mode(data)["PEWC"] is True
     assert mode(data)["set_by"]["DNCNumber"] == history["block"]
+
+
+# --- The proof bundle and the offline verifier ---------------------------------------
+
+
+@pytest.fixture
+def signed(settings, tmp_path):
+    """Signing on (a key pair from audit_keygen), witness in a file."""
+    call_command("audit_keygen", str(tmp_path / "signing.pem"), stdout=io.StringIO())
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(tmp_path / "signing.pem")
+    settings.LCM_AUDIT_PUBLIC_KEY_FILE = str(tmp_path / "signing.pem.pub.pem")
+    settings.LCM_AUDIT_WITNESS = str(tmp_path / "witness.jsonl")
+    return tmp_path / "signing.pem.pub.pem"
+
+
+def verify(public_key, answer, tmp_path, name="answer.json"):
+    from .test_audit_proofs import run_verifier
+
+    path = tmp_path / name
+    path.write_text(json.dumps(answer))
+    done = run_verifier("--public-key", public_key, "--as-of", path)
+    return done.returncode, done.stdout.strip()
+
+
+def test_without_a_checkpoint_the_bundle_is_a_409(history):
+    response = client_for("auditor").get(url(at=iso(between(2)), proof="1"))
+    assert response.status_code == 409 and response.json()["code"] == "not_checkpointed"
+
+
+@pytest.fixture
+def bundled(signed, history):
+    from lcm.audit import checkpoints
+
+    checkpoints.make_checkpoint()
+    checkpoints.deliver_pending()
+    return signed
+
+
+def test_the_verifier_re_derives_every_answer_between_the_changes(bundled, history, tmp_path):
+    for k in range(8):
+        answer = as_of(between(k), proof="1")
+        assert answer["proof"]["account_seqs"] == answer["replayed"]
+        code, out = verify(bundled, answer, tmp_path)
+        assert code == 0, (k, out)
+        assert out.startswith(f"OK: the as-of answer for account {DAVID} at ")
+        assert f"the account's {len(answer['replayed'])} listed entries are all there" in out
+        assert "the campaign's rules (no campaign entry in the log) are as stated" in out
+
+
+def test_a_call_s_bundle_verifies(bundled, history, tmp_path):
+    body = {"callid": "dialled-2", "AccountNumber": DAVID, "AgentID": "otheragent"}
+    created = client_for("dialer").post(
+        "/api/lcm/calls/", {**body, "StartTime": between(6).isoformat()}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    answer = client_for("auditor").get("/api/lcm/calls/dialled-2/as-dialled/?proof=1").json()
+    assert answer["DNCContact"] is True
+    code, out = verify(bundled, answer, tmp_path)
+    assert code == 0, out
+
+
+def tampered(answer, change):
+    copy = json.loads(json.dumps(answer))
+    change(copy)
+    return copy
+
+
+def entry_of(answer, seq):
+    return next(e for e in answer["proof"]["entries"] if e["seq"] == seq)
+
+
+def test_the_verifier_refuses_an_entry_removed_altered_or_reordered(bundled, history, tmp_path):
+    s = history
+    answer = as_of(between(2), proof="1")  # consent granted, the number blocked
+    assert verify(bundled, answer, tmp_path)[0] == 0
+    entries = answer["proof"]["entries"]
+
+    def drop(seq):
+        return lambda a: a["proof"]["entries"].remove(entry_of(a, seq))
+
+    def drop_everywhere(seq):
+        def change(a):
+            drop(seq)(a)
+            a["proof"]["account_seqs"].remove(seq)
+            a["replayed"].remove(seq)
+
+        return change
+
+    def alter_consent(a):
+        after = entry_of(a, s["consent"])["personal"]["modes"]["value"][0]["after"]
+        after["pewc"] = False
+
+    def alter_time(a):
+        entry_of(a, s["block"])["entry"]["created_at"] = "2026-03-14T14:25:00.000000Z"
+
+    def swap(a):
+        first, second = a["proof"]["entries"][0], a["proof"]["entries"][1]
+        a["proof"]["entries"][0], a["proof"]["entries"][1] = second, first
+
+    def answer_lies(a):
+        mode(a)["PEWC"] = False
+
+    def set_by_lies(a):
+        mode(a)["set_by"]["PEWC"] = s["import"]
+
+    def forged(a):
+        a["proof"]["checkpoint"]["root_hash"] = "0" * 64
+
+    cases = {
+        "an account entry removed": (drop(s["consent"]), "which the bundle lists, is missing"),
+        "removed with its seq": (drop_everywhere(s["consent"]), "the answer says PEWC True"),
+        "the block removed": (drop(s["block"]), "the answer says DNCNumber True"),
+        "a value altered": (alter_consent, "is not the one entry"),
+        "a field altered": (alter_time, "does not match its hash"),
+        "reordered": (swap, "not in seq order"),
+        "the answer altered": (answer_lies, "the answer says PEWC False; the entries give True"),
+        "who set it altered": (set_by_lies, "PEWC was set by"),
+        "the checkpoint forged": (forged, "signature does not verify"),
+    }
+    assert len(entries) >= 2
+    for name, (change, reason) in cases.items():
+        code, out = verify(bundled, tampered(answer, change), tmp_path, name="t.json")
+        assert code == 1, (name, out)
+        assert out.startswith("FAILED: ") and reason in out, (name, out)

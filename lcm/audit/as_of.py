@@ -558,15 +558,16 @@ def bundle(result: Read, *, using: str = "default") -> dict:
 
 
 def _national_keys(result: Read) -> dict[str, str]:
-    """The national keys lcm derives (phonenumbers) for numbers whose country
-    is unknown: the verifier matches those by them (not sealed: stated)."""
+    """The national key lcm derives (phonenumbers) for each number the answer
+    compares: the verifier matches numbers whose country is unknown on
+    either side by them (derived, not sealed: stated)."""
     keys = {}
     for mode in result.answer["Contactmodes"]:
-        if mode.get("CValue") and not mode.get("E164"):
-            keys[mode["CValue"]] = national_key(mode["CValue"], "")
+        if mode.get("CValue"):
+            keys[mode["CValue"]] = national_key(mode["CValue"], mode.get("E164") or "")
     for entry in result.entries:
-        if entry.action in DNC_ACTIONS and entry.new_number and not entry.new_number_e164:
-            keys[entry.new_number] = national_key(entry.new_number, "")
+        if entry.action in DNC_ACTIONS and entry.new_number:
+            keys[entry.new_number] = national_key(entry.new_number, entry.new_number_e164)
     return keys
 
 
