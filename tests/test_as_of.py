@@ -423,3 +423,30 @@ def test_the_verifier_refuses_an_entry_removed_altered_or_reordered(bundled, his
         code, out = verify(bundled, tampered(answer, change), tmp_path, name="t.json")
         assert code == 1, (name, out)
         assert out.startswith("FAILED: ") and reason in out, (name, out)
+
+
+# --- Erasure -------------------------------------------------------------------------
+
+
+def test_an_erased_account_answers_what_the_erasure_left_and_says_so(bundled, history, clock,
+                                                                     tmp_path):  # fmt: skip
+    clock.shift(STEP)
+    call_command("erase_contact", DAVID, reason="Request ER-2026-117", stdout=io.StringIO())
+    answer = as_of(between(2), proof="1")
+
+    assert answer["erased"].startswith("erased on 2026-03-14 by ")
+    assert answer["erased"].endswith(": Request ER-2026-117")
+    assert answer["Contactmodes"], "the modes the entries touched are still named"
+    for element in answer["Contactmodes"]:
+        assert (element["CValue"], element["E164"], element["PEWC"]) == (None, None, None)
+        assert (element["DNC"], element["Callable"]) == (None, None)
+        assert element["Reason"].startswith("erased")
+    text = json.dumps(answer)  # the bundle included: no personal value left to show
+    for number in ("2025550143", "6491462346", "2025550177"):
+        assert number not in text
+    entries = answer["proof"]["entries"]
+    mine = [e for e in entries if e["entry"]["account_id"] == answer["proof"]["account_id"]]
+    assert mine and all("personal" not in e and e["erased"] for e in mine)
+    code, out = verify(bundled, answer, tmp_path)
+    assert code == 0, out
+    assert "the account was erased: its modes' values are gone, as the answer says" in out
