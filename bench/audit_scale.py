@@ -98,6 +98,9 @@ def fill(n: int, seed: int = 7) -> None:
         out(f"The log already holds {ModeChange.objects.count():,} entries: not filling.")
         return
     started = time.perf_counter()
+    from lcm.actions import campaigns
+
+    campaigns.ensure(["bench"])  # accounts name their campaign's row (0024)
     User = get_user_model()
     users = User.objects.bulk_create(User(username=f"bench{i}") for i in range(AGENTS))
     agents = Agent.objects.bulk_create(
@@ -141,6 +144,7 @@ def fill(n: int, seed: int = 7) -> None:
         do_not_call=None,
         callback=None,
         erasure=None,
+        details=None,
         digests=None,
         erased_by_id=None,
     )

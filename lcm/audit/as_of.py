@@ -77,23 +77,32 @@ def parse_iso(text: str | None) -> dt.datetime | None:
 # --- The replay: pure functions of entry records -----------------------------------
 
 
-def record(entry: ModeChange) -> dict:
-    """What the replay reads of an entry: the same fields, with the same
-    values, as its proof's `entry` (and `personal`) give the verifier."""
-    return {
-        "seq": entry.seq,
-        "created_at": iso(entry.created_at),
-        "action": entry.action,
-        "account_id": entry.account_id,
-        "mode_id": entry.mode_id,
-        "new_number": entry.new_number,
-        "new_number_e164": entry.new_number_e164,
-        "deleted_modes": entry.deleted_modes,
-        "modes": entry.modes,
-        "do_not_call": entry.do_not_call,
-        "details": entry.details,
-        "erased": entry.erased_by_id is not None,
-    }
+# The columns the replay reads, as `QuerySet.values` gives them (no model
+# instances: an as-of read of 100 entries spends its time here otherwise).
+COLUMNS = (
+    "seq",
+    "created_at",
+    "action",
+    "account_id",
+    "mode_id",
+    "new_number",
+    "new_number_e164",
+    "deleted_modes",
+    "modes",
+    "do_not_call",
+    "details",
+    "erased_by_id",
+)
+
+
+def record(row: dict) -> dict:
+    """What the replay reads of an entry (a `values(*COLUMNS)` row): the same
+    fields, with the same values, as its proof's `entry` (and `personal`)
+    give the verifier."""
+    out = {name: row[name] for name in COLUMNS if name not in ("created_at", "erased_by_id")}
+    out["created_at"] = iso(row["created_at"])
+    out["erased"] = row["erased_by_id"] is not None
+    return out
 
 
 @dataclass
@@ -240,44 +249,42 @@ class Read:
     account: Account
     at: dt.datetime
     answer: dict
-    entries: list[ModeChange]  # every entry the replay read, seq order
+    records: list[dict]  # every entry the replay read, seq order
     account_seqs: list[int]
     configuration: dict
 
 
-def account_entries(account: Account, at: dt.datetime, using: str):
-    return list(
-        ModeChange.objects.using(using)
-        .select_related("erased_by")
-        .filter(account_id=account.pk, created_at__lte=at)
-        .order_by("seq")
-    )
+def account_entries(account: Account, at: dt.datetime, using: str) -> list[dict]:
+    """The account's entries up to `at` (`modechange_account_seq_idx`)."""
+    query = ModeChange.objects.using(using).filter(account_id=account.pk, created_at__lte=at)
+    return [record(row) for row in query.order_by("seq").values(*COLUMNS)]
 
 
-def number_entries(numbers: set[str], at: dt.datetime, using: str, exclude: int):
+def number_entries(numbers: set[str], at: dt.datetime, using: str, exclude: int) -> list[dict]:
+    """Do-not-call entries of other accounts or none naming one of `numbers`
+    (`modechange_new_number_idx`); `same_number` decides afterwards."""
     if not numbers:
         return []
-    return list(
-        ModeChange.objects.using(using)
-        .select_related("erased_by")
-        .filter(new_number__in=sorted(numbers), action__in=DNC_ACTIONS, created_at__lte=at)
-        .exclude(account_id=exclude)
-        .order_by("seq")
-    )
-
-
-def campaign_entry(code: str, at: dt.datetime, using: str) -> ModeChange | None:
-    """The latest campaign entry of campaign `code` up to `at` (campaign
-    entries name no account: the account index's null range)."""
     query = (
         ModeChange.objects.using(using)
-        .filter(account_id__isnull=True, action="campaign", created_at__lte=at)
-        .order_by("-seq")
+        .filter(new_number__in=sorted(numbers), action__in=DNC_ACTIONS, created_at__lte=at)
+        .exclude(account_id=exclude)
     )
-    for entry in query.iterator(chunk_size=50):
-        if (entry.details or {}).get("campaign") == code:
-            return entry
-    return None
+    return [record(row) for row in query.order_by("seq").values(*COLUMNS)]
+
+
+def campaign_entry(code: str, at: dt.datetime, using: str) -> dict | None:
+    """The latest campaign entry of campaign `code` up to `at` (campaign
+    entries name no account: the account index's null range)."""
+    row = (
+        ModeChange.objects.using(using)
+        .filter(account_id__isnull=True, action="campaign", created_at__lte=at)
+        .filter(details__campaign=code)
+        .order_by("-seq")
+        .values(*COLUMNS)
+        .first()
+    )
+    return record(row) if row is not None else None
 
 
 def _window(pair) -> dialable.Window | None:
@@ -291,37 +298,35 @@ def read(account: Account, at: dt.datetime, *, using: str = "default") -> Read:
     if at < account.created_at:
         raise BeforeAccount(iso(account.created_at))
     own = account_entries(account, at, using)
-    replayed = replay_modes([record(e) for e in own])
+    replayed = replay_modes(own)
     numbers = set()
     for mode in replayed.modes.values():
         if mode.state is not None:
             numbers |= spellings(mode.state["number"], mode.state["e164"])
     others = number_entries(numbers, at, using, account.pk)
     for entry in others:
-        if entry.erased_by_id is None:
-            track_block(replayed.blocks, record(entry))
+        if not entry["erased"]:
+            track_block(replayed.blocks, entry)
     campaign = campaign_entry(account.campaign_id, at, using)
     configuration = _configuration(account, campaign, using)
     answer = answer_from(replayed, account=account, at=at, configuration=configuration)
     if replayed.erased:
         from lcm.actions.erasure import marker
 
-        erased = next((e for e in own if e.erased_by_id is not None), None)
-        answer["erased"] = marker(erased)
-    entries = sorted([*own, *others, *([campaign] if campaign else [])], key=lambda e: e.seq)
-    return Read(account, at, answer, entries, replayed.seqs, configuration)
+        seq = next(e["seq"] for e in own if e["erased"])
+        answer["erased"] = marker(
+            ModeChange.objects.using(using).select_related("erased_by").get(seq=seq)
+        )
+    records = sorted([*own, *others, *([campaign] if campaign else [])], key=lambda e: e["seq"])
+    return Read(account, at, answer, records, replayed.seqs, configuration)
 
 
-def _configuration(account: Account, campaign: ModeChange | None, using: str) -> dict:
+def _configuration(account: Account, campaign: dict | None, using: str) -> dict:
     """What the answer takes from outside the log, stated (the bundle carries it)."""
     if campaign is not None:
-        rules, rules_by = (campaign.details or {}).get("after") or {}, campaign.seq
+        rules, rules_by = (campaign["details"] or {}).get("after") or {}, campaign["seq"]
     else:
-        from lcm.actions import campaigns
-        from lcm.models import Campaign
-
-        current = Campaign.objects.using(using).filter(code=account.campaign_id).first()
-        rules, rules_by = campaigns.snapshot(current) or {}, None
+        rules, rules_by = _current_rules(account.campaign_id, using), None
     return {
         "campaign": account.campaign_id,
         "campaign_rules": {
@@ -337,12 +342,14 @@ def _configuration(account: Account, campaign: ModeChange | None, using: str) ->
             },
         },
         "mode_types": {
-            str(t.id): {
-                "name": t.name,
-                "window": [dialable.hhmm(t.window_start), dialable.hhmm(t.window_end)],
-                "channel_type": t.channel_type,
+            str(t["id"]): {
+                "name": t["name"],
+                "window": [dialable.hhmm(t["window_start"]), dialable.hhmm(t["window_end"])],
+                "channel_type": t["channel_type"],
             }
-            for t in ModeType.objects.using(using).order_by("id")
+            for t in ModeType.objects.using(using)
+            .order_by("id")
+            .values("id", "name", "window_start", "window_end", "channel_type")
         },
         "account": {
             "country": account.country,
@@ -350,6 +357,38 @@ def _configuration(account: Account, campaign: ModeChange | None, using: str) ->
             "zip_code": account.zip_code,
         },
         "default_time_zone": lcm_settings.LCM_DEFAULT_TIME_ZONE,
+    }
+
+
+def _current_rules(code: str, using: str) -> dict:
+    """A campaign no entry records (never saved in the console): its current
+    settings, in the shape of a campaign entry's `details.after`."""
+    from lcm.models import Campaign, CampaignMode
+
+    row = (
+        Campaign.objects.using(using)
+        .filter(code=code)
+        .values("every_mode_type", "requires_consent", "window_start", "window_end")
+        .first()
+    )
+    if row is None:
+        return {}
+    modes = CampaignMode.objects.using(using).filter(campaign_id=code).order_by("mode_type_id")
+    return {
+        "every_mode_type": row["every_mode_type"],
+        "requires_consent": row["requires_consent"],
+        "window_start": dialable.hhmm(row["window_start"]) if row["window_start"] else None,
+        "window_end": dialable.hhmm(row["window_end"]) if row["window_end"] else None,
+        "modes": [
+            {
+                "ModeID": m["mode_type_id"],
+                "ChannelType": m["channel_type"],
+                "window": [dialable.hhmm(m["window_start"]), dialable.hhmm(m["window_end"])]
+                if m["window_start"] and m["window_end"]
+                else None,
+            }
+            for m in modes.values("mode_type_id", "channel_type", "window_start", "window_end")
+        ],
     }
 
 
@@ -534,12 +573,14 @@ def bundle(result: Read, *, using: str = "default") -> dict:
     from .checkpoints import as_json
 
     checkpoint = AuditCheckpoint.objects.using(using).order_by("-tree_size").first()
-    last = max((e.seq for e in result.entries), default=0)
+    seqs = [r["seq"] for r in result.records]
+    last = max(seqs, default=0)
     if checkpoint is None or checkpoint.tree_size < last:
         raise NotCovered(last)
-    proofs = inclusion_proofs([e.seq for e in result.entries], checkpoint.tree_size, using)
+    proofs = inclusion_proofs(seqs, checkpoint.tree_size, using)
+    read = ModeChange.objects.using(using).select_related("erased_by").filter(seq__in=seqs)
     entries = []
-    for entry in result.entries:
+    for entry in read.order_by("seq"):
         proved = proved_entry(entry)
         proved["leaf_index"] = entry.seq - 1
         proved["inclusion_proof"] = proofs[entry.seq]
@@ -565,9 +606,9 @@ def _national_keys(result: Read) -> dict[str, str]:
     for mode in result.answer["Contactmodes"]:
         if mode.get("CValue"):
             keys[mode["CValue"]] = national_key(mode["CValue"], mode.get("E164") or "")
-    for entry in result.entries:
-        if entry.action in DNC_ACTIONS and entry.new_number:
-            keys[entry.new_number] = national_key(entry.new_number, entry.new_number_e164)
+    for entry in result.records:
+        if entry["action"] in DNC_ACTIONS and entry["new_number"]:
+            keys[entry["new_number"]] = national_key(entry["new_number"], entry["new_number_e164"])
     return keys
 
 
