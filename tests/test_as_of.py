@@ -450,3 +450,77 @@ def test_an_erased_account_answers_what_the_erasure_left_and_says_so(bundled, hi
     code, out = verify(bundled, answer, tmp_path)
     assert code == 0, out
     assert "the account was erased: its modes' values are gone, as the answer says" in out
+
+
+# --- The console (test client; the walk in Chromium: tests/test_browser_as_of.py) ----
+
+
+def console(who="auditor"):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user(who))
+    return client
+
+
+def test_the_console_shows_an_account_as_of_an_instant_read_only(history):
+    from django.urls import reverse
+
+    david = Account.objects.get(account_number=DAVID)
+    page = console().get(reverse("admin:lcm_account_change", args=[david.pk]))
+    assert page.status_code == 200
+    assert b'id="as-of-form"' in page.content
+    url = reverse("admin:lcm_account_as_of", args=[david.pk])
+    blocked = console().get(url, {"at": "2026-03-14T14:25:00"})  # the floor is UTC in tests
+    assert blocked.status_code == 200
+    text = blocked.content.decode()
+    assert "As the audit log says it was at" in text and "2026-03-14 14:25:00 UTC" in text
+    row = text[text.index('data-mode-id="2"') :]
+    row = row[: row.index("</tr>")]
+    assert "yes, this number" in row and "no — on the do-not-call list" in row
+    assert "2026-03-14 10:25 EDT" in row  # the callee's time then
+    assert f"entry #{history['block']}</a>: do-not-call (number)" in row
+    assert "<form" not in text.split('id="as-of"')[1]  # read-only: no action on the answer
+
+    for bad, message in [
+        ("soon", "Enter a date and a time"),
+        ("2026-03-15T10:00", "is in the future"),
+        ("2026-03-14T13:00", "The account did not exist yet at 2026-03-14 13:00:00 UTC"),
+    ]:
+        refused = console().get(url, {"at": bad})
+        assert refused.status_code == 200 and message in refused.content.decode()
+
+
+def test_the_call_page_says_what_we_knew_when_it_was_dialled(history):
+    from django.urls import reverse
+
+    call = client_for("dialer").post(
+        "/api/lcm/calls/",
+        {"callid": "c-1", "AccountNumber": DAVID, "AgentID": "otheragent",
+         "StartTime": between(6).isoformat()},
+        format="json",
+    )  # fmt: skip
+    assert call.status_code == 201, call.content
+    from lcm.models import Call
+
+    page = console("supervisor").get(
+        reverse("admin:lcm_call_change", args=[Call.objects.get(callid="c-1").pk])
+    )
+    text = page.content.decode()
+    assert "What we knew when this was dialled" in text
+    assert "The whole contact was on the do-not-call list" in text
+    assert f"entry #{history['contact']}" in text
+
+
+def test_a_staff_user_who_may_not_read_the_log_gets_neither(history):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    clerk = get_user_model().objects.create_user("clerk", password="x", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_account"))
+    david = Account.objects.get(account_number=DAVID)
+    client = console("clerk")
+    page = client.get(reverse("admin:lcm_account_change", args=[david.pk]))
+    assert page.status_code == 200 and b'id="as-of-form"' not in page.content
+    refused = client.get(reverse("admin:lcm_account_as_of", args=[david.pk]), {"at": "x"})
+    assert refused.status_code == 403
