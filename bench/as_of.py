@@ -125,6 +125,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true", help="cProfile one read, then stop")
+    parser.add_argument(
+        "--profile-bundle", action="store_true", help="cProfile a fill account's bundle, then go on"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench/as_of.py needs PostgreSQL (bin/with-postgres)")
@@ -157,6 +160,19 @@ def main() -> None:
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
         return
+    if args.profile_bundle:
+        import cProfile
+        import pstats
+
+        key = quote(fill_account.account_number, safe="")
+        url = f"/api/lcm/accounts/{key}/as-of/?at={quote(dt.datetime.now(dt.UTC).isoformat())}"
+        client.get(url + "&proof=1")
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(3):
+            client.get(url + "&proof=1")
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     out(f"\n`uptime` at the measurement: {uptime}\n")
     out(f"| read (log of {head:,} entries) | median ms | p95 ms | queries | db ms | bytes |")

@@ -149,7 +149,13 @@ def test_the_answer_between_each_change_is_what_the_log_says_then(history):
     assert granted["set_by"]["PEWC"] == s["consent"]
     assert granted["set_by"]["CValue"] == start["set_by"]["CValue"]  # unchanged since
 
-    blocked = mode(as_of(between(2)))
+    answer = as_of(between(2))
+    from lcm.api import examples  # the schema's example is this reply's shape
+
+    assert set(answer) == set(examples.AS_OF)
+    assert set(mode(answer)) == set(examples.AS_OF_MODE)
+    assert set(mode(answer)["set_by"]) == set(examples.AS_OF_MODE["set_by"])
+    blocked = mode(answer)
     assert (blocked["DNC"], blocked["DNCNumber"], blocked["DNCContact"]) == (True, True, False)
     assert blocked["Callable"] is False and blocked["Reason"] == "on the do-not-call list"
     assert blocked["set_by"]["DNCNumber"] == s["block"]
@@ -524,3 +530,20 @@ def test_a_staff_user_who_may_not_read_the_log_gets_neither(history):
     assert page.status_code == 200 and b'id="as-of-form"' not in page.content
     refused = client.get(reverse("admin:lcm_account_as_of", args=[david.pk]), {"at": "x"})
     assert refused.status_code == 403
+
+
+def test_the_bundle_s_batched_proofs_are_each_entry_s_own_proof(signed, history):
+    """Across blocks of 256 leaves and the stored nodes above them, and at the
+    tree's ragged right edge: as `GET /mode-changes/<seq>/proof/` gives them."""
+    from lcm.audit import as_of as replay
+    from lcm.audit import checkpoints
+
+    from .test_audit_proofs import bulk
+
+    bulk(700)
+    made = checkpoints.make_checkpoint()
+    size = made.tree_size
+    seqs = sorted({1, 2, 255, 256, 257, 300, 511, 512, 513, 600, size - 1, size})
+    batched = replay.inclusion_proofs(seqs, size)
+    for seq in seqs:
+        assert batched[seq] == checkpoints.inclusion_proof(seq, made), seq

@@ -29,6 +29,7 @@ from lcm.audit.filters import parse_moment
 from lcm.models import Account, Call
 from lcm.replica import auditor_db, auditor_reads
 
+from . import examples
 from .audit import CheckpointSerializer, ModeChangeProofSerializer, _AuditReadView, audit_errors
 
 TRUE = {"1", "true", "yes"}
@@ -263,6 +264,11 @@ class AccountAsOf(_AuditReadView):
                 **_ERRORS,
             ),
         },
+        examples=[
+            examples.reply_example("Consent, and the number on the list", examples.AS_OF, 200),
+            examples.reply_example("In the future", examples.AT_IN_THE_FUTURE, 400),
+            examples.reply_example("Before the account", examples.BEFORE_THE_ACCOUNT, 404),
+        ],
     )
     @auditor_reads()
     def get(self, request, key: str):
@@ -302,6 +308,20 @@ class CallAsDialled(_AuditReadView):
                 **_ERRORS,
             ),
         },
+        examples=[
+            examples.reply_example(
+                "At the call's start",
+                {
+                    **examples.AS_OF,
+                    "call": {
+                        "callid": "12345",
+                        "started_at": examples.AS_OF["at"],
+                        "agent": "testagent",
+                    },
+                },
+                200,
+            ),
+        ],
     )
     @auditor_reads()
     def get(self, request, callid: str):

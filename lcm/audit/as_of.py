@@ -39,6 +39,7 @@ entries at once: `inclusion_proofs`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import zoneinfo
 from dataclasses import dataclass, field
@@ -651,11 +652,25 @@ def inclusion_proofs(seqs: list[int], size: int, using: str = "default") -> dict
         for block in blocks:
             first = block * merkle.BLOCK
             condition |= Q(seq__gt=first, seq__lte=min(first + merkle.BLOCK, size))
-        for seq, digest in (
-            ModeChange.objects.using(using).filter(condition).values_list("seq", "hash")
-        ):
-            leaves[seq - 1] = merkle.entry_leaf(digest)
-
+        hashes = ModeChange.objects.using(using).filter(condition)
+        for seq, digest in hashes.values_list("seq", "hash"):
+            leaves[seq - 1] = hashlib.sha256(b"\0" + bytes.fromhex(digest)).digest()
+    # Every perfect subtree under 256 leaves of each block read, once, level
+    # by level: a loop, not a recursion per proof (the bundle's hot spot).
+    levels: dict[int, list[list[bytes]]] = {}
+    for block in blocks:
+        first = block * merkle.BLOCK
+        count = min(merkle.BLOCK, size - first)
+        row = [leaves.get(i) for i in range(first, first + count)]
+        if None in row:
+            raise LookupError(f"entries #{first + 1} to #{first + count} are not all in the log")
+        levels[block] = [row]
+        while len(row) > 1:
+            row = [
+                hashlib.sha256(b"\1" + row[k] + row[k + 1]).digest()
+                for k in range(0, len(row) - 1, 2)
+            ]
+            levels[block].append(row)
     fallback = []
 
     def subtree(start: int, width: int) -> bytes:
@@ -668,11 +683,7 @@ def inclusion_proofs(seqs: list[int], size: int, using: str = "default") -> dict
 
                 fallback.append(TreeReader(size))
             return fallback[0].subtree(start, width)
-        if width == 1:
-            if start not in leaves:
-                raise LookupError(f"entry #{start + 1} is not in the log")
-            return leaves[start]
-        half = width // 2
-        return merkle.node_hash(subtree(start, half), subtree(start + half, half))
+        block, offset = divmod(start, merkle.BLOCK)
+        return levels[block][level][offset >> level]
 
     return {seq: [h.hex() for h in merkle.inclusion_proof(seq - 1, size, subtree)] for seq in seqs}
