@@ -407,3 +407,24 @@ class UnknownOutcome(InvalidInput):
 
 class UnknownCampaign(NotFound):
     code = "unknown_campaign"
+
+
+# --- As-of reads (lcm.api.as_of): an account's modes at an instant, from the log.
+
+AT_NOT_AN_INSTANT = (
+    "'{value}' is not an instant: give an ISO 8601 date and time, such as "
+    "2026-03-14T10:02:00Z (without an offset: the server's TIME_ZONE)."
+)
+AT_IN_THE_FUTURE = "{at} is in the future: the log can only say what was known until now."
+UNKNOWN_ACCOUNT_KEY_AS_OF = "There is no account with LCM key {key}."
+BEFORE_ACCOUNT = "Account {key} did not exist at {at}: it was created at {created}."
+AS_OF_NOT_CHECKPOINTED = (
+    "No signed checkpoint covers entry #{seq}, the last one this answer reads, yet: "
+    "ask again without proof=1, or after the next checkpoint."
+)
+
+
+class AccountNotYet(NotFound):
+    """An as-of instant before the account was created."""
+
+    code = "account_not_yet_created"

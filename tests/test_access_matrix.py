@@ -165,6 +165,9 @@ NOT_ALLOWED = (405, "method_not_allowed")
 NO_SUCH = (404, "unknown_endpoint")
 UNKNOWN_ENTRY = (404, "unknown_mode_change")
 UNKNOWN_CHECKPOINT = (404, "unknown_checkpoint")
+# The demo's account and calls were made today: allowed, an as-of read of an
+# earlier instant is this 404 (tests/test_as_of.py reads real histories).
+NOT_YET = (404, "account_not_yet_created")
 NOT_A_LIST = (415, "unsupported_media_type")
 UNKNOWN_IMPORT = (404, "unknown_import")
 
@@ -240,6 +243,11 @@ API = {
         UNKNOWN_CHECKPOINT, UNKNOWN_CHECKPOINT, UNKNOWN_CHECKPOINT)),
     "POST for a proof": Api("POST", "/api/lcm/mode-changes/1/proof/", {}, api(
         NOAUTH, BADAUTH, FORBID, FORBID, FORBID, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)),
+    "an account as of an instant": Api(
+        "GET", "/api/lcm/accounts/5%7C3%7C1%7C0%7C0%7C44%7C1/as-of/?at=2026-01-01T00:00:00Z",
+        None, api(NOAUTH, BADAUTH, FORBID, FORBID, FORBID, NOT_YET, NOT_YET, NOT_YET)),
+    "a call as dialled": Api("GET", "/api/lcm/calls/12345/as-dialled/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, FORBID, NOT_YET, NOT_YET, NOT_YET)),
     "register a call": Api("POST", "/api/lcm/calls/", NEW_CALL, api(
         NOAUTH, BADAUTH, FORBID, FORBID, 201, FORBID, FORBID, 201)),
     "move a call to wrap-up": Api("POST", "/api/lcm/calls/12345/wrapup/", {}, api(
@@ -352,6 +360,8 @@ ADMIN = [
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
     Page("lcm_account_export",             GET,  200, 200, 200),
+    # "As of…": the account as the log says it was (read-only; who reads the log).
+    Page("lcm_account_as_of",              GET,  200, 200, 200, query="at=2026-01-01T00:00"),
     # "Import accounts": lcm.import_accounts (the Supervisors'); an import
     # job's pages (here an unknown one: 404) are every importer's.
     Page("lcm_account_import",             GET,  200, 403, 200),
@@ -549,7 +559,7 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"], pks["deleted_mode"]]
     elif name == "lcm_account_revert":
         args = [pks["lcm.account"], pks["lcm.modechange"]]
-    elif name.startswith("lcm_account_set_number"):
+    elif name.startswith("lcm_account_set_number") or name == "lcm_account_as_of":
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
@@ -828,6 +838,8 @@ CAPABILITIES = [
      ["admin:GET lcm_account_export", "admin:GET lcm_donotcallnumber_export"]),
     ("View the audit log and export it as CSV (admin)",
      ["admin:GET lcm_modechange_changelist", "admin:GET lcm_modechange_export"]),
+    ("Read an account as of an instant, and a call as dialled, from the log (console, API)",
+     ["admin:GET lcm_account_as_of?at=2026-01-01T00:00"]),
     ("Change or delete an audit entry, or edit a contact mode directly",
      ["admin:POST lcm_modechange_change", "admin:POST lcm_contactmode_change"]),
     ("View the agent session history", ["admin:GET lcm_agentsessionevent_changelist"]),

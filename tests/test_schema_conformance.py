@@ -19,6 +19,7 @@ import requests
 import schemathesis
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
@@ -38,6 +39,8 @@ MODE_CHANGES = "/api/lcm/mode-changes/"
 EXPORT = "/api/lcm/mode-changes/export/"
 PROOF = "/api/lcm/mode-changes/{seq}/proof/"
 CONSISTENCY = "/api/lcm/checkpoints/consistency/"
+AS_OF = "/api/lcm/accounts/{key}/as-of/"
+AS_DIALLED = "/api/lcm/calls/{callid}/as-dialled/"
 DUE = "/api/lcm/callbacks/due/"
 DONE = "/api/lcm/callbacks/{callback_id}/done/"
 CANCEL = "/api/lcm/callbacks/{callback_id}/cancel/"
@@ -46,7 +49,10 @@ CANCEL = "/api/lcm/callbacks/{callback_id}/cancel/"
 # (the audit API reads; wrap-up and end update the call). Their 500 is
 # rendered by the same code as the doors' provoked ones.
 NOT_PROVOKED = (
-    {(path, "get", 500) for path in (MODE_CHANGES, EXPORT, DUE, PROOF, CONSISTENCY)}
+    {
+        (path, "get", 500)
+        for path in (MODE_CHANGES, EXPORT, DUE, PROOF, CONSISTENCY, AS_OF, AS_DIALLED)
+    }
     | {(path, "post", 500) for path in (WRAP_UP, END)}
     | {
         (path, method, 503)
@@ -61,6 +67,8 @@ NOT_PROVOKED = (
             (EXPORT, "get"),
             (PROOF, "get"),
             (CONSISTENCY, "get"),
+            (AS_OF, "get"),
+            (AS_DIALLED, "get"),
             (DUE, "get"),
             (DONE, "post"),
             (CANCEL, "post"),
@@ -306,6 +314,18 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
     proof_of = "/api/lcm/mode-changes/{}/proof/".format
     post("GET", PROOF, 409, path=proof_of(1), **auditor)
     post("GET", CONSISTENCY, 404, params={"first": "1"}, **auditor)
+    as_of = "/api/lcm/accounts/5%7C3%7C1%7C0%7C0%7C44%7C1/as-of/"
+
+    def now():
+        return {"at": timezone.now().isoformat()}
+
+    as_dialled = "/api/lcm/calls/as-dialled-1/as-dialled/"
+    dialled = {"callid": "as-dialled-1", "AccountNumber": examples.DAVID, "AgentID": "otheragent"}
+    post("POST", CALLS, 201, json={**dialled, "StartTime": now()["at"]}, **dialer)
+
+    proved = {"proof": "1"}
+    post("GET", AS_OF, 409, path=as_of, params={**now(), **proved}, **auditor)
+    post("GET", AS_DIALLED, 409, path=as_dialled, params=proved, **auditor)
     sign_checkpoints(settings, tmp_path)
     first = checkpoints.make_checkpoint().tree_size
     post("POST", WEBSERVICE, 200, json=with_data(ContactNumber="3005550777"), **agent)
@@ -326,6 +346,20 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
         post("POST", template, 405, path=path, json={}, **auditor)
         csv_only = {"Accept": "text/csv"}
         post("GET", template, 406, path=path, params=params, headers=csv_only, **auditor)
+    # As-of reads, with and without their proof bundle.
+    checkpoints.make_checkpoint()
+    post("GET", AS_OF, 200, path=as_of, params={**now(), **proved}, **auditor)
+    post("GET", AS_OF, 200, path=as_of, params=now(), **auditor)
+    post("GET", AS_DIALLED, 200, path=as_dialled, params=proved, **auditor)
+    for template, path, params in [(AS_OF, as_of, now()), (AS_DIALLED, as_dialled, {})]:
+        post("GET", template, 400, path=path, params={**params, "proof": "x"}, **auditor)
+        post("GET", template, 401, path=path, params=params)
+        post("GET", template, 403, path=path, params=params, **agent)
+        post("POST", template, 405, path=path, json={}, **auditor)
+        csv_only = {"Accept": "text/csv"}
+        post("GET", template, 406, path=path, params=params, headers=csv_only, **auditor)
+    post("GET", AS_OF, 404, path="/api/lcm/accounts/1%7C2/as-of/", params=now(), **auditor)
+    post("GET", AS_DIALLED, 404, path="/api/lcm/calls/nope/as-dialled/", **auditor)
     post("GET", PROOF, 404, path=proof_of("x"), **auditor)
     post("GET", CONSISTENCY, 400, **auditor)
     post("GET", CONSISTENCY, 404, params={"first": str(second + 1)}, **auditor)
@@ -352,6 +386,8 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
     post("GET", EXPORT, 429, **auditor)
     post("GET", PROOF, 429, path=proof_of(1), **auditor)
     post("GET", CONSISTENCY, 429, params={"first": str(first)}, **auditor)
+    post("GET", AS_OF, 429, path=as_of, params=now(), **auditor)
+    post("GET", AS_DIALLED, 429, path=as_dialled, **auditor)
 
     assert api.declared() - api.seen == NOT_PROVOKED
 

@@ -19,6 +19,11 @@ A regulator runs this on their own machine, with the log's public key (from
         chain (each prev_hash is the previous row's hash), and for every
         signed checkpoint the witness file holds within the export, the
         Merkle root of the exported hashes is the signed root.
+    verify_proof.py --public-key audit.pub.pem --as-of answer.json
+        an as-of answer with its bundle (GET /api/lcm/accounts/<key>/as-of/
+        ?at=…&proof=1, or a call's as-dialled/?proof=1): every entry is
+        proved, the account's listed entries are all there, and replaying
+        them gives the answer (the section "As-of bundles" at the end).
 
 Prints OK with what was proved and exits 0; prints FAILED with the reason
 and exits 1. Nothing here imports lcm or Django: the formats are in
@@ -392,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--public-key", required=True, help="the log's public key (PEM)")
     parser.add_argument("--checkpoints", help="with a CSV: signed checkpoints (JSON lines)")
+    parser.add_argument("--as-of", action="store_true", help="the file is an as-of answer")
     parser.add_argument("file", help="a proof (JSON) or, with --checkpoints, a CSV export")
     args = parser.parse_args(argv)
     try:
@@ -404,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
             raise Failed(f"{args.public_key} is not an Ed25519 public key")
         if args.checkpoints:
             message = check_csv(args.file, args.checkpoints, key)
+        elif args.as_of:
+            message = check_as_of(args.file, key)
         else:
             try:
                 with open(args.file, encoding="utf-8") as file:
@@ -424,6 +432,312 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"OK: {message}")
     return 0
+
+
+# === As-of bundles (issue 32) =========================================================
+# Everything of `--as-of` is below: the replay rules of docs/audit.md ("As-of
+# reads"), written again from the entries alone. Nothing above depends on it.
+
+DNC_ACTIONS = ("dnc", "dnc_change", "dnc_lift")
+MODE_ACTIONS = ("set", "revert", "restore", "import", "settings")
+STATE_FIELDS = (
+    "number",
+    "e164",
+    "pewc",
+    "pewc_source",
+    "pewc_by",
+    "pewc_at",
+    "time_zone",
+    "window",
+)
+PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes",
+            "do_not_call", "callback")  # fmt: skip
+
+
+def _instant(text: str):
+    import datetime
+
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _proved_records(proof: dict, key: Ed25519PublicKey) -> tuple[dict, list[dict]]:
+    """Each entry of the bundle checked (hash, personal values, inclusion in the
+    signed tree, seq order), as the record the replay reads."""
+    checkpoint = check_checkpoint(proof.get("checkpoint"), key)
+    root, size = bytes.fromhex(checkpoint["root_hash"]), checkpoint["tree_size"]
+    records, previous = [], 0
+    for item in proof.get("entries") or []:
+        entry = item.get("entry")
+        if not isinstance(entry, dict):
+            raise Failed(f"entry #{item.get('seq')} has no content to replay")
+        digest = hashlib.sha256(canonical_bytes(entry)).hexdigest()
+        seq = entry.get("seq")
+        if digest != item.get("hash") or seq != item.get("seq"):
+            raise Failed(
+                f"entry #{item.get('seq')} does not match its hash: its fields were altered"
+            )
+        if not isinstance(seq, int) or seq <= previous:
+            raise Failed(
+                f"entry #{seq} comes after entry #{previous}: the bundle's entries are not in "
+                "seq order (reordered)"
+            )
+        if item.get("leaf_index") != seq - 1:
+            raise Failed(f"the leaf index of entry #{seq} is not {seq - 1}")
+        path = [_hex32(h, "a proof hash") for h in item.get("inclusion_proof") or []]
+        verify_inclusion(seq - 1, size, leaf_hash(bytes.fromhex(digest)), path, root)
+        values = dict(entry)
+        if entry.get("v") == 2:
+            for name in PERSONAL:
+                values.pop(name, None)
+            if "personal" in item:
+                check_personal(entry, item["personal"])
+                values.update({n: v["value"] for n, v in item["personal"].items()})
+        values.setdefault("modes", None)
+        values.setdefault("do_not_call", None)
+        values.setdefault("details", None)
+        values["erased"] = entry.get("v") == 2 and "personal" not in item
+        records.append(values)
+        previous = seq
+    return checkpoint, records
+
+
+def _replay(records: list[dict], at, account_id: int, campaign: str):
+    """Rules 1 and 2: each mode's state and who set each field; the blocks."""
+    modes, blocks, erased = {}, {}, False
+    for r in records:
+        seq = r["seq"]
+        if r["erased"] and r["account_id"] == account_id:
+            erased = True
+            if r["action"] in MODE_ACTIONS and r["mode_id"]:
+                modes[r["mode_id"]] = (None, {"*": seq})
+            continue
+        if r["action"] in DNC_ACTIONS:
+            event = r["do_not_call"] or {}
+            row = event.get("entry")
+            if event.get("event") == "block":
+                blocks[row] = dict(event, e164=r["new_number_e164"], account_id=r["account_id"],
+                                   seq=seq, by=seq, lifted=False)  # fmt: skip
+            elif row in blocks and event.get("event") == "change":
+                blocks[row]["expires_at"] = (event.get("after") or {}).get("expires_at")
+                blocks[row]["by"] = seq
+            elif row in blocks and event.get("event") == "lift":
+                blocks[row]["lifted"] = True
+            continue
+        if r["account_id"] != account_id or r["action"] == "campaign":
+            continue
+        if r["modes"] is None:
+            after = None
+            if r["new_number"]:
+                after = {"number": r["new_number"], "e164": r["new_number_e164"], "pewc": False,
+                         "pewc_source": "", "pewc_by": "", "pewc_at": None, "time_zone": "",
+                         "window": None}  # fmt: skip
+            touched = [(r["mode_id"], after)]
+            touched += [(d["mode_id"], None) for d in r["deleted_modes"] or []]
+        else:
+            touched = [(m["mode_id"], m["after"]) for m in r["modes"]]
+        for mode_id, after in touched:
+            if after is None:
+                modes.pop(mode_id, None)
+                continue
+            state, set_by = modes.get(mode_id, (None, {}))
+            set_by = dict(set_by) if state is not None else {}
+            for name in STATE_FIELDS:
+                if state is None or state.get(name) != after.get(name) or name not in set_by:
+                    set_by[name] = seq
+            modes[mode_id] = (dict(after), set_by)
+
+    def counts(block) -> bool:
+        starts, expires = block.get("starts_at"), block.get("expires_at")
+        return (
+            not block["lifted"]
+            and block.get("campaign", "") in ("", campaign)
+            and (starts is None or _instant(starts) <= at)
+            and (expires is None or _instant(expires) > at)
+        )
+
+    live = [b for b in blocks.values() if counts(b)]
+    return modes, live, erased
+
+
+def _same_number(keys: dict, a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """lcm.numbers.same_number: equal E.164 forms when both countries are
+    known, else meeting national keys (the bundle's `national_keys`, derived
+    by phonenumbers; a number whose country is unknown also matches by its
+    digits)."""
+    if a[1] and b[1]:
+        return a[1] == b[1]
+
+    def candidates(number, e164):
+        found = {keys.get(number)}
+        if not e164:
+            found.add(number)
+        return found - {None}
+
+    return bool(candidates(*a) & candidates(*b))
+
+
+def _callable(zones: list[str], window: list[str], at) -> bool:
+    import zoneinfo
+
+    if not zones:
+        return False
+    start, end = window
+    for name in zones:
+        local = at.astimezone(zoneinfo.ZoneInfo(name)).strftime("%H:%M")
+        if not start <= local < end:
+            return False
+    return True
+
+
+def check_as_of(path: str, key: Ed25519PublicKey) -> str:
+    with open(path, encoding="utf-8") as file:
+        answer = json.load(file)
+    proof = answer.get("proof") if isinstance(answer, dict) else None
+    if not isinstance(proof, dict):
+        raise Failed("the file is not an as-of answer with its proof (ask with proof=1)")
+    checkpoint, records = _proved_records(proof, key)
+    at, account_id = _instant(proof["at"]), proof["account_id"]
+    if answer.get("at") != proof["at"] or answer.get("account") != proof["account"]:
+        raise Failed("the answer and its bundle name another account or instant")
+    # The account's entries: exactly those listed, each before the instant.
+    listed = proof.get("account_seqs") or []
+    mine = [r["seq"] for r in records if r["account_id"] == account_id]
+    for seq in listed:
+        if seq not in mine:
+            raise Failed(
+                f"entry #{seq} of the account, which the bundle lists, is missing: an entry "
+                "was left out"
+            )
+    for r in records:
+        if _instant(r["created_at"]) > at:
+            raise Failed(f"entry #{r['seq']} was written after the instant {proof['at']}")
+        if r["account_id"] == account_id:
+            if r["seq"] not in listed:
+                raise Failed(f"entry #{r['seq']} of the account is not in its list of entries")
+            if r["account_number"] != proof["account"]:
+                raise Failed(f"entry #{r['seq']} names another account")
+        elif r["action"] not in (*DNC_ACTIONS, "campaign"):
+            raise Failed(f"entry #{r['seq']} is neither the account's nor a do-not-call entry")
+    if answer.get("replayed") != listed:
+        raise Failed("the answer's replayed entries are not the bundle's list")
+    # Rule 3's campaign: the cited campaign entry must say what the answer used.
+    configuration = proof.get("configuration") or {}
+    campaign = configuration.get("campaign", "")
+    rules = configuration.get("campaign_rules") or {}
+    notes = []
+    if rules.get("set_by") is not None:
+        cited = next((r for r in records if r["seq"] == rules["set_by"]), None)
+        after = ((cited or {}).get("details") or {}).get("after") or {}
+        if cited is None or (cited.get("details") or {}).get("campaign") != campaign:
+            raise Failed(f"the campaign entry #{rules['set_by']} is not in the bundle")
+        window = [after.get("window_start"), after.get("window_end")]
+        if (
+            (window if after.get("window_start") else None) != rules.get("window")
+            or after.get("every_mode_type", True) != rules.get("every_mode_type")
+            or after.get("requires_consent", False) != rules.get("requires_consent")
+            or sorted(str(m["ModeID"]) for m in after.get("modes", [])) != sorted(rules["modes"])
+        ):
+            raise Failed(f"the campaign's rules are not those entry #{rules['set_by']} records")
+    else:
+        notes.append("the campaign's rules (no campaign entry in the log) are as stated")
+    modes, blocks, erased = _replay(records, at, account_id, campaign)
+    keys = proof.get("national_keys") or {}
+    contact = [b for b in blocks if b.get("scope") == "contact" and b["account_id"] == account_id]
+    contact_by = min((b["seq"] for b in contact), default=None)
+    contact_set_by = next((b["by"] for b in contact if b["seq"] == contact_by), None)
+    expected_top = {"DNCContact": bool(contact), "DNCContactSetBy": contact_set_by}
+    for name, value in expected_top.items():
+        if answer.get(name) != value:
+            raise Failed(f"the answer says {name} {answer.get(name)!r}; the entries give {value!r}")
+    given = {m["ModeID"]: m for m in answer.get("Contactmodes") or []}
+    if sorted(given) != sorted(modes):
+        raise Failed(
+            f"the answer has modes {sorted(given)}; the entries give modes {sorted(modes)}"
+        )
+    stated_zones = 0
+    for mode_id, (state, set_by) in sorted(modes.items()):
+        shown = given[mode_id]
+        if state is None:
+            if shown.get("CValue") is not None:
+                raise Failed(f"mode {mode_id} shows a value its erased entry no longer holds")
+            continue
+        number = (state["number"], state["e164"])
+        hits = [b for b in blocks if b.get("scope") == "number"
+                and _same_number(keys, number, (b.get("number", ""), b["e164"]))]  # fmt: skip
+        first = min(hits, key=lambda b: b["seq"]) if hits else None
+        mode_rule = (rules.get("modes") or {}).get(str(mode_id)) or {}
+        type_window = ((configuration.get("mode_types") or {}).get(str(mode_id)) or {}).get(
+            "window"
+        ) or ["08:00", "21:00"]
+        if state["window"]:
+            window, window_by = state["window"], set_by["window"]
+        elif mode_rule.get("window"):
+            window, window_by = mode_rule["window"], rules.get("set_by")
+        elif rules.get("window"):
+            window, window_by = rules["window"], rules.get("set_by")
+        else:
+            window, window_by = type_window, None
+        zones = shown.get("TimeZones") or []
+        if state["time_zone"] and zones != [state["time_zone"]]:
+            raise Failed(
+                f"mode {mode_id}'s zone is {state['time_zone']}, set by #{set_by['time_zone']}"
+            )
+        if not state["time_zone"]:
+            stated_zones += 1
+        enabled = rules.get("every_mode_type", True) or str(mode_id) in (rules.get("modes") or {})
+        consent_missing = rules.get("requires_consent") and not state["pewc"]
+        dnc = first is not None or bool(contact)
+        callable_then = not dnc and enabled and not consent_missing
+        callable_then = callable_then and _callable(zones, window, at)
+        expected = {
+            "CValue": state["number"],
+            "E164": state["e164"],
+            "PEWC": state["pewc"],
+            "PEWCSource": state["pewc_source"],
+            "PEWCBy": state["pewc_by"],
+            "PEWCAt": state["pewc_at"],
+            "Window": list(window),
+            "DNCNumber": first is not None,
+            "DNCContact": bool(contact),
+            "DNC": dnc,
+            "Callable": callable_then,
+        }
+        expected_by = {
+            "CValue": set_by["number"],
+            "E164": set_by["e164"],
+            "PEWC": set_by["pewc"],
+            "PEWCSource": set_by["pewc_source"],
+            "PEWCBy": set_by["pewc_by"],
+            "PEWCAt": set_by["pewc_at"],
+            "Window": window_by,
+            "DNCNumber": first["by"] if first else None,
+            "DNCContact": contact_set_by,
+        }
+        for name, value in expected.items():
+            if shown.get(name) != value:
+                raise Failed(
+                    f"mode {mode_id}: the answer says {name} {shown.get(name)!r}; the entries "
+                    f"give {value!r}"
+                )
+        for name, value in expected_by.items():
+            if (shown.get("set_by") or {}).get(name) != value:
+                raise Failed(
+                    f"mode {mode_id}: the answer says {name} was set by "
+                    f"#{(shown.get('set_by') or {}).get(name)}; the entries give #{value}"
+                )
+    if stated_zones:
+        notes.append(
+            f"{stated_zones} mode(s)' zones derived from the number or the account (not in the "
+            "log) are as stated"
+        )
+    if erased:
+        notes.append("the account was erased: its modes' values are gone, as the answer says")
+    return (
+        f"the as-of answer for account {proof['account']} at {proof['at']} follows from "
+        f"{len(records)} entries, each in the log of checkpoint #{checkpoint['tree_size']} "
+        f"signed {checkpoint['timestamp']}; the account's {len(listed)} listed entries are all "
+        "there" + "".join(f"; {note}" for note in notes)
+    )
 
 
 if __name__ == "__main__":

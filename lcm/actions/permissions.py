@@ -34,6 +34,9 @@ END_STUCK_CALLS = "lcm.change_call"
 LOG_AGENTS_OUT = "lcm.change_agent"
 MANAGE_CALLBACKS = "lcm.manage_callbacks"  # the dialer: list due callbacks, close them
 CHANGE_CALLBACKS = "lcm.change_callback"  # supervisors: reassign, cancel
+# Auditors and supervisors: the audit log, its proofs and the as-of reads
+# replayed from it (lcm.api.audit, lcm.api.as_of, the console's "As of…").
+READ_AUDIT_LOG = "lcm.view_modechange"
 CHANGE_TOKENS = "authtoken.change_tokenproxy"
 DELETE_TOKENS = "authtoken.delete_tokenproxy"
 
@@ -54,6 +57,7 @@ REFUSALS = {
     LOG_AGENTS_OUT: "You may not log agents out from the console.",
     MANAGE_CALLBACKS: "You may not list or close callbacks (lcm.manage_callbacks).",
     CHANGE_CALLBACKS: "You may not reassign or cancel callbacks (lcm.change_callback).",
+    READ_AUDIT_LOG: "Only auditors and supervisors may read the audit log.",
 }
 
 

@@ -12,10 +12,12 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Right
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 
@@ -25,7 +27,8 @@ from lcm.actions.dialing import dialable_modes
 from lcm.models import Account, Call, ContactMode, ModeChange
 from lcm.numbers import clean_any, normalise_region
 
-from .display import when
+from . import as_of as as_of_views
+from .display import floor_zone, when, when_text
 from .filters import input_filter
 from .forms import SetNumberForm, TimeZoneField
 from .import_jobs import ImportJobViews
@@ -220,8 +223,32 @@ class AccountAdmin(
                 view(self.revert_view),
                 name="lcm_account_revert",
             ),
+            path("<int:account_id>/as-of/", view(self.as_of_view), name="lcm_account_as_of"),
             *super().get_urls(),
         ]
+
+    def as_of_view(self, request, account_id):
+        """The account as the audit log says it was at `?at=` (read-only)."""
+        if not as_of_views.may_read(request.user):
+            raise PermissionDenied
+        account = get_object_or_404(Account, pk=account_id)
+        text = request.GET.get("at", "")
+        at = as_of_views.parse_floor_time(text)
+        extra = (
+            as_of_views.context(account, at)
+            if at is not None
+            else {"as_of_error": as_of_views.NOT_AN_INSTANT}
+        )
+        shown = (at or timezone.now()).astimezone(floor_zone())
+        return self._render(
+            request,
+            "admin/lcm/account/as_of.html",
+            account,
+            title=f"{account} as of {when_text(at)}" if at else f"{account} as of…",
+            floor_zone=floor_zone().key,
+            at_value=shown.strftime("%Y-%m-%dT%H:%M:%S"),
+            **extra,
+        )
 
     # --- The account page -------------------------------------------------
 
@@ -257,6 +284,12 @@ class AccountAdmin(
             "changed_mode": int(changed) if changed.isdigit() and len(changed) < 6 else None,
             "latest_seq": seq,
             "can_change_modes": can_change,
+            "may_read_as_of": as_of_views.may_read(request.user),
+            "as_of_url": reverse("admin:lcm_account_as_of", args=[account.pk]),
+            "as_of_default": timezone.localtime(timezone.now(), floor_zone()).strftime(
+                "%Y-%m-%dT%H:%M:%S"
+            ),
+            "floor_zone": floor_zone().key,
             "live_modes": dialable_modes(
                 account,
                 list(

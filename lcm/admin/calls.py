@@ -14,6 +14,7 @@ from lcm.actions import calls as call_actions
 from lcm.actions import permissions
 from lcm.models import Call
 
+from . import as_of as as_of_views
 from .display import when, when_text
 from .filters import date_range_filter, input_filter
 from .shared import ConsoleActionMixin
@@ -109,6 +110,10 @@ class CallAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
         call = self.get_object(request, object_id)
         if call is not None:
             extra["call_events"] = call.events.order_by("-at", "-pk")[:20]
+            if as_of_views.may_read(request.user):
+                # What we knew when this was dialled: the log at the call's start.
+                extra["as_of_panel"] = True
+                extra.update(as_of_views.context(call.account, call.started_at))
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def end_view(self, request, object_id):

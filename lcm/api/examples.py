@@ -565,3 +565,70 @@ def reply_example(name: str, value, status: int) -> OpenApiExample:
 def dated_reply_example(name: str, dated_name: str, status: int) -> OpenApiExample:
     """`reply_example` of a dated example (DATED), built for the schema's day."""
     return DatedExample(name, dated_name, response_only=True, status_codes=[str(status)])
+
+
+# --- As-of reads (lcm.api.as_of) ---------------------------------------------------
+
+AS_OF_MODE = {
+    "ModeID": 2,
+    "ModeDesc": "Office",
+    "CampaignID": "Spring",
+    "CValue": "2025550143",
+    "ModeDialingStartTime": "08:00",
+    "ModeDialingEndTime": "21:00",
+    "Window": ["08:00", "21:00"],
+    "TimeZone": "America/New_York",
+    "TimeZone1": "",
+    "TimeZone2": "",
+    "TimeZone3": "",
+    "TimeZones": ["America/New_York"],
+    "TimeZoneSource": "number",
+    "PEWC": True,
+    "PEWCSource": "supervisor",
+    "PEWCBy": "supervisor",
+    "PEWCAt": "2026-03-14T14:10:00.000000Z",
+    "AreaCode": "202",
+    "ZipCode": "20500",
+    "DNC": True,
+    "DNCNumber": True,
+    "DNCContact": False,
+    "Callable": False,
+    "Reason": "on the do-not-call list",
+    "LocalTime": "2026-03-14T10:25:00-0400",
+    "E164": "+12025550143",
+    "ChannelType": "voice",
+    "set_by": {
+        "CValue": 2,
+        "E164": 2,
+        "PEWC": 5,
+        "PEWCSource": 5,
+        "PEWCBy": 5,
+        "PEWCAt": 5,
+        "TimeZone": 2,
+        "Window": None,
+        "DNCNumber": 6,
+        "DNCContact": None,
+    },
+}
+AS_OF = {
+    "account": DAVID,
+    "at": "2026-03-14T14:25:00.000000Z",
+    "CampaignID": "Spring",
+    "campaign_rules_set_by": None,
+    "DNCContact": False,
+    "DNCContactSetBy": None,
+    "replayed": [2, 5],
+    "erased": None,
+    "Contactmodes": [AS_OF_MODE],
+}
+AT_IN_THE_FUTURE = {
+    "code": "invalid_fields",
+    "message": "Invalid parameters: at.",
+    "fields": {"at": [errors.AT_IN_THE_FUTURE.format(at="2099-01-01T00:00:00.000000Z")]},
+}
+BEFORE_THE_ACCOUNT = {
+    "code": "account_not_yet_created",
+    "message": errors.BEFORE_ACCOUNT.format(
+        key=DAVID, at="2026-01-01T00:00:00.000000Z", created="2026-03-14T14:00:00.000000Z"
+    ),
+}

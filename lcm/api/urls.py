@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lcm import errors
 
+from .as_of import AccountAsOf, CallAsDialled
 from .audit import CheckpointConsistency, ModeChangeExport, ModeChangeList, ModeChangeProof
 from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
 from .import_jobs import ImportListView, ImportRejectedView, ImportView
@@ -52,6 +53,9 @@ urlpatterns = [
     path(
         "checkpoints/consistency/", CheckpointConsistency.as_view(), name="checkpoint-consistency"
     ),
+    # As-of reads (lcm.api.as_of), for auditors and supervisors.
+    path("accounts/<text:key>/as-of/", AccountAsOf.as_view(), name="account-as-of"),
+    path("calls/<text:callid>/as-dialled/", CallAsDialled.as_view(), name="call-as-dialled"),
     # The dialer/CTI doors (lcm.api.intake).
     path("calls/", RegisterCallView.as_view(), name="calls"),
     path("calls/<text:callid>/wrapup/", WrapUpCallView.as_view(), name="call-wrapup"),

@@ -1,0 +1,200 @@
+"""As-of reads at scale (issue 32): one account's modes at an instant, replayed
+from a log of 1,000,000 entries, with and without the proof bundle.
+
+    bin/with-postgres .venv/bin/python bench/as_of.py --entries 1000000
+
+Fills an empty, migrated PostgreSQL database as `bench/audit_scale.py` does
+(N hash-chained entries over 10,000 accounts: about N/10,000 legacy `set`
+entries each), then writes one account's history of 100 entries through the
+real actions (numbers set, consent granted and withdrawn, zones and windows
+overridden) with a list-wide do-not-call block and lift of its number every
+tenth step (entries on no account, which the replay reads too), signs a
+checkpoint over the whole log, and times, through Django's test client as
+the demo auditor (the view and the database, no network):
+
+- `GET /api/lcm/accounts/<key>/as-of/?at=…` at the newest instant and in
+  the middle of the history: the server's time (median of 20 after a
+  warm-up, p95), its queries and their database time;
+- the same with `proof=1` (every entry read, with its inclusion proof);
+- the same for a fill account (its ~100 legacy entries).
+
+Targets: as-of ≤ 50 ms, bundle ≤ 200 ms. Prints Markdown; docs/benchmarks.md
+records a run with `uptime`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import audit_scale
+from audit_scale import out
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from lcm.models import Account, AuditChainHead, DoNotCallNumber, ModeChange
+
+KEY = "AS|OF|1|0|0|44|1"
+TARGET_MS, BUNDLE_TARGET_MS = 50, 200
+
+
+def history(steps: int = 100) -> tuple[Account, list[dt.datetime]]:
+    """`steps` entries on one account through the actions; the instant after each."""
+    from lcm.actions import campaigns, do_not_call, supervisor
+
+    campaigns.ensure([""])
+    account = Account.objects.create(
+        account_number=KEY, campaign_id="", country="US", time_zone="America/New_York"
+    )
+    boss = get_user_model().objects.get(username="supervisor")
+    admin = get_user_model().objects.get(username="admin")
+    instants, number = [], "2025550100"
+    for i in range(steps):
+        kind = i % 5
+        if kind == 0:
+            number = f"20255{i:05d}"
+            supervisor.set_mode_number_as_supervisor(
+                account_id=account.pk, mode_id=1 + (i // 5) % 3, contact_number=number,
+                delete_other_modes=False, actor=boss, expected_seq=None,
+            )  # fmt: skip
+        else:
+            mode_id = 1 + (i // 5) % 3
+            supervisor.change_mode_settings(
+                account_id=account.pk, mode_id=mode_id, consent=kind in (1, 3),
+                time_zone="America/Chicago" if kind == 2 else "",
+                window=(dt.time(9, 0), dt.time(17 + kind, 0)) if kind >= 2 else None,
+                actor=boss, expected_seq=None,
+            )  # fmt: skip
+        if i % 10 == 9:
+            entry, _ = do_not_call.add_number(number=number, actor=admin)
+            if i % 20 == 19:
+                do_not_call.lift(entry_pk=entry.pk, reason="bench", actor=admin)
+        instants.append(dt.datetime.now(dt.UTC))
+    assert ModeChange.objects.filter(account=account).count() == steps
+    return account, instants
+
+
+def sign() -> None:
+    import tempfile
+
+    from django.conf import settings
+
+    from lcm.audit import checkpoints
+
+    folder = Path(tempfile.mkdtemp(prefix="lcm-bench-keys-"))
+    call_command("audit_keygen", str(folder / "key.pem"), stdout=open(os.devnull, "w"))  # noqa: SIM115
+    settings.LCM_AUDIT_SIGNING_KEY_FILE = str(folder / "key.pem")
+    settings.LCM_AUDIT_WITNESS = str(folder / "witness.jsonl")
+    settings.LCM_AUDIT_CHECKPOINT_EVERY = settings.LCM_AUDIT_CHECKPOINT_MINUTES = 10**12
+    started = time.perf_counter()
+    made = checkpoints.make_checkpoint()
+    checkpoints.deliver_pending()
+    size = made.tree_size if made else AuditChainHead.objects.get().seq
+    out(f"- signed checkpoint over {size:,} entries: {time.perf_counter() - started:.1f} s")
+
+
+def measure(client, url: str, repeat: int = 20) -> tuple[float, float, int, float, int]:
+    """Median and p95 ms of `repeat` GETs after a warm-up, the last one's
+    queries and their database ms, and the reply's size."""
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    samples = []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content[:300]
+    samples.sort()
+    db = sum(float(q["time"]) for q in queries.captured_queries) * 1000
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    return statistics.median(samples), p95, len(queries), db, len(response.content)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--profile", action="store_true", help="cProfile one read, then stop")
+    parser.add_argument(
+        "--profile-bundle", action="store_true", help="cProfile a fill account's bundle, then go on"
+    )
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("bench/as_of.py needs PostgreSQL (bin/with-postgres)")
+    from django.conf import settings
+
+    settings.LCM_API_THROTTLE_RATE = "1000000/min"
+    out(f"## As-of reads at {args.entries:,} entries\n")
+    audit_scale.fill(args.entries)
+    if Account.objects.filter(account_number=KEY).exists():
+        sys.exit("this database already holds the bench account: use a fresh one")
+    started = time.perf_counter()
+    _account, instants = history()
+    out(f"- 100 entries on {KEY} through the actions "
+        f"({DoNotCallNumber.objects.count()} list-wide blocks among them): "
+        f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    sign()
+    head = AuditChainHead.objects.get().seq
+    client = audit_scale.auditor_client()
+    fill_account = ModeChange.objects.select_related("account").get(seq=head // 2).account
+    if args.profile:
+        import cProfile
+        import pstats
+
+        url = f"/api/lcm/accounts/{quote(KEY, safe='')}/as-of/?at={quote(instants[-1].isoformat())}"
+        client.get(url)
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(10):
+            client.get(url)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        return
+    if args.profile_bundle:
+        import cProfile
+        import pstats
+
+        key = quote(fill_account.account_number, safe="")
+        url = f"/api/lcm/accounts/{key}/as-of/?at={quote(dt.datetime.now(dt.UTC).isoformat())}"
+        client.get(url + "&proof=1")
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(3):
+            client.get(url + "&proof=1")
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    out(f"\n`uptime` at the measurement: {uptime}\n")
+    out(f"| read (log of {head:,} entries) | median ms | p95 ms | queries | db ms | bytes |")
+    out("|---|---|---|---|---|---|")
+    rows = []
+    for label, key, at in [
+        ("as-of, newest instant, 100 entries", KEY, instants[-1]),
+        ("as-of, mid-history (50 entries)", KEY, instants[49]),
+        (f"as-of, a fill account ({ModeChange.objects.filter(account=fill_account).count()}"
+         " legacy entries)", fill_account.account_number, dt.datetime.now(dt.UTC)),
+    ]:  # fmt: skip
+        base = f"/api/lcm/accounts/{quote(key, safe='')}/as-of/?at={quote(at.isoformat())}"
+        for suffix, what in (("", ""), ("&proof=1", " + proof bundle")):
+            median, p95, queries, db, size = measure(client, base + suffix)
+            rows.append((label + what, median, suffix))
+            out(f"| {label}{what} | {median:.1f} | {p95:.1f} | {queries} | {db:.1f} | {size:,} |")
+    out()
+    for label, median, suffix in rows:
+        target = BUNDLE_TARGET_MS if suffix else TARGET_MS
+        verdict = "within" if median <= target else "OVER"
+        out(f"- {label}: {median:.1f} ms, {verdict} the {target} ms target")
+
+
+if __name__ == "__main__":
+    main()
