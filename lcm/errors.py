@@ -374,6 +374,7 @@ NOT_CHECKPOINTED = (
     "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
 )
 UNKNOWN_CHECKPOINT = "There is no signed checkpoint #{size}."
+UNKNOWN_IMPORT = "There is no import {job_id}."
 NO_CHECKPOINT_YET = "There is no signed checkpoint yet."
 NOT_A_TREE_SIZE = "'{value}' is not a checkpoint's tree size."
 FIRST_AFTER_SECOND = "The first checkpoint must not be the later one."

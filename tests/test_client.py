@@ -38,6 +38,7 @@ from lcm.models import Agent, ModeChange
 
 from .conftest import live_modes
 from .test_audit_proofs import verifier, verifier_key
+from .test_import_jobs import work_off_the_queue
 
 SCHEMA_PATH = "/api/schema/?format=json"
 PACKAGE = "lcm_client"
@@ -136,10 +137,14 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
                     "end_call",
                     "agent_login",
                     "agent_logout",
+                    "import_accounts",
+                    "import_status",
+                    "import_rejected",
                 )
             },
         ),
         models=importlib.import_module(f"{PACKAGE}.models"),
+        types=importlib.import_module(f"{PACKAGE}.types"),
         pydantic=importlib.import_module(MODELS),
     )
 
@@ -448,11 +453,73 @@ def test_an_auditor_gets_proofs_through_a_generated_client(generated, clients, s
     assert typed(missing, 404, "Error").to_dict()["code"] == "unknown_checkpoint"
 
 
+# --- The import door ---------------------------------------------------------------
+
+
+def as_the_example(reply: dict, example: dict) -> dict:
+    """The reply with what differs from run to run (the job's id, the live
+    server's address, the clock) checked for its shape and set to the
+    example's, so that the rest must equal the documented reply."""
+    job = reply["id"]
+    assert reply["url"].endswith(f"/api/lcm/imports/{job}/")
+    assert reply["rejected_url"] == reply["url"] + "rejected/"
+    for stamp in ("created_at", "finished_at"):
+        if example[stamp] is None:
+            assert reply[stamp] is None, stamp
+        else:
+            assert datetime.fromisoformat(reply[stamp]).tzinfo is not None, stamp
+    varying = ("id", "url", "rejected_url", "created_at", "finished_at")
+    return {**reply, **{field: example[field] for field in varying}}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
+def test_the_dialer_imports_a_list_through_a_generated_client(
+    generated, clients, settings, tmp_path
+):
+    """The schema's example list, sent as the body and as a form; the job run
+    by the real worker; its status and rejected rows as documented."""
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    api, dialer, File = generated.api, clients.dialer, generated.types.File
+
+    def the_list():
+        return File(payload=io.BytesIO(examples.IMPORT_CSV.encode()), file_name="spring.csv")
+
+    reply = api.import_accounts.sync_detailed(client=dialer, body=the_list(), name="spring.csv")
+    queued = typed(reply, 202, "ImportStatus")
+    assert pydantic_says(generated, "ImportStatus", reply) == sent(reply)
+    assert as_the_example(sent(reply), examples.IMPORT_QUEUED) == examples.IMPORT_QUEUED
+    assert reply.headers["Location"] == queued.url
+    again = api.import_accounts.sync_detailed(client=dialer, body=the_list(), name="spring.csv")
+    assert typed(again, 409, "Error").code == "import_job_state"
+
+    work_off_the_queue()
+
+    reply = api.import_status.sync_detailed(str(queued.id), client=dialer)
+    done = typed(reply, 200, "ImportStatus")
+    assert pydantic_says(generated, "ImportStatus", reply) == sent(reply)
+    assert as_the_example(sent(reply), examples.IMPORT_DONE) == examples.IMPORT_DONE
+    assert done.state.value == "done"
+    rejected = api.import_rejected.sync_detailed(str(queued.id), client=dialer)
+    assert rejected.status_code == 200
+    assert rejected.parsed == examples.IMPORT_REJECTED_CSV
+    assert live_modes("IMP|1") == {1: "2025550101"}
+
+    form = generated.models.ImportAccountsFilesBody(file=the_list())
+    reply = api.import_accounts.sync_detailed(client=dialer, body=form)
+    assert typed(reply, 202, "ImportStatus").file_name == "spring.csv"
+    unknown = api.import_status.sync_detailed("999", client=dialer)
+    assert typed(unknown, 404, "Error").to_dict() == examples.UNKNOWN_IMPORT
+    refused = api.import_accounts.sync_detailed(client=clients.agent, body=the_list())
+    assert typed(refused, 403, "Error").code == "forbidden"
+
+
 # --- The schema itself ------------------------------------------------------------------
 
 
 # The vendor's replies to these carry no `success` (dialable-modes.md section 4):
 # `RequestResult` and `IsOverlap`, or `Callbacks` and `Total`.
+# The operations whose request body is a file, not JSON.
+FILE_BODIES = {("/api/lcm/imports/", "post")}
 NO_SUCCESS_FLAG = {"ScheduledCallBackOverlap", "GetPersonalCallbackList"}
 
 
@@ -485,15 +552,20 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
             label = f"{method.upper()} {path}"
             body = operation.get("requestBody")
             if body:
-                assert body["content"]["application/json"].get("examples"), label
+                # JSON, but for the import door, whose body is the file itself.
+                media = ["application/json"]
+                if (path, method) in FILE_BODIES:
+                    media = ["application/octet-stream", "multipart/form-data"]
+                assert list(body["content"]) == media, label
+                assert all(body["content"][m].get("examples") for m in media), label
             success = next(s for s in operation["responses"] if s.startswith("2"))
             content = operation["responses"][success]["content"]
             assert all(media.get("examples") for media in content.values()), label
 
-    def shown(path, method, status=None):
+    def shown(path, method, status=None, media="application/json"):
         operation = published["paths"][path][method]
         if status is None:
-            content = operation["requestBody"]["content"]["application/json"]
+            content = operation["requestBody"]["content"][media]
         else:
             content = next(iter(operation["responses"][status]["content"].values()))
         return [example["value"] for example in content["examples"].values()]
@@ -514,6 +586,13 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
     ]
     assert shown("/api/lcm/mode-changes/", "get", "400") == [examples.BAD_SINCE]
     assert shown("/api/lcm/mode-changes/export/", "get", "200") == [examples.MODE_CHANGES_CSV]
+    imports = "/api/lcm/imports/"
+    assert shown(imports, "post", media="application/octet-stream") == [examples.IMPORT_CSV]
+    assert shown(imports, "post", media="multipart/form-data") == [{"file": examples.IMPORT_CSV}]
+    assert shown(imports, "post", "202") == [examples.IMPORT_QUEUED]
+    assert shown(imports + "{job_id}/", "get", "200") == [examples.IMPORT_DONE]
+    assert shown(imports + "{job_id}/", "get", "404") == [examples.UNKNOWN_IMPORT]
+    assert shown(imports + "{job_id}/rejected/", "get", "200") == [examples.IMPORT_REJECTED_CSV]
 
 
 def test_the_schema_says_how_to_authenticate(published):
