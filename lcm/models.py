@@ -1093,4 +1093,5 @@ class AuditTreeState(models.Model):
 
 
 # Imports as background jobs: their tables live in a module of their own.
+from .export_job_models import ExportJob  # noqa: E402, F401
 from .import_job_models import ImportJob, ImportJobEvent, ImportJobRejected  # noqa: E402, F401
