@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 State = ExportJob.State
 
 UNKNOWN_LIST = "There is no list {name!r} to export: choose accounts or do_not_call."
-NOT_READY = "Export {job} is not done ({state}): its file is not ready yet."
 FILE_GONE = "The file of export {job} is gone from {path}: export the list again."
 UNEXPECTED = "The export stopped on an unexpected error (logged): start it again."
 BEAT_ROWS = 10_000  # progress recorded about this often
@@ -165,7 +164,9 @@ def get(job_id: int | str, actor: AbstractBaseUser) -> ExportJob | None:
 def open_file(job: ExportJob):
     """The finished CSV, opened for reading (binary)."""
     if job.state != State.DONE:
-        raise ExportNotReady(NOT_READY.format(job=job.pk, state=job.get_state_display()))
+        raise ExportNotReady(
+            errors.EXPORT_NOT_READY.format(job=job.pk, state=job.get_state_display())
+        )
     try:
         return open(job.path, "rb")
     except FileNotFoundError:

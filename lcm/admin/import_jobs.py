@@ -27,7 +27,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from lcm import errors
-from lcm import import_job_render as render
+from lcm import job_render as render
 from lcm.actions import import_jobs, permissions
 from lcm.conf import lcm_settings
 from lcm.models import ImportJob

@@ -29,9 +29,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from lcm import errors, idempotency
-from lcm import import_job_render as render
+from lcm import job_render as render
 from lcm.actions import import_jobs, permissions
-from lcm.import_job_render import ImportStatus
+from lcm.job_render import ImportStatus
 from lcm.models import ImportJob
 
 from . import examples
