@@ -166,6 +166,7 @@ UNKNOWN_ENTRY = (404, "unknown_mode_change")
 UNKNOWN_CHECKPOINT = (404, "unknown_checkpoint")
 NOT_A_LIST = (415, "unsupported_media_type")
 UNKNOWN_IMPORT = (404, "unknown_import")
+UNKNOWN_EXPORT = (404, "unknown_export")
 
 # fmt: off
 API = {
@@ -219,6 +220,15 @@ API = {
         NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_IMPORT, UNKNOWN_IMPORT, FORBID, UNKNOWN_IMPORT)),
     "an import's rejected rows": Api("GET", "/api/lcm/imports/999999/rejected/", None, api(
         NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_IMPORT, UNKNOWN_IMPORT, FORBID, UNKNOWN_IMPORT)),
+    # The export door: who may read a list, or loads lists (the integration).
+    "export a list": Api("POST", "/api/lcm/exports/", {"list": "accounts"}, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, 202, 202, 202, 202)),
+    "an export's status": Api("GET", "/api/lcm/exports/999999/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
+        UNKNOWN_EXPORT)),
+    "an export's file": Api("GET", "/api/lcm/exports/999999/file/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
+        UNKNOWN_EXPORT)),
     "GET the envelope endpoint": Api("GET", WEBSERVICE, None, api(
         NOAUTH, BADAUTH, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
         NOT_ALLOWED)),

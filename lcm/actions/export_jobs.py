@@ -156,8 +156,7 @@ def status(job: ExportJob) -> dict:
 def get(job_id: int | str, actor: AbstractBaseUser) -> ExportJob | None:
     """The job, if `actor` may export its list (None when there is none)."""
     job = ExportJob.objects.filter(pk=int(job_id)).first() if str(job_id).isdigit() else None
-    if job is not None:
-        permissions.require_export(actor, job.list)
+    permissions.require_export(actor, job.list if job else None)
     return job
 
 

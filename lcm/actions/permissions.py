@@ -79,13 +79,15 @@ def require(user: User, perm: str) -> None:
 EXPORT_PERMISSIONS = {"accounts": VIEW_ACCOUNTS, "do_not_call": VIEW_DO_NOT_CALL}
 
 
-def require_export(user: User, list_name: str) -> None:
+def require_export(user: User, list_name: str | None) -> None:
+    """Refuse unless `user` may export `list_name` (None: any list)."""
     if user is None:
         return
-    if not (may(user, EXPORT_PERMISSIONS[list_name]) or may(user, IMPORT_ACCOUNTS)):
-        raise errors.NotAllowed(
-            f"You may not export this list ({EXPORT_PERMISSIONS[list_name]} or {IMPORT_ACCOUNTS})."
-        )
+    lists = [list_name] if list_name else list(EXPORT_PERMISSIONS)
+    if may(user, IMPORT_ACCOUNTS) or any(may(user, EXPORT_PERMISSIONS[n]) for n in lists):
+        return
+    needed = " or ".join(EXPORT_PERMISSIONS[n] for n in lists)
+    raise errors.NotAllowed(f"You may not export this list ({needed} or {IMPORT_ACCOUNTS}).")
 
 
 def may_act_for_any_agent(user: User) -> bool:
