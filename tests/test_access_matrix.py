@@ -361,6 +361,12 @@ ADMIN = [
     Page("lcm_account_revert",             POST, MOVED, 403, MOVED, data="revert"),
     Page("lcm_account_add",                POST, MOVED, 403, MOVED, data="account"),
     Page("lcm_account_export",             GET,  200, 200, 200),
+    # "Export the whole list in the background": whoever may read the list;
+    # an export job's pages (here an unknown one: 404).
+    Page("lcm_account_export_job",         POST, MOVED, MOVED, MOVED),
+    Page("lcm_account_export_job",         GET,  302, 302, 302),
+    Page("lcm_account_export_job_page",    GET,  404, 404, 404),
+    Page("lcm_account_export_job_file",    GET,  404, 404, 404),
     # "Import accounts": lcm.import_accounts (the Supervisors'); an import
     # job's pages (here an unknown one: 404) are every importer's.
     Page("lcm_account_import",             GET,  200, 403, 200),
@@ -388,6 +394,9 @@ ADMIN = [
     *model_pages("lcm.donotcallnumber", ALL,      SUP_NOT_AUD, ALL,    NOBODY,      ALL),
     Page("lcm_donotcallnumber_add",        POST, MOVED, 403, MOVED, data="dnc"),
     Page("lcm_donotcallnumber_export",     GET,  200, 200, 200),
+    Page("lcm_donotcallnumber_export_job", POST, MOVED, MOVED, MOVED),
+    Page("lcm_donotcallnumber_export_job_page", GET, 404, 404, 404),
+    Page("lcm_donotcallnumber_export_job_file", GET, 404, 404, 404),
     Page("lcm_donotcallnumber_delete",     POST, 403, 403, 403, data="delete"),
     Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
     Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
@@ -559,6 +568,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
+    elif name.endswith(("_export_job_page", "_export_job_file")):
+        args = ["no-such-export"]
     elif name.startswith("lcm_account_import_"):
         args = ["no-such-upload"]
     elif name == "lcm_donotcallnumber_lift":
