@@ -11,7 +11,8 @@ CSV file that a worker writes while the console or the API answer at once.
   `LCM_IMPORT_DIR/exports/`, records the rows written after every page, and
   renames the file into place when it is complete. A run that fails leaves
   no file and says why; an export is cheap to start again, so it is not
-  resumed.
+  resumed. A worker killed mid-export leaves its job `running` (and a
+  `.part` file): start another export.
 - `status(job)` is what both doors show; `open_file(job)` the finished file.
 
 The file is the list as each page read it: an account changed while the job
@@ -86,13 +87,15 @@ def start(list_name: str, actor: AbstractBaseUser) -> ExportJob:
 
 def run(job_id: int) -> str:
     """Write the job's file (the worker's task)."""
-    job = ExportJob.objects.filter(pk=job_id, state=State.QUEUED).first()
-    if job is None:
-        return "not queued"
     now = timezone.now()
-    ExportJob.objects.filter(pk=job.pk).update(
-        state=State.RUNNING, started_at=now, heartbeat_at=now, total=_count(job.list)
+    # Claimed in one statement: a second run of the same task finds it taken.
+    claimed = ExportJob.objects.filter(pk=job_id, state=State.QUEUED).update(
+        state=State.RUNNING, started_at=now, heartbeat_at=now
     )
+    if not claimed:
+        return "not queued"
+    job = ExportJob.objects.get(pk=job_id)
+    ExportJob.objects.filter(pk=job.pk).update(total=_count(job.list))
     fd, name = tempfile.mkstemp(prefix=f"export-{job.pk}-", suffix=".part", dir=export_dir())
     digest, size, rows = hashlib.sha256(), 0, -1  # the header is no row
     try:
