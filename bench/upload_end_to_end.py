@@ -92,9 +92,9 @@ def main() -> None:
     try:
         for _ in range(120):
             try:
-                if requests.get(base + "/healthz", timeout=1).status_code < 500:
+                if requests.get(base + "/healthz", timeout=5).status_code < 500:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.5)
         started = time.perf_counter()
         with path.open("rb") as file:
