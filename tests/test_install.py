@@ -217,14 +217,17 @@ def postgres_database():
 def make_host(root: Path, python: Path, *, custom_user: bool, database: str | None) -> Path:
     """`django-admin startproject crm`, then the few lines of docs/install.md."""
     run([python, "-m", "django", "startproject", "crm", root], cwd=root)
-    apps = '"rest_framework", "rest_framework.authtoken", "lcm"'
-    extra = ""
+    apps = '"rest_framework", "rest_framework.authtoken", "django_tasks", "django_tasks_db", "lcm"'
+    extra = (
+        'TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", '
+        '"QUEUES": ["default"]}}\n'
+    )
     if custom_user:
         for path, text in CUSTOM_USER_APP.items():
             (root / path).parent.mkdir(exist_ok=True)
             (root / path).write_text(textwrap.dedent(text).lstrip())
         apps = '"accounts", ' + apps
-        extra = 'AUTH_USER_MODEL = "accounts.User"\n'
+        extra += 'AUTH_USER_MODEL = "accounts.User"\n'
     with (root / "crm" / "settings.py").open("a") as f:
         f.write(f"\nINSTALLED_APPS += [{apps}]\n{extra}{database_settings(database or '')}")
     urls = root / "crm" / "urls.py"
