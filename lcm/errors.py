@@ -374,6 +374,9 @@ NOT_CHECKPOINTED = (
     "LCM_AUDIT_CHECKPOINT_EVERY entries or LCM_AUDIT_CHECKPOINT_MINUTES minutes."
 )
 UNKNOWN_CHECKPOINT = "There is no signed checkpoint #{size}."
+UNKNOWN_IMPORT = "There is no import {job_id}."
+UNKNOWN_EXPORT = "There is no export {job_id}."
+EXPORT_NOT_READY = "Export {job} is not done ({state}): its file is not ready yet."
 NO_CHECKPOINT_YET = "There is no signed checkpoint yet."
 NOT_A_TREE_SIZE = "'{value}' is not a checkpoint's tree size."
 FIRST_AFTER_SECOND = "The first checkpoint must not be the later one."

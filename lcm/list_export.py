@@ -65,33 +65,56 @@ def _batches(rows, size: int = CHUNK_SIZE):
         yield batch
 
 
-def account_lines(queryset: QuerySet) -> Iterator[str]:
+def _keyset_pages(rows: QuerySet, size: int = CHUNK_SIZE) -> Iterator[list]:
+    """`rows` (a values_list whose first column is the pk) page by page, in pk
+    order, each page its own short query (`pk > last`): constant memory on
+    every database, and no transaction held open for the whole list, so a
+    background job can record its progress between pages."""
+    last = None
+    ordered = rows.order_by("pk")
+    while True:
+        page = ordered if last is None else ordered.filter(pk__gt=last)
+        batch = list(page[:size])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1][0]
+
+
+def _streamed(rows: QuerySet) -> Iterator[list]:
+    """`rows` in batches from one server-side cursor (PostgreSQL, in a
+    transaction: `streaming_reads`), as a request streams them."""
+    with streaming_reads(rows.db):
+        yield from _batches(rows.iterator(chunk_size=CHUNK_SIZE))
+
+
+def account_lines(queryset: QuerySet, *, paged: bool = False) -> Iterator[str]:
     """One line per account, with its live modes ("1:6491462346; 2:…"):
-    one query for the modes of each chunk of accounts."""
+    one query for the modes of each chunk of accounts. `paged`: in pk order,
+    page by page (`_keyset_pages`, the background export); otherwise in the
+    queryset's order from one cursor (the console's filtered download)."""
     writer = csv.writer(_Line())
     yield writer.writerow([*ACCOUNT_COLUMNS, "modes"])
     rows = queryset.values_list("pk", *ACCOUNT_COLUMNS)
-    with streaming_reads(queryset.db):
-        for batch in _batches(rows.iterator(chunk_size=CHUNK_SIZE)):
-            modes: dict[int, list[str]] = {}
-            live = (
-                ContactMode.objects.filter(
-                    account_id__in=[row[0] for row in batch], deleted_at=None
-                )
-                .order_by("account_id", "mode_type_id")
-                .values_list("account_id", "mode_type_id", "number")
-            )
-            for account_id, mode_id, number in live:
-                modes.setdefault(account_id, []).append(f"{mode_id}:{number}")
-            for pk, *cells in batch:
-                yield writer.writerow([*map(_cell, cells), "; ".join(modes.get(pk, []))])
+    for batch in _keyset_pages(rows) if paged else _streamed(rows):
+        modes: dict[int, list[str]] = {}
+        live = (
+            ContactMode.objects.filter(account_id__in=[row[0] for row in batch], deleted_at=None)
+            .order_by("account_id", "mode_type_id")
+            .values_list("account_id", "mode_type_id", "number")
+        )
+        for account_id, mode_id, number in live:
+            modes.setdefault(account_id, []).append(f"{mode_id}:{number}")
+        for pk, *cells in batch:
+            yield writer.writerow([*map(_cell, cells), "; ".join(modes.get(pk, []))])
 
 
-def do_not_call_lines(queryset: QuerySet) -> Iterator[str]:
+def do_not_call_lines(queryset: QuerySet, *, paged: bool = False) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield writer.writerow(DO_NOT_CALL_COLUMNS)
-    with streaming_reads(queryset.db):
-        for row in queryset.values_list(*DO_NOT_CALL_COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+    rows = queryset.values_list("pk", *DO_NOT_CALL_COLUMNS)
+    for batch in _keyset_pages(rows) if paged else _streamed(rows):
+        for _pk, *row in batch:
             yield writer.writerow([_cell(value) for value in row])
 
 

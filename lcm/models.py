@@ -1009,25 +1009,6 @@ class Callback(models.Model):
         return self.number_e164 or self.number
 
 
-class AccountUpload(models.Model):
-    """An account list uploaded in the console, kept between its preview and
-    its import (`lcm.admin.uploads`): only its uploader reaches it, by a
-    random token, and the import reads these very bytes, checked against the
-    digest the preview showed. Deleted once imported; abandoned ones are
-    deleted a day later, at the next upload."""
-
-    token = models.CharField(max_length=64, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    file_name = models.CharField(max_length=255)
-    format = models.CharField(max_length=8)  # "csv" or "jsonl"
-    data = models.BinaryField()
-    digest = models.CharField(max_length=64)  # SHA-256 of `data`, hex
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.file_name
-
-
 class IdempotencyKey(models.Model):
     """One `Idempotency-Key` a user sent with a change, and the reply it got.
 
@@ -1132,6 +1113,7 @@ class AuditTreeState(models.Model):
 
 
 # Imports as background jobs: their tables live in a module of their own.
+from .export_job_models import ExportJob  # noqa: E402, F401
 from .import_job_models import ImportJob, ImportJobEvent, ImportJobRejected  # noqa: E402, F401
 
 # Outcomes and state law (campaign-services.md sections 4 and 5).

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from lcm.actions import import_jobs
+from lcm.actions import export_jobs, import_jobs
 
 
 @task()
 def run_import_job(job_id: int, attempt: int) -> str:
     """One run of an import job (`lcm.actions.import_jobs.run`)."""
     return import_jobs.run(job_id, attempt)
+
+
+@task()
+def run_export_job(job_id: int) -> str:
+    """One export job (`lcm.actions.export_jobs.run`)."""
+    return export_jobs.run(job_id)

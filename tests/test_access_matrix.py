@@ -170,6 +170,7 @@ UNKNOWN_CHECKPOINT = (404, "unknown_checkpoint")
 NOT_YET = (404, "account_not_yet_created")
 NOT_A_LIST = (415, "unsupported_media_type")
 UNKNOWN_IMPORT = (404, "unknown_import")
+UNKNOWN_EXPORT = (404, "unknown_export")
 
 # fmt: off
 API = {
@@ -223,6 +224,15 @@ API = {
         NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_IMPORT, UNKNOWN_IMPORT, FORBID, UNKNOWN_IMPORT)),
     "an import's rejected rows": Api("GET", "/api/lcm/imports/999999/rejected/", None, api(
         NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_IMPORT, UNKNOWN_IMPORT, FORBID, UNKNOWN_IMPORT)),
+    # The export door: who may read a list, or loads lists (the integration).
+    "export a list": Api("POST", "/api/lcm/exports/", {"list": "accounts"}, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, 202, 202, 202, 202)),
+    "an export's status": Api("GET", "/api/lcm/exports/999999/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
+        UNKNOWN_EXPORT)),
+    "an export's file": Api("GET", "/api/lcm/exports/999999/file/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
+        UNKNOWN_EXPORT)),
     "GET the envelope endpoint": Api("GET", WEBSERVICE, None, api(
         NOAUTH, BADAUTH, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
         NOT_ALLOWED)),
@@ -362,6 +372,13 @@ ADMIN = [
     Page("lcm_account_export",             GET,  200, 200, 200),
     # "As of…": the account as the log says it was (read-only; who reads the log).
     Page("lcm_account_as_of",              GET,  200, 200, 200, query="at=2026-01-01T00:00"),
+
+    # "Export the whole list in the background": whoever may read the list;
+    # an export job's pages (here an unknown one: 404).
+    Page("lcm_account_export_job",         POST, MOVED, MOVED, MOVED),
+    Page("lcm_account_export_job",         GET,  302, 302, 302),
+    Page("lcm_account_export_job_page",    GET,  404, 404, 404),
+    Page("lcm_account_export_job_file",    GET,  404, 404, 404),
     # "Import accounts": lcm.import_accounts (the Supervisors'); an import
     # job's pages (here an unknown one: 404) are every importer's.
     Page("lcm_account_import",             GET,  200, 403, 200),
@@ -389,6 +406,9 @@ ADMIN = [
     *model_pages("lcm.donotcallnumber", ALL,      SUP_NOT_AUD, ALL,    NOBODY,      ALL),
     Page("lcm_donotcallnumber_add",        POST, MOVED, 403, MOVED, data="dnc"),
     Page("lcm_donotcallnumber_export",     GET,  200, 200, 200),
+    Page("lcm_donotcallnumber_export_job", POST, MOVED, MOVED, MOVED),
+    Page("lcm_donotcallnumber_export_job_page", GET, 404, 404, 404),
+    Page("lcm_donotcallnumber_export_job_file", GET, 404, 404, 404),
     Page("lcm_donotcallnumber_delete",     POST, 403, 403, 403, data="delete"),
     Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
     Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
@@ -563,6 +583,8 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
+    elif name.endswith(("_export_job_page", "_export_job_file")):
+        args = ["no-such-export"]
     elif name.startswith("lcm_account_import_"):
         args = ["no-such-upload"]
     elif name == "lcm_donotcallnumber_lift":

@@ -12,6 +12,7 @@ The generated code lives in a temporary directory, never in the repository.
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib
 import io
 import json
@@ -29,15 +30,17 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from lcm import list_export
 from lcm.api import examples
 from lcm.api.authentication import BEARER_REFUSED
 from lcm.api.handlers import HANDLERS
 from lcm.api.schema import MESSAGES
 from lcm.audit import checkpoints
-from lcm.models import Agent, ModeChange
+from lcm.models import Account, Agent, ModeChange
 
 from .conftest import live_modes
 from .test_audit_proofs import verifier, verifier_key
+from .test_import_jobs import work_off_the_queue
 
 SCHEMA_PATH = "/api/schema/?format=json"
 PACKAGE = "lcm_client"
@@ -136,10 +139,17 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
                     "end_call",
                     "agent_login",
                     "agent_logout",
+                    "import_accounts",
+                    "import_status",
+                    "import_rejected",
+                    "export_list",
+                    "export_status",
+                    "export_file",
                 )
             },
         ),
         models=importlib.import_module(f"{PACKAGE}.models"),
+        types=importlib.import_module(f"{PACKAGE}.types"),
         pydantic=importlib.import_module(MODELS),
     )
 
@@ -449,11 +459,118 @@ def test_an_auditor_gets_proofs_through_a_generated_client(generated, clients, s
     assert typed(missing, 404, "Error").to_dict()["code"] == "unknown_checkpoint"
 
 
+# --- The import door ---------------------------------------------------------------
+
+
+def as_the_example(reply: dict, example: dict, door: str = "imports") -> dict:
+    """The reply with what differs from run to run (the job's id, the live
+    server's address, the clock) checked for its shape and set to the
+    example's, so that the rest must equal the documented reply."""
+    job = reply["id"]
+    assert reply["url"].endswith(f"/api/lcm/{door}/{job}/")
+    second = "rejected_url" if door == "imports" else "file_url"
+    assert reply[second] == reply["url"] + second.removesuffix("_url") + "/"
+    for stamp in ("created_at", "finished_at"):
+        if example[stamp] is None:
+            assert reply[stamp] is None, stamp
+        else:
+            assert datetime.fromisoformat(reply[stamp]).tzinfo is not None, stamp
+    varying = ("id", "url", second, "created_at", "finished_at")
+    return {**reply, **{field: example[field] for field in varying}}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
+def test_the_dialer_imports_a_list_through_a_generated_client(
+    generated, clients, settings, tmp_path
+):
+    """The schema's example list, sent as the body and as a form; the job run
+    by the real worker; its status and rejected rows as documented."""
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    api, dialer, File = generated.api, clients.dialer, generated.types.File
+
+    def the_list():
+        return File(payload=io.BytesIO(examples.IMPORT_CSV.encode()), file_name="spring.csv")
+
+    reply = api.import_accounts.sync_detailed(client=dialer, body=the_list(), name="spring.csv")
+    queued = typed(reply, 202, "ImportStatus")
+    assert pydantic_says(generated, "ImportStatus", reply) == sent(reply)
+    assert as_the_example(sent(reply), examples.IMPORT_QUEUED) == examples.IMPORT_QUEUED
+    assert reply.headers["Location"] == queued.url
+    again = api.import_accounts.sync_detailed(client=dialer, body=the_list(), name="spring.csv")
+    assert typed(again, 409, "Error").code == "import_job_state"
+
+    work_off_the_queue()
+
+    reply = api.import_status.sync_detailed(str(queued.id), client=dialer)
+    done = typed(reply, 200, "ImportStatus")
+    assert pydantic_says(generated, "ImportStatus", reply) == sent(reply)
+    assert as_the_example(sent(reply), examples.IMPORT_DONE) == examples.IMPORT_DONE
+    assert done.state.value == "done"
+    rejected = api.import_rejected.sync_detailed(str(queued.id), client=dialer)
+    assert rejected.status_code == 200
+    assert rejected.parsed == examples.IMPORT_REJECTED_CSV
+    assert live_modes("IMP|1") == {1: "2025550101"}
+
+    form = generated.models.ImportAccountsFilesBody(file=the_list())
+    reply = api.import_accounts.sync_detailed(client=dialer, body=form)
+    assert typed(reply, 202, "ImportStatus").file_name == "spring.csv"
+    unknown = api.import_status.sync_detailed("999", client=dialer)
+    assert typed(unknown, 404, "Error").to_dict() == examples.UNKNOWN_IMPORT
+    refused = api.import_accounts.sync_detailed(client=clients.agent, body=the_list())
+    assert typed(refused, 403, "Error").code == "forbidden"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes connections
+def test_the_dialer_exports_the_accounts_through_a_generated_client(
+    generated, clients, settings, tmp_path
+):
+    """The example request; the job run by the real worker; the file the
+    console's download of the same list."""
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    api, models, dialer = generated.api, generated.models, clients.dialer
+    body = models.ExportRequest.from_dict({"list": "accounts"})
+
+    reply = api.export_list.sync_detailed(client=dialer, body=body)
+    queued = typed(reply, 202, "ExportStatus")
+    assert pydantic_says(generated, "ExportStatus", reply) == sent(reply)
+    assert reply.headers["Location"] == queued.url
+    queued_body = {**sent(reply), "file_name": examples.EXPORT_QUEUED["file_name"]}
+    assert as_the_example(queued_body, examples.EXPORT_QUEUED, "exports") == examples.EXPORT_QUEUED
+    early = api.export_file.sync_detailed(str(queued.id), client=dialer)
+    not_ready = {**examples.EXPORT_NOT_READY, "message": examples.EXPORT_NOT_READY["message"]
+                 .replace("Export 1 ", f"Export {queued.id} ")}  # fmt: skip
+    assert typed(early, 409, "Error").to_dict() == not_ready
+
+    work_off_the_queue()
+
+    reply = api.export_status.sync_detailed(str(queued.id), client=dialer)
+    done = typed(reply, 200, "ExportStatus")
+    assert pydantic_says(generated, "ExportStatus", reply) == sent(reply)
+    accounts = Account.objects.count()
+    assert (done.state.value, done.rows, done.total, done.percent) == (
+        "done", accounts, accounts, 100.0,
+    )  # fmt: skip
+    file = api.export_file.sync_detailed(str(queued.id), client=dialer)
+    assert file.status_code == 200
+    assert file.headers["Content-Type"].startswith("text/csv")
+    console = "".join(list_export.account_lines(Account.objects.order_by("pk")))
+    assert file.content.decode() == console
+    assert (done.size, done.sha256) == (len(file.content), hashlib.sha256(file.content).hexdigest())
+    assert file.content.decode().splitlines()[0] == examples.EXPORT_CSV.splitlines()[0]
+
+    unknown = api.export_status.sync_detailed("999", client=dialer)
+    assert typed(unknown, 404, "Error").to_dict() == examples.UNKNOWN_EXPORT
+    refused = api.export_list.sync_detailed(client=clients.agent, body=body)
+    assert typed(refused, 403, "Error").code == "forbidden"
+
+
 # --- The schema itself ------------------------------------------------------------------
 
 
 # The vendor's replies to these carry no `success` (dialable-modes.md section 4):
 # `RequestResult` and `IsOverlap`, or `Callbacks` and `Total`.
+# The operations whose request body is a file, not JSON.
+FILE_BODIES = {("/api/lcm/imports/", "post")}
 NO_SUCCESS_FLAG = {"ScheduledCallBackOverlap", "GetPersonalCallbackList"}
 
 
@@ -490,15 +607,20 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
             label = f"{method.upper()} {path}"
             body = operation.get("requestBody")
             if body:
-                assert body["content"]["application/json"].get("examples"), label
+                # JSON, but for the import door, whose body is the file itself.
+                media = ["application/json"]
+                if (path, method) in FILE_BODIES:
+                    media = ["application/octet-stream", "multipart/form-data"]
+                assert list(body["content"]) == media, label
+                assert all(body["content"][m].get("examples") for m in media), label
             success = next(s for s in operation["responses"] if s.startswith("2"))
             content = operation["responses"][success]["content"]
             assert all(media.get("examples") for media in content.values()), label
 
-    def shown(path, method, status=None):
+    def shown(path, method, status=None, media="application/json"):
         operation = published["paths"][path][method]
         if status is None:
-            content = operation["requestBody"]["content"]["application/json"]
+            content = operation["requestBody"]["content"][media]
         else:
             content = next(iter(operation["responses"][status]["content"].values()))
         return [example["value"] for example in content["examples"].values()]
@@ -525,6 +647,18 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
     ]
     assert shown("/api/lcm/mode-changes/", "get", "400") == [examples.BAD_SINCE]
     assert shown("/api/lcm/mode-changes/export/", "get", "200") == [examples.MODE_CHANGES_CSV]
+    imports = "/api/lcm/imports/"
+    assert shown(imports, "post", media="application/octet-stream") == [examples.IMPORT_CSV]
+    assert shown(imports, "post", media="multipart/form-data") == [{"file": examples.IMPORT_CSV}]
+    assert shown(imports, "post", "202") == [examples.IMPORT_QUEUED]
+    assert shown(imports + "{job_id}/", "get", "200") == [examples.IMPORT_DONE]
+    assert shown(imports + "{job_id}/", "get", "404") == [examples.UNKNOWN_IMPORT]
+    assert shown(imports + "{job_id}/rejected/", "get", "200") == [examples.IMPORT_REJECTED_CSV]
+    assert shown("/api/lcm/exports/", "post") == [{"list": "accounts"}]
+    assert shown("/api/lcm/exports/", "post", "202") == [examples.EXPORT_QUEUED]
+    assert shown("/api/lcm/exports/{job_id}/", "get", "200") == [examples.EXPORT_DONE]
+    assert shown("/api/lcm/exports/{job_id}/file/", "get", "200") == [examples.EXPORT_CSV]
+    assert shown("/api/lcm/exports/{job_id}/file/", "get", "409") == [examples.EXPORT_NOT_READY]
 
 
 def test_the_schema_says_how_to_authenticate(published):

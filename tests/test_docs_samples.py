@@ -4,8 +4,8 @@ as a newcomer starts it (issue 29, findings 4, 5 and 13).
 A copy of this checkout (no .git, no .env, no database: a fresh clone,
 with this suite's .venv) runs `make run PORT=<a free port>`: the .env it
 writes, the demo-only signing key and witness, migrate, seed_demo, the
-first checkpoint, runserver. Then every ```sh block of README.md,
-docs/api.md and docs/audit.md that sends a request (it uses `$BASE`) runs
+first checkpoint, runserver and its worker. Then every ```sh block of
+README.md, docs/api.md, docs/audit.md and docs/dialer.md that sends a request (it uses `$BASE`) runs
 in bash, in the copy, in reading order, with `BASE` set to the address
 `make run` printed, as the README says to. A sample fails the test when a
 command fails or a request answers an HTTP error (`curl` gets
@@ -44,7 +44,7 @@ COPY_IGNORED = shutil.ignore_patterns(
     ".pytest_cache", ".ruff_cache", ".hypothesis", ".pgdata", "out", "*.egg-info",
 )  # fmt: skip
 # Who each page's requests are for, as its prose says.
-TOKEN_OF = {"docs/api.md": "testagent", "docs/audit.md": "auditor"}
+TOKEN_OF = {"docs/api.md": "testagent", "docs/audit.md": "auditor", "docs/dialer.md": "dialer"}
 
 
 def blocks(doc: str, language: str) -> list[str]:
@@ -156,13 +156,16 @@ def test_every_readme_and_docs_sample_runs_as_written(demo_checkout):
     # docs/api.md and docs/audit.md, with the token their prose names.
     body = re.search(r"-d '(\{.*?\})'", sample, re.S).group(1)
     (root / "change.json").write_text(body)
-    for doc in ("docs/api.md", "docs/audit.md"):
+    for doc in ("docs/api.md", "docs/audit.md", "docs/dialer.md"):
         found = requests_of(doc)
         assert found, doc
         for block in found:
             run(block, base, root, env, prelude=token_prelude(TOKEN_OF[doc]))
     assert (root / "lcm-schema.json").read_text().startswith("{")
     assert (root / "changes.csv").read_text().startswith("seq,")
+    # docs/dialer.md: the list went in through the worker, and the accounts came back.
+    assert (root / "accounts.csv").read_text().startswith("account_number,")
+    assert "DOC|1," in (root / "accounts.csv").read_text()
 
     # The SetDNC sample of docs/api.md, sent as it stands, by the agent it names.
     (set_dnc,) = [b for b in blocks("docs/api.md", "json") if '"subtopic": "SetDNC"' in b]

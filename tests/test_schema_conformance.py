@@ -28,6 +28,7 @@ from lcm.audit import checkpoints
 
 from .test_client import SCHEMA_PATH, sign_checkpoints, token_of
 from .test_faults import fail_inserts
+from .test_import_jobs import work_off_the_queue
 
 WEBSERVICE = "/api/lcm/webservice/"
 CALLS = "/api/lcm/calls/"
@@ -44,6 +45,12 @@ AS_DIALLED = "/api/lcm/calls/{callid}/as-dialled/"
 DUE = "/api/lcm/callbacks/due/"
 DONE = "/api/lcm/callbacks/{callback_id}/done/"
 CANCEL = "/api/lcm/callbacks/{callback_id}/cancel/"
+IMPORTS = "/api/lcm/imports/"
+IMPORT = "/api/lcm/imports/{job_id}/"
+REJECTED = "/api/lcm/imports/{job_id}/rejected/"
+EXPORTS = "/api/lcm/exports/"
+EXPORT_JOB = "/api/lcm/exports/{job_id}/"
+EXPORT_FILE = "/api/lcm/exports/{job_id}/file/"
 # Declared, and not provoked here: a lost database (tests/test_faults.py),
 # and a bug where the request inserts nothing an injected trigger could break
 # (the audit API reads; wrap-up and end update the call). Their 500 is
@@ -51,7 +58,19 @@ CANCEL = "/api/lcm/callbacks/{callback_id}/cancel/"
 NOT_PROVOKED = (
     {
         (path, "get", 500)
-        for path in (MODE_CHANGES, EXPORT, DUE, PROOF, CONSISTENCY, AS_OF, AS_DIALLED)
+        for path in (
+            MODE_CHANGES,
+            EXPORT,
+            DUE,
+            PROOF,
+            CONSISTENCY,
+            AS_OF,
+            AS_DIALLED,
+            IMPORT,
+            REJECTED,
+            EXPORT_JOB,
+            EXPORT_FILE,
+        )
     }
     | {(path, "post", 500) for path in (WRAP_UP, END)}
     | {
@@ -72,6 +91,12 @@ NOT_PROVOKED = (
             (DUE, "get"),
             (DONE, "post"),
             (CANCEL, "post"),
+            (IMPORTS, "post"),
+            (IMPORT, "get"),
+            (REJECTED, "get"),
+            (EXPORTS, "post"),
+            (EXPORT_JOB, "get"),
+            (EXPORT_FILE, "get"),
         ]
     }
 )
@@ -364,6 +389,58 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
     post("GET", CONSISTENCY, 400, **auditor)
     post("GET", CONSISTENCY, 404, params={"first": str(second + 1)}, **auditor)
 
+    # The import door (lcm.api.import_jobs).
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    listing = b"AccountNumber,Mode1\nIMP|1,2025550101\nIMP|2,12\n"
+
+    def csv_body():  # a fresh headers dict per request: `send` adds the token to it
+        return {"headers": {"Content-Type": "application/octet-stream"}}  # as declared
+
+    job = post("POST", IMPORTS, 202, data=listing, **csv_body(), **dialer).json()
+    post("POST", IMPORTS, 409, data=listing, **csv_body(), **dialer)
+    post("POST", IMPORTS, 400, data=b"Name\nx\n", **csv_body(), **dialer)
+    post("POST", IMPORTS, 401, data=listing, **csv_body())
+    post("POST", IMPORTS, 403, data=listing, **csv_body(), **agent)
+    post("POST", IMPORTS, 406, data=listing, headers={"Content-Type": "application/octet-stream",
+         "Accept": "text/csv"}, **dialer)  # fmt: skip
+    post("POST", IMPORTS, 202, files={"file": ("form.csv", listing + b"IMP|3,\n")}, **dialer)
+    post("POST", IMPORTS, 415, **not_json, **dialer)
+    keyed = {"Content-Type": "application/octet-stream", "Idempotency-Key": "import-1"}
+    post("POST", IMPORTS, 202, data=listing + b"IMP|4,\n", headers=dict(keyed), **dialer)
+    post("POST", IMPORTS, 202, data=listing + b"IMP|4,\n", headers=dict(keyed), **dialer)
+    post("POST", IMPORTS, 422, data=listing + b"IMP|5,\n", headers=dict(keyed), **dialer)
+    with injected_fault("lcm_importjob", "NEW.file_name = 'fault.csv'"):
+        post("POST", IMPORTS, 500, path=IMPORTS + "?name=fault.csv", data=listing + b"IMP|6,\n",
+             **csv_body(), **dialer)  # fmt: skip
+    settings.LCM_IMPORT_UPLOAD_MAX_BYTES = 10
+    post("POST", IMPORTS, 413, data=listing, **csv_body(), **dialer)
+    job_path = f"/api/lcm/imports/{job['id']}/"
+    for template, path in [(IMPORT, job_path), (REJECTED, job_path + "rejected/")]:
+        post("GET", template, 200, path=path, **dialer)
+        post("GET", template, 401, path=path)
+        post("GET", template, 403, path=path, **agent)
+        post("GET", template, 404, path=path.replace(str(job["id"]), "999"), **dialer)
+
+    # The export door (lcm.api.export_jobs); its file once the worker wrote it.
+    accounts = {"list": "accounts"}
+    export = post("POST", EXPORTS, 202, json=accounts, **dialer).json()
+    export_path = f"/api/lcm/exports/{export['id']}/"
+    post("GET", EXPORT_FILE, 409, path=export_path + "file/", **dialer)
+    work_off_the_queue()
+    post("POST", EXPORTS, 400, json={"list": "everything"}, **dialer)
+    post("POST", EXPORTS, 401, json=accounts)
+    post("POST", EXPORTS, 403, json=accounts, **agent)
+    post("POST", EXPORTS, 406, json=accounts, headers={"Accept": "text/csv"}, **dialer)
+    post("POST", EXPORTS, 413, json={"list": "x" * 70_000}, **dialer)
+    post("POST", EXPORTS, 415, **not_json, **dialer)
+    with injected_fault("lcm_exportjob", "NEW.list = 'do_not_call'"):
+        post("POST", EXPORTS, 500, json={"list": "do_not_call"}, **dialer)
+    for template, path in [(EXPORT_JOB, export_path), (EXPORT_FILE, export_path + "file/")]:
+        post("GET", template, 200, path=path, **dialer)
+        post("GET", template, 401, path=path)
+        post("GET", template, 403, path=path, **agent)
+        post("GET", template, 404, path=path.replace(str(export["id"]), "999"), **dialer)
+
     # Over the rate: every operation answers its declared 429.
     settings.LCM_API_THROTTLE_RATE = "1/min"
     cache.clear()
@@ -381,6 +458,12 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
     ]:
         post("POST", template, 429, path=path, json={}, **dialer)
     post("GET", DUE, 429, **dialer)
+    post("POST", IMPORTS, 429, data=listing, **csv_body(), **dialer)
+    post("GET", IMPORT, 429, path=job_path, **dialer)
+    post("GET", REJECTED, 429, path=job_path + "rejected/", **dialer)
+    post("POST", EXPORTS, 429, json=accounts, **dialer)
+    post("GET", EXPORT_JOB, 429, path=export_path, **dialer)
+    post("GET", EXPORT_FILE, 429, path=export_path + "file/", **dialer)
     post("GET", MODE_CHANGES, 200, **auditor)
     post("GET", MODE_CHANGES, 429, **auditor)
     post("GET", EXPORT, 429, **auditor)

@@ -31,7 +31,9 @@ SCHEMA_PATH = "/api/schema/?format=json"
 # Refusals that depend on data, not on the request's shape: which ModeIDs are
 # defined, a mode type's own digit bounds, a configured region, SetDNC's
 # dates against today and each other, a day the calendar lacks (29/02 of a
-# common year) (400), and an
+# common year), an uploaded list that is not a CSV or JSON Lines file with an
+# account column (`bad_file`: a file's bytes and name, which `format: binary`
+# cannot describe) (400), and an
 # Idempotency-Key that an earlier case sent with another body (422). A request
 # the schema calls valid may meet them; it must then get exactly these codes.
 DATA_RULE_CODES = {
@@ -45,6 +47,7 @@ DATA_RULE_CODES = {
         # ComplianceCheck's requestids unique in a request, which no JSON schema can say.
         "unknown_outcome",
         "repeated_requestid",
+        "bad_file",
     },
     422: {"idempotency_key_reused"},
 }
@@ -67,9 +70,10 @@ def error_code(response) -> str | None:
 
 
 @pytest.fixture(params=["testagent", "dialer"])
-def token(request, demo, settings):
+def token(request, demo, settings, tmp_path):
     # Fuzzing sends hundreds of requests; throttling is proved elsewhere.
     settings.LCM_API_THROTTLE_RATE = "100000/min"
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")  # the import door's uploads
     return client_for(request.param)._credentials["HTTP_AUTHORIZATION"]
 
 

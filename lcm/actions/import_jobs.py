@@ -499,9 +499,9 @@ def status(job: ImportJob) -> dict:
         "error": job.error,
         "resumable": resumable(job),
         "stale": stale(job),
-        "created_at": job.created_at.isoformat(),
+        "created_at": job.created_at,
         "created_by": job.created_by.get_username(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "finished_at": job.finished_at,
     }
 
 

@@ -27,6 +27,8 @@ VIEW_MODES = "lcm.view_contactmode"
 MANAGE_CALLS = "lcm.manage_calls"
 MANAGE_AGENT_SESSIONS = "lcm.manage_agent_sessions"
 IMPORT_ACCOUNTS = "lcm.import_accounts"
+VIEW_ACCOUNTS = "lcm.view_account"
+VIEW_DO_NOT_CALL = "lcm.view_donotcallnumber"
 ERASE_CONTACT = "lcm.erase_contact"  # manage.py erase_contact (lcm.actions.erasure)
 MANAGE_DO_NOT_CALL = "lcm.add_donotcallnumber"
 # The console's actions on system-managed records (held by the Supervisors).
@@ -73,6 +75,23 @@ def require(user: User, perm: str) -> None:
         return
     if not may(user, perm):
         raise errors.NotAllowed(REFUSALS.get(perm, f"You may not do this ({perm})."))
+
+
+# Who may export a whole list as a background job (lcm.actions.export_jobs):
+# whoever may read that list in the console, and whoever loads lists (the
+# dialer's integration, the supervisors), who gets them back the same way.
+EXPORT_PERMISSIONS = {"accounts": VIEW_ACCOUNTS, "do_not_call": VIEW_DO_NOT_CALL}
+
+
+def require_export(user: User, list_name: str | None) -> None:
+    """Refuse unless `user` may export `list_name` (None: any list)."""
+    if user is None:
+        return
+    lists = [list_name] if list_name else list(EXPORT_PERMISSIONS)
+    if may(user, IMPORT_ACCOUNTS) or any(may(user, EXPORT_PERMISSIONS[n]) for n in lists):
+        return
+    needed = " or ".join(EXPORT_PERMISSIONS[n] for n in lists)
+    raise errors.NotAllowed(f"You may not export this list ({needed} or {IMPORT_ACCOUNTS}).")
 
 
 def may_act_for_any_agent(user: User) -> bool:

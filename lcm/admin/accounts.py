@@ -24,6 +24,7 @@ from django.utils import timezone
 from lcm import errors, list_export
 from lcm.actions import do_not_call, permissions, supervisor
 from lcm.actions.dialing import dialable_modes
+from lcm.admin.export_jobs import ExportJobViews
 from lcm.models import Account, Call, ContactMode, ModeChange
 from lcm.numbers import clean_any, normalise_region
 
@@ -140,9 +141,16 @@ class AccountForm(forms.ModelForm):
 
 @admin.register(Account)
 class AccountAdmin(
-    ModeChangeViews, ImportJobViews, CsvExport, PlainChoices, PlainWords, admin.ModelAdmin
+    ModeChangeViews,
+    ImportJobViews,
+    ExportJobViews,
+    CsvExport,
+    PlainChoices,
+    PlainWords,
+    admin.ModelAdmin,
 ):
     form = AccountForm
+    export_job_list = "accounts"
     export_lines = list_export.account_lines
     export_name = "accounts"
     list_display = ["account_number", "first_name", "last_name", "campaign", "created"]

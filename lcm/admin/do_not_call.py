@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from lcm import errors, list_export
 from lcm.actions import do_not_call, permissions
+from lcm.admin.export_jobs import ExportJobViews
 from lcm.models import DoNotCallNumber
 
 from . import display
@@ -70,13 +71,14 @@ class LiftedFilter(admin.SimpleListFilter):
 
 
 @admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(CsvExport, PlainWords, admin.ModelAdmin):
+class DoNotCallNumberAdmin(ExportJobViews, CsvExport, PlainWords, admin.ModelAdmin):
     """The do-not-call list: who blocked what (a number or a whole contact),
     from which call, for which campaign, for which period, with what
     comment. Every write goes through `lcm.actions.do_not_call`. Nothing is
     deleted: a block is lifted, with a reason, and stays as evidence."""
 
     form = DoNotCallForm
+    export_job_list = "do_not_call"
     export_lines = list_export.do_not_call_lines
     export_name = "do-not-call"
     list_display = [

@@ -18,17 +18,16 @@
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from lcm import errors
+from lcm import job_render as render
 from lcm.actions import import_jobs, permissions
 from lcm.conf import lcm_settings
 from lcm.models import ImportJob
@@ -43,11 +42,6 @@ class UploadForm(forms.Form):
         "Campaign, Mode1 or Home…), or JSON Lines with the same keys. UTF-8.",
         error_messages={"required": "Choose a file to upload.", "empty": import_jobs.EMPTY},
     )
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 class ImportJobViews:
@@ -179,16 +173,15 @@ class ImportJobViews:
 
     def import_status_view(self, request, token):
         job = self._job(request, token)
-        response = JsonResponse(import_jobs.status(job))
+        response = JsonResponse(
+            render.status_body(
+                job,
+                url=reverse("admin:lcm_account_import_status", args=[job.pk]),
+                rejected_url=reverse("admin:lcm_account_import_rejected", args=[job.pk]),
+            )
+        )
         response["Cache-Control"] = "no-store"
         return response
 
     def import_rejected_view(self, request, token):
-        job = self._job(request, token)
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in import_jobs.rejected_csv_rows(job)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
-        return response
+        return render.rejected_csv_response(self._job(request, token))

@@ -365,6 +365,103 @@ END_BEFORE_START = {
     "fields": {"EndTime": [_END_BEFORE_START]},
 }
 
+# --- The import door (lcm.api.import_jobs) -----------------------------------------
+
+# A list as the dialer's integration sends it: one good row, one refused.
+IMPORT_CSV = "AccountNumber,FirstName,Mode1\nIMP|1,Ada,2025550101\nIMP|2,Bob,12\n"
+IMPORT_SHA256 = hashlib.sha256(IMPORT_CSV.encode()).hexdigest()
+IMPORT_URL = "https://lcm.example.com/api/lcm/imports/1/"
+IMPORT_QUEUED = {
+    "id": 1,
+    "state": "queued",
+    "state_text": "waiting for a worker",
+    "file_name": "spring.csv",
+    "sha256": IMPORT_SHA256,
+    "size": len(IMPORT_CSV),
+    "total": 2,
+    "through": 0,
+    "percent": 0.0,
+    "rows_per_second": None,
+    "seconds_left": None,
+    "rows": 0,
+    "accounts_created": 0,
+    "accounts_updated": 0,
+    "rows_changed": 0,
+    "rows_unchanged": 0,
+    "modes_added": 0,
+    "modes_changed": 0,
+    "rejected": 0,
+    "broken": "",
+    "error": "",
+    "resumable": False,
+    "stale": False,
+    "created_at": "2026-11-26T14:30:00Z",
+    "created_by": "dialer",
+    "finished_at": None,
+    "url": IMPORT_URL,
+    "rejected_url": IMPORT_URL + "rejected/",
+}
+IMPORT_DONE = {
+    **IMPORT_QUEUED,
+    "state": "done",
+    "state_text": "done",
+    "through": 2,
+    "percent": 100.0,
+    "rows": 1,
+    "accounts_created": 1,
+    "modes_added": 1,
+    "rejected": 1,
+    "finished_at": "2026-11-26T14:30:01Z",
+}
+IMPORT_REJECTED_CSV = (
+    "line,LCM key,column,reason\r\n"
+    "3,IMP|2,Mode1,Mode1: The number has 2 digits; Home numbers need at least 3.\r\n"
+)
+UNKNOWN_IMPORT = {"code": "unknown_import", "message": errors.UNKNOWN_IMPORT.format(job_id="999")}
+
+# --- The export door (lcm.api.export_jobs) -----------------------------------------
+
+EXPORT_URL = "https://lcm.example.com/api/lcm/exports/1/"
+EXPORT_QUEUED = {
+    "id": 1,
+    "list": "accounts",
+    "state": "queued",
+    "state_text": "waiting for a worker",
+    "total": 0,
+    "rows": 0,
+    "percent": 0.0,
+    "size": 0,
+    "sha256": "",
+    "file_name": "accounts-20261126T143000Z.csv",
+    "error": "",
+    "created_at": "2026-11-26T14:30:00Z",
+    "created_by": "dialer",
+    "finished_at": None,
+    "url": EXPORT_URL,
+    "file_url": EXPORT_URL + "file/",
+}
+EXPORT_CSV = (
+    "account_number,first_name,last_name,campaign,country,time_zone,zip_code,created_at,modes\r\n"
+    f"{DAVID},David,Smith,Spring,US,America/New_York,20500,2026-11-26T14:00:00Z,"
+    "1:2025550143\r\n"
+)
+EXPORT_DONE = {
+    **EXPORT_QUEUED,
+    "state": "done",
+    "state_text": "done",
+    "total": 1,
+    "rows": 1,
+    "percent": 100.0,
+    "size": len(EXPORT_CSV.encode()),
+    "sha256": hashlib.sha256(EXPORT_CSV.encode()).hexdigest(),
+    "finished_at": "2026-11-26T14:30:01Z",
+}
+UNKNOWN_EXPORT = {"code": "unknown_export", "message": errors.UNKNOWN_EXPORT.format(job_id="999")}
+EXPORT_NOT_READY = {
+    "code": "export_job_state",
+    "message": errors.EXPORT_NOT_READY.format(job=1, state="waiting for a worker"),
+}
+
 # --- The auditors' API -------------------------------------------------------
 
 NOT_AN_AUDITOR = {

@@ -20,22 +20,23 @@ Supervisors). Errors in the one shape ``{"code", "message"}``.
 
 from __future__ import annotations
 
-import csv
-
-from django.http import StreamingHttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from lcm import errors, idempotency
+from lcm import job_render as render
 from lcm.actions import import_jobs, permissions
+from lcm.job_render import ImportStatus
 from lcm.models import ImportJob
 
+from . import examples
 from .intake import ERRORS, IntakeView
-from .schema import Error
+from .schema import EnvelopeAutoSchema, Error
 
 RAW_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 CHUNK = 64 * 1024
@@ -43,6 +44,9 @@ NO_FILE = (
     "Send the list as the body (Content-Type text/csv or application/x-ndjson) "
     "or as the `file` field of a multipart/form-data request."
 )
+
+
+BAD_FORM = "The multipart/form-data body cannot be read"
 
 
 class UnknownImport(errors.NotFound):
@@ -76,52 +80,19 @@ class MultipartPassthrough(_Raw):
     media_type = "multipart/form-data"
 
 
-class ImportStatus(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.CharField(help_text="This job's status URL.")
-    rejected_url = serializers.CharField(help_text="Its rejected rows, as CSV.")
-    state = serializers.ChoiceField(choices=ImportJob.State.values)
-    state_text = serializers.CharField()
-    file_name = serializers.CharField()
-    sha256 = serializers.CharField()
-    size = serializers.IntegerField()
-    total = serializers.IntegerField(help_text="Rows of the file (its lines, about).")
-    through = serializers.IntegerField(help_text="Rows read and committed (or rejected).")
-    percent = serializers.FloatField()
-    rows_per_second = serializers.FloatField(allow_null=True)
-    seconds_left = serializers.IntegerField(allow_null=True)
-    rows = serializers.IntegerField(help_text="Rows imported (written or already up to date).")
-    accounts_created = serializers.IntegerField()
-    accounts_updated = serializers.IntegerField()
-    rows_changed = serializers.IntegerField()
-    rows_unchanged = serializers.IntegerField()
-    modes_added = serializers.IntegerField()
-    modes_changed = serializers.IntegerField()
-    rejected = serializers.IntegerField()
-    broken = serializers.CharField(help_text="Why reading stopped early ('' when it did not).")
-    error = serializers.CharField()
-    resumable = serializers.BooleanField()
-    stale = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    created_by = serializers.CharField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-
-
 def status_body(request, job: ImportJob) -> dict:
-    url = reverse("lcm-api:import", args=[job.pk])
-    return {
-        **import_jobs.status(job),
-        "url": request.build_absolute_uri(url),
-        "rejected_url": request.build_absolute_uri(reverse("lcm-api:import-rejected",
-                                                           args=[job.pk])),
-    }  # fmt: skip
+    return render.status_body(
+        job,
+        url=request.build_absolute_uri(reverse("lcm-api:import", args=[job.pk])),
+        rejected_url=request.build_absolute_uri(reverse("lcm-api:import-rejected", args=[job.pk])),
+    )
 
 
 def _job(request, job_id: str) -> ImportJob:
     permissions.require(request.user, permissions.IMPORT_ACCOUNTS)
     job = ImportJob.objects.filter(pk=int(job_id)).first() if job_id.isdigit() else None
     if job is None or len(job_id) > 18:
-        raise UnknownImport(f"There is no import {job_id}.")
+        raise UnknownImport(errors.UNKNOWN_IMPORT.format(job_id=job_id))
     return job
 
 
@@ -141,13 +112,13 @@ JOB_ID = OpenApiParameter("job_id", str, OpenApiParameter.PATH, description="The
 
 
 class ImportListView(IntakeView):
+    schema = EnvelopeAutoSchema()  # the file is required: `requestBody.required`
     permission_classes = [IsAuthenticated]
     parser_classes = [CsvParser, NdjsonParser, JsonlParser, OctetStreamParser,
                       MultipartPassthrough]  # fmt: skip
 
     @extend_schema(
         operation_id="import_accounts",
-        exclude=True,  # not in the document yet: docs/dialer.md, notes/30.md
         tags=["dialer"],
         summary="Import a list of accounts, in the background",
         description=(
@@ -175,13 +146,27 @@ class ImportListView(IntakeView):
             },
         },
         responses={202: ImportStatus, **IMPORT_ERRORS},
-    )
+        examples=[
+            OpenApiExample(
+                "A list", value=examples.IMPORT_CSV, media_type="application/octet-stream",
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A form", value={"file": examples.IMPORT_CSV},
+                media_type="multipart/form-data", request_only=True,
+            ),
+            examples.reply_example("Queued", examples.IMPORT_QUEUED, 202),
+        ],
+    )  # fmt: skip
     def post(self, request):
         permissions.require(request.user, permissions.IMPORT_ACCOUNTS)
         key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
         media = (request.content_type or "").split(";")[0].strip().lower()
         if media == "multipart/form-data":
-            upload = request._request.FILES.get("file")
+            try:
+                upload = request._request.FILES.get("file")
+            except MultiPartParserError as exc:  # no boundary, a broken form
+                raise import_jobs.BadFile(f"{BAD_FORM} ({exc})") from None
             if upload is None:
                 raise import_jobs.BadFile(NO_FILE)
             name, chunks, fmt = upload.name, upload.chunks(), None
@@ -226,20 +211,18 @@ class ImportView(IntakeView):
 
     @extend_schema(
         operation_id="import_status",
-        exclude=True,  # not in the document yet: docs/dialer.md, notes/30.md
         tags=["dialer"],
         summary="An import's state, counts and progress",
         parameters=[JOB_ID],
         responses={200: ImportStatus, 404: OpenApiResponse(Error, description="`unknown_import`"),
                    **{c: r for c, r in IMPORT_ERRORS.items() if c in (401, 403, 429, 500, 503)}},
+        examples=[
+            examples.reply_example("Done", examples.IMPORT_DONE, 200),
+            examples.reply_example("Unknown import", examples.UNKNOWN_IMPORT, 404),
+        ],
     )  # fmt: skip
     def get(self, request, job_id):
         return Response(status_body(request, _job(request, job_id)))
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 class ImportRejectedView(IntakeView):
@@ -247,7 +230,6 @@ class ImportRejectedView(IntakeView):
 
     @extend_schema(
         operation_id="import_rejected",
-        exclude=True,  # not in the document yet: docs/dialer.md, notes/30.md
         tags=["dialer"],
         summary="An import's rejected rows, as CSV",
         parameters=[JOB_ID],
@@ -258,13 +240,16 @@ class ImportRejectedView(IntakeView):
             404: OpenApiResponse(Error, description="`unknown_import`"),
             **{c: r for c, r in IMPORT_ERRORS.items() if c in (401, 403, 429, 500, 503)},
         },
+        examples=[
+            OpenApiExample(
+                "CSV",
+                value=examples.IMPORT_REJECTED_CSV,
+                media_type="text/csv",
+                response_only=True,
+                status_codes=["200"],
+            ),
+            examples.reply_example("Unknown import", examples.UNKNOWN_IMPORT, 404),
+        ],
     )
     def get(self, request, job_id):
-        job = _job(request, job_id)
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in import_jobs.rejected_csv_rows(job)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
-        return response
+        return render.rejected_csv_response(_job(request, job_id))

@@ -397,7 +397,7 @@ def verify_chain(
     erased: list[tuple[int, int, int]] = []  # (seq, erased_by_id, account_id)
     # The format of the entries walked so far never goes down: the first
     # entry of each format is its epoch (formats 2 and 3: migrations 0018
-    # and 0025). A walk from a checkpoint starts at the format before it.
+    # and 0026). A walk from a checkpoint starts at the format before it.
     latest = 1
     format2_from = format3_from = None
 

@@ -15,7 +15,7 @@ digest, ``sha256(salt_f || canonical JSON of the value)`` with
 (`lcm.actions.erasure`) keeps the digests, so the hash, the chain and every
 signed checkpoint still verify without them.
 
-Format 3, every entry appended since migration 0025 (`version` 3, docs/audit.md
+Format 3, every entry appended since migration 0026 (`version` 3, docs/audit.md
 "Format 3"): no JSON around the entry. Its personal fields together are one
 digest, ``HMAC-SHA256(entry secret, personal layout)``; its hash is
 ``SHA-256(entry layout)``, the layout holding that digest and `prev_hash`.

@@ -42,8 +42,8 @@ _KEPT = (
 )  # fmt: skip
 # Added by migration 0022 (campaign entries' settings): kept by an erasure too.
 _KEPT_SINCE_0019 = ("details",)
-# Added by migration 0025 (format 3): kept by an erasure too.
-_KEPT_SINCE_0025 = ("version",)
+# Added by migration 0026 (format 3): kept by an erasure too.
+_KEPT_SINCE_0026 = ("version",)
 
 
 def _erasure_allowed(
@@ -51,8 +51,8 @@ def _erasure_allowed(
 ) -> str:
     """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows).
     `details=False`: the table before migration 0022 (no `details` column);
-    `version=False`: before migration 0025 (no `version` column)."""
-    columns = _KEPT + (_KEPT_SINCE_0019 if details else ()) + (_KEPT_SINCE_0025 if version else ())
+    `version=False`: before migration 0026 (no `version` column)."""
+    columns = _KEPT + (_KEPT_SINCE_0019 if details else ()) + (_KEPT_SINCE_0026 if version else ())
     kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in columns)
     return (
         "OLD.erased_by_id IS NULL AND NEW.erased_by_id IS NOT NULL "  # noqa: S608 (constants)
@@ -143,7 +143,7 @@ INSTALL_0018 = {
     "postgresql": _postgresql_install(details=False, version=False),
     "sqlite": _sqlite_install(details=False, version=False),
 }
-# Migration 0022 ran before the `version` column existed (0025).
+# Migration 0022 ran before the `version` column existed (0026).
 INSTALL_0022 = {
     "postgresql": _postgresql_install(details=True, version=False),
     "sqlite": _sqlite_install(details=True, version=False),

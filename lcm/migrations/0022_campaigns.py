@@ -19,7 +19,7 @@ def triggers_off(apps, schema_editor):
 
 
 def triggers_on(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection, version=False)  # 0025 adds `version`
+    audit_triggers.install(schema_editor.connection, version=False)  # 0026 adds `version`
 
 
 def triggers_on_as_0018(apps, schema_editor):

@@ -61,7 +61,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lcm", "0024_account_campaign_record"),
+        ("lcm", "0026_audit_format3"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]

@@ -25,7 +25,7 @@ def triggers_on(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("lcm", "0024_account_campaign_record")]
+    dependencies = [("lcm", "0025_campaign_words")]
 
     operations = [
         migrations.RunPython(migrations.RunPython.noop, triggers_as_0022, elidable=False),

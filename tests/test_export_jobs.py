@@ -1,0 +1,81 @@
+"""Exports of a whole list as background jobs (lcm.actions.export_jobs,
+lcm.tasks): the real django-tasks database backend and its worker
+(`manage.py db_worker`) in this process, against the test database. The
+file the worker writes, page by page, is byte for byte the console's
+download of the same list (lcm.list_export, one server-side cursor)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
+
+from lcm import errors, list_export
+from lcm.actions import export_jobs, import_jobs
+from lcm.models import Account, DoNotCallNumber, ExportJob
+
+from .test_import_jobs import list_file, supervisor, work_off_the_queue
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def seeded(settings, tmp_path):
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    call_command("seed_demo", password="demo-pass-123", stdout=io.StringIO())
+
+
+def user(name: str):
+    return get_user_model().objects.get(username=name)
+
+
+def test_the_worker_writes_the_whole_account_list_as_the_console_downloads_it(seeded):
+    listing = import_jobs.store_upload([list_file(4500)], file_name="big.csv", actor=supervisor())
+    import_jobs.start(listing, supervisor())
+    work_off_the_queue()
+    accounts = Account.objects.count()
+    assert accounts > 2 * 2000  # more than two pages of lcm.list_export
+
+    job = export_jobs.start("accounts", supervisor())
+    assert (job.state, DBTaskResult.objects.filter(status="READY").count()) == ("queued", 1)
+    with pytest.raises(export_jobs.ExportNotReady):
+        export_jobs.open_file(job)
+    work_off_the_queue()
+
+    job.refresh_from_db()
+    assert (job.state, job.rows, job.total, job.error) == ("done", accounts, accounts, "")
+    data = Path(job.path).read_bytes()
+    console = "".join(list_export.account_lines(Account.objects.order_by("pk"))).encode()
+    assert data == console
+    assert (job.size, job.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    with export_jobs.open_file(job) as file:
+        assert file.read() == data
+    assert export_jobs.status(job)["percent"] == 100.0
+    assert not list(Path(job.path).parent.glob("*.part"))
+
+
+def test_the_do_not_call_list_and_who_may_export(seeded):
+    assert DoNotCallNumber.objects.exists()
+    dialer = user("dialer")  # loads lists, so gets them back
+    job = export_jobs.start("do_not_call", dialer)
+    work_off_the_queue()
+    job.refresh_from_db()
+    data = Path(job.path).read_bytes()
+    console = "".join(list_export.do_not_call_lines(DoNotCallNumber.objects.order_by("pk")))
+    assert data == console.encode()
+    assert job.rows == DoNotCallNumber.objects.count()
+    assert export_jobs.get(str(job.pk), dialer) == job
+
+    with pytest.raises(errors.NotAllowed):
+        export_jobs.start("accounts", user("testagent"))
+    with pytest.raises(errors.NotAllowed):
+        export_jobs.get(job.pk, user("testagent"))
+    with pytest.raises(export_jobs.UnknownList):
+        export_jobs.start("everything", supervisor())
+    assert ExportJob.objects.count() == 1
+    assert export_jobs.get("999", dialer) is None and export_jobs.get("x", dialer) is None
