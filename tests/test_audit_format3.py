@@ -254,7 +254,7 @@ def migrate(target: str) -> None:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_log_written_before_format_3_keeps_its_bytes_and_format_3_follows(request):
-    """Entries written at migration 0024 (formats 1 and 2) come through 0025
+    """Entries written at migration 0024 (formats 1 and 2) come through 0026 (format 3)
     unchanged in every column; the next append starts format 3 (the epoch),
     and verify_audit names where each format begins."""
     before_migration = "0024_account_campaign_record"
