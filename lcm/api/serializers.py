@@ -414,7 +414,8 @@ class VendorTimeField(serializers.Field):
 
 
 class PageField(serializers.Field):
-    """A positive integer, as a JSON number or a string of digits."""
+    """A positive integer, as a JSON number (``20`` or ``20.0``: JSON Schema's
+    integer, which the schema fuzzer sends) or a string of digits."""
 
     default_error_messages = {"invalid": "Must be a whole number between {min} and {max}."}
 
@@ -430,6 +431,8 @@ class PageField(serializers.Field):
                 return inputs.bounded_int(data, minimum=1, maximum=self.maximum)
             except inputs.OutOfBounds:
                 self.fail("invalid", min=1, max=self.maximum)
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
         if not isinstance(data, int) or not 1 <= data <= self.maximum:
             self.fail("invalid", min=1, max=self.maximum)
         return data
