@@ -16,6 +16,8 @@ these functions; none of them writes a table itself.
 - `calls`: call lifecycle and agent sessions (the dialer's intake).
 - `imports`: the account import writer.
 - `tokens`: API token rotation and revocation.
+- `settings_entries`: the one audit entry of a console settings save
+  (campaigns, state calling rules).
 
 A request travels: URL (`lcm/api/urls.py`) → view → handler → action here →
 `modes.write` → rows and one audit entry, in one transaction.

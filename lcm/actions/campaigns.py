@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from lcm import dialable, errors
-from lcm.audit import append_entry
 from lcm.models import Campaign, CampaignMode, ContactMode, ModeChange, ModeType
 
-from . import RequestContext, permissions
+from . import RequestContext
+from .settings_entries import append_settings_entry
 
 DEFAULT_CAMPAIGN = ""  # the CampaignID of the accounts that had none (migration 0020)
 DEFAULT_NAME = "Default"
@@ -258,19 +257,11 @@ def record_save(
     after = snapshot(campaign)
     if after == before:
         return None
-    return append_entry(
-        ModeChange(
-            action=ModeChange.Action.CAMPAIGN,
-            user=actor,
-            username=permissions.username(actor),
-            source=context.source or "console",
-            client_ip=context.client_ip,
-            request_id=context.request_id,
-            mode_id=0,
-            new_number="",
-            created_at=timezone.now(),
-            details={"campaign": campaign.code, "before": before, "after": after, "reason": reason},
-        )
+    return append_settings_entry(
+        ModeChange.Action.CAMPAIGN,
+        actor=actor,
+        context=context,
+        details={"campaign": campaign.code, "before": before, "after": after, "reason": reason},
     )
 
 

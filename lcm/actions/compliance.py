@@ -37,7 +37,6 @@ from django.utils import timezone
 from phonenumbers import geocoder
 
 from lcm import dialable, errors
-from lcm.audit import append_entry
 from lcm.models import (
     Account,
     Call,
@@ -51,6 +50,7 @@ from lcm.outcome_models import WEEKDAYS
 
 from . import RequestContext, campaigns, do_not_call, permissions
 from .dialing import zones_of
+from .settings_entries import append_settings_entry
 
 MAX_CONTACTS = 100
 
@@ -377,19 +377,11 @@ def record_save(
     after = snapshot(law)
     if after == before:
         return None
-    return append_entry(
-        ModeChange(
-            action=ModeChange.Action.STATE_LAW,
-            user=actor,
-            username=permissions.username(actor),
-            source=context.source or "console",
-            client_ip=context.client_ip,
-            request_id=context.request_id,
-            mode_id=0,
-            new_number="",
-            deleted_modes=[],
-            details={"state_law": law.state, "before": before, "after": after},
-        )
+    return append_settings_entry(
+        ModeChange.Action.STATE_LAW,
+        actor=actor,
+        context=context,
+        details={"state_law": law.state, "before": before, "after": after},
     )
 
 
@@ -401,19 +393,11 @@ def delete_law(law: StateLaw, *, actor, context: RequestContext = RequestContext
     state = law.state
     law.barred_dates.all().delete()
     law.delete()
-    append_entry(
-        ModeChange(
-            action=ModeChange.Action.STATE_LAW,
-            user=actor,
-            username=permissions.username(actor),
-            source=context.source or "console",
-            client_ip=context.client_ip,
-            request_id=context.request_id,
-            mode_id=0,
-            new_number="",
-            deleted_modes=[],
-            details={"state_law": state, "before": before, "after": None},
-        )
+    append_settings_entry(
+        ModeChange.Action.STATE_LAW,
+        actor=actor,
+        context=context,
+        details={"state_law": state, "before": before, "after": None},
     )
 
 
