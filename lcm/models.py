@@ -297,6 +297,15 @@ class BusinessFieldValue(models.Model):
         return f"{self.field.name}={self.value}"
 
 
+class AgentState(models.TextChoices):
+    """What SendAgentState reports (spec campaign-services.md section 8)."""
+
+    READY = "READY", "Ready"
+    NOT_READY = "NOT_READY", "Not ready"
+    TALKING = "TALKING", "Talking"
+    WORK = "WORK", "Wrap-up work"
+
+
 class Agent(models.Model):
     """A person taking calls, known to the dialer by `agent_id` (AgentID)."""
 
@@ -308,6 +317,13 @@ class Agent(models.Model):
         default=False, help_text="Logged in to the agent application."
     )
     logged_in_changed_at = models.DateTimeField(null=True, blank=True)
+    # The agent's state as the desktop last said it (SendAgentState, spec
+    # campaign-services.md section 8): written only by lcm.actions.calls.
+    state = models.CharField(
+        "agent state", max_length=10, choices=AgentState, blank=True, default="",
+        db_default="", help_text="READY, NOT_READY, TALKING or WORK; empty: never sent.",
+    )  # fmt: skip
+    state_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["agent_id"]
@@ -720,6 +736,8 @@ class ModeChange(models.Model):
         CALLBACK = "callback", "Callback"
         ERASE = "erase", "Personal data erased"
         CAMPAIGN = "campaign", "Campaign settings"
+        BUSINESS_FIELDS = "business_fields", "Business fields"
+        AGENT_STATE = "agent_state", "Agent state"
 
     # The actions that change modes, and so may be reverted; the others
     # change a list (do-not-call, callbacks) and are undone there.
@@ -729,7 +747,7 @@ class ModeChange(models.Model):
 
     seq = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
-    action = models.CharField(max_length=10, choices=Action, default=Action.SET)
+    action = models.CharField(max_length=20, choices=Action, default=Action.SET)
 
     account = models.ForeignKey(
         Account,
@@ -821,8 +839,10 @@ class ModeChange(models.Model):
     details = models.JSONField(
         null=True,
         blank=True,
-        help_text="A campaign entry's settings before and after (lcm.actions.campaigns). "
-        "Null on every other entry (and left out of its hash).",
+        help_text="A campaign entry's settings before and after (lcm.actions.campaigns), a "
+        "business fields entry's fields before and after (lcm.actions.business_fields), an "
+        "agent state entry's state before and after (lcm.actions.calls). Null on every other "
+        "entry (and left out of its hash).",
     )
 
     prev_hash = models.CharField(max_length=64, editable=False)
