@@ -529,3 +529,34 @@ def test_send_agent_state_refusals(agent_client):
     refused(dialer, s, 404, "unknown_agent", agentID="nobody", agentState="READY")
     ok(dialer, s, agentID="otheragent", agentState="NOT_READY")
     assert Agent.objects.get(agent_id="otheragent").state == "NOT_READY"
+
+
+# --- the console: business values on the account page, the state on the agents page
+
+
+@pytest.mark.django_db
+def test_the_console_shows_business_values_agent_states_and_their_entries(agent_client, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    ok(agent_client, "SetContactBusinessFields", callid="12345", AccountNumber=DAVID,
+       AgentID="testagent", businessField=items(("DueDate", "31/01/2027", "DateTime")))  # fmt: skip
+    ok(agent_client, "SendAgentState", agentID="testagent", agentState="WORK")
+    client.force_login(get_user_model().objects.get(username="supervisor"))
+    david = Account.objects.get(account_number=DAVID)
+    page = client.get(reverse("admin:lcm_account_change", args=[david.pk])).content.decode()
+    section = page[page.index('id="business-fields"') : page.index('id="account-details"')]
+    for shown in ("CustomerRef", "DB-0001", "Balance", "120.50", "DueDate", "31/01/2027",
+                  "Email", "String", "(20)", "(0.00)", "DD/MM/YYYY"):  # fmt: skip
+        assert shown in section, shown
+    assert "Business fields" in page[page.index('id="history"') :]  # the entry, in the history
+    agents = client.get(reverse("admin:lcm_agent_changelist")).content.decode()
+    assert "Wrap-up work (since" in agents
+    for action, words in [
+        ("business_fields", "DueDate: — → 31/01/2027"),
+        ("agent_state", "testagent: — → WORK"),
+    ]:
+        entry = ModeChange.objects.get(action=action)
+        shown = client.get(reverse("admin:lcm_modechange_change", args=[entry.pk]))
+        assert shown.status_code == 200
+        assert words in shown.content.decode(), action
