@@ -560,3 +560,48 @@ def test_the_console_shows_business_values_agent_states_and_their_entries(agent_
         shown = client.get(reverse("admin:lcm_modechange_change", args=[entry.pk]))
         assert shown.status_code == 200
         assert words in shown.content.decode(), action
+
+
+# --- the OpenAPI document's examples are these replies -----------------------------
+
+
+@pytest.mark.django_db
+def test_the_schema_examples_answer_as_shown(agent_client):
+    from lcm.api import examples
+
+    david = Account.objects.get(account_number=DAVID)
+    schema = agent_client.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/lcm/webservice/"]["post"]
+    requests_shown = [
+        e["value"]
+        for e in operation["requestBody"]["content"]["application/json"]["examples"].values()
+    ]
+    replies_shown = [
+        e["value"]
+        for e in operation["responses"]["200"]["content"]["application/json"]["examples"].values()
+    ]
+    for request, reply in examples.AGENT_SERVICE_EXAMPLES.values():
+        assert request in requests_shown and reply in replies_shown
+        response = agent_client.post(WEBSERVICE, request, format="json")
+        assert response.status_code == 200, response.content
+        expected = reply
+        if reply["subtopic"] == "SetCampaignsForMCDResponse":  # ContactID: the database's id
+            element = {**reply["message"]["response"][0], "ContactID": david.pk}
+            expected = {**reply, "message": {**reply["message"], "response": [element]}}
+        assert response.json() == expected
+
+
+@pytest.mark.django_db
+def test_the_inbound_lookup_is_one_statement(demo):
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lcm.actions import inbound
+
+    dialer = get_user_model().objects.get(username="dialer")
+    inbound.lookup(ani="2025550143", actor=dialer)  # the permission, read once and cached
+    for ani in ("+1 202 555 0143", "2025550100"):
+        with CaptureQueriesContext(connection) as ctx:
+            inbound.lookup(ani=ani, actor=dialer)
+        assert len(ctx.captured_queries) == 1, ctx.captured_queries

@@ -9,19 +9,19 @@ of a number finds the same modes, through the indexes on
 `number_e164` and `number_national`. lcm keeps no closed contacts: every
 account is open (an erased one has no live modes left to match).
 
-Statements: the matching modes with their accounts and campaigns (one
-query), the callbacks scheduled on them (one), and, only when asked, the
-business field match (one). `bench/inbound_lookup.py` measures it at
+One statement: the matching modes with their accounts, campaigns and the
+earliest callback scheduled on each (subqueries), the business field match,
+when asked, in the same condition. `bench/inbound_lookup.py` measures it at
 1,000,000 accounts (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from lcm import errors
 from lcm.models import BusinessFieldValue, Callback, ContactMode
-from lcm.numbers import clean_any, same_number
+from lcm.numbers import clean_any
 
 from . import call_access, do_not_call
 
@@ -57,37 +57,33 @@ def lookup(
         name, value = business_field
         accounts = BusinessFieldValue.objects.filter(field__name=name, value=value)
         matching |= Q(account_id__in=accounts.values("account_id"))
-    modes = [
-        mode
-        for mode in ContactMode.objects.filter(matching, deleted_at=None)
+    # The earliest callback scheduled on each mode, in the same statement.
+    callbacks = Callback.objects.filter(
+        account_id=OuterRef("account_id"),
+        mode_id=OuterRef("mode_type_id"),
+        state=Callback.State.SCHEDULED,
+    ).order_by("window_start", "pk")
+    modes = list(
+        ContactMode.objects.filter(matching, deleted_at=None)
         .select_related("account__campaign", "mode_type")
+        .annotate(
+            callback_kind=Subquery(callbacks.values("kind")[:1]),
+            callback_agent=Subquery(callbacks.values("agent__agent_id")[:1]),
+        )
         .order_by("account_id", "mode_type_id")[:MAX_ELEMENTS]
-        if same_number(do_not_call.as_clean(mode), clean) or business_field is not None
-    ]
-    scheduled = {}
-    if modes:
-        for callback in (
-            Callback.objects.filter(
-                state=Callback.State.SCHEDULED,
-                account_id__in={m.account_id for m in modes},
-            )
-            .select_related("agent")
-            .order_by("window_start")
-        ):
-            scheduled.setdefault((callback.account_id, callback.mode_id), callback)
+    )
     if lcm_key:
         modes.sort(key=lambda m: m.account.account_number != lcm_key)  # stable: the rest in order
-    return [_element(mode, scheduled.get((mode.account_id, mode.mode_type_id))) for mode in modes]
+    return [_element(mode) for mode in modes]
 
 
-def _element(mode: ContactMode, callback: Callback | None) -> dict:
+def _element(mode: ContactMode) -> dict:
     account = mode.account
     call_type, agent = "Regular", ""
-    if callback is not None:
-        if callback.kind == Callback.Kind.PERSONAL:
-            call_type, agent = "PersonalCallback", callback.agent.agent_id
-        else:
-            call_type = "Callback"
+    if mode.callback_kind == Callback.Kind.PERSONAL:
+        call_type, agent = "PersonalCallback", mode.callback_agent
+    elif mode.callback_kind is not None:
+        call_type = "Callback"
     return {
         "CampaignId": account.campaign_id,
         "CampaignName": account.campaign.name,

@@ -362,3 +362,17 @@ class SetContactBusinessFieldsResponse(SuccessResponse):
 
 class SendAgentStateResponse(SuccessResponse):
     pass
+
+
+def schema_examples() -> list:
+    """The OpenAPI document's examples of these subtopics (lcm.api.examples),
+    each request and its reply on the demo data."""
+    from drf_spectacular.utils import OpenApiExample
+
+    from . import examples
+
+    shown = []
+    for name, (request, reply) in examples.AGENT_SERVICE_EXAMPLES.items():
+        shown.append(OpenApiExample(name, value=request, request_only=True))
+        shown.append(examples.reply_example(reply["subtopic"], reply, 200))
+    return shown

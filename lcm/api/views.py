@@ -13,7 +13,7 @@ from lcm import cursors, idempotency
 from lcm.actions import RequestContext
 from lcm.logs import request_id_of
 
-from . import envelope, examples, failures
+from . import agent_services, envelope, examples, failures
 from .handlers import HANDLERS
 from .policy import LcmApiPolicy
 from .schema import EnvelopeAutoSchema, EnvelopeError, EnvelopeReply, EnvelopeRequest
@@ -168,6 +168,7 @@ class WebServiceView(LcmApiPolicy, APIView):
                 for name, constant in examples.CALLBACK_REPLY_NAMES.items()
             ),
             examples.dated_reply_example("Callback window too long", "CALLBACK_TOO_LONG", 400),
+            *agent_services.schema_examples(),
         ],
     )
     def post(self, request):
