@@ -45,10 +45,10 @@ class CallAccountData(MessageData):
 
 
 class BusinessFieldItem(serializers.Serializer):
-    FieldName = StrictCharField(max_length=100)
+    FieldName = StrictCharField(max_length=100, trim_whitespace=False)
     Value = StrictCharField(max_length=255, allow_blank=True, trim_whitespace=False)
-    DataType = StrictCharField(max_length=20)
-    Format = StrictCharField(max_length=20, allow_blank=True)
+    DataType = StrictCharField(max_length=20, trim_whitespace=False)
+    Format = StrictCharField(max_length=20, allow_blank=True, trim_whitespace=False)
 
 
 class SetContactBusinessFieldsData(serializers.Serializer):
@@ -66,9 +66,13 @@ class SetContactBusinessFieldsData(serializers.Serializer):
 
 
 class NumberOrStringField(serializers.Field):
-    """The vendor's ANI: a JSON number (an integer) or a string."""
+    """The vendor's ANI or DNIS: a JSON number (an integer) or a string."""
 
     default_error_messages = {"invalid": "Must be a phone number: an integer or a string."}
+
+    def __init__(self, *, allow_blank: bool = False, **kwargs):
+        self.allow_blank = allow_blank
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
@@ -76,7 +80,10 @@ class NumberOrStringField(serializers.Field):
         if isinstance(data, int) and data >= 0:
             return str(data)
         if isinstance(data, str):
-            return StrictCharField(max_length=64).run_validation(data)
+            text = StrictCharField(
+                max_length=64, allow_blank=self.allow_blank, trim_whitespace=False
+            )
+            return text.run_validation(data)
         self.fail("invalid")
         return None  # not reached
 
@@ -96,8 +103,8 @@ class CallTypeField(StrictCharField):
 
 class GetCampaignsForMCDData(MessageData):
     ANI = NumberOrStringField()
-    CallType = CallTypeField(max_length=8)
-    DNIS = NumberOrStringField(required=False)
+    CallType = CallTypeField(max_length=8, trim_whitespace=False)
+    DNIS = NumberOrStringField(required=False, allow_blank=True)
     LCMKey = StrictCharField(max_length=128, required=False, allow_blank=True)
     BusinessFieldQueryToSearch = StrictCharField(max_length=400, required=False, allow_blank=True)
 
@@ -114,7 +121,7 @@ class AgentStateField(StrictCharField):
 
 class SendAgentStateData(MessageData):
     agentID = StrictCharField(max_length=64)
-    agentState = AgentStateField(max_length=20)
+    agentState = AgentStateField(max_length=20, trim_whitespace=False)
 
 
 # --- handlers --------------------------------------------------------------------
@@ -196,6 +203,12 @@ def send_agent_state(data: dict, *, user, context: RequestContext) -> dict:
 # --- the OpenAPI document's shapes ---------------------------------------------------
 
 
+def _any_case(words) -> str:
+    """A pattern of `words`, each in any case (JSON Schema has no flags)."""
+    spelt = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in w) for w in words)
+    return "^(?:" + "|".join(spelt) + ")$"
+
+
 class CallAccountDataSchema(serializers.Serializer):
     class Meta:
         ref_name = "CallAccountData"
@@ -249,15 +262,28 @@ class _NumberSchema(serializers.Field):
     pass
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "maxLength": 64, "pattern": NO_NUL},
+        ],
+        "description": "Optional: the number the caller dialled (accepted, not used).",
+    }
+)
+class _DnisSchema(serializers.Field):
+    pass
+
+
 class GetCampaignsForMCDDataSchema(serializers.Serializer):
     class Meta:
         ref_name = "GetCampaignsForMCDData"
 
     ANI = _NumberSchema()
     CallType = serializers.RegexField(
-        r"^(?i:inbound|outbound)$", help_text="INBOUND or OUTBOUND, any case."
+        _any_case(inbound.CALL_TYPES), help_text="INBOUND or OUTBOUND, any case."
     )
-    DNIS = _NumberSchema(required=False)
+    DNIS = _DnisSchema(required=False)
     LCMKey = _text(128, "Optional: that contact's modes first.", pattern=NO_NUL,
                    required=False, allow_blank=True)  # fmt: skip
     BusinessFieldQueryToSearch = _text(
@@ -272,7 +298,7 @@ class SendAgentStateDataSchema(serializers.Serializer):
 
     agentID = _text(64, "The agent (an agent's token: itself); must be logged in.")
     agentState = serializers.RegexField(
-        r"^(?i:ready|not_ready|talking|work)$",
+        _any_case(AgentState.values),
         help_text="READY, NOT_READY, TALKING or WORK, any case.",
     )
 
