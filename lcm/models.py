@@ -839,10 +839,16 @@ class ModeChange(models.Model):
     details = models.JSONField(
         null=True,
         blank=True,
-        help_text="A campaign entry's settings before and after (lcm.actions.campaigns), a "
-        "business fields entry's fields before and after (lcm.actions.business_fields), an "
+        help_text="A campaign entry's settings before and after (lcm.actions.campaigns), an "
         "agent state entry's state before and after (lcm.actions.calls). Null on every other "
         "entry (and left out of its hash).",
+    )
+    business_fields = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A business fields entry's fields, each before and after "
+        "(lcm.actions.business_fields): the contact's personal data, sealed and erased like "
+        "the numbers. Null on every other entry (and left out of its hash).",
     )
 
     prev_hash = models.CharField(max_length=64, editable=False)

@@ -273,13 +273,12 @@ def test_set_business_fields_stores_all_and_audits_once(agent_client):
     assert entry.action == "business_fields"
     assert entry.account.account_number == DAVID
     assert (entry.callid, entry.agent_code, entry.username) == ("12345", "testagent", "testagent")
-    assert entry.details == {
-        "fields": [
-            {"FieldName": "Balance", "before": "120.50", "after": "99.50"},
-            {"FieldName": "DueDate", "before": "", "after": "31/01/2027"},
-            {"FieldName": "Email", "before": "", "after": "david@example.com"},
-        ]
-    }
+    assert entry.business_fields == [
+        {"FieldName": "Balance", "before": "120.50", "after": "99.50"},
+        {"FieldName": "DueDate", "before": "", "after": "31/01/2027"},
+        {"FieldName": "Email", "before": "", "after": "david@example.com"},
+    ]
+    assert entry.details is None  # personal data: in the sealed column only
     pop = ok(agent_client, "GetScreenPopData", callid="12345", AccountNumber=DAVID)["response"]
     assert (pop["Balance"], pop["DueDate"]) == ("99.50", "31/01/2027")
     # The same values again: a no-op, no entry. "" clears, one entry.
@@ -380,13 +379,25 @@ def test_set_business_fields_who_may_and_the_shape(agent_client):
 
 
 @pytest.mark.django_db
-def test_erase_contact_removes_the_values_the_agent_set(agent_client):
+def test_erase_contact_removes_the_values_and_their_audit_record(agent_client):
+    """The values are the contact's personal data: erase_contact deletes them
+    and empties the entry's sealed `business_fields`; the chain still verifies
+    (the digest stays), and the triggers allow exactly that change."""
     from django.core.management import call_command
+    from django.db import IntegrityError, transaction
 
     ok(agent_client, "SetContactBusinessFields", callid="12345", AccountNumber=DAVID,
        AgentID="testagent", businessField=items(("Email", "d@example.com", "String")))  # fmt: skip
+    entry = ModeChange.objects.get(action="business_fields")
+    with pytest.raises(IntegrityError), transaction.atomic():  # append-only, whoever asks
+        ModeChange.objects.filter(pk=entry.pk).update(business_fields=[])
     call_command("erase_contact", DAVID, reason="The customer asked", stdout=io.StringIO())
     assert values_of() == {}
+    entry.refresh_from_db()
+    assert entry.business_fields is None and entry.erased_by_id is not None
+    assert "business_fields" in entry.digests
+    assert_chain_intact()
+    call_command("verify_audit", stdout=io.StringIO())
 
 
 # --- section 7: the inbound lookup ---------------------------------------------

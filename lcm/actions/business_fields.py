@@ -4,7 +4,8 @@ personal data: `erase_contact` removes them through `erase_for_account`.
 
 - `parse`: a value checked against its field's type and format, as stored.
 - `set_values` (SetContactBusinessFields): all or nothing, one audit entry
-  (action `business_fields`, each field's before and after in `details`).
+  (action `business_fields`, each field's before and after in its personal
+  column `business_fields`, which `erase_contact` empties with the numbers).
 - `dnc_fields` (GetDNCBussField) and `screen_pop` (GetScreenPopData): reads,
   not audited; `values_of` for the console's account page.
 """
@@ -202,7 +203,7 @@ def set_values(
             mode_id=0,
             new_number="",
             created_at=timezone.now(),
-            details={"fields": changes},
+            business_fields=changes,
         )
     )
 

@@ -344,7 +344,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         details = obj.details or {}
         if obj.action == ModeChange.Action.BUSINESS_FIELDS:
             changes = [
-                (f["FieldName"], f["before"] or "—", f["after"] or "—") for f in details["fields"]
+                (f["FieldName"], f["before"] or "—", f["after"] or "—")
+                for f in obj.business_fields or []
             ]
             return format_html_join("; ", "{}: {} → {}", changes)
         if obj.action == ModeChange.Action.AGENT_STATE:

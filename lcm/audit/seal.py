@@ -55,6 +55,7 @@ CHAINED_FIELDS = (
     "request_id",
     "erasure",
     "details",
+    "business_fields",
     "prev_hash",
 )
 
@@ -70,10 +71,11 @@ PERSONAL_FIELDS = (
     "modes",
     "do_not_call",
     "callback",
+    "business_fields",
 )
 # Fields left out of the hashed JSON when null (entries older than them were
 # sealed without the key; every other entry keeps its bytes).
-_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details")
+_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details", "business_fields")
 # What an erased entry holds in its personal fields (the append-only
 # triggers allow exactly this change, lcm.audit.triggers).
 ERASED_VALUES = {
@@ -84,6 +86,7 @@ ERASED_VALUES = {
     "modes": [],
     "do_not_call": None,
     "callback": None,
+    "business_fields": None,
 }
 
 

@@ -44,17 +44,23 @@ _KEPT = (
 _KEPT_SINCE_0019 = ("details",)
 
 
-def _erasure_allowed(same: str, empty_list: str, *, details: bool = True) -> str:
+def _erasure_allowed(
+    same: str, empty_list: str, *, details: bool = True, business: bool = True
+) -> str:
     """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows).
-    `details=False`: the table before migration 0022 (no `details` column)."""
+    `details=False`: the table before migration 0022 (no `details` column);
+    `business=False`: before migration 0025 (no `business_fields` column, a
+    personal one: the erasure empties it)."""
     columns = _KEPT + _KEPT_SINCE_0019 if details else _KEPT
     kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in columns)
+    erased_business = "AND NEW.business_fields IS NULL " if business else ""
     return (
         "OLD.erased_by_id IS NULL AND NEW.erased_by_id IS NOT NULL "  # noqa: S608 (constants)
         f"AND {kept} "
         "AND NEW.old_number = '' AND NEW.new_number = '' AND NEW.new_number_e164 = '' "
         f"AND NEW.deleted_modes = {empty_list} AND NEW.modes = {empty_list} "
         "AND NEW.do_not_call IS NULL AND NEW.callback IS NULL AND NEW.salt IS NULL "
+        f"{erased_business}"
         "AND ((OLD.salt IS NULL AND OLD.digests IS NULL AND NEW.digests IS NULL) "
         "OR (OLD.salt IS NOT NULL AND NEW.digests IS NOT NULL)) "
         f"AND EXISTS (SELECT 1 FROM {TABLE} e WHERE e.id = NEW.erased_by_id "
@@ -104,8 +110,10 @@ _POSTGRESQL_INSTALL_V1 = [
 _SQLITE_INSTALL_V1 = list(_SQLITE_INSTALL)
 
 
-def _postgresql_install(*, details: bool) -> list[str]:
-    erasure = _erasure_allowed("IS NOT DISTINCT FROM", "'[]'::jsonb", details=details)
+def _postgresql_install(*, details: bool, business: bool) -> list[str]:
+    erasure = _erasure_allowed(
+        "IS NOT DISTINCT FROM", "'[]'::jsonb", details=details, business=business
+    )
     function = _POSTGRESQL_INSTALL[0].replace(
         "__ERASURE__",
         "-- The erasure of an entry's personal values (lcm.actions.erasure), nothing else.\n"
@@ -115,8 +123,8 @@ def _postgresql_install(*, details: bool) -> list[str]:
     return [function, *_POSTGRESQL_INSTALL[1:]]
 
 
-def _sqlite_install(*, details: bool) -> list[str]:
-    erasure = _erasure_allowed("IS", "'[]'", details=details)
+def _sqlite_install(*, details: bool, business: bool) -> list[str]:
+    erasure = _erasure_allowed("IS", "'[]'", details=details, business=business)
     return [
         f"CREATE TRIGGER lcm_modechange_no_update BEFORE UPDATE ON {TABLE} "
         f"WHEN NOT ({erasure}) "
@@ -130,11 +138,19 @@ _SQLITE_UNINSTALL = [
     "DROP TRIGGER IF EXISTS lcm_modechange_no_delete",
 ]
 
-INSTALL = {"postgresql": _postgresql_install(details=True), "sqlite": _sqlite_install(details=True)}
+INSTALL = {
+    "postgresql": _postgresql_install(details=True, business=True),
+    "sqlite": _sqlite_install(details=True, business=True),
+}
+# Migration 0022 (campaigns) ran before the `business_fields` column existed (0025).
+INSTALL_0022 = {
+    "postgresql": _postgresql_install(details=True, business=False),
+    "sqlite": _sqlite_install(details=True, business=False),
+}
 # Migrations 0018 (erasure) and 0019 (lean table) ran before the `details` column existed (0022).
 INSTALL_0018 = {
-    "postgresql": _postgresql_install(details=False),
-    "sqlite": _sqlite_install(details=False),
+    "postgresql": _postgresql_install(details=False, business=False),
+    "sqlite": _sqlite_install(details=False, business=False),
 }
 # Before migration 0018 the table has no erasure columns: migration 0003
 # installs these, which refuse every UPDATE.
@@ -151,14 +167,22 @@ def _statements(table: dict, vendor: str) -> list[str]:
         ) from None
 
 
-def install(connection, *, erasure: bool = True, details: bool = True) -> None:
+def install(
+    connection, *, erasure: bool = True, details: bool = True, business: bool = True
+) -> None:
     """Create the triggers (idempotent: drops any old ones first).
+    `business=False`: as migration 0022 made them, before `business_fields`.
     `details=False`: as migration 0018 made them, before the `details` column.
     `erasure=False`: the triggers as before migration 0018 (for 0003)."""
     with connection.cursor() as cursor:
         for sql in _statements(UNINSTALL, connection.vendor):
             cursor.execute(sql)
-        table = (INSTALL if details else INSTALL_0018) if erasure else INSTALL_V1
+        if not erasure:
+            table = INSTALL_V1
+        elif not details:
+            table = INSTALL_0018
+        else:
+            table = INSTALL if business else INSTALL_0022
         for sql in _statements(table, connection.vendor):
             cursor.execute(sql)
 

@@ -19,7 +19,8 @@ def triggers_off(apps, schema_editor):
 
 
 def triggers_on(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection)
+    # As 0022 left them: 0025 adds `business_fields` and its erasure rule.
+    audit_triggers.install(schema_editor.connection, business=False)
 
 
 def triggers_on_as_0018(apps, schema_editor):

@@ -17,6 +17,10 @@ def triggers_on(apps, schema_editor):
     audit_triggers.install(schema_editor.connection)
 
 
+def triggers_on_as_0022(apps, schema_editor):
+    audit_triggers.install(schema_editor.connection, business=False)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -24,7 +28,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(triggers_off, triggers_on, elidable=False),
+        migrations.RunPython(triggers_off, triggers_on_as_0022, elidable=False),
+        migrations.AddField(
+            model_name="modechange",
+            name="business_fields",
+            field=models.JSONField(
+                blank=True,
+                help_text="A business fields entry's fields, each before and after (lcm.actions.business_fields): the contact's personal data, sealed and erased like the numbers. Null on every other entry (and left out of its hash).",
+                null=True,
+            ),
+        ),
         migrations.AddField(
             model_name='agent',
             name='state',
@@ -41,9 +54,13 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('set', 'Set number'), ('revert', 'Revert'), ('restore', 'Restore'), ('import', 'Import'), ('settings', 'Mode settings'), ('dnc', 'Do-not-call'), ('dnc_lift', 'Do-not-call lifted'), ('dnc_change', 'Do-not-call changed'), ('callback', 'Callback'), ('erase', 'Personal data erased'), ('campaign', 'Campaign settings'), ('business_fields', 'Business fields'), ('agent_state', 'Agent state')], default='set', max_length=20),
         ),
         migrations.AlterField(
-            model_name='modechange',
-            name='details',
-            field=models.JSONField(blank=True, help_text="A campaign entry's settings before and after (lcm.actions.campaigns), a business fields entry's fields before and after (lcm.actions.business_fields), an agent state entry's state before and after (lcm.actions.calls). Null on every other entry (and left out of its hash).", null=True),
+            model_name="modechange",
+            name="details",
+            field=models.JSONField(
+                blank=True,
+                help_text="A campaign entry's settings before and after (lcm.actions.campaigns), an agent state entry's state before and after (lcm.actions.calls). Null on every other entry (and left out of its hash).",
+                null=True,
+            ),
         ),
         migrations.RunPython(triggers_on, triggers_off, elidable=False),
     ]
