@@ -914,6 +914,10 @@ class ModeChange(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.action == self.Action.AGENT_STATE:
+            return f"#{self.seq} agent {self.agent_code} state"
+        if self.account_id is None and self.action == self.Action.CAMPAIGN:
+            return f"#{self.seq} campaign {(self.details or {}).get('campaign', '')}"
         if self.account_id is None:
             return f"#{self.seq} do-not-call list {self.new_number}"
         return f"#{self.seq} {self.account_number} mode {self.mode_id}"

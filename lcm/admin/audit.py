@@ -296,6 +296,11 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="account")
     def account_link(self, obj):
+        if obj.account_id is None and obj.action in (
+            ModeChange.Action.AGENT_STATE,
+            ModeChange.Action.CAMPAIGN,
+        ):
+            return "—"  # an agent's state, a campaign's settings: no account
         if obj.account_id is None:
             return "every account"  # a list-wide do-not-call entry belongs to none
         account = reverse("admin:lcm_account_change", args=[obj.account_id])
