@@ -40,10 +40,12 @@ PERSONAL_LAYOUT = (
     + "00000002" + b"[]".hex()
     + "0000004f" + b'[{"after":{"number":"961084836"},"before":{"number":"6491462346"},'
     b'"mode_id":1}]'.hex()
-    + "ffffffff" + "ffffffff"  # do_not_call, callback: null
+    + "ffffffff" + "ffffffff" + "ffffffff"  # do_not_call, callback, business_fields: null
 )  # fmt: skip
-PERSONAL_DIGEST = "9725ea1c5559dc69b39c50b8cda026f2dab2b4b3ac0d7475c347c767c5f72084"
-ENTRY_HASH = "742a929ef1beaad8952d9eb16ef2444e2d3806b3b0e31c1ce87b56d597deb089"
+# Recomputed when `business_fields` joined the personal layout (issue 31, before
+# format 3 was released): the digest and so the hash of this entry changed.
+PERSONAL_DIGEST = "7e6d0b5a490530dce5d4d0a6e09f64d64752dac7972f1accf20a886f5c6c810b"
+ENTRY_HASH = "0b71067c119624a288e5cbe53bae684e0e978d340b1a8ad221a4bf9aecc132f2"
 
 
 def example_entry() -> ModeChange:
@@ -90,7 +92,7 @@ def test_the_offline_verifier_gives_the_same_answers():
     assert verifier.entry_hash(fields) == ENTRY_HASH
     values = {name: getattr(entry, name) for name in audit.PERSONAL_FIELDS}
     disclosed = {name: {"value": v, "salt": SECRET.hex()} for name, v in values.items()}
-    assert verifier.check_personal(fields, disclosed) == 7
+    assert verifier.check_personal(fields, disclosed) == 8
     with pytest.raises(verifier.Failed, match="not those entry #1 sealed"):
         verifier.check_personal(
             fields, dict(disclosed, old_number={"value": "1", "salt": SECRET.hex()})
@@ -107,6 +109,7 @@ def test_each_field_is_sealed():
                "client_ip": None, "erasure": {"reason": "x"}, "details": {"a": 1},
                "prev_hash": "1" * 64, "seq": 2, "new_number_e164": "+1",
                "do_not_call": {"event": "block"}, "callback": {"id": 1}, "deleted_modes": [1],
+               "business_fields": [{"FieldName": "Email", "before": "", "after": "a@b.c"}],
                "agent_id": 7}  # fmt: skip
     for name in [*seal.LAYOUT3, *audit.PERSONAL_FIELDS]:
         if name == "personal_digest":
@@ -294,4 +297,4 @@ def test_the_schemas_example_proof_is_a_format_3_entry_that_verifies():
     proof = examples.MODE_CHANGE_PROOF
     assert proof["entry"]["v"] == 3
     assert verifier.entry_hash(proof["entry"]) == proof["hash"]
-    assert verifier.check_personal(proof["entry"], proof["personal"]) == 7
+    assert verifier.check_personal(proof["entry"], proof["personal"]) == 8

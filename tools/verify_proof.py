@@ -199,9 +199,11 @@ ENTRY_LAYOUT = (
 )  # fmt: skip
 PERSONAL_LAYOUT = (
     "old_number", "new_number", "new_number_e164", "deleted_modes", "modes", "do_not_call",
-    "callback",
+    "callback", "business_fields",
 )  # fmt: skip
-JSON_VALUES = {"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"}
+JSON_VALUES = {
+    "deleted_modes", "modes", "do_not_call", "callback", "business_fields", "erasure", "details",
+}  # fmt: skip
 
 
 def field_bytes(name: str, value) -> bytes:

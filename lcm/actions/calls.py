@@ -4,6 +4,10 @@
 Every state change of a call or an agent records who made it: a
 `CallEvent` per call change, an `AgentSessionEvent` per login or logout.
 Each action checks its permission first (`permissions`).
+
+The agent's state (SendAgentState: READY, NOT_READY, TALKING, WORK) is kept
+on the same agent session (`Agent.state`), written by `set_agent_state`:
+each change one audit entry (action `agent_state`, no account).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lcm import errors
-from lcm.models import Account, Agent, AgentSessionEvent, Call, CallEvent
+from lcm.audit import append_entry
+from lcm.models import Account, Agent, AgentSessionEvent, AgentState, Call, CallEvent, ModeChange
 
-from . import permissions
+from . import RequestContext, permissions
 
 
 def _record(call: Call, event: str, at: datetime, actor, reason: str = "") -> CallEvent:
@@ -282,3 +287,52 @@ def log_agent_out(
     """The agent logged out at `at` (default now); as `log_agent_in`."""
     permissions.require(actor, permissions.MANAGE_AGENT_SESSIONS)
     return _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor)
+
+
+@transaction.atomic
+def set_agent_state(
+    *,
+    agent_id: str,
+    state: str,
+    actor: AbstractBaseUser,
+    context: RequestContext = RequestContext(),  # noqa: B008 (frozen, no state)
+) -> ModeChange | None:
+    """SendAgentState (spec campaign-services.md section 8): the agent
+    `agent_id`, logged in, is now in `state` (an `AgentState`). An agent's
+    token only for itself; an integration user for anyone. A change is one
+    audit entry (action `agent_state`, the agent, no account); the same
+    state again changes nothing and writes none (returns None)."""
+    agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
+    if agent is None:
+        if not permissions.may_act_for_any_agent(actor):
+            raise errors.NotAllowed(f"You may not act for agent {agent_id}.")
+        raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
+    if not permissions.may_act_for_agent(actor, agent):
+        raise errors.NotAllowed(f"You may not act for agent {agent_id}.")
+    if not agent.is_logged_in:
+        raise errors.PrerequisiteFailed(
+            f"Agent {agent_id} is not logged in.", msg="The agent must be logged in."
+        )
+    state = AgentState(state)
+    before = agent.state
+    if before == state:
+        return None
+    now = timezone.now()
+    agent.state, agent.state_changed_at = state, now
+    agent.save(update_fields=["state", "state_changed_at"])
+    return append_entry(
+        ModeChange(
+            action=ModeChange.Action.AGENT_STATE,
+            agent=agent,
+            agent_code=agent.agent_id,
+            user=actor,
+            username=permissions.username(actor),
+            source=context.source,
+            client_ip=context.client_ip,
+            request_id=context.request_id,
+            mode_id=0,
+            new_number="",
+            created_at=now,
+            details={"agent": agent.agent_id, "before": before or None, "after": str(state)},
+        )
+    )

@@ -563,8 +563,10 @@ _PERSONAL = {
     "modes": MODE_CHANGE["modes"],
     "do_not_call": None,
     "callback": None,
+    "business_fields": None,
 }
-_JSON = ("deleted_modes", "modes", "do_not_call", "callback", "erasure", "details")
+_JSON = ("deleted_modes", "modes", "do_not_call", "callback", "business_fields", "erasure",
+         "details")  # fmt: skip
 
 
 def _layout(tag: str, values: dict) -> bytes:
@@ -728,4 +730,76 @@ BEFORE_THE_ACCOUNT = {
     "message": errors.BEFORE_ACCOUNT.format(
         key=DAVID, at="2026-01-01T00:00:00.000000Z", created="2026-03-14T14:00:00.000000Z"
     ),
+}
+
+
+# --- The agent's campaign services (campaign-services.md sections 3, 6, 7, 8) -----
+# Shown in the OpenAPI document (lcm.api.agent_services.SCHEMA_EXAMPLES) and sent
+# by tests/test_agent_services.py, which compares each reply with the one shown.
+
+GET_CAMPAIGN_MODES = _envelope("GetCampaignModes", {"callid": "12345", "AccountNumber": DAVID})
+
+
+def _campaign_mode(mode_id: int, name: str, number: str | None) -> dict:
+    return {
+        "ModeID": str(mode_id), "Description": name, "ChannelType": "voice", "MinLength": "3",
+        "MaxLength": "20", "Cvalue": number, "PEWC": False, "CampaignPEWC": False,
+    }  # fmt: skip
+
+
+CAMPAIGN_MODES = _reply(
+    "CampaignModes",
+    "12345",
+    [
+        _campaign_mode(1, "Home", "6491462346"),
+        _campaign_mode(2, "Office", "2025550143"),
+        _campaign_mode(3, "Mobile", None),
+    ],
+)
+GET_SCREEN_POP_DATA = _envelope("GetScreenPopData", {"callid": "12345", "AccountNumber": DAVID})
+SCREEN_POP_DATA = _reply(
+    "ScreenPopData",
+    "12345",
+    {
+        "FName": "David", "LName": "Berry", "CustomerRef": "DB-0001", "Balance": "120.50",
+        "DueDate": "", "Email": "", "Home": "6491462346", "Office": "2025550143", "Mobile": "",
+    },
+)  # fmt: skip
+SET_CONTACT_BUSINESS_FIELDS = _envelope(
+    "SetContactBusinessFields",
+    {
+        "callid": "12345",
+        "AccountNumber": DAVID,
+        "AgentID": "testagent",
+        "businessField": [
+            {"FieldName": "Email", "Value": "david.berry@example.com", "DataType": "String",
+             "Format": "100"},
+        ],
+    },
+)  # fmt: skip
+SET_CONTACT_BUSINESS_FIELDS_RESULT = _reply(
+    "SetContactBusinessFieldsResult", "12345", {"success": True}
+)
+GET_CAMPAIGNS_FOR_MCD = _envelope(
+    "GetCampaignsForMCDRequest", {"ANI": "+1 202 555 0143", "CallType": "INBOUND"}
+)
+SET_CAMPAIGNS_FOR_MCD = _reply(
+    "SetCampaignsForMCDResponse",
+    None,
+    [
+        {
+            "CampaignId": "Spring", "CampaignName": "Spring", "ContactID": 1,
+            "CallType": "Regular", "AgentID": "", "Mode": "Office", "PhoneNo": "2025550143",
+            "AccountNumber": DAVID,
+        }
+    ],
+)  # fmt: skip
+SEND_AGENT_STATE = _envelope("SendAgentState", {"agentID": "testagent", "agentState": "READY"})
+SEND_AGENT_STATE_RESULT = _reply("SendAgentStateResult", None, {"success": True})
+AGENT_SERVICE_EXAMPLES = {
+    "GetCampaignModes": (GET_CAMPAIGN_MODES, CAMPAIGN_MODES),
+    "GetScreenPopData": (GET_SCREEN_POP_DATA, SCREEN_POP_DATA),
+    "SetContactBusinessFields": (SET_CONTACT_BUSINESS_FIELDS, SET_CONTACT_BUSINESS_FIELDS_RESULT),
+    "GetCampaignsForMCDRequest": (GET_CAMPAIGNS_FOR_MCD, SET_CAMPAIGNS_FOR_MCD),
+    "SendAgentState": (SEND_AGENT_STATE, SEND_AGENT_STATE_RESULT),
 }

@@ -197,8 +197,9 @@ def _subject_rows(author: BatchAuthor, subjects: Sequence[Subject]) -> tuple[lis
     at_old, at_new, at_e164 = _AT["old_number"], _AT["new_number"], _AT["new_number_e164"]
     at_modes, at_salt = _AT["modes"], _AT["salt"]
     encode, field, digest = seal._ENCODER.encode, seal.field_bytes, seal.personal_digest3
-    # The personal layout: tag, old, new, e164, deleted_modes "[]", modes, null, null.
-    tag, empty, tail = seal._PERSONAL_TAG, field("[]"), seal.NULL + seal.NULL
+    # The personal layout: tag, old, new, e164, deleted_modes "[]", modes, then
+    # do_not_call, callback and business_fields, null.
+    tag, empty, tail = seal._PERSONAL_TAG, field("[]"), seal.NULL * 3
     keys = os.urandom(32 * len(subjects))  # every entry's secret, in one call
     rows, digests = [], []
     for i, (account_id, key, mode_id, old, new, e164, modes) in enumerate(subjects):

@@ -68,11 +68,16 @@ CHAINED_FIELDS = (
     "request_id",
     "erasure",
     "details",
+    "business_fields",
     "prev_hash",
 )
 
 # The contact's personal data in an entry: sealed as salted digests in
-# format 2, erased by `lcm.actions.erasure`. `client_ip` is not among them:
+# format 2, together as the personal digest in format 3 (its personal layout,
+# in this order), erased by `lcm.actions.erasure`. `business_fields`
+# (migration 0030) is null on every entry written before format 3, and a
+# null one is left out of format 2's JSON: no format 1 or 2 entry's bytes
+# changed. `client_ip` is not among them:
 # it is the address of the agent's desktop or the dialer that sent the
 # request, not the contact's (docs/audit.md, "Erasure").
 PERSONAL_FIELDS = (
@@ -83,10 +88,12 @@ PERSONAL_FIELDS = (
     "modes",
     "do_not_call",
     "callback",
+    "business_fields",
 )
-# Fields left out of the hashed JSON when null (entries older than them were
-# sealed without the key; every other entry keeps its bytes).
-_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details")
+# Fields left out of the hashed JSON (formats 1 and 2) when null (entries
+# older than them were sealed without the key; every other entry keeps its
+# bytes).
+_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details", "business_fields")
 # What an erased entry holds in its personal fields (the append-only
 # triggers allow exactly this change, lcm.audit.triggers).
 ERASED_VALUES = {
@@ -97,6 +104,7 @@ ERASED_VALUES = {
     "modes": [],
     "do_not_call": None,
     "callback": None,
+    "business_fields": None,
 }
 
 
@@ -249,7 +257,9 @@ LAYOUT3 = (
 )
 SHARED3 = LAYOUT3[: LAYOUT3.index("seq")]
 # The personal layout after its tag: `PERSONAL_FIELDS`, in their order.
-JSON_FIELDS = frozenset({"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"})
+JSON_FIELDS = frozenset(
+    {"deleted_modes", "modes", "do_not_call", "callback", "business_fields", "erasure", "details"}
+)
 NULL = b"\xff\xff\xff\xff"
 
 
@@ -283,7 +293,8 @@ def layout(tag: bytes, values: Iterable) -> bytes:
 
 def personal_layout3(values: Iterable) -> bytes:
     """The personal layout: `PERSONAL_FIELDS`' values in order, the JSON
-    ones (`deleted_modes`, `modes`, `do_not_call`, `callback`) as their text."""
+    ones (`deleted_modes`, `modes`, `do_not_call`, `callback`,
+    `business_fields`) as their text."""
     return layout(_PERSONAL_TAG, values)
 
 
@@ -304,6 +315,7 @@ def entry_personal(entry: ModeChange) -> bytes:
             json_text(entry.modes),
             json_text(entry.do_not_call),
             json_text(entry.callback),
+            json_text(entry.business_fields),
         ]
     )
 

@@ -1,0 +1,69 @@
+"""Issue 31's agent services: the agent's state (SendAgentState) on the agent
+session, the audit entries' personal column `business_fields` (sealed in
+format 3's personal digest, emptied by an erasure: the append-only triggers
+now require that of one), and the audit actions `business_fields` and
+`agent_state` (the action column grows to 20 characters; `outcome` and
+`state_law` came with 0027). SQLite rebuilds the audit table to alter a
+column, which drops its append-only triggers: they are re-installed around
+it, as in 0022; the reverse re-installs them as 0026 left them."""
+
+from django.db import migrations, models
+
+from lcm.audit import triggers as audit_triggers
+
+
+def triggers_off(apps, schema_editor):
+    audit_triggers.uninstall(schema_editor.connection)
+
+
+def triggers_on(apps, schema_editor):
+    audit_triggers.install(schema_editor.connection)
+
+
+def triggers_on_as_0026(apps, schema_editor):
+    audit_triggers.install(schema_editor.connection, business=False)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('lcm', '0029_drop_account_upload'),
+    ]
+
+    operations = [
+        migrations.RunPython(triggers_off, triggers_on_as_0026, elidable=False),
+        migrations.AddField(
+            model_name="modechange",
+            name="business_fields",
+            field=models.JSONField(
+                blank=True,
+                help_text="A business fields entry's fields, each before and after (lcm.actions.business_fields): the contact's personal data, sealed and erased like the numbers. Null on every other entry (and left out of its hash).",
+                null=True,
+            ),
+        ),
+        migrations.AddField(
+            model_name='agent',
+            name='state',
+            field=models.CharField(blank=True, choices=[('READY', 'Ready'), ('NOT_READY', 'Not ready'), ('TALKING', 'Talking'), ('WORK', 'Wrap-up work')], db_default='', default='', help_text='READY, NOT_READY, TALKING or WORK; empty: never sent.', max_length=10, verbose_name='agent state'),
+        ),
+        migrations.AddField(
+            model_name='agent',
+            name='state_changed_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AlterField(
+            model_name='modechange',
+            name='action',
+            field=models.CharField(choices=[('set', 'Set number'), ('revert', 'Revert'), ('restore', 'Restore'), ('import', 'Import'), ('settings', 'Mode settings'), ('dnc', 'Do-not-call'), ('dnc_lift', 'Do-not-call lifted'), ('dnc_change', 'Do-not-call changed'), ('callback', 'Callback'), ('erase', 'Personal data erased'), ('campaign', 'Campaign settings'), ('outcome', 'Call outcome'), ('state_law', 'State calling rule'), ('business_fields', 'Business fields'), ('agent_state', 'Agent state')], default='set', max_length=20),
+        ),
+        migrations.AlterField(
+            model_name="modechange",
+            name="details",
+            field=models.JSONField(
+                blank=True,
+                help_text="A campaign or state calling rule entry's settings before and after (lcm.actions.campaigns, lcm.actions.compliance), a call outcome's before and after (lcm.actions.outcomes), or an agent state entry's state before and after (lcm.actions.calls). Null on every other entry (and left out of its hash).",
+                null=True,
+            ),
+        ),
+        migrations.RunPython(triggers_on, triggers_off, elidable=False),
+    ]
