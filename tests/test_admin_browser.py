@@ -175,11 +175,17 @@ def test_a_supervisor_fixes_and_undoes_numbers_through_the_pages(live_server, pa
 
 def nothing_to_submit(page):
     """No field to fill and no button to press in the page's content (the
-    read-only admin page keeps a <form> element, with nothing in it)."""
+    read-only admin page keeps a <form> element, with nothing in it), but
+    for the account page's "As of…" (a GET that reads the log, changes nothing)."""
     fields = page.locator(
-        "#content input:not([type=hidden]), #content select, #content textarea, #content button"
+        ", ".join(
+            f"#content {tag}:not(#as-of-form *)"
+            for tag in ("input:not([type=hidden])", "select", "textarea", "button")
+        )
     )
     expect(fields).to_have_count(0)
+    for form in page.locator("#as-of-form").all():
+        assert form.get_attribute("method") == "get"
 
 
 def test_a_view_only_user_finds_no_way_to_change_anything(live_server, page):

@@ -417,7 +417,8 @@ def test_the_verifier_refuses_an_entry_removed_altered_or_reordered(bundled, his
         "an account entry removed": (drop(s["consent"]), "which the bundle lists, is missing"),
         "removed with its seq": (drop_everywhere(s["consent"]), "the answer says PEWC True"),
         "the block removed": (drop(s["block"]), "the answer says DNCNumber True"),
-        "a value altered": (alter_consent, "is not the one entry"),
+        # Format 3 (every entry written since 0026): one digest seals the values together.
+        "a value altered": (alter_consent, "are not those entry"),
         "a field altered": (alter_time, "does not match its hash"),
         "reordered": (swap, "not in seq order"),
         "the answer altered": (answer_lies, "the answer says PEWC False; the entries give True"),

@@ -798,6 +798,19 @@ def test_list_wide_entries_stop_the_way_back_below_0016_with_a_reason(request):
     latest = latest_migration()
     request.addfinalizer(lambda: MigrationExecutor(connection).migrate([("lcm", latest)]))
 
+    # Today's log is in format 3: the way back stops there first (0026_audit_format3).
+    with pytest.raises(RuntimeError, match="sealed in format 3"):
+        MigrationExecutor(connection).migrate([("lcm", "0015_audit_checkpoints")])
+    applied = MigrationExecutor(connection).loader.applied_migrations
+    assert ("lcm", "0026_audit_format3") in applied
+
+    # A log from before format 3 whose list-wide entry is its only one: the
+    # way back stops at 0016, saying why.
+    from .test_campaigns import empty_the_log
+
+    listwide = ModeChange.objects.filter(account__isnull=True).values().get()
+    empty_the_log()
+    ModeChange.objects.create(**{**listwide, "version": None})
     with pytest.raises(RuntimeError, match="list-wide do-not-call entries"):
         MigrationExecutor(connection).migrate([("lcm", "0015_audit_checkpoints")])
 

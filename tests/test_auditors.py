@@ -20,6 +20,8 @@ from lcm.models import (
     DoNotCallNumber,
     ModeChange,
     ModeType,
+    StateLaw,
+    StateLawBarredDate,
 )
 
 from .audit_log import DEMO, make_log, seq
@@ -40,6 +42,9 @@ VIEWED = [
     CampaignMode,
     CampaignOutcome,
     BusinessField,
+    # State calling rules: auditors read them, supervisors edit them (0027).
+    StateLaw,
+    StateLawBarredDate,
 ]
 
 
@@ -74,7 +79,11 @@ def admin_url(model, view, *args):
 
 
 # The campaign's modes, outcomes and fields are edited inline on the campaign's page.
-PAGES = [model for model in VIEWED if model not in (CampaignMode, CampaignOutcome, BusinessField)]
+PAGES = [
+    model
+    for model in VIEWED
+    if model not in (CampaignMode, CampaignOutcome, BusinessField, StateLawBarredDate)
+]
 
 
 @pytest.mark.parametrize("model", PAGES, ids=lambda m: m.__name__)

@@ -472,7 +472,7 @@ def _proved_records(proof: dict, key: Ed25519PublicKey) -> tuple[dict, list[dict
         entry = item.get("entry")
         if not isinstance(entry, dict):
             raise Failed(f"entry #{item.get('seq')} has no content to replay")
-        digest = hashlib.sha256(canonical_bytes(entry)).hexdigest()
+        digest = entry_hash(entry)  # any format: 1 and 2 as JSON, 3 as its layout
         seq = entry.get("seq")
         if digest != item.get("hash") or seq != item.get("seq"):
             raise Failed(
@@ -488,16 +488,18 @@ def _proved_records(proof: dict, key: Ed25519PublicKey) -> tuple[dict, list[dict
         path = [_hex32(h, "a proof hash") for h in item.get("inclusion_proof") or []]
         verify_inclusion(seq - 1, size, leaf_hash(bytes.fromhex(digest)), path, root)
         values = dict(entry)
-        if entry.get("v") == 2:
+        sealed = entry.get("v") in (2, 3)  # personal values sealed as digests
+        if sealed:
             for name in PERSONAL:
                 values.pop(name, None)
+            values.pop("personal_digest", None)
             if "personal" in item:
                 check_personal(entry, item["personal"])
                 values.update({n: v["value"] for n, v in item["personal"].items()})
         values.setdefault("modes", None)
         values.setdefault("do_not_call", None)
         values.setdefault("details", None)
-        values["erased"] = entry.get("v") == 2 and "personal" not in item
+        values["erased"] = sealed and "personal" not in item
         records.append(values)
         previous = seq
     return checkpoint, records

@@ -26,6 +26,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from lcm import bulk, errors
+from lcm.audit import BatchAuthor
 from lcm.faults import database_fault
 from lcm.imports import Deferral, Deferred, ImportFileError, ImportRow, Rejected
 from lcm.models import Account, ContactMode, ModeChange
@@ -463,12 +464,6 @@ def _import_batch(
             mode_id=mode_id,
             before=live.get((accounts[row.account_number].pk, mode_id)),
             after=after,
-            entry=ModeChange(
-                action=ModeChange.Action.IMPORT,
-                user=actor,
-                username=permissions.username(actor),
-                source=source,
-            ),
         )
         for row, row_modes in kept
         for mode_id, before, after in row_modes
@@ -476,7 +471,15 @@ def _import_batch(
         if before is None or before.audit() != after.audit()
     ]
     clock.mark("decide")
-    entries = modes.write_batch(changes, by=by)
+    # Who made every entry of the batch, once (not a ModeChange per change:
+    # the entries are appended as rows, lcm.audit.append_rows).
+    author = BatchAuthor(
+        action=ModeChange.Action.IMPORT,
+        user_id=actor.pk if actor is not None else None,
+        username=permissions.username(actor),
+        source=source,
+    )
+    entries = modes.write_batch(changes, by=by, author=author)
     clock.mark("modes and audit")
 
     # Each kept row's fingerprint, with the seq of its account's last entry:

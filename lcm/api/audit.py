@@ -13,7 +13,6 @@ whatever format was asked for, on every view (`AuditApi`).
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs, urlsplit
 
 from django.http import Http404
@@ -644,8 +643,6 @@ class ModeChangeProof(_AuditReadView):
     )
     @auditor_reads()
     def get(self, request, seq: str):
-        from lcm import audit
-        from lcm.actions.erasure import marker
         from lcm.audit import checkpoints
 
         number = _seq(seq)
@@ -659,34 +656,7 @@ class ModeChangeProof(_AuditReadView):
         checkpoint = checkpoints.covering_checkpoint(entry.seq)
         if checkpoint is None:
             raise errors.NotCheckpointed(errors.NOT_CHECKPOINTED.format(seq=entry.seq))
-        proof = {"seq": entry.seq, "hash": entry.hash}
-        version = audit.entry_format(entry)
-        if version == audit.FORMAT3:
-            # Its layout's fields by name; tools/verify_proof.py lays them out.
-            proof["entry"] = audit.canonical_payload(entry)
-        elif audit.recomputable(entry):
-            proof["entry"] = json.loads(audit.canonical_bytes(entry))
-        else:
-            # Format 1, values erased: the hash is all that is left to prove.
-            proof["entry"] = None
-            proof["content_erased"] = True
-        if entry.salt is not None and version == audit.FORMAT3:
-            # Format 3: every personal value, each with the entry's secret
-            # (one digest seals them together: disclosing one discloses all).
-            proof["personal"] = {
-                name: {"value": getattr(entry, name), "salt": entry.salt}
-                for name in audit.PERSONAL_FIELDS
-            }
-        elif entry.salt is not None:
-            # Format 2: each personal value with its salt, so that the
-            # auditor can check it against the digest the hash seals.
-            proof["personal"] = {
-                name: {"value": value, "salt": audit.field_salt(entry.salt, name).hex()}
-                for name in audit.personal_digests(entry)
-                for value in [getattr(entry, name)]
-            }
-        if entry.erased_by_id is not None:
-            proof["erased"] = marker(entry)
+        proof = checkpoints.proved_entry(entry)
         return Response(
             {
                 **proof,

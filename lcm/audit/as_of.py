@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import zoneinfo
 from dataclasses import dataclass, field
 
@@ -51,7 +50,6 @@ from ..conf import lcm_settings
 from ..models import Account, AuditCheckpoint, AuditTreeNode, ModeChange, ModeType
 from ..numbers import CleanNumber, identify, same_number
 from . import merkle
-from .seal import field_salt, personal_digests, recomputable
 
 DNC_ACTIONS = ("dnc", "dnc_change", "dnc_lift")
 MODE_ACTIONS = ("set", "revert", "restore", "import", "settings")
@@ -543,24 +541,11 @@ def _mode_answer(mode, mode_type, replayed, account, at, configuration, contact_
 
 
 def proved_entry(entry: ModeChange) -> dict:
-    """As `GET /api/lcm/mode-changes/<seq>/proof/` gives it, without the path."""
-    from lcm.actions.erasure import marker
+    """As `GET /api/lcm/mode-changes/<seq>/proof/` gives it, without the path
+    (one rendering: `lcm.audit.checkpoints.proved_entry`)."""
+    from .checkpoints import proved_entry as rendered
 
-    out = {"seq": entry.seq, "hash": entry.hash}
-    if recomputable(entry):
-        from .seal import canonical_bytes
-
-        out["entry"] = json.loads(canonical_bytes(entry))
-    else:
-        out["entry"], out["content_erased"] = None, True
-    if entry.salt is not None:
-        out["personal"] = {
-            name: {"value": getattr(entry, name), "salt": field_salt(entry.salt, name).hex()}
-            for name in personal_digests(entry)
-        }
-    if entry.erased_by_id is not None:
-        out["erased"] = marker(entry)
-    return out
+    return rendered(entry)
 
 
 class NotCovered(Exception):

@@ -598,3 +598,43 @@ def remember_verified(size: int, frontier_json: list[str]) -> None:
     AuditTreeState.objects.filter(pk=1).update(
         verified_size=size, verified_frontier=frontier_json, verified_at=timezone.now()
     )
+
+
+def proved_entry(entry: ModeChange) -> dict:
+    """An entry as its proof gives it (`GET /api/lcm/mode-changes/<seq>/proof/`
+    and each entry of an as-of bundle): its seq and hash, its sealed fields by
+    format (format 3: the layout's fields by name; 1 and 2: the hashed JSON;
+    format 1 erased: none), its personal values with what checks them, and
+    the erasure's marker. `tools/verify_proof.py` reads exactly this."""
+    from lcm.actions.erasure import marker
+
+    from . import seal
+
+    proof = {"seq": entry.seq, "hash": entry.hash}
+    version = seal.entry_format(entry)
+    if version == seal.FORMAT3:
+        # Its layout's fields by name; tools/verify_proof.py lays them out.
+        proof["entry"] = seal.canonical_payload(entry)
+    elif seal.recomputable(entry):
+        proof["entry"] = json.loads(seal.canonical_bytes(entry))
+    else:
+        # Format 1, values erased: the hash is all that is left to prove.
+        proof["entry"] = None
+        proof["content_erased"] = True
+    if entry.salt is not None and version == seal.FORMAT3:
+        # Format 3: every personal value, each with the entry's secret
+        # (one digest seals them together: disclosing one discloses all).
+        proof["personal"] = {
+            name: {"value": getattr(entry, name), "salt": entry.salt}
+            for name in seal.PERSONAL_FIELDS
+        }
+    elif entry.salt is not None:
+        # Format 2: each personal value with its salt, so that the auditor
+        # can check it against the digest the hash seals.
+        proof["personal"] = {
+            name: {"value": getattr(entry, name), "salt": seal.field_salt(entry.salt, name).hex()}
+            for name in seal.personal_digests(entry)
+        }
+    if entry.erased_by_id is not None:
+        proof["erased"] = marker(entry)
+    return proof

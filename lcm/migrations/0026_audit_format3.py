@@ -12,6 +12,7 @@ append-only triggers are installed again so that an erasure must keep
 """
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 from lcm.audit import triggers as audit_triggers
 
@@ -23,6 +24,26 @@ def triggers_as_0022(apps, schema_editor):
 def triggers_on(apps, schema_editor):
     # As 0026 left them: 0030 adds `business_fields` and its erasure rule.
     audit_triggers.install(schema_editor.connection, business=False)
+
+
+def refuse_when_format3_entries(apps, schema_editor):
+    """Going back would drop `version` and leave every format 3 entry looking
+    like format 1 or 2: its hash would no longer verify, nor the chain after
+    it. An empty log, or one that never appended since this migration, goes
+    back; any other is refused with nothing changed."""
+    ModeChange = apps.get_model("lcm", "ModeChange")
+    sealed = ModeChange.objects.using(schema_editor.connection.alias).filter(version=3).count()
+    if sealed:
+        raise IrreversibleError(
+            f"Cannot unapply lcm.0026_audit_format3: {sealed} audit entries are sealed in "
+            "format 3 and would lose their format (their hashes, and the chain, would no "
+            "longer verify). Restore a backup taken before this migration instead."
+        )
+
+
+def triggers_as_0022_unless_format3(apps, schema_editor):
+    refuse_when_format3_entries(apps, schema_editor)
+    triggers_as_0022(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -41,5 +62,5 @@ class Migration(migrations.Migration):
                 null=True,
             ),
         ),
-        migrations.RunPython(triggers_on, triggers_as_0022, elidable=False),
+        migrations.RunPython(triggers_on, triggers_as_0022_unless_format3, elidable=False),
     ]
