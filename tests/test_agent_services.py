@@ -451,6 +451,32 @@ def test_erase_contact_removes_the_values_and_their_audit_record(agent_client):
     call_command("verify_audit", stdout=io.StringIO())
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_going_back_past_0030_is_refused_while_format_3_entries_exist(request, demo):
+    from django.db import connection
+    from django.db.migrations.exceptions import IrreversibleError
+    from django.db.migrations.executor import MigrationExecutor
+
+    from .test_audit_proofs import latest_migration
+
+    def migrate(target):
+        MigrationExecutor(connection).migrate([("lcm", target)])
+
+    request.addfinalizer(lambda: migrate(latest_migration()))
+    ok(client_for("testagent"), "SetContactBusinessFields", callid="12345", AccountNumber=DAVID,
+       AgentID="testagent", businessField=items(("Email", "d@example.com", "String")))  # fmt: skip
+
+    def log():
+        rows = ModeChange.objects.order_by("seq")
+        return list(rows.values_list("seq", "hash", "business_fields"))
+
+    entries = log()
+    with pytest.raises(IrreversibleError, match=r"format 3 .* \(1 hold business fields\)"):
+        migrate("0029_drop_account_upload")
+    assert log() == entries
+    assert_chain_intact()
+
+
 # --- section 7: the inbound lookup ---------------------------------------------
 
 

@@ -453,7 +453,7 @@ STATE_FIELDS = (
     "window",
 )
 PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes",
-            "do_not_call", "callback")  # fmt: skip
+            "do_not_call", "callback", "business_fields")  # fmt: skip
 
 
 def _instant(text: str):

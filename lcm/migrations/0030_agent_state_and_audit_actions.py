@@ -8,6 +8,7 @@ column, which drops its append-only triggers: they are re-installed around
 it, as in 0022; the reverse re-installs them as 0026 left them."""
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 from lcm.audit import triggers as audit_triggers
 
@@ -22,6 +23,26 @@ def triggers_on(apps, schema_editor):
 
 def triggers_on_as_0026(apps, schema_editor):
     audit_triggers.install(schema_editor.connection, business=False)
+
+
+def refuse_when_format3_entries(apps, schema_editor):
+    """Going back drops `business_fields`, the last field of format 3's
+    personal layout since this migration: the code before it lays the
+    personal fields out without it, so no format 3 entry appended since would
+    verify any more (nor would one holding business fields, which would lose
+    a value its digest seals). Refused with nothing changed while the log
+    holds a format 3 entry (0026's reverse refuses the same)."""
+    ModeChange = apps.get_model("lcm", "ModeChange")
+    entries = ModeChange.objects.using(schema_editor.connection.alias)
+    sealed = entries.filter(version=3).count()
+    if sealed:
+        held = entries.filter(business_fields__isnull=False).count()
+        raise IrreversibleError(
+            f"Cannot unapply lcm.0030_agent_state_and_audit_actions: {sealed} audit entries are "
+            f"sealed in format 3 with business_fields in their personal layout ({held} hold "
+            "business fields): their hashes, and the chain, would no longer verify. Restore a "
+            "backup taken before this migration instead."
+        )
 
 
 class Migration(migrations.Migration):
@@ -66,4 +87,5 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(triggers_on, triggers_off, elidable=False),
+        migrations.RunPython(migrations.RunPython.noop, refuse_when_format3_entries, elidable=False),
     ]
