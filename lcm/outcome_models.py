@@ -1,7 +1,7 @@
 """Outcomes and state law (spec campaign-services.md sections 4 and 5).
 
 - `TelephonyOutcome`: the telephony catalogue SetCallOutComeOffline reads
-  (the vendor's system rows 0 Success … 9 Reject, migration 0025).
+  (the vendor's system rows 0 Success … 9 Reject, migration 0027).
 - `CallOutcome`: the one outcome a call holds; a later one replaces it (the
   audit entry keeps the old). Written only by `lcm.actions.outcomes`.
 - `StateLaw`, `StateLawBarredDate`: the per-US-state calling rules

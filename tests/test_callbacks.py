@@ -314,6 +314,9 @@ def test_the_personal_callback_list_pages_soonest_first(agent_client):
     assert [(c["RowNumber"], c["CallbackID"]) for c in page["response"]["Callbacks"]] == [
         (2, ids[2])
     ]
+    # 1.0 is JSON Schema's integer too (the schema fuzzer sent 75.0): the same page.
+    same = post(agent_client, list_body(StartingNoOfRecord=2.0, NoofRecords=1.0))["message"]
+    assert same["response"] == page["response"]
     assert page["response"]["Total"] == 3
     narrow = post(agent_client, list_body(FromDate="03/12/2026", ToDate="03/12/2026"))
     assert [c["CallbackID"] for c in narrow["message"]["response"]["Callbacks"]] == [ids[2]]

@@ -43,7 +43,7 @@ from . import RequestContext, do_not_call, modes, permissions
 from .agent_requests import NO_CONTEXT, load_call_locking_account
 from .dialing import zones_of
 
-# The vendor's telephony outcomes (system rows; migration 0025 loads them).
+# The vendor's telephony outcomes (system rows; migration 0027 loads them).
 SYSTEM_OUTCOMES = [
     (0, "Success"),
     (2, "Invalid"),

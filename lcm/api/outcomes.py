@@ -14,7 +14,6 @@ import re
 
 from rest_framework import serializers
 
-from lcm import inputs
 from lcm.actions import RequestContext, outcomes
 
 from .serializers import (
@@ -24,6 +23,7 @@ from .serializers import (
     ModeIdField,
     StrictCharField,
     VendorDateField,
+    VendorIntegerField,
     _date,
     _ModeIdSchema,
     _text,
@@ -33,33 +33,6 @@ MAX_OUTCOME_ID = 999_999_999  # nine digits: a pattern can say it
 MAX_COMMENTS = 500
 MAX_TARGET_AMOUNT = decimal.Decimal("999999999999.99")
 _AMOUNT = re.compile(r"\s*([0-9]{1,12})(?:\.([0-9]{1,2}))?\s*", re.ASCII)
-
-
-class VendorIntegerField(serializers.Field):
-    """A vendor "Number": a JSON integer, or a string of digits, in bounds."""
-
-    default_error_messages = {"invalid": "Must be a whole number between {min} and {max}."}
-
-    def __init__(self, *, minimum: int, maximum: int, **kwargs):
-        self.minimum, self.maximum = minimum, maximum
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            try:
-                return inputs.bounded_int(data, minimum=self.minimum, maximum=self.maximum)
-            except inputs.OutOfBounds:
-                pass
-        elif (
-            isinstance(data, int)
-            and not isinstance(data, bool)
-            and self.minimum <= data <= self.maximum
-        ):
-            return data
-        self.fail("invalid", min=self.minimum, max=self.maximum)
-
-    def to_representation(self, value):
-        return value
 
 
 class AmountField(serializers.Field):

@@ -413,29 +413,40 @@ class VendorTimeField(serializers.Field):
         return value.strftime("%H:%M")
 
 
-class PageField(serializers.Field):
-    """A positive integer, as a JSON number or a string of digits."""
+class VendorIntegerField(serializers.Field):
+    """A vendor "Number", in bounds: a JSON integer (``20`` or ``20.0``, both
+    JSON Schema's integer, which the schema fuzzer sends) or a string of digits."""
 
     default_error_messages = {"invalid": "Must be a whole number between {min} and {max}."}
 
-    def __init__(self, *, maximum: int, **kwargs):
-        self.maximum = maximum
+    def __init__(self, *, minimum: int, maximum: int, **kwargs):
+        self.minimum, self.maximum = minimum, maximum
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid", min=1, max=self.maximum)
         if isinstance(data, str):
             try:
-                return inputs.bounded_int(data, minimum=1, maximum=self.maximum)
+                return inputs.bounded_int(data, minimum=self.minimum, maximum=self.maximum)
             except inputs.OutOfBounds:
-                self.fail("invalid", min=1, max=self.maximum)
-        if not isinstance(data, int) or not 1 <= data <= self.maximum:
-            self.fail("invalid", min=1, max=self.maximum)
-        return data
+                pass
+        elif (
+            not isinstance(data, bool)
+            and isinstance(data, int | float)
+            and (isinstance(data, int) or data.is_integer())
+            and self.minimum <= data <= self.maximum
+        ):
+            return int(data)
+        self.fail("invalid", min=self.minimum, max=self.maximum)
 
     def to_representation(self, value):
         return value
+
+
+class PageField(VendorIntegerField):
+    """A positive integer (a page's start or size)."""
+
+    def __init__(self, *, maximum: int, **kwargs):
+        super().__init__(minimum=1, maximum=maximum, **kwargs)
 
 
 class SetCallbackData(MessageData):

@@ -162,7 +162,7 @@ class Command(BaseCommand):
             fields=SPRING_FIELDS,
         )
 
-        outcomes.ensure_catalogue()  # the vendor's telephony outcomes (migration 0025's)
+        outcomes.ensure_catalogue()  # the vendor's telephony outcomes (migration 0027's)
         compliance.save_demo()  # section 5's state rows: illustrative, not legal advice
 
         agents = {}
