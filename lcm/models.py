@@ -918,8 +918,9 @@ class ModeChange(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal digest). "
-        "Null on entries sealed before it (format 1 or 2).",
+        help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal digest) "
+        "or 4 (format 4: the same, with business_fields in the personal digest). Null on "
+        "entries sealed before them (format 1 or 2).",
     )
 
     class Meta:

@@ -384,9 +384,9 @@ class _Undo(Exception):
 
 @pytest.mark.django_db
 def test_business_fields_are_sealed_in_the_personal_digest(agent_client):
-    """Format 3: the entry's `business_fields` is in its personal layout, so
-    the personal digest (and the hash) seals it; the offline verifier checks
-    the disclosed value and refuses another one."""
+    """Format 4: the entry's `business_fields` is the last field of its
+    personal layout, so the personal digest (and the hash) seals it; the
+    offline verifier checks the disclosed value and refuses another one."""
     from lcm import audit
 
     from .test_audit_proofs import verifier
@@ -394,12 +394,12 @@ def test_business_fields_are_sealed_in_the_personal_digest(agent_client):
     ok(agent_client, "SetContactBusinessFields", callid="12345", AccountNumber=DAVID,
        AgentID="testagent", businessField=items(("Email", "d@example.com", "String")))  # fmt: skip
     entry = ModeChange.objects.get(action="business_fields")
-    assert entry.version == audit.FORMAT3 and audit.content_matches(entry)
+    assert entry.version == audit.FORMAT4 and audit.content_matches(entry)
     assert entry.business_fields == [{"FieldName": "Email", "before": "", "after": "d@example.com"}]
     fields = audit.canonical_payload(entry)
     assert "business_fields" not in fields  # personal: only inside the digest
     disclosed = {n: {"value": getattr(entry, n), "salt": entry.salt} for n in audit.PERSONAL_FIELDS}
-    assert verifier.check_personal(fields, disclosed) == len(audit.PERSONAL_FIELDS)
+    assert verifier.check_personal(fields, disclosed) == len(audit.PERSONAL_FIELDS) == 8
     other = [{"FieldName": "Email", "before": "", "after": "x@example.com"}]
     with pytest.raises(verifier.Failed, match="not those entry"):
         verifier.check_personal(
@@ -452,7 +452,7 @@ def test_erase_contact_removes_the_values_and_their_audit_record(agent_client):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_going_back_past_0030_is_refused_while_format_3_entries_exist(request, demo):
+def test_going_back_past_0030_is_refused_while_format_4_entries_exist(request, demo):
     from django.db import connection
     from django.db.migrations.exceptions import IrreversibleError
     from django.db.migrations.executor import MigrationExecutor
@@ -471,7 +471,7 @@ def test_going_back_past_0030_is_refused_while_format_3_entries_exist(request, d
         return list(rows.values_list("seq", "hash", "business_fields"))
 
     entries = log()
-    with pytest.raises(IrreversibleError, match=r"format 3 .* \(1 hold business fields\)"):
+    with pytest.raises(IrreversibleError, match=r"format 4 \(1 hold business fields\)"):
         migrate("0029_drop_account_upload")
     assert log() == entries
     assert_chain_intact()

@@ -551,9 +551,10 @@ CHECKPOINT = {
         "q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vg=="
     ),
 }
-# A format 3 entry seals its personal fields together as one digest, HMAC
-# keyed with the entry's secret over their byte layout; the proof discloses
-# each value with that secret (docs/audit.md, "Format 3").
+# A format 4 entry (as every append since migration 0030) seals its personal
+# fields together as one digest, HMAC keyed with the entry's secret over their
+# byte layout; the proof discloses each value with that secret (docs/audit.md,
+# "Format 3", "Format 4").
 _SECRET = "5e" * 32
 _PERSONAL = {
     "old_number": "6491462346",
@@ -570,7 +571,7 @@ _JSON = ("deleted_modes", "modes", "do_not_call", "callback", "business_fields",
 
 
 def _layout(tag: str, values: dict) -> bytes:
-    """A format 3 layout (lcm.audit.seal): each field its length and UTF-8 text."""
+    """A format 3 or 4 layout (lcm.audit.seal): each field its length and UTF-8 text."""
     fields = [tag]
     for name, value in values.items():
         if value is not None and name in _JSON:
@@ -604,15 +605,15 @@ _ENTRY = {
     "account_number": DAVID,
     "mode_id": 1,
     "personal_digest": hmac.digest(
-        bytes.fromhex(_SECRET), _layout("lcm-audit-personal-3", _PERSONAL), "sha256"
+        bytes.fromhex(_SECRET), _layout("lcm-audit-personal-4", _PERSONAL), "sha256"
     ).hex(),
     "prev_hash": "0" * 64,
 }
 
 MODE_CHANGE_PROOF = {
     "seq": 1,
-    "hash": hashlib.sha256(_layout("lcm-audit-entry-3", _ENTRY)).hexdigest(),
-    "entry": {**_ENTRY, "v": 3},
+    "hash": hashlib.sha256(_layout("lcm-audit-entry-4", _ENTRY)).hexdigest(),
+    "entry": {**_ENTRY, "v": 4},
     "personal": {name: {"value": value, "salt": _SECRET} for name, value in _PERSONAL.items()},
     "leaf_index": 0,
     "tree_size": 8,

@@ -1,11 +1,18 @@
 """Issue 31's agent services: the agent's state (SendAgentState) on the agent
-session, the audit entries' personal column `business_fields` (sealed in
-format 3's personal digest, emptied by an erasure: the append-only triggers
-now require that of one), and the audit actions `business_fields` and
-`agent_state` (the action column grows to 20 characters; `outcome` and
-`state_law` came with 0027). SQLite rebuilds the audit table to alter a
-column, which drops its append-only triggers: they are re-installed around
-it, as in 0022; the reverse re-installs them as 0026 left them."""
+session, the audit entries' personal column `business_fields`, and the audit
+actions `business_fields` and `agent_state` (the action column grows to 20
+characters; `outcome` and `state_law` came with 0027).
+
+Audit format 4 (docs/audit.md "Format 4"): every entry appended from now on
+has `version` 4, format 3's layouts with `business_fields` as the last
+personal field (emptied by an erasure: the append-only triggers now require
+that of one). Existing entries are not touched: format 1, 2 and 3 entries
+keep their bytes and `version` (the column is null on them), and the first
+entry appended after this migration starts format 4 (the epoch, which
+`verify_audit` reports), as 0026 started format 3. SQLite rebuilds the audit
+table to alter a column, which drops its append-only triggers: they are
+re-installed around it, as in 0022; the reverse re-installs them as 0026
+left them."""
 
 from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
@@ -25,23 +32,24 @@ def triggers_on_as_0026(apps, schema_editor):
     audit_triggers.install(schema_editor.connection, business=False)
 
 
-def refuse_when_format3_entries(apps, schema_editor):
-    """Going back drops `business_fields`, the last field of format 3's
-    personal layout since this migration: the code before it lays the
-    personal fields out without it, so no format 3 entry appended since would
-    verify any more (nor would one holding business fields, which would lose
-    a value its digest seals). Refused with nothing changed while the log
-    holds a format 3 entry (0026's reverse refuses the same)."""
+def refuse_when_format4_entries(apps, schema_editor):
+    """Going back drops `business_fields`, the last field of format 4's
+    personal layout: the code before this migration knows no format 4, so no
+    entry appended since would verify any more (and one holding business
+    fields would lose a value its digest seals). Refused with nothing changed
+    while the log holds a format 4 entry (0026's reverse refuses the same of
+    format 3). Format 3 entries do not stop it: their layouts never held
+    `business_fields`, null on each of them."""
     ModeChange = apps.get_model("lcm", "ModeChange")
     entries = ModeChange.objects.using(schema_editor.connection.alias)
-    sealed = entries.filter(version=3).count()
+    sealed = entries.filter(version=4).count()
     if sealed:
         held = entries.filter(business_fields__isnull=False).count()
         raise IrreversibleError(
             f"Cannot unapply lcm.0030_agent_state_and_audit_actions: {sealed} audit entries are "
-            f"sealed in format 3 with business_fields in their personal layout ({held} hold "
-            "business fields): their hashes, and the chain, would no longer verify. Restore a "
-            "backup taken before this migration instead."
+            f"sealed in format 4 ({held} hold business fields), which the code before it does "
+            "not know: their hashes, and the chain, would no longer verify. Restore a backup "
+            "taken before this migration instead."
         )
 
 
@@ -86,6 +94,18 @@ class Migration(migrations.Migration):
                 null=True,
             ),
         ),
+        migrations.AlterField(
+            model_name="modechange",
+            name="version",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                editable=False,
+                help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal "
+                "digest) or 4 (format 4: the same, with business_fields in the personal digest). "
+                "Null on entries sealed before them (format 1 or 2).",
+                null=True,
+            ),
+        ),
         migrations.RunPython(triggers_on, triggers_off, elidable=False),
-        migrations.RunPython(migrations.RunPython.noop, refuse_when_format3_entries, elidable=False),
+        migrations.RunPython(migrations.RunPython.noop, refuse_when_format4_entries, elidable=False),
     ]
