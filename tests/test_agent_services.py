@@ -451,6 +451,100 @@ def test_erase_contact_removes_the_values_and_their_audit_record(agent_client):
     call_command("verify_audit", stdout=io.StringIO())
 
 
+def audit_entries(client, **query) -> dict[int, dict]:
+    """The auditors' API list (JSON, and the CSV export of the same) by seq,
+    each JSON entry validated against the OpenAPI document's ModeChange."""
+    import csv
+
+    import jsonschema
+
+    document = client.get("/api/schema/?format=json").json()
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/ModeChange", "components": document["components"]}
+    )
+    page = client.get("/api/lcm/mode-changes/", query)
+    assert page.status_code == 200, page.content
+    listed = {}
+    for entry in page.json()["results"]:
+        validator.validate(entry)
+        listed[entry["seq"]] = entry
+    export = client.get("/api/lcm/mode-changes/", {**query, "format": "csv"})
+    text = b"".join(export.streaming_content).decode()
+    rows = {int(row["seq"]): row for row in csv.DictReader(io.StringIO(text))}
+    assert set(rows) == set(listed)
+    return listed, rows
+
+
+@pytest.mark.django_db
+def test_the_audit_api_and_csv_show_details_and_business_fields(agent_client):
+    """The auditors' list and CSV export carry `details` and `business_fields`
+    (typed in the OpenAPI document); once the contact is erased, its entry
+    shows business_fields empty as it shows its numbers, and `details` (not
+    personal data) stays."""
+    import json
+
+    from django.core.management import call_command
+
+    ok(agent_client, "SetContactBusinessFields", callid="12345", AccountNumber=DAVID,
+       AgentID="testagent", businessField=items(("Email", "d@example.com", "String")))  # fmt: skip
+    ok(agent_client, "SendAgentState", agentID="testagent", agentState="READY")
+    fields = ModeChange.objects.get(action="business_fields")
+    state = ModeChange.objects.get(action="agent_state")
+    changed = [{"FieldName": "Email", "before": "", "after": "d@example.com"}]
+    auditor = client_for("auditor")
+
+    listed, rows = audit_entries(auditor)
+    assert listed[fields.seq]["business_fields"] == changed
+    assert listed[fields.seq]["details"] is None
+    assert listed[state.seq]["details"] == {"agent": "testagent", "before": None, "after": "READY"}
+    assert listed[state.seq]["business_fields"] is None
+    assert json.loads(rows[fields.seq]["business_fields"]) == changed
+    assert rows[fields.seq]["details"] == ""
+    assert json.loads(rows[state.seq]["details"]) == listed[state.seq]["details"]
+    assert rows[state.seq]["business_fields"] == ""
+    others = [e for seq, e in listed.items() if seq not in (fields.seq, state.seq)]
+    assert others and all(e["business_fields"] is None for e in others)
+    assert list(rows[fields.seq])[-3:] == ["erased", "details", "business_fields"]
+
+    call_command("erase_contact", DAVID, reason="The customer asked", stdout=io.StringIO())
+    listed, rows = audit_entries(auditor)
+    erased = listed[fields.seq]
+    assert erased["erased"] and erased["business_fields"] is None
+    assert (erased["old_number"], erased["new_number"], erased["modes"]) == ("", "", [])
+    assert rows[fields.seq]["business_fields"] == "" and rows[fields.seq]["erased"]
+    assert listed[state.seq]["details"]["after"] == "READY"  # no contact's: kept
+
+
+@pytest.mark.django_db
+def test_the_canonical_entry_of_a_proof_is_typed_for_format_4(agent_client):
+    """The proof's `entry` (CanonicalEntry) of a business fields entry, in
+    format 4, validates against the OpenAPI document, with its details and
+    without business_fields (sealed in the personal digest, disclosed with
+    the rest under `personal`)."""
+    import jsonschema
+
+    from lcm.audit.checkpoints import proved_entry
+
+    ok(agent_client, "SetContactBusinessFields", callid="12345", AccountNumber=DAVID,
+       AgentID="testagent", businessField=items(("Email", "d@example.com", "String")))  # fmt: skip
+    ok(agent_client, "SendAgentState", agentID="testagent", agentState="WORK")
+    document = agent_client.get("/api/schema/?format=json").json()
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/CanonicalEntry", "components": document["components"]}
+    )
+    for action in ("business_fields", "agent_state"):
+        proof = proved_entry(ModeChange.objects.get(action=action))
+        validator.validate(proof["entry"])
+        assert proof["entry"]["v"] == 4 and "business_fields" not in proof["entry"]
+    with pytest.raises(jsonschema.ValidationError):  # the details are typed, not any object
+        validator.validate(dict(proof["entry"], details={"agent": "testagent"}))
+    assert proof["entry"]["details"] == {"agent": "testagent", "before": None, "after": "WORK"}
+    fields = proved_entry(ModeChange.objects.get(action="business_fields"))
+    assert fields["personal"]["business_fields"]["value"] == [
+        {"FieldName": "Email", "before": "", "after": "d@example.com"}
+    ]
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_going_back_past_0030_is_refused_while_format_4_entries_exist(request, demo):
     from django.db import connection
