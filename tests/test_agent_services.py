@@ -713,6 +713,102 @@ def test_send_agent_state_refusals(agent_client):
     assert Agent.objects.get(agent_id="otheragent").state == "NOT_READY"
 
 
+def agents_page(client) -> dict[str, str]:
+    """The console's agents list, each agent's row (its HTML) by AgentID."""
+    import re
+
+    from django.urls import reverse
+
+    page = client.get(reverse("admin:lcm_agent_changelist"))
+    assert page.status_code == 200
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.content.decode(), re.S)
+    return {
+        agent: row
+        for row in rows
+        for agent in ("testagent", "otheragent", "offagent")
+        if f">{agent}<" in row
+    }
+
+
+@pytest.mark.django_db
+def test_the_dialers_logout_ends_the_agents_state(agent_client, client):
+    """The agent's session ends through the dialer's intake (POST
+    /api/lcm/agents/<AgentID>/logout/): the state SendAgentState recorded is
+    cleared with the logout's time, one audit entry says so (`after` null),
+    and the console's agents page no longer shows the agent as Ready."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username="supervisor"))
+    ok(agent_client, "SendAgentState", agentID="testagent", agentState="READY")
+    assert "Ready (since" in agents_page(client)["testagent"]
+    entries = ModeChange.objects.count()
+
+    dialer = client_for("dialer")
+    logout_at = "2030-01-01T09:00:00Z"  # after the login, whenever the test runs
+    reply = dialer.post("/api/lcm/agents/testagent/logout/", {"Time": logout_at}, format="json")
+    assert reply.status_code == 200, reply.content
+    assert reply.json()["LoggedIn"] is False
+
+    agent = Agent.objects.get(agent_id="testagent")
+    assert (agent.is_logged_in, agent.state) == (False, "")
+    assert agent.state_changed_at == agent.logged_in_changed_at
+    assert agent.state_changed_at.isoformat() == "2030-01-01T09:00:00+00:00"
+    assert ModeChange.objects.count() == entries + 1
+    ended = ModeChange.objects.latest("seq")
+    assert (ended.action, ended.agent_code, ended.source) == ("agent_state", "testagent", "dialer")
+    assert ended.details == {"agent": "testagent", "before": "READY", "after": None}
+    assert ended.username == "dialer" and ended.account_id is None
+    row = agents_page(client)["testagent"]
+    assert "Ready" not in row and ">no<" in row
+    listed, _ = audit_entries(client_for("auditor"))  # typed: after null
+    assert listed[ended.seq]["details"]["after"] is None
+    assert_chain_intact()
+
+    # Logged out already: nothing more; logged in again, the state starts anew.
+    again = dialer.post("/api/lcm/agents/testagent/logout/", {}, format="json")
+    assert again.status_code == 200 and ModeChange.objects.count() == entries + 1
+    login = dialer.post(
+        "/api/lcm/agents/testagent/login/", {"Time": "2030-01-01T10:00:00Z"}, format="json"
+    )
+    assert login.status_code == 200, login.content
+    assert Agent.objects.get(agent_id="testagent").state == ""
+    assert "Ready" not in agents_page(client)["testagent"]
+    ok(agent_client, "SendAgentState", agentID="testagent", agentState="WORK")
+    latest = ModeChange.objects.latest("seq")
+    assert latest.details == {"agent": "testagent", "before": None, "after": "WORK"}
+
+
+@pytest.mark.django_db
+def test_a_logout_without_a_state_and_the_consoles_logout(agent_client, client):
+    """An agent that never sent a state logs out with no audit entry (the
+    session event only); the console's "Log out…" (a logout that never
+    arrived) ends the state as the dialer's does."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    entries = ModeChange.objects.count()
+    dialer = client_for("dialer")
+    assert dialer.post("/api/lcm/agents/otheragent/logout/", {}, format="json").status_code == 200
+    assert Agent.objects.get(agent_id="otheragent").is_logged_in is False
+    assert ModeChange.objects.count() == entries
+
+    ok(agent_client, "SendAgentState", agentID="testagent", agentState="TALKING")
+    client.force_login(get_user_model().objects.get(username="supervisor"))
+    agent = Agent.objects.get(agent_id="testagent")
+    assert "Talking (since" in agents_page(client)["testagent"]
+    done = client.post(
+        reverse("admin:lcm_agent_log_out", args=[agent.pk]), {"reason": "Went home"}, follow=True
+    )
+    assert done.status_code == 200
+    agent.refresh_from_db()
+    assert (agent.is_logged_in, agent.state) == (False, "")
+    ended = ModeChange.objects.latest("seq")
+    assert ended.details == {"agent": "testagent", "before": "TALKING", "after": None}
+    assert (ended.username, ended.source) == ("supervisor", "console")
+    assert "Talking" not in agents_page(client)["testagent"]
+    assert_chain_intact()
+
+
 # --- the console: business values on the account page, the state on the agents page
 
 

@@ -271,11 +271,16 @@ class OutcomeDetailsSerializer(serializers.Serializer):
 
 
 class AgentStateDetailsSerializer(serializers.Serializer):
-    """SendAgentState changed an agent's state (`lcm.actions.calls`)."""
+    """SendAgentState changed an agent's state, or its logout ended it
+    (`lcm.actions.calls`)."""
 
     agent = serializers.CharField(help_text="The AgentID.")
     before = serializers.CharField(allow_null=True, help_text="null: never sent before.")
-    after = serializers.CharField(help_text="READY, NOT_READY, TALKING or WORK.")
+    after = serializers.CharField(
+        allow_null=True,
+        help_text="READY, NOT_READY, TALKING or WORK; null: the agent logged out (its "
+        "session, and so its state, ended).",
+    )
 
     class Meta:
         ref_name = "AgentStateDetails"
