@@ -737,6 +737,7 @@ def test_the_dialers_logout_ends_the_agents_state(agent_client, client):
     cleared with the logout's time, one audit entry says so (`after` null),
     and the console's agents page no longer shows the agent as Ready."""
     from django.contrib.auth import get_user_model
+    from django.urls import reverse
 
     client.force_login(get_user_model().objects.get(username="supervisor"))
     ok(agent_client, "SendAgentState", agentID="testagent", agentState="READY")
@@ -760,6 +761,8 @@ def test_the_dialers_logout_ends_the_agents_state(agent_client, client):
     assert ended.username == "dialer" and ended.account_id is None
     row = agents_page(client)["testagent"]
     assert "Ready" not in row and ">no<" in row
+    shown = client.get(reverse("admin:lcm_modechange_change", args=[ended.pk]))
+    assert "testagent: READY → — (logged out)" in shown.content.decode()
     listed, _ = audit_entries(client_for("auditor"))  # typed: after null
     assert listed[ended.seq]["details"]["after"] is None
     assert_chain_intact()

@@ -354,8 +354,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             ]
             return format_html_join("; ", "{}: {} → {}", changes)
         if obj.action == ModeChange.Action.AGENT_STATE:
-            return format_html("{}: {} → {}", details["agent"], details["before"] or "—",
-                               details["after"])  # fmt: skip
+            after = details["after"] or "— (logged out)"  # null: the logout ended it
+            return format_html("{}: {} → {}", details["agent"], details["before"] or "—", after)
         return "—"
 
     @admin.display(description="account")
