@@ -514,6 +514,8 @@ MODE_CHANGE = {
     "do_not_call": None,
     "callback": None,
     "erased": None,
+    "details": None,
+    "business_fields": None,
 }
 MODE_CHANGES_PAGE = {
     "next": None,
@@ -533,10 +535,10 @@ def _csv_json(value) -> str:
 MODE_CHANGES_CSV = (
     "seq,created_at,action,account,callid,agent,username,source,mode,old_number,new_number,"
     "new_number_e164,deleted_modes,reverts_seq,client_ip,request_id,prev_hash,hash,"
-    "modes,do_not_call,callback,erased\r\n"
+    "modes,do_not_call,callback,erased,details,business_fields\r\n"
     f"1,2026-11-26T14:30:00.123456Z,set,{DAVID},12345,testagent,testagent,agentapp,1,"
     f"6491462346,961084836,,,,10.1.2.3,req-1,{'0' * 64},{MODE_CHANGE['hash']},"
-    f"{_csv_json(MODE_CHANGE['modes'])},,,\r\n"
+    f"{_csv_json(MODE_CHANGE['modes'])},,,,,\r\n"
 )
 
 # Proofs (issue 17): an entry's inclusion proof, a consistency proof.
