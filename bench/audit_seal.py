@@ -12,13 +12,15 @@ runs of `--number` entries:
 - `seal`: what `lcm.audit` computes per entry, in each format it can write
   (format 2: a fresh secret, 7 salted digests and the hash over canonical
   JSON; format 3: a fresh secret, one HMAC over the personal fields' byte
-  layout and one SHA-256 over the entry's);
+  layout and one SHA-256 over the entry's; format 4, what appends write
+  since migration 0030: format 3 with `business_fields` last in the
+  personal layout);
 - `batch row`: the import's Python cost per entry from its mode change to
   the row COPY sends: a `ModeChange` instance filled, sealed and turned into
   parameters (`lcm.bulk.insert_params`: what `write_batch` did before the
   tuple path), and the tuple path (`lcm.audit.batch_rows`, what it does
   now): the row built as a list in the table's column order, sealed in
-  format 3, in batches of 1,000.
+  format 4 (format 3 before migration 0030), in batches of 1,000.
 
 Prints a Markdown table and `uptime` (the machine is shared).
 """
@@ -93,9 +95,13 @@ def seal_formats() -> dict:
     def format3(entry):
         entry.hash = audit.compute_hash(entry, seal.seal3(entry))
 
+    def format4(entry):
+        entry.hash = audit.compute_hash(entry, seal.seal4(entry))
+
     return {
         "format 2: secret, 7 salted digests, hash over JSON": format2,
         "format 3: secret, 1 HMAC, 1 SHA-256 over byte layouts": format3,
+        "format 4: format 3 with business_fields (appends since 0030)": format4,
     }
 
 
@@ -159,7 +165,7 @@ def main() -> None:
         audit.batch_rows(author, subjects, first_seq=1, prev_hash="0" * 64, now=NOW)
 
     per = min(timeit.repeat(tuples, number=batches, repeat=args.repeat)) / (batches * 1000) * 1e6
-    print(f"| batch row, tuple path (`lcm.audit.batch_rows`), format 3 | - | {per:.1f} µs |")
+    print(f"| batch row, tuple path (`lcm.audit.batch_rows`), format 4 | - | {per:.1f} µs |")
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
 

@@ -431,3 +431,23 @@ class AccountNotYet(NotFound):
     """An as-of instant before the account was created."""
 
     code = "account_not_yet_created"
+
+
+# --- Business fields (lcm.actions.business_fields, spec campaign-services.md §6) --
+
+UNKNOWN_BUSINESS_FIELD = "Campaign {campaign} has no business field {name}."
+FIELD_TYPE_MISMATCH = "Business field {name} is a {expected}, not a {given}."
+BUSINESS_FIELD_READ_ONLY = "Business field {name} is not editable by agents."
+BUSINESS_FIELD_TWICE = "Business field {name} is given more than once."
+
+
+class UnknownBusinessField(InvalidInput):
+    code = "unknown_business_field"
+
+
+class FieldTypeMismatch(InvalidInput):
+    code = "field_type_mismatch"
+
+
+class InvalidBusinessField(InvalidInput):
+    code = "invalid_business_field"

@@ -325,6 +325,15 @@ class BusinessFieldValue(models.Model):
         return f"{self.field.name}={self.value}"
 
 
+class AgentState(models.TextChoices):
+    """What SendAgentState reports (spec campaign-services.md section 8)."""
+
+    READY = "READY", "Ready"
+    NOT_READY = "NOT_READY", "Not ready"
+    TALKING = "TALKING", "Talking"
+    WORK = "WORK", "Wrap-up work"
+
+
 class Agent(models.Model):
     """A person taking calls, known to the dialer by `agent_id` (AgentID)."""
 
@@ -336,6 +345,13 @@ class Agent(models.Model):
         default=False, help_text="Logged in to the agent application."
     )
     logged_in_changed_at = models.DateTimeField(null=True, blank=True)
+    # The agent's state as the desktop last said it (SendAgentState, spec
+    # campaign-services.md section 8): written only by lcm.actions.calls.
+    state = models.CharField(
+        "agent state", max_length=10, choices=AgentState, blank=True, default="",
+        db_default="", help_text="READY, NOT_READY, TALKING or WORK; empty: never sent.",
+    )  # fmt: skip
+    state_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["agent_id"]
@@ -750,6 +766,8 @@ class ModeChange(models.Model):
         CAMPAIGN = "campaign", "Campaign settings"
         OUTCOME = "outcome", "Call outcome"
         STATE_LAW = "state_law", "State calling rule"
+        BUSINESS_FIELDS = "business_fields", "Business fields"
+        AGENT_STATE = "agent_state", "Agent state"
 
     # The actions that change modes, and so may be reverted; the others
     # change a list (do-not-call, callbacks) and are undone there.
@@ -759,7 +777,7 @@ class ModeChange(models.Model):
 
     seq = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False)
-    action = models.CharField(max_length=10, choices=Action, default=Action.SET)
+    action = models.CharField(max_length=20, choices=Action, default=Action.SET)
 
     account = models.ForeignKey(
         Account,
@@ -852,8 +870,16 @@ class ModeChange(models.Model):
         null=True,
         blank=True,
         help_text="A campaign or state calling rule entry's settings before and after "
-        "(lcm.actions.campaigns, lcm.actions.compliance), or a call outcome's before and "
-        "after (lcm.actions.outcomes). Null on every other entry (and left out of its hash).",
+        "(lcm.actions.campaigns, lcm.actions.compliance), a call outcome's before and after "
+        "(lcm.actions.outcomes), or an agent state entry's state before and after "
+        "(lcm.actions.calls). Null on every other entry (and left out of its hash).",
+    )
+    business_fields = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A business fields entry's fields, each before and after "
+        "(lcm.actions.business_fields): the contact's personal data, sealed and erased like "
+        "the numbers. Null on every other entry (and left out of its hash).",
     )
 
     prev_hash = models.CharField(max_length=64, editable=False)
@@ -892,8 +918,9 @@ class ModeChange(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal digest). "
-        "Null on entries sealed before it (format 1 or 2).",
+        help_text="How the entry is sealed: 3 (format 3: byte layouts, one personal digest) "
+        "or 4 (format 4: the same, with business_fields in the personal digest). Null on "
+        "entries sealed before them (format 1 or 2).",
     )
 
     class Meta:
@@ -927,6 +954,10 @@ class ModeChange(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.action == self.Action.AGENT_STATE:
+            return f"#{self.seq} agent {self.agent_code} state"
+        if self.account_id is None and self.action == self.Action.CAMPAIGN:
+            return f"#{self.seq} campaign {(self.details or {}).get('campaign', '')}"
         if self.account_id is None:
             return f"#{self.seq} do-not-call list {self.new_number}"
         return f"#{self.seq} {self.account_number} mode {self.mode_id}"

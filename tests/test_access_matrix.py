@@ -161,6 +161,16 @@ CALLBACK_OVERLAP = envelope(
 CALLBACK_LIST = envelope(
     "GetPersonalCallbackList", UserID="testagent", FromDate=CALLBACK_DAY, ToDate=CALLBACK_DAY
 )
+# The agent's campaign services (campaign-services.md sections 3, 6, 7, 8).
+CAMPAIGN_MODES = envelope("GetCampaignModes", callid="12345", AccountNumber=DAVID)
+SCREEN_POP = envelope("GetScreenPopData", callid="12345", AccountNumber=DAVID)
+SET_FIELDS = envelope(
+    "SetContactBusinessFields", callid="12345", AccountNumber=DAVID, AgentID="testagent",
+    businessField=[{"FieldName": "Email", "Value": "m@example.com", "DataType": "String",
+                    "Format": "100"}],
+)  # fmt: skip
+INBOUND = envelope("GetCampaignsForMCDRequest", ANI="+1 202 555 0143", CallType="INBOUND")
+AGENT_STATE = envelope("SendAgentState", agentID="testagent", agentState="READY")
 NOT_ALLOWED = (405, "method_not_allowed")
 NO_SUCH = (404, "unknown_endpoint")
 UNKNOWN_ENTRY = (404, "unknown_mode_change")
@@ -208,6 +218,16 @@ API = {
     "ScheduledCallBackOverlap for testagent": Api("POST", WEBSERVICE, CALLBACK_OVERLAP, api(
         NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
     "GetPersonalCallbackList of testagent": Api("POST", WEBSERVICE, CALLBACK_LIST, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
+    "GetCampaignModes with testagent's callid": Api("POST", WEBSERVICE, CAMPAIGN_MODES, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, 200, 200, 200)),
+    "GetScreenPopData with testagent's callid": Api("POST", WEBSERVICE, SCREEN_POP, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, 200, 200, 200)),
+    "SetContactBusinessFields for testagent": Api("POST", WEBSERVICE, SET_FIELDS, api(
+        NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
+    "GetCampaignsForMCDRequest": Api("POST", WEBSERVICE, INBOUND, api(
+        NOAUTH, BADAUTH, 200, 200, 200, 200, 200, 200)),
+    "SendAgentState for testagent": Api("POST", WEBSERVICE, AGENT_STATE, api(
         NOAUTH, BADAUTH, 200, FORBID, 200, FORBID, FORBID, 200)),
     "list the due callbacks": Api("GET", "/api/lcm/callbacks/due/", None, api(
         NOAUTH, BADAUTH, FORBID, FORBID, 200, FORBID, FORBID, 200)),
@@ -726,7 +746,7 @@ def test_api(db, world, endpoint, role):
     if spec.method == "POST" and spec.path.startswith("/api/lcm/") and status < 300:
         writes = endpoint.startswith(
             ("SetNewModeNumber", "SetDNC", "SetCallback", "SetPersonal", "register", "move",
-             "end", "log", "close", "cancel")
+             "end", "log", "close", "cancel", "SetContactBusinessFields", "SendAgentState")
         )  # fmt: skip
         assert (state() != before) is writes
     elif spec.method == "POST" or status >= 400:
@@ -818,6 +838,14 @@ CAPABILITIES = [
       "api:GetContactModes of testagent's account, no callid"]),
     ("GetContactModes of any other account",
      ["api:GetContactModes of otheragent's account, no callid"]),
+    ("Read a contact's campaign modes, business fields and screen pop through testagent's call",
+     ["api:GetCampaignModes with testagent's callid",
+      "api:GetScreenPopData with testagent's callid"]),
+    ("Set business fields for testagent, on its call",
+     ["api:SetContactBusinessFields for testagent"]),
+    ("Look up an inbound caller's contacts (GetCampaignsForMCDRequest)",
+     ["api:GetCampaignsForMCDRequest"]),
+    ("Send testagent's state (SendAgentState)", ["api:SendAgentState for testagent"]),
     ("Register, wrap up and end calls (API)",
      ["api:register a call", "api:move a call to wrap-up", "api:end a call"]),
     ("Log agents in and out (API)", ["api:log an agent in", "api:log an agent out"]),

@@ -432,6 +432,77 @@ def test_the_verifier_refuses_an_entry_removed_altered_or_reordered(bundled, his
         assert out.startswith("FAILED: ") and reason in out, (name, out)
 
 
+def sealed_as_format3(upto: int) -> None:
+    """Entries #1 to #`upto` as lcm sealed them from migration 0026 to 0030
+    (format 3: `seal3`, each linked to the one before), the chain head moved
+    to match: a log written before 0030, to which today's code appends
+    format 4. The triggers are off for the rewrite only."""
+    from django.db import connection
+
+    from lcm.audit import compute_hash, seal
+    from lcm.audit import triggers as audit_triggers
+    from lcm.models import AuditChainHead
+
+    audit_triggers.uninstall(connection)
+    previous = "0" * 64
+    for entry in ModeChange.objects.filter(seq__lte=upto).order_by("seq"):
+        entry.prev_hash = previous
+        entry.hash = previous = compute_hash(entry, seal.seal3(entry))
+        ModeChange.objects.filter(pk=entry.pk).update(
+            version=3, salt=entry.salt, prev_hash=entry.prev_hash, hash=entry.hash
+        )
+    assert not ModeChange.objects.filter(seq__gt=upto).exists()
+    AuditChainHead.objects.filter(pk=1).update(hash=previous)
+    audit_triggers.install(connection)
+
+
+def test_a_bundle_of_format_3_and_format_4_entries_verifies(signed, history, clock, tmp_path):
+    """The as-of bundle carries each entry as its format gives it (format 3
+    ones written before migration 0030, format 4 ones after), and the offline
+    verifier's --as-of checks each by its own layout."""
+    from lcm import audit
+    from lcm.audit import checkpoints
+
+    sealed_as_format3(last_seq())
+    assert audit.verify_chain().ok
+    clock.shift(STEP)  # T0+90: consent granted again, in format 4
+    david = Account.objects.get(account_number=DAVID)
+    supervisor.change_mode_settings(
+        account_id=david.pk, mode_id=2, consent=True, time_zone="", window=None,
+        actor=user("supervisor"), expected_seq=None,
+    )  # fmt: skip
+    report = audit.verify_chain()
+    assert report.ok and (report.format3_from, report.format4_from) == (1, last_seq())
+    checkpoints.make_checkpoint()
+    checkpoints.deliver_pending()
+
+    clock.shift(STEP)
+    answer = as_of(T0 + 10 * STEP, proof="1")  # now: every entry above
+    versions = [e["entry"]["v"] for e in answer["proof"]["entries"]]
+    assert set(versions) == {3, 4} and versions[-1] == 4
+    personal = [len(e["personal"]) for e in answer["proof"]["entries"] if "personal" in e]
+    assert set(personal) == {7, 8}  # format 3 discloses 7 values, format 4 eight
+    assert mode(answer)["PEWC"] is True
+    code, out = verify(signed, answer, tmp_path)
+    assert code == 0, out
+    assert out.startswith(f"OK: the as-of answer for account {DAVID} at ")
+
+    def as_format4(a):  # a format 3 entry that claims format 4
+        next(e for e in a["proof"]["entries"] if e["entry"]["v"] == 3)["entry"]["v"] = 4
+
+    def format3_discloses_more(a):
+        first = next(e for e in a["proof"]["entries"] if e["entry"]["v"] == 3)
+        salt = next(iter(first["personal"].values()))["salt"]
+        first["personal"]["business_fields"] = {"value": None, "salt": salt}
+
+    for change, reason in [
+        (as_format4, "does not match its hash"),
+        (format3_discloses_more, "a format 3 entry seals no personal value business_fields"),
+    ]:
+        code, out = verify(signed, tampered(answer, change), tmp_path, name="t.json")
+        assert code == 1 and reason in out, out
+
+
 # --- Erasure -------------------------------------------------------------------------
 
 

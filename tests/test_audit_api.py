@@ -64,6 +64,8 @@ def test_an_auditor_reads_the_log_newest_first_with_every_field(auditor_api):
         "modes": ModeChange.objects.get(seq=seq(3)).modes,
         "do_not_call": None,
         "callback": None,
+        "details": None,
+        "business_fields": None,
     }
     modes = {m["mode_id"]: m for m in body["results"][0]["modes"]}
     assert (modes[2]["before"]["number"], modes[2]["after"]["number"]) == (
@@ -392,19 +394,21 @@ def test_the_api_and_the_csv_give_the_whole_entry(auditor_api):
     )
     for name, entry in entries.items():
         shown, row = listed[entry.seq], rows[entry.seq]
-        for field in ("modes", "do_not_call", "callback"):
+        for field in ("modes", "do_not_call", "callback", "details", "business_fields"):
             stored = getattr(entry, field)
             assert shown[field] == stored, (name, field)
             assert (json.loads(row[field]) if row[field] else None) == stored, (name, field)
         assert shown["do_not_call"] is None or name == "dnc"
         assert shown["callback"] is None or name == "callback"
     # Appended: the columns before keep their positions.
-    assert list(rows[entries["set"].seq])[-5:] == [
+    assert list(rows[entries["set"].seq])[-7:] == [
         "hash",
         "modes",
         "do_not_call",
         "callback",
         "erased",
+        "details",
+        "business_fields",
     ]
 
 

@@ -535,8 +535,9 @@ def test_a_tampered_proof_fails_offline_with_the_reason(auditor, signing, tmp_pa
     assert "entry #3 does not match its hash: its fields were altered" in tampered(
         lambda p: p["entry"].update(account_number="1|1|1|0|0|44|1")
     )
-    # Format 3 seals the personal fields as one digest: a value added beside it is refused.
-    assert "its fields were altered (format 3 seals no field new_number)" in tampered(
+    # Format 4 (as format 3) seals the personal fields as one digest: a value
+    # added beside it is refused.
+    assert "its fields were altered (format 4 seals no field new_number)" in tampered(
         lambda p: p["entry"].update(new_number="2025550000")
     )
     assert "the personal values given are not those entry #3 sealed" in tampered(
@@ -559,8 +560,8 @@ def test_a_tampered_proof_fails_offline_with_the_reason(auditor, signing, tmp_pa
 
 def _forged_entry(proof: dict) -> dict:
     """The proof's entry with another number, its hash recomputed as lcm does
-    (format 3: a new secret, the personal digest over the new values, the
-    entry layout's hash; lcm.audit.seal)."""
+    (formats 3 and 4: a new secret, the personal digest over the new values,
+    the entry layout's hash; lcm.audit.seal)."""
     import hashlib
     import secrets
 
@@ -572,13 +573,13 @@ def _forged_entry(proof: dict) -> dict:
         for name, disclosed in proof["personal"].items()
     }
     personal["new_number"]["value"] = "2025550000"
-    values = [personal[name]["value"] for name in seal.PERSONAL_FIELDS]
+    names = seal.PERSONAL_LAYOUTS[proof["entry"]["v"]]
+    values = [personal[name]["value"] for name in names]
     values = [seal.json_text(v) if n in seal.JSON_FIELDS else v
-              for n, v in zip(seal.PERSONAL_FIELDS, values, strict=True)]  # fmt: skip
-    fields = dict(
-        proof["entry"],
-        personal_digest=seal.personal_digest3(secret, seal.personal_layout3(values)),
-    )
+              for n, v in zip(names, values, strict=True)]  # fmt: skip
+    four = proof["entry"]["v"] == seal.FORMAT4
+    lay_out = seal.personal_layout4 if four else seal.personal_layout3
+    fields = dict(proof["entry"], personal_digest=seal.personal_digest3(secret, lay_out(values)))
     return {
         "entry": fields,
         "personal": personal,
@@ -798,11 +799,12 @@ def test_list_wide_entries_stop_the_way_back_below_0016_with_a_reason(request):
     latest = latest_migration()
     request.addfinalizer(lambda: MigrationExecutor(connection).migrate([("lcm", latest)]))
 
-    # Today's log is in format 3: the way back stops there first (0026_audit_format3).
-    with pytest.raises(RuntimeError, match="sealed in format 3"):
+    # Today's log is in format 4: the way back stops there first
+    # (0030_agent_state_and_audit_actions).
+    with pytest.raises(RuntimeError, match="sealed in format 4"):
         MigrationExecutor(connection).migrate([("lcm", "0015_audit_checkpoints")])
     applied = MigrationExecutor(connection).loader.applied_migrations
-    assert ("lcm", "0026_audit_format3") in applied
+    assert ("lcm", "0030_agent_state_and_audit_actions") in applied
 
     # A log from before format 3 whose list-wide entry is its only one: the
     # way back stops at 0016, saying why.

@@ -77,10 +77,10 @@ def test_the_migration_there_and_back_keeps_the_replies_and_campaign_blocks(requ
         "Spring", "Spring", "Autumn", "",
     ]  # fmt: skip
 
-    # The log now holds format 3 entries (seed_demo's, SetDNC's): going back
-    # past 0026_audit_format3 is refused there, the log unchanged.
+    # The log now holds format 4 entries (seed_demo's, SetDNC's): going back
+    # past 0030_agent_state_and_audit_actions is refused there, the log unchanged.
     entries = list(ModeChange.objects.order_by("seq").values_list("seq", "hash"))
-    with pytest.raises(IrreversibleError, match="sealed in format 3"):
+    with pytest.raises(IrreversibleError, match="sealed in format 4"):
         migrate("0018_erasure")
     assert list(ModeChange.objects.order_by("seq").values_list("seq", "hash")) == entries
     assert_chain_intact()

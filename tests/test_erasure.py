@@ -174,7 +174,7 @@ def rows_of(account_number: str) -> dict:
     }
 
 
-# --- The whole story, format 3 (what lcm appends) ------------------------------------
+# --- The whole story, format 4 (what lcm appends) ------------------------------------
 
 
 def test_erasing_a_contact_keeps_every_proof_and_leaves_no_value(demo, signing, tmp_path):
@@ -224,7 +224,7 @@ def test_erasing_a_contact_keeps_every_proof_and_leaves_no_value(demo, signing, 
         assert output.startswith(f"Audit chain OK: {record.seq} entries, head #{record.seq}")
         assert f"Erased: the personal values of {len(davids)} entries" in output
         assert "NOT CHECKED" not in output
-    checked = f"{len(davids)} erased entries of format 2 or 3 walked in this run were checked"
+    checked = f"{len(davids)} erased entries of format 2, 3 or 4 walked in this run were checked"
     assert checked in verify("--full")
 
     # The standalone verifier: an erased entry's proof, a consistency proof
@@ -233,7 +233,7 @@ def test_erasing_a_contact_keeps_every_proof_and_leaves_no_value(demo, signing, 
     public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
     proof = auditor.get(f"/api/lcm/mode-changes/{davids[2].seq}/proof/").json()
     assert proof["erased"].endswith(MARKER.format(seq=record.seq))
-    assert "personal" not in proof and proof["entry"]["v"] == 3
+    assert "personal" not in proof and proof["entry"]["v"] == 4
     (tmp_path / "proof.json").write_text(json.dumps(proof))
     result = run_verifier("--public-key", public, tmp_path / "proof.json")
     assert result.returncode == 0, result.stdout
@@ -349,12 +349,15 @@ def test_erasing_format1_entries_says_what_it_cannot_check(signed, request, tmp_
         settings = request.getfixturevalue("signing")
     legacy = write_legacy_entries(global_apps, 3)  # before format 2 began
     call_command("seed_demo", password="pw-123456", stdout=io.StringIO())
-    bulk(2)  # format 3 entries after them (lcm wrote no format 2 between)
+    bulk(2)  # format 4 entries after them (lcm wrote no format 2 or 3 between)
     if signed:
         made = checkpoint()
     epoch = legacy[-1] + 1
     assert f"Entries #1 to #{legacy[-1]} are in format 1" in verify("--full")
-    assert f"; format 3 (byte layouts, one personal digest) from #{epoch}." in verify("--full")
+    assert (
+        f"; format 4 (byte layouts, one personal digest with business fields) from #{epoch}."
+        in verify("--full")
+    )
 
     out = erase(LEGACY)
 
@@ -403,9 +406,9 @@ def test_erasing_format1_entries_says_what_it_cannot_check(signed, request, tmp_
     assert result.returncode == 0, result.stdout
 
 
-def test_a_format1_entry_after_format3_began_is_reported(demo):
+def test_a_format1_entry_after_format4_began_is_reported(demo):
     write_legacy_entries(global_apps, 1)  # appended by something that is not lcm
-    assert "is in format 1 (values in the hash) after format 3 began at #1" in verify_fails()
+    assert "is in format 1 (values in the hash) after format 4 began at #1" in verify_fails()
 
 
 # --- Bad input ----------------------------------------------------------------------

@@ -202,12 +202,22 @@ PERSONAL_LAYOUT = (
     "callback",
 )  # fmt: skip
 JSON_VALUES = {"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"}
+# Format 4 (docs/audit.md, "Format 4"): the same two layouts with their own
+# tags, the personal one with business_fields (a JSON value) last.
+ENTRY_TAG4 = "lcm-audit-entry-4"
+PERSONAL_TAG4 = "lcm-audit-personal-4"
+PERSONAL_LAYOUT4 = (*PERSONAL_LAYOUT, "business_fields")
+JSON_VALUES4 = JSON_VALUES | {"business_fields"}
+LAYOUTS = {
+    3: (ENTRY_TAG, PERSONAL_TAG, PERSONAL_LAYOUT),
+    4: (ENTRY_TAG4, PERSONAL_TAG4, PERSONAL_LAYOUT4),
+}
 
 
 def field_bytes(name: str, value) -> bytes:
     if value is None:
         return b"\xff\xff\xff\xff"
-    if name in JSON_VALUES:
+    if name in JSON_VALUES4:
         text = canonical_bytes(value)
     elif isinstance(value, bool) or not isinstance(value, int | str):
         raise Failed(f"the entry's {name!r} is neither text, a number nor null")
@@ -225,27 +235,34 @@ def layout(tag: str, names: tuple[str, ...], values: dict) -> bytes:
 
 def entry_hash(entry: dict) -> str:
     """The entry's hash: SHA-256 of its canonical JSON (formats 1 and 2) or
-    of its entry layout (format 3)."""
-    if entry.get("v") == 3:
+    of its entry layout (formats 3 and 4, each with its tag)."""
+    version = entry.get("v")
+    if version in LAYOUTS:
         extra = sorted(set(entry) - {*ENTRY_LAYOUT, "v"})
         if extra:
             raise Failed(
                 f"entry #{entry.get('seq')} does not match its hash: its fields were altered "
-                f"(format 3 seals no field {', '.join(extra)})"
+                f"(format {version} seals no field {', '.join(extra)})"
             )
-        return hashlib.sha256(layout(ENTRY_TAG, ENTRY_LAYOUT, entry)).hexdigest()
+        return hashlib.sha256(layout(LAYOUTS[version][0], ENTRY_LAYOUT, entry)).hexdigest()
     return hashlib.sha256(canonical_bytes(entry)).hexdigest()
 
 
 def check_personal3(entry: dict, personal: dict) -> int:
-    """Format 3: HMAC-SHA256, keyed with the entry's secret, of the personal
-    layout of the disclosed values is the `personal_digest` the hash seals."""
+    """Formats 3 and 4: HMAC-SHA256, keyed with the entry's secret, of the
+    personal layout of the disclosed values (format 4's ends with
+    business_fields) is the `personal_digest` the hash seals."""
+    version = entry.get("v")
+    _, tag, names = LAYOUTS[version]
     secrets = {str(disclosed.get("salt")) for disclosed in personal.values()}
     if len(secrets) != 1:
-        raise Failed("a format 3 entry's personal values must come with one secret")
+        raise Failed(f"a format {version} entry's personal values must come with one secret")
+    extra = sorted(set(personal) - set(names))
+    if extra:
+        raise Failed(f"a format {version} entry seals no personal value {', '.join(extra)}")
     secret = _hex32(secrets.pop(), "the entry's secret")
     values = {name: disclosed["value"] for name, disclosed in personal.items()}
-    digest = hmac.new(secret, layout(PERSONAL_TAG, PERSONAL_LAYOUT, values), "sha256")
+    digest = hmac.new(secret, layout(tag, names, values), "sha256")
     if digest.hexdigest() != entry.get("personal_digest"):
         raise Failed(
             f"the personal values given are not those entry #{entry.get('seq')} sealed "
@@ -255,16 +272,16 @@ def check_personal3(entry: dict, personal: dict) -> int:
 
 
 def check_personal(entry: dict, personal) -> int:
-    """The disclosed values of a format 2 or 3 entry match the digests its hash seals."""
+    """The disclosed values of a format 2, 3 or 4 entry match the digests its hash seals."""
     if not isinstance(personal, dict):
         raise Failed("the proof's personal values are not an object")
     for name, disclosed in personal.items():
         if not isinstance(disclosed, dict) or "value" not in disclosed:
             raise Failed(f"the personal value {name!r} has no value and salt")
-    if entry.get("v") == 3:
+    if entry.get("v") in LAYOUTS:
         return check_personal3(entry, personal)
     if entry.get("v") != 2:
-        raise Failed("personal values are given, but the entry is not in format 2 or 3")
+        raise Failed("personal values are given, but the entry is not in format 2, 3 or 4")
     for name, disclosed in personal.items():
         if not isinstance(disclosed, dict) or "value" not in disclosed:
             raise Failed(f"the personal value {name!r} has no value and salt")
@@ -307,7 +324,7 @@ def check_entry_proof(proof: dict, key: Ed25519PublicKey) -> str:
         if "personal" in proof:
             count = check_personal(entry, proof["personal"])
             what += f"; its {count} personal values match the digests it seals"
-        elif entry.get("v") in (2, 3):
+        elif entry.get("v") in (2, 3, 4):
             what += f"; its personal values are sealed as salted digests{erased_note}"
     index = proof.get("leaf_index")
     if not isinstance(seq, int) or index != seq - 1:
@@ -451,7 +468,7 @@ STATE_FIELDS = (
     "window",
 )
 PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes",
-            "do_not_call", "callback")  # fmt: skip
+            "do_not_call", "callback", "business_fields")  # fmt: skip
 
 
 def _instant(text: str):
@@ -470,7 +487,7 @@ def _proved_records(proof: dict, key: Ed25519PublicKey) -> tuple[dict, list[dict
         entry = item.get("entry")
         if not isinstance(entry, dict):
             raise Failed(f"entry #{item.get('seq')} has no content to replay")
-        digest = entry_hash(entry)  # any format: 1 and 2 as JSON, 3 as its layout
+        digest = entry_hash(entry)  # any format: 1 and 2 as JSON, 3 and 4 as their layouts
         seq = entry.get("seq")
         if digest != item.get("hash") or seq != item.get("seq"):
             raise Failed(
@@ -486,7 +503,7 @@ def _proved_records(proof: dict, key: Ed25519PublicKey) -> tuple[dict, list[dict
         path = [_hex32(h, "a proof hash") for h in item.get("inclusion_proof") or []]
         verify_inclusion(seq - 1, size, leaf_hash(bytes.fromhex(digest)), path, root)
         values = dict(entry)
-        sealed = entry.get("v") in (2, 3)  # personal values sealed as digests
+        sealed = entry.get("v") in (2, 3, 4)  # personal values sealed as digests
         if sealed:
             for name in PERSONAL:
                 values.pop(name, None)

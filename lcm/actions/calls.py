@@ -4,6 +4,10 @@
 Every state change of a call or an agent records who made it: a
 `CallEvent` per call change, an `AgentSessionEvent` per login or logout.
 Each action checks its permission first (`permissions`).
+
+The agent's state (SendAgentState: READY, NOT_READY, TALKING, WORK) is kept
+on the same agent session (`Agent.state`), written by `set_agent_state`:
+each change one audit entry (action `agent_state`, no account).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lcm import errors
-from lcm.models import Account, Agent, AgentSessionEvent, Call, CallEvent
+from lcm.audit import append_entry
+from lcm.models import Account, Agent, AgentSessionEvent, AgentState, Call, CallEvent, ModeChange
 
-from . import permissions
+from . import RequestContext, permissions
 
 
 def _record(call: Call, event: str, at: datetime, actor, reason: str = "") -> CallEvent:
@@ -215,7 +220,14 @@ def log_agent_out_from_console(
     at = timezone.now()
     if agent.logged_in_changed_at is not None:
         at = max(at, agent.logged_in_changed_at)  # a login stamped in the future
-    _, event = _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor, reason=reason)
+    _, event = _set_session(
+        agent_id=agent_id,
+        logged_in=False,
+        at=at,
+        actor=actor,
+        reason=reason,
+        context=RequestContext(source="console"),
+    )
     return event
 
 
@@ -226,8 +238,10 @@ def _set_session(
     at: datetime | None,
     actor: AbstractBaseUser | None,
     reason: str = "",
+    context: RequestContext = RequestContext(),  # noqa: B008 (frozen, no state)
 ) -> tuple[Agent, AgentSessionEvent | None]:
-    """Callers check the permission first."""
+    """Callers check the permission first. A logout ends the agent's state
+    too (`_end_state`): a logged-out agent is in no state."""
     agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
     if agent is None:
         raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
@@ -257,12 +271,57 @@ def _set_session(
         username=permissions.username(actor),
         reason=reason,
     )
+    if not logged_in and agent.state:
+        _end_state(agent, at=at, actor=actor, context=context)  # the audit entry, last
     return agent, recorded
+
+
+def _end_state(
+    agent: Agent, *, at: datetime, actor: AbstractBaseUser | None, context: RequestContext
+) -> ModeChange:
+    """The agent's session ended (logout): its state, as SendAgentState last
+    set it, is cleared, `state_changed_at` the logout's time, and the change
+    audited as SendAgentState's are (action `agent_state`, `after` null).
+    The caller holds the agent's row and appends nothing after."""
+    before = agent.state
+    agent.state, agent.state_changed_at = "", at
+    agent.save(update_fields=["state", "state_changed_at"])
+    return _state_entry(agent, before=before, after=None, actor=actor, context=context)
+
+
+def _state_entry(
+    agent: Agent,
+    *,
+    before: str,
+    after: str | None,
+    actor: AbstractBaseUser | None,
+    context: RequestContext,
+) -> ModeChange:
+    return append_entry(
+        ModeChange(
+            action=ModeChange.Action.AGENT_STATE,
+            agent=agent,
+            agent_code=agent.agent_id,
+            user=actor if actor is not None and actor.is_authenticated else None,
+            username=permissions.username(actor),
+            source=context.source,
+            client_ip=context.client_ip,
+            request_id=context.request_id,
+            mode_id=0,
+            new_number="",
+            created_at=timezone.now(),
+            details={"agent": agent.agent_id, "before": before or None, "after": after},
+        )
+    )
 
 
 @transaction.atomic
 def log_agent_in(
-    *, agent_id: str, at: datetime | None = None, actor: AbstractBaseUser | None = None
+    *,
+    agent_id: str,
+    at: datetime | None = None,
+    actor: AbstractBaseUser | None = None,
+    context: RequestContext = RequestContext(),  # noqa: B008 (frozen, no state)
 ) -> tuple[Agent, AgentSessionEvent | None]:
     """The agent logged in to the agent application at `at` (default now).
 
@@ -272,13 +331,51 @@ def log_agent_in(
     later one.
     """
     permissions.require(actor, permissions.MANAGE_AGENT_SESSIONS)
-    return _set_session(agent_id=agent_id, logged_in=True, at=at, actor=actor)
+    return _set_session(agent_id=agent_id, logged_in=True, at=at, actor=actor, context=context)
 
 
 @transaction.atomic
 def log_agent_out(
-    *, agent_id: str, at: datetime | None = None, actor: AbstractBaseUser | None = None
+    *,
+    agent_id: str,
+    at: datetime | None = None,
+    actor: AbstractBaseUser | None = None,
+    context: RequestContext = RequestContext(),  # noqa: B008 (frozen, no state)
 ) -> tuple[Agent, AgentSessionEvent | None]:
-    """The agent logged out at `at` (default now); as `log_agent_in`."""
+    """The agent logged out at `at` (default now); as `log_agent_in`. Its
+    state (SendAgentState) ends with the session: cleared, and audited."""
     permissions.require(actor, permissions.MANAGE_AGENT_SESSIONS)
-    return _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor)
+    return _set_session(agent_id=agent_id, logged_in=False, at=at, actor=actor, context=context)
+
+
+@transaction.atomic
+def set_agent_state(
+    *,
+    agent_id: str,
+    state: str,
+    actor: AbstractBaseUser,
+    context: RequestContext = RequestContext(),  # noqa: B008 (frozen, no state)
+) -> ModeChange | None:
+    """SendAgentState (spec campaign-services.md section 8): the agent
+    `agent_id`, logged in, is now in `state` (an `AgentState`). An agent's
+    token only for itself; an integration user for anyone. A change is one
+    audit entry (action `agent_state`, the agent, no account); the same
+    state again changes nothing and writes none (returns None)."""
+    agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
+    if agent is None:
+        if not permissions.may_act_for_any_agent(actor):
+            raise errors.NotAllowed(f"You may not act for agent {agent_id}.")
+        raise errors.UnknownAgent(errors.UNKNOWN_AGENT.format(agent_id=agent_id))
+    if not permissions.may_act_for_agent(actor, agent):
+        raise errors.NotAllowed(f"You may not act for agent {agent_id}.")
+    if not agent.is_logged_in:
+        raise errors.PrerequisiteFailed(
+            f"Agent {agent_id} is not logged in.", msg="The agent must be logged in."
+        )
+    state = AgentState(state)
+    before = agent.state
+    if before == state:
+        return None
+    agent.state, agent.state_changed_at = state, timezone.now()
+    agent.save(update_fields=["state", "state_changed_at"])
+    return _state_entry(agent, before=before, after=str(state), actor=actor, context=context)

@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from lcm import errors, list_export
-from lcm.actions import do_not_call, permissions, supervisor
+from lcm.actions import business_fields, do_not_call, permissions, supervisor
 from lcm.actions.dialing import dialable_modes
 from lcm.admin.export_jobs import ExportJobViews
 from lcm.models import Account, Call, ContactMode, ModeChange
@@ -307,6 +307,9 @@ class AccountAdmin(
                 ),
                 now=timezone.now(),
             ),
+            # The campaign's typed business fields with this contact's values
+            # (spec campaign-services.md section 6); agents set them.
+            "business_fields": business_fields.values_of(account),
             "deleted_modes": deleted[:ACCOUNT_PAGE_ROWS],
             "more_deleted_modes": len(deleted) > ACCOUNT_PAGE_ROWS,
             "deleted_modes_url": reverse("admin:lcm_contactmode_changelist")

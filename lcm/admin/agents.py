@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.html import format_html
 
 from lcm.actions import calls as call_actions
 from lcm.actions import permissions
@@ -29,7 +30,7 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     logged in is the dialer's to say (`lcm.actions.calls`): the console
     only offers "Log out…", a recorded session event with a reason."""
 
-    list_display = ["agent_id", "user_name", "logged_in", "since", "active_call"]
+    list_display = ["agent_id", "user_name", "logged_in", "since", "agent_state", "active_call"]
     list_filter = [("is_logged_in", LoggedInFilter)]
     search_fields = ["=agent_id", f"user__{get_user_model().USERNAME_FIELD}"]
     list_select_related = ["user"]
@@ -40,13 +41,13 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
         if obj is None:
             return ["agent_id", "user"]
         user = "user" if self.has_change_permission(request, obj) else "user_name"
-        return ["agent_id", user, "logged_in", "since"]
+        return ["agent_id", user, "logged_in", "since", "agent_state"]
 
     def get_readonly_fields(self, request, obj=None):
         # The AgentID is the dialer's identity of the agent; the session state
         # changes only through the dialer's API or "Log out…". A reader sees
         # the user's name (a link to the user would be a 403 for most).
-        return ["agent_id", "user_name", "logged_in", "since"] if obj else []
+        return ["agent_id", "user_name", "logged_in", "since", "agent_state"] if obj else []
 
     def get_queryset(self, request):
         active = Call.objects.filter(agent=OuterRef("pk"), state=Call.State.ACTIVE).order_by(
@@ -61,6 +62,13 @@ class AgentAdmin(PlainWords, ConsoleActionMixin, admin.ModelAdmin):
     @admin.display(description="Logged in", ordering="is_logged_in")
     def logged_in(self, obj):
         return "yes" if obj.is_logged_in else "no"  # words, as every yes/no of the console
+
+    @admin.display(description="State", ordering="state")
+    def agent_state(self, obj):
+        """What the agent's desktop last said (SendAgentState), and since when."""
+        if not obj.state:
+            return "—"
+        return format_html("{} (since {})", obj.get_state_display(), when(obj.state_changed_at))
 
     @admin.display(description="Since", ordering="logged_in_changed_at")
     def since(self, obj):

@@ -192,6 +192,10 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     items_name = "audit entries"
 
     def object_title(self, obj):
+        if obj.action == ModeChange.Action.AGENT_STATE:
+            return f"Audit entry #{obj.seq}: agent {obj.agent_code}'s state"
+        if obj.account_id is None and obj.action == ModeChange.Action.CAMPAIGN:
+            return f"Audit entry #{obj.seq}: campaign {(obj.details or {}).get('campaign', '')}"
         if obj.account_id is None:
             return f"Audit entry #{obj.seq}: do-not-call list, {obj.new_number}"
         if not obj.mode_id:
@@ -224,7 +228,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     fieldsets = [
         ("Change", {"fields": ["action_display", "mode", "old_number_shown", "new_number_shown",
                                "new_number_international", "deleted", "reverts", "touched",
-                               "do_not_call_detail", "callback_detail", "erased"]}),
+                               "do_not_call_detail", "callback_detail", "details_detail",
+                               "erased"]}),
         ("Who and where", {"fields": ["account_shown", "account_number", "call", "callid", "agent",
                                       "agent_code", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
@@ -235,6 +240,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         "new_number_shown",
         "old_number_shown",
         "callback_detail",
+        "details_detail",
         "account_shown",
         "erased",
         "deleted",
@@ -290,6 +296,11 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="account")
     def account_link(self, obj):
+        if obj.account_id is None and obj.action in (
+            ModeChange.Action.AGENT_STATE,
+            ModeChange.Action.CAMPAIGN,
+        ):
+            return "—"  # an agent's state, a campaign's settings: no account
         if obj.account_id is None:
             return "every account"  # a list-wide do-not-call entry belongs to none
         account = reverse("admin:lcm_account_change", args=[obj.account_id])
@@ -331,8 +342,29 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             return "—"
         return _details(obj.callback)
 
+    @admin.display(description="business fields, agent state")
+    def details_detail(self, obj):
+        """A business fields entry's fields, an agent state entry's state:
+        each before → after."""
+        details = obj.details or {}
+        if obj.action == ModeChange.Action.BUSINESS_FIELDS:
+            changes = [
+                (f["FieldName"], f["before"] or "—", f["after"] or "—")
+                for f in obj.business_fields or []
+            ]
+            return format_html_join("; ", "{}: {} → {}", changes)
+        if obj.action == ModeChange.Action.AGENT_STATE:
+            after = details["after"] or "— (logged out)"  # null: the logout ended it
+            return format_html("{}: {} → {}", details["agent"], details["before"] or "—", after)
+        return "—"
+
     @admin.display(description="account")
     def account_shown(self, obj):
+        if obj.account_id is None and obj.action in (
+            ModeChange.Action.AGENT_STATE,
+            ModeChange.Action.CAMPAIGN,
+        ):
+            return "—"
         if obj.account_id is None:
             return "every account (a do-not-call entry for the whole list)"
         return format_html(

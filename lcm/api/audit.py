@@ -22,6 +22,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
 )
@@ -222,6 +223,98 @@ class CallbackEventSerializer(serializers.Serializer):
         ref_name = "CallbackEvent"
 
 
+@extend_schema_field({"type": ["object", "null"], "additionalProperties": True})
+class SettingsField(serializers.JSONField):
+    """A record's settings, as the entry keeps them (null: none, before a
+    creation or after a removal)."""
+
+
+class CampaignDetailsSerializer(serializers.Serializer):
+    """A supervisor saved a campaign (`lcm.actions.campaigns`)."""
+
+    campaign = serializers.CharField(help_text="Its CampaignID.")
+    before = SettingsField(help_text="Its settings, modes, outcomes and fields; null: created.")
+    after = SettingsField(help_text="The same, after the save.")
+    reason = serializers.CharField(allow_blank=True, help_text="The supervisor's reason.")
+
+    class Meta:
+        ref_name = "CampaignDetails"
+
+
+class StateLawDetailsSerializer(serializers.Serializer):
+    """A supervisor saved or removed a state calling rule (`lcm.actions.compliance`)."""
+
+    state_law = serializers.CharField(help_text="The state, e.g. TX.")
+    before = SettingsField(help_text="The rule with its barred dates; null: added.")
+    after = SettingsField(help_text="The same, after; null: removed.")
+
+    class Meta:
+        ref_name = "StateLawDetails"
+
+
+class OutcomeChangeSerializer(serializers.Serializer):
+    callid = serializers.CharField()
+    before = SettingsField(help_text="The call's outcome before; null: the first.")
+    after = SettingsField(help_text="The call's outcome after (no comments: personal data).")
+
+    class Meta:
+        ref_name = "OutcomeChange"
+
+
+class OutcomeDetailsSerializer(serializers.Serializer):
+    """A call's outcome set or replaced (`lcm.actions.outcomes`)."""
+
+    outcome = OutcomeChangeSerializer()
+
+    class Meta:
+        ref_name = "OutcomeDetails"
+
+
+class AgentStateDetailsSerializer(serializers.Serializer):
+    """SendAgentState changed an agent's state, or its logout ended it
+    (`lcm.actions.calls`)."""
+
+    agent = serializers.CharField(help_text="The AgentID.")
+    before = serializers.CharField(allow_null=True, help_text="null: never sent before.")
+    after = serializers.CharField(
+        allow_null=True,
+        help_text="READY, NOT_READY, TALKING or WORK; null: the agent logged out (its "
+        "session, and so its state, ended).",
+    )
+
+    class Meta:
+        ref_name = "AgentStateDetails"
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="AuditDetails",
+        serializers=[
+            CampaignDetailsSerializer,
+            StateLawDetailsSerializer,
+            OutcomeDetailsSerializer,
+            AgentStateDetailsSerializer,
+        ],
+        resource_type_field_name=None,
+    )
+)
+class DetailsField(serializers.JSONField):
+    """An entry's `details` as stored: by its action (campaign, state_law,
+    outcome, agent_state), null on the others. Not personal data: an
+    erasure keeps it (docs/audit.md)."""
+
+
+class BusinessFieldChangeSerializer(serializers.Serializer):
+    """One business field an agent changed (SetContactBusinessFields)."""
+
+    FieldName = serializers.CharField()  # the vendor's name
+    before = serializers.CharField(allow_blank=True, help_text='"": it had no value.')
+    after = serializers.CharField(allow_blank=True, help_text='"": cleared.')
+
+    class Meta:
+        ref_name = "BusinessFieldChange"
+
+
 class AccountNumberField(serializers.CharField):
     """The account's LCM key; null on an entry that names no account (a
     list-wide do-not-call block added in the console)."""
@@ -253,6 +346,17 @@ class ModeChangeSerializer(serializers.ModelSerializer):
     callback = CallbackEventSerializer(
         allow_null=True, help_text="The callback event; null on other entries."
     )
+    details = DetailsField(
+        allow_null=True,
+        help_text="A campaign, state calling rule, call outcome or agent state entry's "
+        "before and after; null on other entries. Kept by an erasure (not personal data).",
+    )
+    business_fields = BusinessFieldChangeSerializer(
+        many=True,
+        allow_null=True,
+        help_text="A business fields entry's fields, each before and after: the contact's "
+        "personal data, null once erased (as its numbers are emptied) and on other entries.",
+    )
     erased = serializers.SerializerMethodField(
         help_text='In place of the personal fields once erased: "erased on <date> by <user> '
         '(entry #<seq>): <reason>"; on an `erase` entry, what it erased and why; else null.'
@@ -283,6 +387,8 @@ class ModeChangeSerializer(serializers.ModelSerializer):
             "modes",
             "do_not_call",
             "callback",
+            "details",
+            "business_fields",
         ]
         read_only_fields = fields
 
@@ -468,7 +574,8 @@ class CheckpointSerializer(serializers.Serializer):
 @extend_schema_field(
     {
         "description": "Format 1: the value (a string, a list or an object). Format 2: "
-        "its salted SHA-256 digest, hex. Absent in format 3 (`personal_digest` seals them)."
+        "its salted SHA-256 digest, hex. Absent in formats 3 and 4 (`personal_digest` seals "
+        "them)."
     }
 )
 class SealedField(serializers.JSONField):
@@ -479,9 +586,9 @@ class CanonicalEntrySerializer(serializers.Serializer):
     """An entry's chained fields exactly as hashed (`lcm.audit.canonical_bytes`):
     formats 1 and 2, SHA-256 of their canonical JSON is the entry's `hash`
     (`modes`, `do_not_call` and `callback` absent when null: entries sealed
-    without them keep their bytes); format 3 (`v` 3), SHA-256 of their byte
-    layout (docs/audit.md, "Format 3"), every field present, the personal
-    ones sealed together as `personal_digest`."""
+    without them keep their bytes); formats 3 and 4 (`v` 3 or 4), SHA-256 of
+    their byte layout (docs/audit.md, "Format 3", "Format 4"), every field
+    present, the personal ones sealed together as `personal_digest`."""
 
     seq = serializers.IntegerField()
     created_at = serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ.")
@@ -498,7 +605,7 @@ class CanonicalEntrySerializer(serializers.Serializer):
     mode_id = serializers.IntegerField()
     # The contact's personal fields: the values in format 1, their salted
     # digests (hex) in format 2 (`v` 2), whatever their type (docs/audit.md);
-    # absent in format 3, where `personal_digest` seals them together.
+    # absent in formats 3 and 4, where `personal_digest` seals them together.
     old_number = SealedField(required=False)
     new_number = SealedField(required=False)
     new_number_e164 = SealedField(required=False)
@@ -507,23 +614,32 @@ class CanonicalEntrySerializer(serializers.Serializer):
     do_not_call = SealedField(required=False)
     reverts_id = serializers.IntegerField(allow_null=True)
     callback = SealedField(required=False)
+    business_fields = SealedField(
+        required=False,
+        help_text="Absent in every format 1 and 2 entry (null there, as before it existed) "
+        "and in formats 3 and 4 (format 4 seals it in `personal_digest`).",
+    )
     client_ip = serializers.CharField(allow_null=True)
     request_id = serializers.CharField(allow_blank=True)
     erasure = serializers.DictField(
         required=False, allow_null=True, help_text="On an erase entry: its record."
     )
-    details = serializers.DictField(
-        required=False, allow_null=True, help_text="On a campaign entry: its settings."
+    details = DetailsField(
+        required=False,
+        allow_null=True,
+        help_text="On a campaign, state calling rule, call outcome or agent state entry: its "
+        "before and after (as in the list); absent (formats 1, 2) or null (3, 4) on others.",
     )
     personal_digest = serializers.CharField(
         required=False,
-        help_text="Format 3: HMAC-SHA256 (key: the entry's secret) of its personal fields' "
-        "layout, hex.",
+        help_text="Formats 3 and 4: HMAC-SHA256 (key: the entry's secret) of its personal "
+        "fields' layout, hex.",
     )
     prev_hash = serializers.CharField()
     v = serializers.IntegerField(
         required=False,
-        help_text="2: personal fields as digests; 3: byte layouts, one personal digest.",
+        help_text="2: personal fields as digests; 3: byte layouts, one personal digest; 4: "
+        "the same with business_fields in the personal digest.",
     )
 
     class Meta:
@@ -534,8 +650,8 @@ class PersonalValueSerializer(serializers.Serializer):
     value = SealedField(help_text="The field's value, as the entry holds it.")
     salt = serializers.CharField(
         help_text="Format 2: the field's salt, hex: sha256(salt || value) is its digest. "
-        "Format 3: the entry's secret, hex, the same for every field: HMAC-SHA256 keyed "
-        "with it over the personal layout is `personal_digest`."
+        "Formats 3 and 4: the entry's secret, hex, the same for every field: HMAC-SHA256 "
+        "keyed with it over the personal layout is `personal_digest`."
     )
 
     class Meta:
@@ -554,7 +670,7 @@ class ModeChangeProofSerializer(serializers.Serializer):
     personal = serializers.DictField(
         child=PersonalValueSerializer(),
         required=False,
-        help_text="Formats 2 and 3: each personal field's value and salt (absent once erased).",
+        help_text="Formats 2 to 4: each personal field's value and salt (absent once erased).",
     )
     erased = serializers.CharField(
         required=False, help_text='"erased on <date> by <user> (entry #<seq>): <reason>".'

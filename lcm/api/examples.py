@@ -514,6 +514,8 @@ MODE_CHANGE = {
     "do_not_call": None,
     "callback": None,
     "erased": None,
+    "details": None,
+    "business_fields": None,
 }
 MODE_CHANGES_PAGE = {
     "next": None,
@@ -533,10 +535,10 @@ def _csv_json(value) -> str:
 MODE_CHANGES_CSV = (
     "seq,created_at,action,account,callid,agent,username,source,mode,old_number,new_number,"
     "new_number_e164,deleted_modes,reverts_seq,client_ip,request_id,prev_hash,hash,"
-    "modes,do_not_call,callback,erased\r\n"
+    "modes,do_not_call,callback,erased,details,business_fields\r\n"
     f"1,2026-11-26T14:30:00.123456Z,set,{DAVID},12345,testagent,testagent,agentapp,1,"
     f"6491462346,961084836,,,,10.1.2.3,req-1,{'0' * 64},{MODE_CHANGE['hash']},"
-    f"{_csv_json(MODE_CHANGE['modes'])},,,\r\n"
+    f"{_csv_json(MODE_CHANGE['modes'])},,,,,\r\n"
 )
 
 # Proofs (issue 17): an entry's inclusion proof, a consistency proof.
@@ -551,9 +553,10 @@ CHECKPOINT = {
         "q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vg=="
     ),
 }
-# A format 3 entry seals its personal fields together as one digest, HMAC
-# keyed with the entry's secret over their byte layout; the proof discloses
-# each value with that secret (docs/audit.md, "Format 3").
+# A format 4 entry (as every append since migration 0030) seals its personal
+# fields together as one digest, HMAC keyed with the entry's secret over their
+# byte layout; the proof discloses each value with that secret (docs/audit.md,
+# "Format 3", "Format 4").
 _SECRET = "5e" * 32
 _PERSONAL = {
     "old_number": "6491462346",
@@ -563,12 +566,14 @@ _PERSONAL = {
     "modes": MODE_CHANGE["modes"],
     "do_not_call": None,
     "callback": None,
+    "business_fields": None,
 }
-_JSON = ("deleted_modes", "modes", "do_not_call", "callback", "erasure", "details")
+_JSON = ("deleted_modes", "modes", "do_not_call", "callback", "business_fields", "erasure",
+         "details")  # fmt: skip
 
 
 def _layout(tag: str, values: dict) -> bytes:
-    """A format 3 layout (lcm.audit.seal): each field its length and UTF-8 text."""
+    """A format 3 or 4 layout (lcm.audit.seal): each field its length and UTF-8 text."""
     fields = [tag]
     for name, value in values.items():
         if value is not None and name in _JSON:
@@ -602,15 +607,15 @@ _ENTRY = {
     "account_number": DAVID,
     "mode_id": 1,
     "personal_digest": hmac.digest(
-        bytes.fromhex(_SECRET), _layout("lcm-audit-personal-3", _PERSONAL), "sha256"
+        bytes.fromhex(_SECRET), _layout("lcm-audit-personal-4", _PERSONAL), "sha256"
     ).hex(),
     "prev_hash": "0" * 64,
 }
 
 MODE_CHANGE_PROOF = {
     "seq": 1,
-    "hash": hashlib.sha256(_layout("lcm-audit-entry-3", _ENTRY)).hexdigest(),
-    "entry": {**_ENTRY, "v": 3},
+    "hash": hashlib.sha256(_layout("lcm-audit-entry-4", _ENTRY)).hexdigest(),
+    "entry": {**_ENTRY, "v": 4},
     "personal": {name: {"value": value, "salt": _SECRET} for name, value in _PERSONAL.items()},
     "leaf_index": 0,
     "tree_size": 8,
@@ -728,4 +733,76 @@ BEFORE_THE_ACCOUNT = {
     "message": errors.BEFORE_ACCOUNT.format(
         key=DAVID, at="2026-01-01T00:00:00.000000Z", created="2026-03-14T14:00:00.000000Z"
     ),
+}
+
+
+# --- The agent's campaign services (campaign-services.md sections 3, 6, 7, 8) -----
+# Shown in the OpenAPI document (lcm.api.agent_services.SCHEMA_EXAMPLES) and sent
+# by tests/test_agent_services.py, which compares each reply with the one shown.
+
+GET_CAMPAIGN_MODES = _envelope("GetCampaignModes", {"callid": "12345", "AccountNumber": DAVID})
+
+
+def _campaign_mode(mode_id: int, name: str, number: str | None) -> dict:
+    return {
+        "ModeID": str(mode_id), "Description": name, "ChannelType": "voice", "MinLength": "3",
+        "MaxLength": "20", "Cvalue": number, "PEWC": False, "CampaignPEWC": False,
+    }  # fmt: skip
+
+
+CAMPAIGN_MODES = _reply(
+    "CampaignModes",
+    "12345",
+    [
+        _campaign_mode(1, "Home", "6491462346"),
+        _campaign_mode(2, "Office", "2025550143"),
+        _campaign_mode(3, "Mobile", None),
+    ],
+)
+GET_SCREEN_POP_DATA = _envelope("GetScreenPopData", {"callid": "12345", "AccountNumber": DAVID})
+SCREEN_POP_DATA = _reply(
+    "ScreenPopData",
+    "12345",
+    {
+        "FName": "David", "LName": "Berry", "CustomerRef": "DB-0001", "Balance": "120.50",
+        "DueDate": "", "Email": "", "Home": "6491462346", "Office": "2025550143", "Mobile": "",
+    },
+)  # fmt: skip
+SET_CONTACT_BUSINESS_FIELDS = _envelope(
+    "SetContactBusinessFields",
+    {
+        "callid": "12345",
+        "AccountNumber": DAVID,
+        "AgentID": "testagent",
+        "businessField": [
+            {"FieldName": "Email", "Value": "david.berry@example.com", "DataType": "String",
+             "Format": "100"},
+        ],
+    },
+)  # fmt: skip
+SET_CONTACT_BUSINESS_FIELDS_RESULT = _reply(
+    "SetContactBusinessFieldsResult", "12345", {"success": True}
+)
+GET_CAMPAIGNS_FOR_MCD = _envelope(
+    "GetCampaignsForMCDRequest", {"ANI": "+1 202 555 0143", "CallType": "INBOUND"}
+)
+SET_CAMPAIGNS_FOR_MCD = _reply(
+    "SetCampaignsForMCDResponse",
+    None,
+    [
+        {
+            "CampaignId": "Spring", "CampaignName": "Spring", "ContactID": 1,
+            "CallType": "Regular", "AgentID": "", "Mode": "Office", "PhoneNo": "2025550143",
+            "AccountNumber": DAVID,
+        }
+    ],
+)  # fmt: skip
+SEND_AGENT_STATE = _envelope("SendAgentState", {"agentID": "testagent", "agentState": "READY"})
+SEND_AGENT_STATE_RESULT = _reply("SendAgentStateResult", None, {"success": True})
+AGENT_SERVICE_EXAMPLES = {
+    "GetCampaignModes": (GET_CAMPAIGN_MODES, CAMPAIGN_MODES),
+    "GetScreenPopData": (GET_SCREEN_POP_DATA, SCREEN_POP_DATA),
+    "SetContactBusinessFields": (SET_CONTACT_BUSINESS_FIELDS, SET_CONTACT_BUSINESS_FIELDS_RESULT),
+    "GetCampaignsForMCDRequest": (GET_CAMPAIGNS_FOR_MCD, SET_CAMPAIGNS_FOR_MCD),
+    "SendAgentState": (SEND_AGENT_STATE, SEND_AGENT_STATE_RESULT),
 }

@@ -18,6 +18,7 @@ from lcm import errors
 from lcm.actions import RequestContext, agent_requests, callbacks
 from lcm.models import Callback
 
+from . import agent_services as services
 from . import compliance, outcomes
 from .serializers import (
     GetContactModesData,
@@ -224,5 +225,41 @@ HANDLERS: dict[str, Handler] = {
         compliance.ComplianceCheckData,
         compliance.compliance_check,
         changes=False,
+    ),
+    "GetCampaignModes": Handler(
+        "CampaignModes", services.CallAccountData, services.get_campaign_modes, changes=False
+    ),
+    "GetCallBackModes": Handler(
+        "CallbackModes", services.CallAccountData, services.get_callback_modes, changes=False
+    ),
+    "GetModeInformation": Handler(
+        "GetModeInformationResult",
+        services.CallAccountData,
+        services.get_mode_information,
+        changes=False,
+    ),
+    "GetDNCBussField": Handler(
+        "GetDNCBussFieldResult",
+        services.CallAccountData,
+        services.get_dnc_business_fields,
+        changes=False,
+    ),
+    "SetContactBusinessFields": Handler(
+        "SetContactBusinessFieldsResult",
+        services.SetContactBusinessFieldsData,
+        services.set_contact_business_fields,
+        changes=True,
+    ),
+    "GetScreenPopData": Handler(
+        "ScreenPopData", services.CallAccountData, services.get_screen_pop_data, changes=False
+    ),
+    "GetCampaignsForMCDRequest": Handler(
+        "SetCampaignsForMCDResponse",
+        services.GetCampaignsForMCDData,
+        services.get_campaigns_for_mcd,
+        changes=False,
+    ),
+    "SendAgentState": Handler(
+        "SendAgentStateResult", services.SendAgentStateData, services.send_agent_state, changes=True
     ),
 }

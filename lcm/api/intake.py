@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lcm import errors, inputs
-from lcm.actions import calls
+from lcm.actions import RequestContext, calls
 from lcm.models import Agent, Call
 
 from . import examples, failures
@@ -309,7 +309,14 @@ class _SessionView(IntakeView):
 
     def post(self, request, agent_id):
         valid = validated(SessionRequest, request.data)
-        agent, _ = self.service(agent_id=agent_id, at=valid.get("Time"), actor=request.user)
+        context = RequestContext(
+            source="dialer",
+            client_ip=request.META.get("REMOTE_ADDR") or None,
+            request_id=getattr(request, "lcm_request_id", ""),
+        )
+        agent, _ = self.service(
+            agent_id=agent_id, at=valid.get("Time"), actor=request.user, context=context
+        )
         return Response(session_state(agent))
 
 

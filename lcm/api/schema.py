@@ -21,6 +21,7 @@ from rest_framework import serializers
 
 from lcm.models import ModeType
 
+from . import agent_services as services
 from . import compliance, envelope, outcomes
 from .handlers import HANDLERS
 from .serializers import (
@@ -194,6 +195,7 @@ class Message:
 
     data: type[serializers.Serializer]
     response: type[serializers.Serializer]
+    many: bool = False  # the vendor's reply is an array of `response` (campaign-services.md §2)
 
 
 MESSAGES: dict[str, Message] = {
@@ -220,6 +222,26 @@ MESSAGES: dict[str, Message] = {
     "ComplianceCheck": Message(
         compliance.ComplianceCheckDataSchema, compliance.ComplianceCheckResponse
     ),
+    "GetCampaignModes": Message(
+        services.CallAccountDataSchema, services.CampaignModeElement, many=True
+    ),
+    "GetCallBackModes": Message(
+        services.CallAccountDataSchema, services.CampaignModeElement, many=True
+    ),
+    "GetModeInformation": Message(
+        services.CallAccountDataSchema, services.ModeInformationElement, many=True
+    ),
+    "GetDNCBussField": Message(
+        services.CallAccountDataSchema, services.DNCBusinessFieldElement, many=True
+    ),
+    "SetContactBusinessFields": Message(
+        services.SetContactBusinessFieldsDataSchema, services.SetContactBusinessFieldsResponse
+    ),
+    "GetScreenPopData": Message(services.CallAccountDataSchema, services.ScreenPopDataResponse),
+    "GetCampaignsForMCDRequest": Message(
+        services.GetCampaignsForMCDDataSchema, services.InboundElement, many=True
+    ),
+    "SendAgentState": Message(services.SendAgentStateDataSchema, services.SendAgentStateResponse),
 }
 
 
@@ -267,7 +289,7 @@ def _reply_envelope(reply_subtopic: str, message: Message):
             "callid": serializers.CharField(
                 allow_null=True, help_text="The request's callid, when it was a string."
             ),
-            "response": message.response(),
+            "response": message.response(many=True) if message.many else message.response(),
         },
     )
     return _named(

@@ -13,7 +13,7 @@ from lcm import cursors, idempotency
 from lcm.actions import RequestContext
 from lcm.logs import request_id_of
 
-from . import compliance, envelope, examples, failures, outcomes
+from . import agent_services, compliance, envelope, examples, failures, outcomes
 from .handlers import HANDLERS
 from .policy import LcmApiPolicy
 from .schema import EnvelopeAutoSchema, EnvelopeError, EnvelopeReply, EnvelopeRequest
@@ -170,6 +170,7 @@ class WebServiceView(LcmApiPolicy, APIView):
             examples.dated_reply_example("Callback window too long", "CALLBACK_TOO_LONG", 400),
             *outcomes.openapi_examples(),
             *compliance.openapi_examples(),
+            *agent_services.schema_examples(),
         ],
     )
     def post(self, request):

@@ -1,9 +1,9 @@
 """The audit chain: appending entries and walking the chain to verify it.
 
-How each entry is sealed (its bytes and hash, formats 1, 2 and 3) is
+How each entry is sealed (its bytes and hash, formats 1 to 4) is
 `lcm.audit.seal`; this module numbers entries, links each to the one before
 (`prev_hash`), inserts them under the chain head's lock, and verifies the
-whole. Appends write format 3. A batch writer (the import) appends rows
+whole. Appends write format 4. A batch writer (the import) appends rows
 built as tuples in the table's column order (`append_rows`), never model
 instances: the same column list (`COLUMNS`) as the single-row INSERT.
 After an append it calls `lcm.audit.checkpoints.after_append` (the
@@ -31,11 +31,12 @@ from . import checkpoints, seal
 from .seal import (
     ERASED_VALUES,
     FORMAT3,
+    FORMAT4,
     GENESIS_HASH,
     compute_hash,
     content_matches,
     entry_format,
-    seal3,
+    seal4,
 )
 from .triggers import missing
 
@@ -53,7 +54,7 @@ def append_entry(entry: ModeChange) -> ModeChange:
     so they are made before its lock is taken (docs/scaling.md, "Faults":
     every other writer waits while one holds it).
     """
-    digests = seal3(entry)  # format 3
+    digests = seal4(entry)  # format 4
     with cursors.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
@@ -127,7 +128,7 @@ def append_entries(entries: list[ModeChange]) -> list[ModeChange]:
     """
     if not entries:
         return entries
-    digests = [seal3(entry) for entry in entries]  # before the head's lock, as in `append_entry`
+    digests = [seal4(entry) for entry in entries]  # before the head's lock, as in `append_entry`
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE lcm_auditchainhead SET seq = seq + %s WHERE id = 1 RETURNING seq, hash",
@@ -192,13 +193,14 @@ def _subject_rows(author: BatchAuthor, subjects: Sequence[Subject]) -> tuple[lis
     for name in ("callid", "agent_code", "request_id"):
         template[_AT[name]] = ""
     template[_AT["deleted_modes"]] = "[]"
-    template[_AT["version"]] = FORMAT3
+    template[_AT["version"]] = FORMAT4
     at_account, at_key, at_mode = _AT["account_id"], _AT["account_number"], _AT["mode_id"]
     at_old, at_new, at_e164 = _AT["old_number"], _AT["new_number"], _AT["new_number_e164"]
     at_modes, at_salt = _AT["modes"], _AT["salt"]
     encode, field, digest = seal._ENCODER.encode, seal.field_bytes, seal.personal_digest3
-    # The personal layout: tag, old, new, e164, deleted_modes "[]", modes, null, null.
-    tag, empty, tail = seal._PERSONAL_TAG, field("[]"), seal.NULL + seal.NULL
+    # The personal layout: tag, old, new, e164, deleted_modes "[]", modes, then
+    # do_not_call, callback and business_fields, null.
+    tag, empty, tail = seal._PERSONAL_TAG4, field("[]"), seal.NULL * 3
     keys = os.urandom(32 * len(subjects))  # every entry's secret, in one call
     rows, digests = [], []
     for i, (account_id, key, mode_id, old, new, e164, modes) in enumerate(subjects):
@@ -226,7 +228,7 @@ def _chain_rows(
     now: datetime,
 ) -> str:
     """Under the head's lock: number the rows from `first_seq`, link and
-    hash them (format 3's entry layout, the shared part encoded once);
+    hash them (format 4's entry layout, the shared part encoded once);
     returns the last hash."""
     field, sha256 = seal.field_bytes, hashlib.sha256
     shared = {name: None for name in seal.SHARED3}
@@ -240,7 +242,7 @@ def _chain_rows(
         source=author.source,
         request_id="",
     )
-    prefix = seal._ENTRY_TAG + b"".join([field(shared[name]) for name in seal.SHARED3])
+    prefix = seal._ENTRY_TAG4 + b"".join([field(shared[name]) for name in seal.SHARED3])
     created_at = connection.ops.adapt_datetimefield_value(now)
     at_seq, at_created = _AT["seq"], _AT["created_at"]
     at_prev, at_hash = _AT["prev_hash"], _AT["hash"]
@@ -269,7 +271,7 @@ def append_rows(author: BatchAuthor, subjects: Sequence[Subject]) -> list[Append
     """Append one entry per subject, in order: the tuple path of a batch
     writer (`lcm.actions.modes.write_batch`). Same contract as
     `append_entries` (inside the caller's transaction, as its last write;
-    one lock of the head), the same entries, sealed in format 3, without a
+    one lock of the head), the same entries, sealed in format 4, without a
     `ModeChange` instance: each row is a list in `COLUMNS` order, inserted
     by COPY on PostgreSQL (`bulk.insert_rows`)."""
     if not subjects:
@@ -331,6 +333,7 @@ class ChainReport:
     erased_unrecomputable: tuple[int, ...] = ()
     format2_from: int | None = None
     format3_from: int | None = None  # the first format 3 entry walked
+    format4_from: int | None = None  # the first format 4 entry walked
 
     @property
     def ok(self) -> bool:
@@ -342,6 +345,7 @@ _FORMATS = {
     1: "values in the hash",
     2: "salted digests in JSON",
     FORMAT3: "byte layouts",
+    FORMAT4: "byte layouts with business fields",
 }
 
 
@@ -396,10 +400,10 @@ def verify_chain(
     unrecomputable: list[int] = []
     erased: list[tuple[int, int, int]] = []  # (seq, erased_by_id, account_id)
     # The format of the entries walked so far never goes down: the first
-    # entry of each format is its epoch (formats 2 and 3: migrations 0018
-    # and 0026). A walk from a checkpoint starts at the format before it.
+    # entry of each format is its epoch (formats 2, 3 and 4: migrations
+    # 0018, 0026 and 0030). A walk from a checkpoint starts at the format before it.
     latest = 1
-    format2_from = format3_from = None
+    format2_from = format3_from = format4_from = None
 
     def broken(problem: str, seq: int | None) -> ChainReport:
         return ChainReport(count, previous_seq, previous_hash, problem, seq)
@@ -427,7 +431,7 @@ def verify_chain(
                     entry.seq,
                 )
             if version < latest:
-                began = format3_from if latest == FORMAT3 else format2_from
+                began = {FORMAT4: format4_from, FORMAT3: format3_from}.get(latest, format2_from)
                 return broken(
                     f"entry #{entry.seq} (id {entry.pk}) is in format {version} "
                     f"({_FORMATS[version]}) after format {latest} began at #{began}: it was not "
@@ -440,6 +444,8 @@ def verify_chain(
                     format2_from = format2_from or entry.seq
                 if version == FORMAT3:
                     format3_from = entry.seq
+                if version == FORMAT4:
+                    format4_from = entry.seq
             matches = content_matches(entry)
             if matches is False:
                 return broken(_describe_mismatch(entry), entry.seq)
@@ -496,6 +502,7 @@ def verify_chain(
         erased_unrecomputable=tuple(unrecomputable),
         format2_from=format2_from,
         format3_from=format3_from,
+        format4_from=format4_from,
     )
 
 

@@ -603,7 +603,7 @@ def remember_verified(size: int, frontier_json: list[str]) -> None:
 def proved_entry(entry: ModeChange) -> dict:
     """An entry as its proof gives it (`GET /api/lcm/mode-changes/<seq>/proof/`
     and each entry of an as-of bundle): its seq and hash, its sealed fields by
-    format (format 3: the layout's fields by name; 1 and 2: the hashed JSON;
+    format (formats 3 and 4: the layout's fields by name; 1 and 2: the hashed JSON;
     format 1 erased: none), its personal values with what checks them, and
     the erasure's marker. `tools/verify_proof.py` reads exactly this."""
     from lcm.actions.erasure import marker
@@ -612,7 +612,7 @@ def proved_entry(entry: ModeChange) -> dict:
 
     proof = {"seq": entry.seq, "hash": entry.hash}
     version = seal.entry_format(entry)
-    if version == seal.FORMAT3:
+    if version in seal.LAYOUT_FORMATS:
         # Its layout's fields by name; tools/verify_proof.py lays them out.
         proof["entry"] = seal.canonical_payload(entry)
     elif seal.recomputable(entry):
@@ -621,12 +621,13 @@ def proved_entry(entry: ModeChange) -> dict:
         # Format 1, values erased: the hash is all that is left to prove.
         proof["entry"] = None
         proof["content_erased"] = True
-    if entry.salt is not None and version == seal.FORMAT3:
-        # Format 3: every personal value, each with the entry's secret
-        # (one digest seals them together: disclosing one discloses all).
+    if entry.salt is not None and version in seal.LAYOUT_FORMATS:
+        # Formats 3 and 4: every personal value of its layout, each with the
+        # entry's secret (one digest seals them together: disclosing one
+        # discloses all).
         proof["personal"] = {
             name: {"value": getattr(entry, name), "salt": entry.salt}
-            for name in seal.PERSONAL_FIELDS
+            for name in seal.PERSONAL_LAYOUTS[version]
         }
     elif entry.salt is not None:
         # Format 2: each personal value with its salt, so that the auditor

@@ -51,6 +51,12 @@ COLUMNS = [
     # Erased entries: "erased on <date> by <user> (entry #<seq>): <reason>" in
     # place of their (now empty) personal fields; on an erase entry, its record.
     ("erased", "erasure"),
+    # Appended after `erased` (the columns before keep their positions), JSON
+    # text, empty when null: a campaign, state law, outcome or agent state
+    # entry's before and after (kept by an erasure), and a business fields
+    # entry's fields (the contact's personal data: empty once erased).
+    ("details", "details"),
+    ("business_fields", "business_fields"),
 ]
 # Read with each row to write the `erased` cell (lcm.actions.erasure.marker).
 _ERASED_BY = ["erased_by__seq", "erased_by__created_at", "erased_by__username",
@@ -60,7 +66,11 @@ _ERASED_BY = ["erased_by__seq", "erased_by__created_at", "erased_by__username",
 # a plain signed number such as +34961084836.
 _FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![0-9]+$)")
 _FORMULA_START = tuple("=@\t\r+-")
-_JSON = [i for i, (_, path) in enumerate(COLUMNS) if path in {"modes", "do_not_call", "callback"}]
+_JSON = [
+    i
+    for i, (_, path) in enumerate(COLUMNS)
+    if path in {"modes", "do_not_call", "callback", "details", "business_fields"}
+]
 _TEXT = [
     i
     for i, (_, path) in enumerate(COLUMNS)

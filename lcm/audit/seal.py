@@ -25,6 +25,11 @@ integers in decimal, JSON values as their canonical JSON (below),
 `created_at` as in format 1. The first field names the layout and its
 version (`ENTRY_TAG`, `PERSONAL_TAG`), so a new version changes the bytes of
 every entry it seals and of none before it.
+
+Format 4, every entry appended since migration 0030 (`version` 4,
+docs/audit.md "Format 4"): format 3's two layouts, tagged
+``lcm-audit-entry-4`` and ``lcm-audit-personal-4``, the personal one with
+`business_fields` as its last field. Format 3 entries keep their bytes.
 """
 
 from __future__ import annotations
@@ -68,11 +73,17 @@ CHAINED_FIELDS = (
     "request_id",
     "erasure",
     "details",
+    "business_fields",
     "prev_hash",
 )
 
 # The contact's personal data in an entry: sealed as salted digests in
-# format 2, erased by `lcm.actions.erasure`. `client_ip` is not among them:
+# format 2, together as the personal digest in formats 3 and 4 (their
+# personal layouts: `PERSONAL3`, `PERSONAL4`), erased by
+# `lcm.actions.erasure`. `business_fields` (migration 0030, format 4) is
+# null on every entry written before it, and a null one is left out of
+# format 2's JSON: no format 1, 2 or 3 entry's bytes changed. `client_ip`
+# is not among them:
 # it is the address of the agent's desktop or the dialer that sent the
 # request, not the contact's (docs/audit.md, "Erasure").
 PERSONAL_FIELDS = (
@@ -83,10 +94,12 @@ PERSONAL_FIELDS = (
     "modes",
     "do_not_call",
     "callback",
+    "business_fields",
 )
-# Fields left out of the hashed JSON when null (entries older than them were
-# sealed without the key; every other entry keeps its bytes).
-_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details")
+# Fields left out of the hashed JSON (formats 1 and 2) when null (entries
+# older than them were sealed without the key; every other entry keeps its
+# bytes).
+_OMITTED_WHEN_NULL = ("modes", "do_not_call", "callback", "erasure", "details", "business_fields")
 # What an erased entry holds in its personal fields (the append-only
 # triggers allow exactly this change, lcm.audit.triggers).
 ERASED_VALUES = {
@@ -97,6 +110,7 @@ ERASED_VALUES = {
     "modes": [],
     "do_not_call": None,
     "callback": None,
+    "business_fields": None,
 }
 
 
@@ -124,10 +138,10 @@ def personal_digests(entry: ModeChange) -> dict[str, str]:
     """The digests the entry's hash seals in place of its personal values:
     computed from the values while the entry has its secret, the stored ones
     once they are erased. Format 2: one per field (a null field the format
-    omits has none); format 3: one, ``{"personal_digest": …}``."""
+    omits has none); formats 3 and 4: one, ``{"personal_digest": …}``."""
     if entry.salt is None:
         return dict(entry.digests or {})
-    if entry.version == FORMAT3:
+    if entry.version in LAYOUT_FORMATS:
         secret = bytes.fromhex(entry.salt)
         return {"personal_digest": personal_digest3(secret, entry_personal(entry))}
     key = bytes.fromhex(entry.salt)  # field_salt, with the key decoded once: the hot path
@@ -139,8 +153,8 @@ def personal_digests(entry: ModeChange) -> dict[str, str]:
 
 
 def entry_format(entry: ModeChange) -> int:
-    """1, 2 or 3 (or whatever unknown `version` a forged row claims): how
-    the entry was sealed. Format 3 entries say so (`version`); before it,
+    """1, 2, 3 or 4 (or whatever unknown `version` a forged row claims): how
+    the entry was sealed. Format 3 and 4 entries say so (`version`); before it,
     format 2 entries have a secret or, once erased, their digests."""
     if entry.version is not None:
         return entry.version
@@ -163,12 +177,12 @@ class ContentErased(Exception):
 
 def canonical_payload(entry: ModeChange, digests: dict[str, str] | None = None) -> dict:
     """The entry's sealed fields by name, as its proof gives them: formats 1
-    and 2, the JSON object whose canonical bytes are hashed; format 3, the
-    fields of its layout (`fields3`). Raises ContentErased for an erased
+    and 2, the JSON object whose canonical bytes are hashed; formats 3 and 4,
+    the fields of its layout (`fields3`). Raises ContentErased for an erased
     format 1 entry. `digests`: the entry's `personal_digests`, when the
     caller made them already."""
     version = entry_format(entry)
-    if version == FORMAT3:
+    if version in LAYOUT_FORMATS:
         return fields3(entry, digests)
     if version not in (1, 2):
         raise UnknownFormat(f"entry #{entry.seq} claims format {version}")
@@ -192,8 +206,8 @@ def canonical_payload(entry: ModeChange, digests: dict[str, str] | None = None) 
 
 def canonical_bytes(entry: ModeChange, digests: dict[str, str] | None = None) -> bytes:
     """The bytes the entry's hash is the SHA-256 of: canonical JSON in
-    formats 1 and 2, the entry layout in format 3."""
-    if entry_format(entry) == FORMAT3:
+    formats 1 and 2, the entry layout in formats 3 and 4."""
+    if entry_format(entry) in LAYOUT_FORMATS:
         return entry_layout3(entry, digests)
     return _json(canonical_payload(entry, digests))
 
@@ -207,6 +221,8 @@ def content_matches(entry: ModeChange) -> bool | None:
     were erased, so no one can tell any more. An unknown format never does."""
     if not recomputable(entry):
         return None
+    if entry.version == FORMAT3 and entry.business_fields is not None:
+        return False  # format 3 seals no business fields: lcm never wrote one there
     try:
         return compute_hash(entry) == entry.hash
     except UnknownFormat:
@@ -217,11 +233,18 @@ class UnknownFormat(Exception):
     """An entry claims a format lcm never wrote."""
 
 
-# --- Format 3 -------------------------------------------------------------------------
+# --- Formats 3 and 4 ------------------------------------------------------------------
 
 FORMAT3 = 3
 ENTRY_TAG = "lcm-audit-entry-3"
 PERSONAL_TAG = "lcm-audit-personal-3"
+# Format 4 (migration 0030, docs/audit.md "Format 4"): format 3's layouts
+# with their own tags, the personal one holding `business_fields` last.
+# Every entry appended since 0030 is format 4; format 3 entries keep theirs.
+FORMAT4 = 4
+ENTRY_TAG4 = "lcm-audit-entry-4"
+PERSONAL_TAG4 = "lcm-audit-personal-4"
+LAYOUT_FORMATS = (FORMAT3, FORMAT4)  # the formats sealed as byte layouts
 # The entry layout after its tag, in this order. What every entry of one
 # batch shares comes first (when, what, who, from where), then what is the
 # entry's own: the batch writer encodes the shared part once.
@@ -248,8 +271,21 @@ LAYOUT3 = (
     "prev_hash",
 )
 SHARED3 = LAYOUT3[: LAYOUT3.index("seq")]
-# The personal layout after its tag: `PERSONAL_FIELDS`, in their order.
-JSON_FIELDS = frozenset({"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"})
+# The personal layouts after their tags, in this order.
+PERSONAL3 = (
+    "old_number",
+    "new_number",
+    "new_number_e164",
+    "deleted_modes",
+    "modes",
+    "do_not_call",
+    "callback",
+)
+PERSONAL4 = (*PERSONAL3, "business_fields")
+PERSONAL_LAYOUTS = {FORMAT3: PERSONAL3, FORMAT4: PERSONAL4}
+JSON_FIELDS = frozenset(
+    {"deleted_modes", "modes", "do_not_call", "callback", "business_fields", "erasure", "details"}
+)
 NULL = b"\xff\xff\xff\xff"
 
 
@@ -275,6 +311,9 @@ def utc_text(moment: datetime) -> str:
 
 _ENTRY_TAG = field_bytes(ENTRY_TAG)
 _PERSONAL_TAG = field_bytes(PERSONAL_TAG)
+_ENTRY_TAG4 = field_bytes(ENTRY_TAG4)
+_PERSONAL_TAG4 = field_bytes(PERSONAL_TAG4)
+_ENTRY_TAGS = {FORMAT3: _ENTRY_TAG, FORMAT4: _ENTRY_TAG4}
 
 
 def layout(tag: bytes, values: Iterable) -> bytes:
@@ -282,48 +321,65 @@ def layout(tag: bytes, values: Iterable) -> bytes:
 
 
 def personal_layout3(values: Iterable) -> bytes:
-    """The personal layout: `PERSONAL_FIELDS`' values in order, the JSON
+    """Format 3's personal layout: `PERSONAL3`'s values in order, the JSON
     ones (`deleted_modes`, `modes`, `do_not_call`, `callback`) as their text."""
     return layout(_PERSONAL_TAG, values)
 
 
+def personal_layout4(values: Iterable) -> bytes:
+    """Format 4's personal layout: `PERSONAL4`'s values in order (format 3's,
+    then `business_fields`), the JSON ones as their text."""
+    return layout(_PERSONAL_TAG4, values)
+
+
 def personal_digest3(secret: bytes, personal: bytes) -> str:
     """HMAC-SHA256 keyed with the entry's 32-byte secret over its personal
-    layout: without the secret the digest says nothing of the values; with
-    it (an entry's proof discloses it) anyone checks them."""
+    layout (format 3 or 4): without the secret the digest says nothing of
+    the values; with it (an entry's proof discloses it) anyone checks them."""
     return hmac.digest(secret, personal, "sha256").hex()
 
 
 def entry_personal(entry: ModeChange) -> bytes:
-    return personal_layout3(
-        [
-            entry.old_number,
-            entry.new_number,
-            entry.new_number_e164,
-            json_text(entry.deleted_modes),
-            json_text(entry.modes),
-            json_text(entry.do_not_call),
-            json_text(entry.callback),
-        ]
-    )
+    """The entry's personal layout, by its format (3 or 4)."""
+    values = [
+        entry.old_number,
+        entry.new_number,
+        entry.new_number_e164,
+        json_text(entry.deleted_modes),
+        json_text(entry.modes),
+        json_text(entry.do_not_call),
+        json_text(entry.callback),
+    ]
+    if entry.version == FORMAT4:
+        values.append(json_text(entry.business_fields))
+        return personal_layout4(values)
+    return personal_layout3(values)
+
+
+def personal_fields(entry: ModeChange) -> tuple[str, ...]:
+    """The personal fields the entry's format seals: those of its personal
+    layout (formats 3, 4), else every one (format 2 leaves the null ones out)."""
+    return PERSONAL_LAYOUTS.get(entry_format(entry), PERSONAL_FIELDS)
 
 
 def fields3(entry: ModeChange, digests: dict[str, str] | None = None) -> dict:
-    """A format 3 entry's sealed fields by name (`LAYOUT3`), as its proof
-    gives them: `created_at` as text, JSON values as values, and `v` 3."""
+    """A format 3 or 4 entry's sealed fields by name (`LAYOUT3`, the same in
+    both), as its proof gives them: `created_at` as text, JSON values as
+    values, and `v` its format."""
     if digests is None:
         digests = personal_digests(entry)
     fields = {name: getattr(entry, name) for name in LAYOUT3 if name != "personal_digest"}
     fields["created_at"] = utc_text(entry.created_at)
     fields["personal_digest"] = digests.get("personal_digest")
-    fields["v"] = FORMAT3
+    fields["v"] = FORMAT4 if entry.version == FORMAT4 else FORMAT3
     return fields
 
 
 def layout3(fields: dict) -> bytes:
-    """The entry layout of `fields3`'s dict (`tools/verify_proof.py` makes the same)."""
+    """The entry layout of `fields3`'s dict, with the tag of its `v`
+    (`tools/verify_proof.py` makes the same)."""
     return layout(
-        _ENTRY_TAG,
+        _ENTRY_TAGS[fields.get("v", FORMAT3)],
         [json_text(fields[n]) if n in JSON_FIELDS else fields[n] for n in LAYOUT3],
     )
 
@@ -335,6 +391,8 @@ _OWN_PLAIN = operator.attrgetter("seq", "account_id", "account_number", "mode_id
 
 
 def entry_layout3(entry: ModeChange, digests: dict[str, str] | None = None) -> bytes:
+    """The entry layout of a format 3 or 4 entry (the same fields; the tag
+    names the format)."""
     if digests is None:
         digests = personal_digests(entry)
     values = (
@@ -346,14 +404,24 @@ def entry_layout3(entry: ModeChange, digests: dict[str, str] | None = None) -> b
         digests.get("personal_digest"),
         entry.prev_hash,
     )
-    return _ENTRY_TAG + b"".join([field_bytes(v) for v in values])
+    tag = _ENTRY_TAG4 if entry.version == FORMAT4 else _ENTRY_TAG
+    return tag + b"".join([field_bytes(v) for v in values])
 
 
 def seal3(entry: ModeChange) -> dict[str, str]:
     """Make `entry` a format 3 entry with a fresh secret; returns its digests
-    for `compute_hash` (made before the chain head's lock: they depend on
-    nothing it holds)."""
+    for `compute_hash`. What lcm wrote from migration 0026 to 0030: appends
+    now write format 4 (`seal4`); tests and benchmarks write format 3 with it."""
     entry.version = FORMAT3
+    entry.salt = new_secret()
+    return personal_digests(entry)
+
+
+def seal4(entry: ModeChange) -> dict[str, str]:
+    """Make `entry` a format 4 entry with a fresh secret, as every append
+    since migration 0030 does; returns its digests for `compute_hash` (made
+    before the chain head's lock: they depend on nothing it holds)."""
+    entry.version = FORMAT4
     entry.salt = new_secret()
     return personal_digests(entry)
 

@@ -47,19 +47,28 @@ _KEPT_SINCE_0026 = ("version",)
 
 
 def _erasure_allowed(
-    same: str, empty_list: str, *, details: bool = True, version: bool = True
+    same: str,
+    empty_list: str,
+    *,
+    details: bool = True,
+    version: bool = True,
+    business: bool = True,
 ) -> str:
     """The SQL condition under which an UPDATE is the erasure (NEW/OLD rows).
     `details=False`: the table before migration 0022 (no `details` column);
-    `version=False`: before migration 0026 (no `version` column)."""
+    `version=False`: before migration 0026 (no `version` column);
+    `business=False`: before migration 0030 (no `business_fields` column, a
+    personal one: the erasure empties it)."""
     columns = _KEPT + (_KEPT_SINCE_0019 if details else ()) + (_KEPT_SINCE_0026 if version else ())
     kept = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in columns)
+    erased_business = "AND NEW.business_fields IS NULL " if business else ""
     return (
         "OLD.erased_by_id IS NULL AND NEW.erased_by_id IS NOT NULL "  # noqa: S608 (constants)
         f"AND {kept} "
         "AND NEW.old_number = '' AND NEW.new_number = '' AND NEW.new_number_e164 = '' "
         f"AND NEW.deleted_modes = {empty_list} AND NEW.modes = {empty_list} "
         "AND NEW.do_not_call IS NULL AND NEW.callback IS NULL AND NEW.salt IS NULL "
+        f"{erased_business}"
         "AND ((OLD.salt IS NULL AND OLD.digests IS NULL AND NEW.digests IS NULL) "
         "OR (OLD.salt IS NOT NULL AND NEW.digests IS NOT NULL)) "
         f"AND EXISTS (SELECT 1 FROM {TABLE} e WHERE e.id = NEW.erased_by_id "
@@ -109,9 +118,13 @@ _POSTGRESQL_INSTALL_V1 = [
 _SQLITE_INSTALL_V1 = list(_SQLITE_INSTALL)
 
 
-def _postgresql_install(*, details: bool, version: bool = True) -> list[str]:
+def _postgresql_install(*, details: bool, version: bool = True, business: bool = True) -> list[str]:
     erasure = _erasure_allowed(
-        "IS NOT DISTINCT FROM", "'[]'::jsonb", details=details, version=version
+        "IS NOT DISTINCT FROM",
+        "'[]'::jsonb",
+        details=details,
+        version=version,
+        business=business,
     )
     function = _POSTGRESQL_INSTALL[0].replace(
         "__ERASURE__",
@@ -122,8 +135,8 @@ def _postgresql_install(*, details: bool, version: bool = True) -> list[str]:
     return [function, *_POSTGRESQL_INSTALL[1:]]
 
 
-def _sqlite_install(*, details: bool, version: bool = True) -> list[str]:
-    erasure = _erasure_allowed("IS", "'[]'", details=details, version=version)
+def _sqlite_install(*, details: bool, version: bool = True, business: bool = True) -> list[str]:
+    erasure = _erasure_allowed("IS", "'[]'", details=details, version=version, business=business)
     return [
         f"CREATE TRIGGER lcm_modechange_no_update BEFORE UPDATE ON {TABLE} "
         f"WHEN NOT ({erasure}) "
@@ -138,15 +151,20 @@ _SQLITE_UNINSTALL = [
 ]
 
 INSTALL = {"postgresql": _postgresql_install(details=True), "sqlite": _sqlite_install(details=True)}
-# Migrations 0018 (erasure) and 0019 (lean table) ran before the `details` column existed (0022).
-INSTALL_0018 = {
-    "postgresql": _postgresql_install(details=False, version=False),
-    "sqlite": _sqlite_install(details=False, version=False),
+# Migration 0026 (format 3) ran before the `business_fields` column existed (0030).
+INSTALL_0026 = {
+    "postgresql": _postgresql_install(details=True, business=False),
+    "sqlite": _sqlite_install(details=True, business=False),
 }
 # Migration 0022 ran before the `version` column existed (0026).
 INSTALL_0022 = {
-    "postgresql": _postgresql_install(details=True, version=False),
-    "sqlite": _sqlite_install(details=True, version=False),
+    "postgresql": _postgresql_install(details=True, version=False, business=False),
+    "sqlite": _sqlite_install(details=True, version=False, business=False),
+}
+# Migrations 0018 (erasure) and 0019 (lean table) ran before the `details` column existed (0022).
+INSTALL_0018 = {
+    "postgresql": _postgresql_install(details=False, version=False, business=False),
+    "sqlite": _sqlite_install(details=False, version=False, business=False),
 }
 # Before migration 0018 the table has no erasure columns: migration 0003
 # installs these, which refuse every UPDATE.
@@ -164,12 +182,21 @@ def _statements(table: dict, vendor: str) -> list[str]:
 
 
 def install(
-    connection, *, erasure: bool = True, details: bool = True, version: bool = True
+    connection,
+    *,
+    erasure: bool = True,
+    details: bool = True,
+    version: bool = True,
+    business: bool = True,
 ) -> None:
-    """Create the triggers (idempotent: drops any old ones first).
+    """Create the triggers (idempotent: drops any old ones first), as the
+    latest migration makes them, or as an earlier one left them:
+    `business=False`: as migration 0026 made them, before `business_fields` (0030).
     `version=False`: as migration 0022 made them, before the `version` column.
     `details=False`: as migration 0018 made them, before the `details` column.
-    `erasure=False`: the triggers as before migration 0018 (for 0003)."""
+    `erasure=False`: the triggers as before migration 0018 (for 0003).
+    A flag set False implies the columns of the later ones absent too (a
+    table without `version` has no `business_fields` either)."""
     with connection.cursor() as cursor:
         for sql in _statements(UNINSTALL, connection.vendor):
             cursor.execute(sql)
@@ -177,8 +204,10 @@ def install(
             table = INSTALL_V1
         elif not details:
             table = INSTALL_0018
+        elif not version:
+            table = INSTALL_0022
         else:
-            table = INSTALL if version else INSTALL_0022
+            table = INSTALL if business else INSTALL_0026
         for sql in _statements(table, connection.vendor):
             cursor.execute(sql)
 

@@ -19,7 +19,8 @@ def triggers_off(apps, schema_editor):
 
 
 def triggers_on(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection, version=False)  # 0026 adds `version`
+    # As 0022 left them: 0026 adds `version`, 0030 `business_fields`, each with its rule.
+    audit_triggers.install(schema_editor.connection, version=False, business=False)
 
 
 def triggers_on_as_0018(apps, schema_editor):

@@ -18,11 +18,12 @@ from lcm.audit import triggers as audit_triggers
 
 
 def triggers_as_0022(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection, version=False)
+    audit_triggers.install(schema_editor.connection, version=False, business=False)
 
 
 def triggers_on(apps, schema_editor):
-    audit_triggers.install(schema_editor.connection)
+    # As 0026 left them: 0030 adds `business_fields` and its erasure rule.
+    audit_triggers.install(schema_editor.connection, business=False)
 
 
 def refuse_when_format3_entries(apps, schema_editor):

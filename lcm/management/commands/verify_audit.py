@@ -208,7 +208,7 @@ class Command(BaseCommand):
         )
         if report.erased_checked:
             self.stdout.write(
-                f"{report.erased_checked} erased entries of format 2 or 3 walked in this run "
+                f"{report.erased_checked} erased entries of format 2, 3 or 4 walked in this run "
                 "were checked in full: their salted digests still give their hashes."
             )
         if not unrecomputable:
@@ -297,17 +297,20 @@ _FORMAT_NAMES = {
     1: "format 1 (their personal values are in their hashes)",
     2: "format 2 (salted digests)",
     3: "format 3 (byte layouts, one personal digest)",
+    4: "format 4 (byte layouts, one personal digest with business fields)",
 }
 
 
 def _epochs(report) -> str | None:
     """Where each format begins, when the log holds more than the latest
-    (docs/audit.md, "Format 1, format 2 and the epoch", "Format 3")."""
+    (docs/audit.md, "Format 1, format 2 and the epoch", "Format 3", "Format 4")."""
     starts = {1: 1}
     if report.format2_from:
         starts[2] = report.format2_from
     if report.format3_from:
         starts[3] = report.format3_from
+    if report.format4_from:
+        starts[4] = report.format4_from
     # A format whose first entry is the next format's holds no entry.
     spans = [
         (version, start)
