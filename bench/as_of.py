@@ -121,10 +121,80 @@ def measure(client, url: str, repeat: int = 20) -> tuple[float, float, int, floa
     return statistics.median(samples), p95, len(queries), db, len(response.content)
 
 
+def resign(level: int) -> tuple[float, int]:
+    """The tree stored again from nothing at `level`: the checkpoint's
+    seconds (over the whole log) and the node rows it stored."""
+    from lcm.audit import checkpoints, merkle
+    from lcm.models import AuditCheckpoint, AuditTreeNode, AuditTreeState
+
+    merkle.STORED_LEVEL, merkle.BLOCK = level, 1 << level
+    AuditTreeNode.objects.all().delete()
+    AuditCheckpoint.objects.all().delete()
+    AuditTreeState.objects.filter(pk=1).update(size=0, frontier=[])
+    started = time.perf_counter()
+    checkpoints.make_checkpoint()
+    return time.perf_counter() - started, AuditTreeNode.objects.count()
+
+
+def migrate_0031() -> tuple[float, int]:
+    """Migration 0031's data fill, run on this log: its seconds and the rows after."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    from lcm.models import AuditTreeNode
+
+    migration = importlib.import_module("lcm.migrations.0031_audit_tree_low_levels")
+    started = time.perf_counter()
+    migration.fill(apps, SimpleNamespace(connection=connection))
+    return time.perf_counter() - started, AuditTreeNode.objects.count()
+
+
+def compare_levels(client, levels: list[int], fill_account, instants) -> None:
+    """Rows stored vs the checkpoint's time vs the bundles' times, per level;
+    ends with the tree stored at lcm.audit.merkle's own STORED_LEVEL."""
+    from lcm.audit import merkle
+
+    default = merkle.STORED_LEVEL
+    key = quote(fill_account.account_number, safe="")
+    spread = f"/api/lcm/accounts/{key}/as-of/?at={quote(dt.datetime.now(dt.UTC).isoformat())}"
+    recent = f"/api/lcm/accounts/{quote(KEY, safe='')}/as-of/?at={quote(instants[-1].isoformat())}"
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    out(f"\n`uptime` before the levels: {uptime}\n")
+    out("| stored from level | node rows | checkpoint s (whole log) "
+        "| spread bundle median ms (p95) | recent bundle median ms (p95) |")  # fmt: skip
+    out("|---|---|---|---|---|")
+    for level in levels:
+        seconds, rows = resign(level)
+        s_median, s_p95, *_ = measure(client, spread + "&proof=1", repeat=10)
+        r_median, r_p95, *_ = measure(client, recent + "&proof=1", repeat=10)
+        out(f"| {level} (blocks of {1 << level}) | {rows:,} | {seconds:.1f} "
+            f"| {s_median:.1f} ({s_p95:.1f}) | {r_median:.1f} ({r_p95:.1f}) |")  # fmt: skip
+        if level == 8 and default == 4:
+            # A log checkpointed before 0031, then migrated: its fill's time.
+            seconds, rows = migrate_0031()
+            merkle.STORED_LEVEL, merkle.BLOCK = default, 1 << default
+            s_median, s_p95, *_ = measure(client, spread + "&proof=1", repeat=10)
+            r_median, r_p95, *_ = measure(client, recent + "&proof=1", repeat=10)
+            out(f"| 8, then migration 0031 (4 to 7 added) | {rows:,} | 0031: {seconds:.1f} "
+                f"| {s_median:.1f} ({s_p95:.1f}) | {r_median:.1f} ({r_p95:.1f}) |")  # fmt: skip
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    out(f"\n`uptime` after the levels: {uptime}\n")
+    if levels[-1] != default:
+        resign(default)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true", help="cProfile one read, then stop")
+    parser.add_argument(
+        "--levels",
+        default="",
+        help="also compare stored tree levels, e.g. 8,6,5,4: for each, the checkpoint is "
+        "taken again from an empty tree (its time, the rows stored) and the bundles timed",
+    )
     parser.add_argument(
         "--profile-bundle", action="store_true", help="cProfile a fill account's bundle, then go on"
     )
@@ -173,6 +243,8 @@ def main() -> None:
             client.get(url + "&proof=1")
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    if args.levels:
+        compare_levels(client, [int(x) for x in args.levels.split(",")], fill_account, instants)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     out(f"\n`uptime` at the measurement: {uptime}\n")
     out(f"| read (log of {head:,} entries) | median ms | p95 ms | queries | db ms | bytes |")
