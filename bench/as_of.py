@@ -151,6 +151,27 @@ def migrate_0031() -> tuple[float, int]:
     return time.perf_counter() - started, AuditTreeNode.objects.count()
 
 
+def after_1000(level: int) -> tuple[float, int]:
+    """1,000 entries appended (the import's batch writer), then the checkpoint
+    that signs them, at `level`: its ms and the node rows it added."""
+    from lcm.audit import append_entries, checkpoints, merkle
+    from lcm.models import AuditTreeNode
+
+    merkle.STORED_LEVEL, merkle.BLOCK = level, 1 << level
+    account = Account.objects.get(account_number=KEY)
+    append_entries(
+        [
+            ModeChange(action="import", account=account, account_number=KEY, source="import",
+                       mode_id=9, new_number=f"3005{i:06d}")
+            for i in range(1000)
+        ]
+    )  # fmt: skip
+    rows = AuditTreeNode.objects.count()
+    started = time.perf_counter()
+    checkpoints.make_checkpoint()
+    return (time.perf_counter() - started) * 1000, AuditTreeNode.objects.count() - rows
+
+
 def compare_levels(client, levels: list[int], fill_account, instants) -> None:
     """Rows stored vs the checkpoint's time vs the bundles' times, per level;
     ends with the tree stored at lcm.audit.merkle's own STORED_LEVEL."""
@@ -163,14 +184,18 @@ def compare_levels(client, levels: list[int], fill_account, instants) -> None:
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     out(f"\n`uptime` before the levels: {uptime}\n")
     out("| stored from level | node rows | checkpoint s (whole log) "
-        "| spread bundle median ms (p95) | recent bundle median ms (p95) |")  # fmt: skip
-    out("|---|---|---|---|---|")
+        "| spread bundle median ms (p95) | recent bundle median ms (p95) "
+        "| checkpoint of 1,000 new entries ms (rows) |")  # fmt: skip
+    out("|---|---|---|---|---|---|")
     for level in levels:
         seconds, rows = resign(level)
         s_median, s_p95, *_ = measure(client, spread + "&proof=1", repeat=10)
         r_median, r_p95, *_ = measure(client, recent + "&proof=1", repeat=10)
+        increments = [after_1000(level) for _ in range(3)]
+        ms, added = statistics.median(i[0] for i in increments), increments[0][1]
         out(f"| {level} (blocks of {1 << level}) | {rows:,} | {seconds:.1f} "
-            f"| {s_median:.1f} ({s_p95:.1f}) | {r_median:.1f} ({r_p95:.1f}) |")  # fmt: skip
+            f"| {s_median:.1f} ({s_p95:.1f}) | {r_median:.1f} ({r_p95:.1f}) "
+            f"| {ms:.0f} ({added}) |")  # fmt: skip
         if level == 8 and default == 4:
             # A log checkpointed before 0031, then migrated: its fill's time.
             seconds, rows = migrate_0031()
@@ -178,7 +203,7 @@ def compare_levels(client, levels: list[int], fill_account, instants) -> None:
             s_median, s_p95, *_ = measure(client, spread + "&proof=1", repeat=10)
             r_median, r_p95, *_ = measure(client, recent + "&proof=1", repeat=10)
             out(f"| 8, then migration 0031 (4 to 7 added) | {rows:,} | 0031: {seconds:.1f} "
-                f"| {s_median:.1f} ({s_p95:.1f}) | {r_median:.1f} ({r_p95:.1f}) |")  # fmt: skip
+                f"| {s_median:.1f} ({s_p95:.1f}) | {r_median:.1f} ({r_p95:.1f}) | |")  # fmt: skip
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     out(f"\n`uptime` after the levels: {uptime}\n")
     if levels[-1] != default:
@@ -189,6 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true", help="cProfile one read, then stop")
+    parser.add_argument(
+        "--queries", action="store_true", help="print each query of one as-of read and its ms"
+    )
     parser.add_argument(
         "--levels",
         default="",
@@ -243,6 +271,15 @@ def main() -> None:
             client.get(url + "&proof=1")
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    if args.queries:
+        for key, at in ((KEY, instants[-1]), (fill_account.account_number, instants[-1])):
+            url = f"/api/lcm/accounts/{quote(key, safe='')}/as-of/?at={quote(at.isoformat())}"
+            client.get(url)
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            out(f"\nQueries of one as-of read of {key}:\n")
+            for q in queries.captured_queries:
+                out(f"- {float(q['time']) * 1000:.1f} ms: `{q['sql'][:150]}`")
     if args.levels:
         compare_levels(client, [int(x) for x in args.levels.split(",")], fill_account, instants)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
