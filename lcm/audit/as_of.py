@@ -654,7 +654,7 @@ def inclusion_proofs(seqs: list[int], size: int, using: str = "default") -> dict
         hashes = ModeChange.objects.using(using).filter(condition)
         for seq, digest in hashes.values_list("seq", "hash"):
             leaves[seq - 1] = hashlib.sha256(b"\0" + bytes.fromhex(digest)).digest()
-    # Every perfect subtree under 256 leaves of each block read, once, level
+    # Every perfect subtree under BLOCK (16) leaves of each block read, once, level
     # by level: a loop, not a recursion per proof (the bundle's hot spot).
     levels: dict[int, list[list[bytes]]] = {}
     for block in blocks:

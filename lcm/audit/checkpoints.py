@@ -414,7 +414,7 @@ def read_witness() -> dict[int, dict]:
 class TreeReader:
     """Answers `merkle`'s subtree(start, size) from the stored nodes and, for
     subtrees under 2**STORED_LEVEL leaves, from the entries' hashes (a block
-    of 256 read once per proof). Limited to the first `size` leaves."""
+    of 16 read once per proof). Limited to the first `size` leaves."""
 
     def __init__(self, size: int):
         self.size = size
