@@ -20,6 +20,15 @@ the demo auditor (the view and the database, no network):
 
 Targets: as-of ≤ 50 ms, bundle ≤ 200 ms. Prints Markdown; docs/benchmarks.md
 records a run with `uptime`.
+
+`--levels 8,6,5,4` first compares the stored tree's lowest level (issue 32:
+it went from 8 to 4): for each, the tree is stored again from nothing (the
+checkpoint's time over the whole log, the rows), both bundles are timed,
+and three checkpoints of 1,000 new entries (the import's cost) are timed;
+after level 8, migration 0031's fill is run and timed. `--queries` prints
+each query of one read and of one bundle. `--reuse` measures again a
+database an earlier run filled (a cluster of your own: `bin/pg-cluster
+start DIR PORT`, then `DATABASE_URL=postgres://postgres@127.0.0.1:PORT/postgres`).
 """
 
 from __future__ import annotations
@@ -261,7 +270,10 @@ def main() -> None:
     sign()
     head = AuditChainHead.objects.get().seq
     client = audit_scale.auditor_client()
-    fill_account = ModeChange.objects.select_related("account").get(seq=head // 2).account
+    # The account of the fill's middle entry (the same one in a --reuse run,
+    # whatever entries the earlier runs' checkpoints of 1,000 added).
+    middle = ModeChange.objects.select_related("account").get(seq=args.entries // 2)
+    fill_account = middle.account
     if args.profile:
         import cProfile
         import pstats
@@ -289,12 +301,17 @@ def main() -> None:
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     if args.queries:
-        for key, at in ((KEY, instants[-1]), (fill_account.account_number, instants[-1])):
+        for key, at, proof in (
+            (KEY, instants[-1], ""),
+            (fill_account.account_number, instants[-1], ""),
+            (fill_account.account_number, instants[-1], "&proof=1"),
+        ):
             url = f"/api/lcm/accounts/{quote(key, safe='')}/as-of/?at={quote(at.isoformat())}"
+            url += proof
             client.get(url)
             with CaptureQueriesContext(connection) as queries:
                 client.get(url)
-            out(f"\nQueries of one as-of read of {key}:\n")
+            out(f"\nQueries of one as-of read of {key}{proof}:\n")
             for q in queries.captured_queries:
                 out(f"- {float(q['time']) * 1000:.1f} ms: `{q['sql'][:150]}`")
     if args.levels:
