@@ -7,8 +7,9 @@ hashes at most 16 leaves of a block instead of 256.
 The nodes are hashed from the entries' `hash` column, like the checkpoints
 store theirs, and are never trusted: a wrong one (an entry rewritten before
 this migration, a node edited after) only makes the proofs that use it fail
-against the signed root. One pass over the covered entries (about 1,000,000
-a minute), 1 row per 8 entries. Reverse: the rows below level 8 go again.
+against the signed root. One pass over the covered entries (a million in
+7.6 to 29.3 s on the shared bench machine, docs/benchmarks.md), 1 row per 8
+entries. Reverse: the rows below level 8 go again.
 The hashing is written out here (RFC 6962 §2.1), frozen with the migration."""
 
 import hashlib
