@@ -570,9 +570,10 @@ def test_a_staff_user_who_may_not_read_the_log_gets_neither(history):
 
 def test_the_bundle_s_batched_proofs_are_each_entry_s_own_proof(signed, history):
     """Across blocks of 16 leaves and the stored nodes above them, and at the
-    tree's ragged right edge: as `GET /mode-changes/<seq>/proof/` gives them."""
+    tree's ragged right edge: as RFC 6962's recursion over the stored tree
+    (`checkpoints.TreeReader`) gives them, and `GET /mode-changes/<seq>/proof/`."""
     from lcm.audit import as_of as replay
-    from lcm.audit import checkpoints
+    from lcm.audit import checkpoints, merkle
 
     from .test_audit_proofs import bulk
 
@@ -582,4 +583,7 @@ def test_the_bundle_s_batched_proofs_are_each_entry_s_own_proof(signed, history)
     seqs = sorted({1, 2, 15, 16, 17, 33, 255, 256, 257, 300, 511, 512, 513, 600, size - 1, size})
     batched = replay.inclusion_proofs(seqs, size)
     for seq in seqs:
-        assert batched[seq] == checkpoints.inclusion_proof(seq, made), seq
+        # The reference: RFC 6962's recursion, a stored node or block per subtree.
+        reader = checkpoints.TreeReader(size)
+        one = [h.hex() for h in merkle.inclusion_proof(seq - 1, size, reader.subtree)]
+        assert batched[seq] == one == checkpoints.inclusion_proof(seq, made), seq

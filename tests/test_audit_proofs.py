@@ -500,8 +500,12 @@ def test_an_entrys_proof_verifies_offline(auditor, signing, tmp_path):
     public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
 
     for seq in (1, 256, 257, 512, 513, 699, 700):
-        response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
+        with CaptureQueriesContext(connection) as ctx:
+            response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 200, response.content
+        # The tree in two statements: its stored nodes, then its blocks of leaves.
+        tree = [q["sql"] for q in ctx.captured_queries if "lcm_audittreenode" in q["sql"]]
+        assert len(tree) == 1, tree
         proof = response.json()
         assert proof["checkpoint"]["tree_size"] == D + 700
         assert proof["entry"]["seq"] == seq
