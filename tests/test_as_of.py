@@ -503,6 +503,41 @@ def test_a_bundle_of_format_3_and_format_4_entries_verifies(signed, history, clo
         assert code == 1 and reason in out, out
 
 
+def test_a_tampered_stored_node_fails_the_bundle_against_the_signed_root(
+    bundled, history, tmp_path
+):
+    """The bundle's proofs read the stored subtrees: one edited in the
+    database is never trusted, the verifier refuses the proof it is in."""
+    from lcm.audit import append_entries, checkpoints
+    from lcm.models import AuditTreeNode
+
+    other = Account.objects.exclude(account_number=DAVID).first()
+    append_entries(  # 64 entries on another account: stored nodes beside David's
+        [
+            ModeChange(action="import", account=other, account_number=other.account_number,
+                       source="import", mode_id=1, new_number=f"3005{i:06d}")
+            for i in range(64)
+        ]
+    )  # fmt: skip
+    checkpoints.make_checkpoint()
+    answer = as_of(between(2), proof="1")
+    assert verify(bundled, answer, tmp_path)[0] == 0
+    # A stored node beside the subtree of one of the entries: in its proof.
+    entry, node = next(
+        (e, n)
+        for e in answer["proof"]["entries"]
+        for level in range(4, 32)
+        for n in AuditTreeNode.objects.filter(level=level, index=(e["leaf_index"] >> level) ^ 1)
+    )
+    AuditTreeNode.objects.filter(pk=node.pk).update(hash="ee" * 32)
+
+    bad = as_of(between(2), proof="1")
+    assert "ee" * 32 in entry_of(bad, entry["seq"])["inclusion_proof"]
+    code, out = verify(bundled, bad, tmp_path, name="t.json")
+    assert code == 1
+    assert out.startswith("FAILED: ") and "does not lead to the checkpoint's root" in out, out
+
+
 # --- Erasure -------------------------------------------------------------------------
 
 
@@ -605,17 +640,21 @@ def test_a_staff_user_who_may_not_read_the_log_gets_neither(history):
 
 
 def test_the_bundle_s_batched_proofs_are_each_entry_s_own_proof(signed, history):
-    """Across blocks of 256 leaves and the stored nodes above them, and at the
-    tree's ragged right edge: as `GET /mode-changes/<seq>/proof/` gives them."""
+    """Across blocks of 16 leaves and the stored nodes above them, and at the
+    tree's ragged right edge: as RFC 6962's recursion over the stored tree
+    (`checkpoints.TreeReader`) gives them, and `GET /mode-changes/<seq>/proof/`."""
     from lcm.audit import as_of as replay
-    from lcm.audit import checkpoints
+    from lcm.audit import checkpoints, merkle
 
     from .test_audit_proofs import bulk
 
     bulk(700)
     made = checkpoints.make_checkpoint()
     size = made.tree_size
-    seqs = sorted({1, 2, 255, 256, 257, 300, 511, 512, 513, 600, size - 1, size})
+    seqs = sorted({1, 2, 15, 16, 17, 33, 255, 256, 257, 300, 511, 512, 513, 600, size - 1, size})
     batched = replay.inclusion_proofs(seqs, size)
     for seq in seqs:
-        assert batched[seq] == checkpoints.inclusion_proof(seq, made), seq
+        # The reference: RFC 6962's recursion, a stored node or block per subtree.
+        reader = checkpoints.TreeReader(size)
+        one = [h.hex() for h in merkle.inclusion_proof(seq - 1, size, reader.subtree)]
+        assert batched[seq] == one == checkpoints.inclusion_proof(seq, made), seq

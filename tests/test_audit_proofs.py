@@ -493,14 +493,19 @@ def auditor(demo):
 
 
 def test_an_entrys_proof_verifies_offline(auditor, signing, tmp_path):
-    bulk(700)  # stored nodes at levels 8 and 9, and two partial blocks
+    bulk(700)  # stored nodes at levels 4 to 9, and a partial block at the right edge
     checkpoint()
     assert AuditTreeNode.objects.filter(level=8).count() == 2
+    assert AuditTreeNode.objects.filter(level=4).count() == (D + 700) // 16
     public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
 
     for seq in (1, 256, 257, 512, 513, 699, 700):
-        response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
+        with CaptureQueriesContext(connection) as ctx:
+            response = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/")
         assert response.status_code == 200, response.content
+        # The tree in two statements: its stored nodes, then its blocks of leaves.
+        tree = [q["sql"] for q in ctx.captured_queries if "lcm_audittreenode" in q["sql"]]
+        assert len(tree) == 1, tree
         proof = response.json()
         assert proof["checkpoint"]["tree_size"] == D + 700
         assert proof["entry"]["seq"] == seq
@@ -510,6 +515,34 @@ def test_an_entrys_proof_verifies_offline(auditor, signing, tmp_path):
     result = run_verifier("--public-key", public, tmp_path / "proof.json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK: entry #700 (")
+
+
+def test_a_tampered_stored_node_makes_the_proof_fail_against_the_signed_root(
+    auditor, signing, tmp_path
+):
+    """The stored subtrees (levels 4 up) only save reading leaves: a node
+    edited in the database goes into the proof as it is, and the proof no
+    longer leads to the root the key signed."""
+    bulk(700)
+    made = checkpoint()
+    seq = D + 100
+    leaf = seq - 1
+    # The stored node beside the entry's subtree of 32 leaves: proof step 5.
+    sibling = AuditTreeNode.objects.get(level=5, index=(leaf >> 5) ^ 1)
+    public = signing.LCM_AUDIT_PUBLIC_KEY_FILE
+    good = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/").json()
+    assert good["inclusion_proof"][5] == sibling.hash
+    assert verifier.check_entry_proof(good, verifier_key(public)).startswith(f"entry #{seq}")
+
+    AuditTreeNode.objects.filter(pk=sibling.pk).update(hash="ee" * 32)
+
+    bad = auditor.get(f"/api/lcm/mode-changes/{seq}/proof/").json()
+    assert bad["inclusion_proof"][5] == "ee" * 32
+    assert bad["checkpoint"] == checkpoints.as_json(made)
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    result = run_verifier("--public-key", public, tmp_path / "bad.json")
+    assert result.returncode == 1
+    assert "the inclusion proof does not lead to the checkpoint's root hash" in result.stdout
 
 
 def verifier_key(path):

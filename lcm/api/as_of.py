@@ -30,7 +30,13 @@ from lcm.models import Account, Call
 from lcm.replica import auditor_db, auditor_reads
 
 from . import examples
-from .audit import CheckpointSerializer, ModeChangeProofSerializer, _AuditReadView, audit_errors
+from .audit import (
+    CheckpointSerializer,
+    ModeChangeProofSerializer,
+    _AuditReadView,
+    _shown,
+    proof_read_responses,
+)
 
 TRUE = {"1", "true", "yes"}
 PROOF_VALUES = "Use proof=1 (or leave it out)."
@@ -167,7 +173,6 @@ class AsOfSerializer(serializers.Serializer):
 
 _ERRORS = dict(
     s400="`at` missing, not an instant or in the future, or `proof` not 1 (`invalid_fields`)",
-    s406="Accept does not name JSON",
     s409="proof=1 and no signed checkpoint covers the entries yet (`not_checkpointed`)",
 )
 PROOF_PARAMETER = OpenApiParameter(
@@ -190,12 +195,6 @@ def _instant(text: str | None) -> dt.datetime:
     if moment > timezone.now():
         raise ValidationError({"at": [errors.AT_IN_THE_FUTURE.format(at=as_of.iso(moment))]})
     return moment
-
-
-def _shown(value: str) -> str:
-    from .audit import _shown as shown
-
-    return shown(value)
 
 
 def _wants_proof(request) -> bool:
@@ -246,24 +245,12 @@ class AccountAsOf(_AuditReadView):
             OpenApiParameter("at", OpenApiTypes.DATETIME, required=True, description="ISO 8601"),
             PROOF_PARAMETER,
         ],
-        responses={
-            (200, "application/json"): AsOfSerializer,
-            **audit_errors(
-                400,
-                401,
-                403,
-                404,
-                405,
-                406,
-                409,
-                429,
-                500,
-                503,
-                s404="No such account (`unknown_account`), or it did not exist yet at `at` "
-                "(`account_not_yet_created`)",
-                **_ERRORS,
-            ),
-        },
+        responses=proof_read_responses(
+            AsOfSerializer,
+            s404="No such account (`unknown_account`), or it did not exist yet at `at` "
+            "(`account_not_yet_created`)",
+            **_ERRORS,
+        ),
         examples=[
             examples.reply_example("Consent, and the number on the list", examples.AS_OF, 200),
             examples.reply_example("In the future", examples.AT_IN_THE_FUTURE, 400),
@@ -291,23 +278,9 @@ class CallAsDialled(_AuditReadView):
             "dialer does not say which mode it dialled: every mode), with the call."
         ),
         parameters=[PROOF_PARAMETER],
-        responses={
-            (200, "application/json"): AsOfSerializer,
-            **audit_errors(
-                400,
-                401,
-                403,
-                404,
-                405,
-                406,
-                409,
-                429,
-                500,
-                503,
-                s404="No such call (`unknown_call`)",
-                **_ERRORS,
-            ),
-        },
+        responses=proof_read_responses(
+            AsOfSerializer, s404="No such call (`unknown_call`)", **_ERRORS
+        ),
         examples=[
             examples.reply_example(
                 "At the call's start",

@@ -429,6 +429,21 @@ def audit_errors(*codes: int, **described: str) -> dict:
     }
 
 
+# A JSON read of the log that answers with proofs (an entry's, an as-of
+# answer's): its statuses, 409 `not_checkpointed` while no signed checkpoint
+# covers what it proves.
+PROOF_READ_CODES = (400, 401, 403, 404, 405, 406, 409, 429, 500, 503)
+
+
+def proof_read_responses(serializer, **described: str) -> dict:
+    """The `responses` of such a read: `serializer` at 200 (JSON only) and
+    `audit_errors` of PROOF_READ_CODES, each `s<code>=` describing its own."""
+    return {
+        (200, "application/json"): serializer,
+        **audit_errors(*PROOF_READ_CODES, **{"s406": "Accept does not name JSON", **described}),
+    }
+
+
 class AuditApi(LcmApiPolicy):
     """What every view of the auditors' API shares: auditors and supervisors
     only, errors as `failures.json_error` whatever format was asked for, an
@@ -732,25 +747,12 @@ class ModeChangeProof(_AuditReadView):
             "`checkpoint`. Check it offline with tools/verify_proof.py and the public key. "
             "409 `not_checkpointed` while no checkpoint covers the entry yet. See docs/audit.md."
         ),
-        responses={
-            (200, "application/json"): ModeChangeProofSerializer,
-            **audit_errors(
-                400,
-                401,
-                403,
-                404,
-                405,
-                406,
-                409,
-                429,
-                500,
-                503,
-                s400="`format` names no JSON (`invalid_fields`)",
-                s406="Accept does not name JSON",
-                s404="No entry with this seq (`unknown_mode_change`)",
-                s409="No signed checkpoint covers this entry yet (`not_checkpointed`)",
-            ),
-        },
+        responses=proof_read_responses(
+            ModeChangeProofSerializer,
+            s400="`format` names no JSON (`invalid_fields`)",
+            s404="No entry with this seq (`unknown_mode_change`)",
+            s409="No signed checkpoint covers this entry yet (`not_checkpointed`)",
+        ),
         examples=[
             examples.reply_example("A proof", examples.MODE_CHANGE_PROOF, 200),
             examples.reply_example("Unknown entry", examples.UNKNOWN_ENTRY, 404),

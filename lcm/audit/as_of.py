@@ -32,24 +32,21 @@ when no campaign entry records them (a campaign never saved in the console:
 its current settings are used and the answer says so).
 
 This module reads entries' contents only; how they are sealed is `seal`,
-and the proofs come from `checkpoints` (inclusion proofs, read here for many
-entries at once: `inclusion_proofs`).
+and the proofs come from `checkpoints` (`inclusion_proofs`: many entries'
+proofs at once, reading their stored nodes and leaves once for all).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
 from .. import dialable
 from ..conf import lcm_settings
-from ..models import Account, AuditCheckpoint, AuditTreeNode, ModeChange, ModeType
+from ..models import Account, AuditCheckpoint, ModeChange, ModeType
 from ..numbers import CleanNumber, identify, same_number
-from . import merkle
+from .checkpoints import inclusion_proofs
 
 DNC_ACTIONS = ("dnc", "dnc_change", "dnc_lift")
 MODE_ACTIONS = ("set", "revert", "restore", "import", "settings")
@@ -361,18 +358,28 @@ def _configuration(account: Account, campaign: dict | None, using: str) -> dict:
 
 def _current_rules(code: str, using: str) -> dict:
     """A campaign no entry records (never saved in the console): its current
-    settings, in the shape of a campaign entry's `details.after`."""
-    from lcm.models import Campaign, CampaignMode
+    settings, in the shape of a campaign entry's `details.after`. One query:
+    the campaign joined with its modes (a row of nulls when it has none)."""
+    from lcm.models import Campaign
 
-    row = (
+    rows = list(
         Campaign.objects.using(using)
         .filter(code=code)
-        .values("every_mode_type", "requires_consent", "window_start", "window_end")
-        .first()
+        .order_by("modes__mode_type_id")
+        .values(
+            "every_mode_type",
+            "requires_consent",
+            "window_start",
+            "window_end",
+            "modes__mode_type_id",
+            "modes__channel_type",
+            "modes__window_start",
+            "modes__window_end",
+        )
     )
-    if row is None:
+    if not rows:
         return {}
-    modes = CampaignMode.objects.using(using).filter(campaign_id=code).order_by("mode_type_id")
+    row = rows[0]
     return {
         "every_mode_type": row["every_mode_type"],
         "requires_consent": row["requires_consent"],
@@ -380,13 +387,17 @@ def _current_rules(code: str, using: str) -> dict:
         "window_end": dialable.hhmm(row["window_end"]) if row["window_end"] else None,
         "modes": [
             {
-                "ModeID": m["mode_type_id"],
-                "ChannelType": m["channel_type"],
-                "window": [dialable.hhmm(m["window_start"]), dialable.hhmm(m["window_end"])]
-                if m["window_start"] and m["window_end"]
+                "ModeID": m["modes__mode_type_id"],
+                "ChannelType": m["modes__channel_type"],
+                "window": [
+                    dialable.hhmm(m["modes__window_start"]),
+                    dialable.hhmm(m["modes__window_end"]),
+                ]
+                if m["modes__window_start"] and m["modes__window_end"]
                 else None,
             }
-            for m in modes.values("mode_type_id", "channel_type", "window_start", "window_end")
+            for m in rows
+            if m["modes__mode_type_id"] is not None
         ],
     }
 
@@ -596,79 +607,3 @@ def _national_keys(result: Read) -> dict[str, str]:
         if entry["action"] in DNC_ACTIONS and entry["new_number"]:
             keys[entry["new_number"]] = national_key(entry["new_number"], entry["new_number_e164"])
     return keys
-
-
-def inclusion_proofs(seqs: list[int], size: int, using: str = "default") -> dict[int, list[str]]:
-    """Inclusion proofs of many entries in the tree of `size` leaves, reading
-    the stored nodes and the entries' hashes once for all (two passes of
-    `merkle.inclusion_proof`: the first names the subtrees it needs)."""
-    wanted: set[tuple[int, int]] = set()
-
-    def record_need(start: int, width: int) -> bytes:
-        wanted.add((start, width))
-        return b"\0" * 32
-
-    for seq in seqs:
-        merkle.inclusion_proof(seq - 1, size, record_need)
-    stored = {}
-    by_level: dict[int, set[int]] = {}
-    for start, width in wanted:
-        level = width.bit_length() - 1
-        if level >= merkle.STORED_LEVEL:
-            by_level.setdefault(level, set()).add(start >> level)
-    if by_level:
-        condition = Q()
-        for level, indexes in by_level.items():
-            condition |= Q(level=level, index__in=sorted(indexes))
-        for level, index, digest in (
-            AuditTreeNode.objects.using(using)
-            .filter(condition)
-            .values_list("level", "index", "hash")
-        ):
-            stored[level, index] = bytes.fromhex(digest)
-    blocks = {
-        start // merkle.BLOCK
-        for start, width in wanted
-        if width.bit_length() - 1 < merkle.STORED_LEVEL
-    }
-    leaves: dict[int, bytes] = {}
-    if blocks:
-        condition = Q()
-        for block in blocks:
-            first = block * merkle.BLOCK
-            condition |= Q(seq__gt=first, seq__lte=min(first + merkle.BLOCK, size))
-        hashes = ModeChange.objects.using(using).filter(condition)
-        for seq, digest in hashes.values_list("seq", "hash"):
-            leaves[seq - 1] = hashlib.sha256(b"\0" + bytes.fromhex(digest)).digest()
-    # Every perfect subtree under 256 leaves of each block read, once, level
-    # by level: a loop, not a recursion per proof (the bundle's hot spot).
-    levels: dict[int, list[list[bytes]]] = {}
-    for block in blocks:
-        first = block * merkle.BLOCK
-        count = min(merkle.BLOCK, size - first)
-        row = [leaves.get(i) for i in range(first, first + count)]
-        if None in row:
-            raise LookupError(f"entries #{first + 1} to #{first + count} are not all in the log")
-        levels[block] = [row]
-        while len(row) > 1:
-            row = [
-                hashlib.sha256(b"\1" + row[k] + row[k + 1]).digest()
-                for k in range(0, len(row) - 1, 2)
-            ]
-            levels[block].append(row)
-    fallback = []
-
-    def subtree(start: int, width: int) -> bytes:
-        level = width.bit_length() - 1
-        if level >= merkle.STORED_LEVEL:
-            if (level, start >> level) in stored:
-                return stored[level, start >> level]
-            if not fallback:  # a node no checkpoint stored: read it as a single proof does
-                from .checkpoints import TreeReader
-
-                fallback.append(TreeReader(size))
-            return fallback[0].subtree(start, width)
-        block, offset = divmod(start, merkle.BLOCK)
-        return levels[block][level][offset >> level]
-
-    return {seq: [h.hex() for h in merkle.inclusion_proof(seq - 1, size, subtree)] for seq in seqs}

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import lcm_settings
@@ -414,7 +415,7 @@ def read_witness() -> dict[int, dict]:
 class TreeReader:
     """Answers `merkle`'s subtree(start, size) from the stored nodes and, for
     subtrees under 2**STORED_LEVEL leaves, from the entries' hashes (a block
-    of 256 read once per proof). Limited to the first `size` leaves."""
+    of 16 read once per proof). Limited to the first `size` leaves."""
 
     def __init__(self, size: int):
         self.size = size
@@ -463,8 +464,83 @@ def covering_checkpoint(seq: int) -> AuditCheckpoint | None:
 
 
 def inclusion_proof(seq: int, checkpoint: AuditCheckpoint) -> list[str]:
-    tree = TreeReader(checkpoint.tree_size)
-    return [h.hex() for h in merkle.inclusion_proof(seq - 1, checkpoint.tree_size, tree.subtree)]
+    """Entry #seq's proof in `checkpoint`'s tree (`GET /mode-changes/<seq>/proof/`):
+    its stored nodes in one statement, its two blocks of leaves in another."""
+    return inclusion_proofs([seq], checkpoint.tree_size)[seq]
+
+
+def inclusion_proofs(seqs: list[int], size: int, using: str = "default") -> dict[int, list[str]]:
+    """Inclusion proofs of many entries in the tree of `size` leaves, reading
+    the stored nodes and the entries' hashes once for all (two passes of
+    `merkle.inclusion_proof`: the first names the subtrees it needs)."""
+    wanted: set[tuple[int, int]] = set()
+
+    def record_need(start: int, width: int) -> bytes:
+        wanted.add((start, width))
+        return b"\0" * 32
+
+    for seq in seqs:
+        merkle.inclusion_proof(seq - 1, size, record_need)
+    stored = {}
+    by_level: dict[int, set[int]] = {}
+    for start, width in wanted:
+        level = width.bit_length() - 1
+        if level >= merkle.STORED_LEVEL:
+            by_level.setdefault(level, set()).add(start >> level)
+    if by_level:
+        condition = Q()
+        for level, indexes in by_level.items():
+            condition |= Q(level=level, index__in=sorted(indexes))
+        for level, index, digest in (
+            AuditTreeNode.objects.using(using)
+            .filter(condition)
+            .values_list("level", "index", "hash")
+        ):
+            stored[level, index] = bytes.fromhex(digest)
+    blocks = {
+        start // merkle.BLOCK
+        for start, width in wanted
+        if width.bit_length() - 1 < merkle.STORED_LEVEL
+    }
+    leaves: dict[int, bytes] = {}
+    if blocks:
+        condition = Q()
+        for block in blocks:
+            first = block * merkle.BLOCK
+            condition |= Q(seq__gt=first, seq__lte=min(first + merkle.BLOCK, size))
+        hashes = ModeChange.objects.using(using).filter(condition)
+        for seq, digest in hashes.values_list("seq", "hash"):
+            leaves[seq - 1] = hashlib.sha256(b"\0" + bytes.fromhex(digest)).digest()
+    # Every perfect subtree under BLOCK (16) leaves of each block read, once, level
+    # by level: a loop, not a recursion per proof (the bundle's hot spot).
+    levels: dict[int, list[list[bytes]]] = {}
+    for block in blocks:
+        first = block * merkle.BLOCK
+        count = min(merkle.BLOCK, size - first)
+        row = [leaves.get(i) for i in range(first, first + count)]
+        if None in row:
+            raise LookupError(f"entries #{first + 1} to #{first + count} are not all in the log")
+        levels[block] = [row]
+        while len(row) > 1:
+            row = [
+                hashlib.sha256(b"\1" + row[k] + row[k + 1]).digest()
+                for k in range(0, len(row) - 1, 2)
+            ]
+            levels[block].append(row)
+    fallback = []
+
+    def subtree(start: int, width: int) -> bytes:
+        level = width.bit_length() - 1
+        if level >= merkle.STORED_LEVEL:
+            if (level, start >> level) in stored:
+                return stored[level, start >> level]
+            if not fallback:  # a node no checkpoint stored: hashed from below
+                fallback.append(TreeReader(size))
+            return fallback[0].subtree(start, width)
+        block, offset = divmod(start, merkle.BLOCK)
+        return levels[block][level][offset >> level]
+
+    return {seq: [h.hex() for h in merkle.inclusion_proof(seq - 1, size, subtree)] for seq in seqs}
 
 
 def consistency_proof(first: AuditCheckpoint, second: AuditCheckpoint) -> list[str]:

@@ -26,8 +26,13 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 # Perfect subtrees of at least 2**STORED_LEVEL leaves are stored
 # (lcm.models.AuditTreeNode); smaller ones are hashed from the entries'
-# hashes when a proof needs them: at most two blocks of 256 per proof.
-STORED_LEVEL = 8
+# hashes when a proof needs them: at most two blocks of 16 per proof. Level 4
+# since migration 0031 (it was 8: a proof of an entry hashed its block of 256
+# leaves, and an as-of bundle of entries spread over the log hashed 100 such
+# blocks); 0031 stored levels 4 to 7 for the checkpoints taken before.
+# docs/benchmarks.md, "As-of", has the rows, bundle and checkpoint times of
+# levels 4, 5, 6 and 8.
+STORED_LEVEL = 4
 BLOCK = 1 << STORED_LEVEL
 
 
