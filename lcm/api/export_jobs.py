@@ -6,7 +6,8 @@ over the API"): a whole list as one CSV file, written by a background job
   answers `202` with the job's status and its URL (also `Location`).
 - `GET /api/lcm/exports/<id>/`: state and progress.
 - `GET /api/lcm/exports/<id>/file/`: the CSV, once the job is done (`409
-  export_job_state` before).
+  export_job_state` before; `410 export_expired` once the file was deleted,
+  LCM_EXPORT_KEEP_HOURS after it was written).
 
 Who may: whoever may read the list, and whoever loads lists
 (`permissions.require_export`). Errors in the one shape ``{"code", "message"}``.
@@ -124,6 +125,9 @@ class ExportFileView(IntakeView):
             (200, "text/csv"): OpenApiResponse({"type": "string"}, description="The list"),
             404: UNKNOWN,
             409: OpenApiResponse(Error, description="Not done yet (`export_job_state`)"),
+            410: OpenApiResponse(
+                Error, description="Deleted after LCM_EXPORT_KEEP_HOURS (`export_expired`)"
+            ),
             **EXPORT_ERRORS,
         },
         examples=[
@@ -135,6 +139,7 @@ class ExportFileView(IntakeView):
                 status_codes=["200"],
             ),
             examples.reply_example("Not done yet", examples.EXPORT_NOT_READY, 409),
+            examples.reply_example("Expired", examples.EXPORT_EXPIRED, 410),
         ],
     )
     def get(self, request, job_id):
