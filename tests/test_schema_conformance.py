@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import requests
@@ -25,6 +26,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 
 from lcm.api import examples
 from lcm.audit import checkpoints
+from lcm.models import ExportJob
 
 from .test_client import SCHEMA_PATH, sign_checkpoints, token_of
 from .test_faults import fail_inserts
@@ -440,6 +442,13 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
         post("GET", template, 401, path=path)
         post("GET", template, 403, path=path, **agent)
         post("GET", template, 404, path=path.replace(str(export["id"]), "999"), **dialer)
+    # A second export, finished more than LCM_EXPORT_KEEP_HOURS ago: its file is gone.
+    old = post("POST", EXPORTS, 202, json={"list": "do_not_call"}, **dialer).json()
+    work_off_the_queue()
+    ExportJob.objects.filter(pk=old["id"]).update(
+        finished_at=timezone.now() - timedelta(hours=settings.LCM_EXPORT_KEEP_HOURS, seconds=1)
+    )
+    post("GET", EXPORT_FILE, 410, path=f"/api/lcm/exports/{old['id']}/file/", **dialer)
 
     # Over the rate: every operation answers its declared 429.
     settings.LCM_API_THROTTLE_RATE = "1/min"
