@@ -4,9 +4,11 @@ and offers the file, which is the list's "Export CSV" download, byte for byte.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import unescape
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -140,3 +142,32 @@ def test_a_query_the_list_refuses_queues_nothing(supervisor_client):
         response.content.decode()
     )
     assert not ExportJob.objects.exists()
+
+
+def test_a_lost_export_is_resumed_from_its_page(supervisor_client, settings):
+    """Queued and then silent past LCM_IMPORT_JOB_STALE_SECONDS (its worker
+    lost): the page stops reloading and offers Resume; the new attempt
+    writes the file, the lost one's task does nothing."""
+    client = supervisor_client
+    client.post(reverse("admin:lcm_account_export_job"))
+    job = ExportJob.objects.get()
+    page = reverse("admin:lcm_account_export_job_page", args=[job.pk])
+    assert 'id="export-resume"' not in client.get(page).content.decode()
+    resume = reverse("admin:lcm_account_export_job_resume", args=[job.pk])
+    refused = client.post(resume, follow=True).content.decode()
+    assert f"Export {job.pk} cannot be resumed: it is waiting for a worker." in unescape(refused)
+
+    with time_machine.travel(job.heartbeat_at + timedelta(seconds=121), tick=False):
+        lost = client.get(page).content.decode()
+        assert 'id="export-resume"' in lost and 'http-equiv="refresh"' not in lost
+        assert "has been silent too long" in lost
+        resumed = client.post(resume, follow=True).content.decode()
+    assert "The export is queued again" in resumed
+    job.refresh_from_db()
+    assert (job.state, job.attempt) == ("queued", 2)
+    work_off_the_queue()  # the first attempt's task, then the second's
+    job.refresh_from_db()
+    assert (job.state, job.attempt, job.rows) == ("done", 2, Account.objects.count())
+    file_url = reverse("admin:lcm_account_export_job_file", args=[job.pk])
+    data = streamed(client.get(file_url))
+    assert data == "".join(list_export.account_lines(Account.objects.order_by("pk"))).encode()

@@ -28,6 +28,7 @@ from lcm.conf import lcm_settings
 from lcm.models import ExportJob
 
 BAD_QUERY = "The list's filters or search are not valid any more: filter the list again."
+RESUMED = "The export is queued again: it goes on from the last rows written."
 UNUSED = ("p", "o", "e", "_changelist_filters")  # the page, the order: not what is exported
 
 
@@ -165,5 +166,5 @@ class ExportJobViews:
             except export_jobs.ExportNotReady as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, "The export is queued again: it goes on where it was.")
+                messages.success(request, RESUMED)
         return HttpResponseRedirect(self._page_url(job))
