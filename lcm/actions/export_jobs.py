@@ -193,6 +193,9 @@ def run(job_id: int, attempt: int = 1) -> str:
         ExportJob.objects.filter(pk=job.pk, attempt=attempt).update(total=rows.count())
         with open(part, "w+b") as out:
             digest, kept = _take_over(job, out)
+            for stray in export_dir().glob(f"export-{job.pk}-*.part"):
+                if stray != part:  # an earlier attempt's, which committed nothing
+                    stray.unlink(missing_ok=True)
             size, written, after = out.tell(), kept, job.after_pk if kept else None
             if attempt > 1:
                 ExportJob.objects.filter(pk=job.pk, attempt=attempt).update(
