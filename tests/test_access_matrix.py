@@ -233,6 +233,9 @@ API = {
     "an export's file": Api("GET", "/api/lcm/exports/999999/file/", None, api(
         NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
         UNKNOWN_EXPORT)),
+    "resume an export": Api("POST", "/api/lcm/exports/999999/resume/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
+        UNKNOWN_EXPORT)),
     "GET the envelope endpoint": Api("GET", WEBSERVICE, None, api(
         NOAUTH, BADAUTH, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
         NOT_ALLOWED)),

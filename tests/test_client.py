@@ -146,6 +146,7 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
                     "export_list",
                     "export_status",
                     "export_file",
+                    "export_resume",
                 )
             },
         ),
@@ -558,6 +559,11 @@ def test_the_dialer_exports_the_accounts_through_a_generated_client(
     assert file.content.decode() == console
     assert (done.size, done.sha256) == (len(file.content), hashlib.sha256(file.content).hexdigest())
     assert file.content.decode().splitlines()[0] == examples.EXPORT_CSV.splitlines()[0]
+    again = api.export_resume.sync_detailed(str(queued.id), client=dialer)
+    assert typed(again, 409, "Error").to_dict() == {
+        **examples.EXPORT_NOT_RESUMABLE,
+        "message": f"Export {queued.id} cannot be resumed: it is done.",
+    }
     expires = done.expires_at
     assert expires == ExportJob.objects.get(pk=queued.id).finished_at + timedelta(hours=24)
     with time_machine.travel(expires, tick=True):
@@ -668,6 +674,9 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
     assert shown("/api/lcm/exports/{job_id}/file/", "get", "200") == [examples.EXPORT_CSV]
     assert shown("/api/lcm/exports/{job_id}/file/", "get", "409") == [examples.EXPORT_NOT_READY]
     assert shown("/api/lcm/exports/{job_id}/file/", "get", "410") == [examples.EXPORT_EXPIRED]
+    resume = "/api/lcm/exports/{job_id}/resume/"
+    assert shown(resume, "post", "202") == [examples.EXPORT_RESUMED]
+    assert shown(resume, "post", "409") == [examples.EXPORT_NOT_RESUMABLE]
 
 
 def test_the_schema_says_how_to_authenticate(published):

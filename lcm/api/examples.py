@@ -465,6 +465,16 @@ EXPORT_NOT_READY = {
     "code": "export_job_state",
     "message": errors.EXPORT_NOT_READY.format(job=1, state="waiting for a worker"),
 }
+EXPORT_RESUMED = {
+    **EXPORT_QUEUED,
+    "total": 1_000_000,
+    "rows": 420_000,
+    "percent": 42.0,
+}
+EXPORT_NOT_RESUMABLE = {
+    "code": "export_job_state",
+    "message": errors.EXPORT_NOT_RESUMABLE.format(job=1, state="done"),
+}
 EXPORT_EXPIRED = {
     "code": "export_expired",
     "message": errors.EXPORT_EXPIRED.format(job=1, hours=24),
