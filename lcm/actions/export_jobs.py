@@ -193,10 +193,14 @@ def run(job_id: int, attempt: int = 1) -> str:
         ExportJob.objects.filter(pk=job.pk, attempt=attempt).update(total=rows.count())
         with open(part, "w+b") as out:
             digest, kept = _take_over(job, out)
-            for stray in export_dir().glob(f"export-{job.pk}-*.part"):
-                if stray != part:  # an earlier attempt's, which committed nothing
-                    stray.unlink(missing_ok=True)
             size, written, after = out.tell(), kept, job.after_pk if kept else None
+            if kept:  # this run's file holds the committed rows now: say so first
+                out.flush()
+                os.fsync(out.fileno())
+                _commit(job.pk, attempt, part_path=str(part))
+            for stray in export_dir().glob(f"export-{job.pk}-*.part"):
+                if stray != part:  # the earlier attempts' files
+                    stray.unlink(missing_ok=True)
             if attempt > 1:
                 ExportJob.objects.filter(pk=job.pk, attempt=attempt).update(
                     resumed_from=kept, rows=kept
@@ -253,7 +257,6 @@ def _take_over(job: ExportJob, out) -> tuple:
                 left -= len(block)
     except FileNotFoundError:
         pass
-    Path(job.part_path).unlink(missing_ok=True)  # this run's file holds what counts now
     if left or digest.hexdigest() != job.part_sha256:
         log.warning("export job %s starts over: its partial file cannot be proved", job.pk)
         out.seek(0)
