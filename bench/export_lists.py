@@ -5,8 +5,10 @@ Migrates the database that DATABASE_URL names, fills it with bench/fill.py
 (N accounts with 1 to 4 live modes each, 2.5 on average, and D do-not-call
 numbers), then for each list queues an export job and times the real worker
 (`manage.py db_worker --batch`, a child process) until the job is done:
-wall time, rows per second, and the worker's peak RSS (``wait4``'s
-``ru_maxrss``). For scale, the same worker's peak RSS with an empty queue.
+wall time (the worker's start-up included), the job's own time (its
+started_at to finished_at), rows per second, and the worker's peak RSS
+(``wait4``'s ``ru_maxrss``). For scale, the same worker's time and peak RSS
+with an empty queue (its start-up).
 Run it on a throwaway PostgreSQL:
 
     bin/with-postgres .venv/bin/python bench/export_lists.py --accounts 1000000
@@ -87,7 +89,7 @@ def main() -> None:
         "U.objects.create_superuser('benchexport', None, 'bench-pass-123'); print('ok')",
         env,
     )
-    _, idle_rss = timed_worker(env)
+    idle_seconds, idle_rss = timed_worker(env)
 
     results = []
     for name in ("accounts", "do_not_call"):
@@ -99,9 +101,10 @@ def main() -> None:
             env,
         )
         seconds, rss = timed_worker(env)
-        state, rows, size, path = shell(
+        state, rows, size, path, run = shell(
             f"from lcm.models import ExportJob; j = ExportJob.objects.get(pk={job}); "
-            "print(j.state, j.rows, j.size, j.path)",
+            "print(j.state, j.rows, j.size, j.path, "
+            "(j.finished_at - j.started_at).total_seconds())",
             env,
         ).split()
         if state != "done":
@@ -109,7 +112,7 @@ def main() -> None:
         lines = sum(1 for _ in open(path, "rb"))  # noqa: SIM115
         if lines != int(rows) + 1:
             sys.exit(f"export {job}: {lines} lines for {rows} rows")
-        results.append((name, int(rows), int(size), seconds, rss))
+        results.append((name, int(rows), int(size), seconds, float(run), rss))
         Path(path).unlink()
 
     print()
@@ -118,11 +121,12 @@ def main() -> None:
         f"Python {platform.python_version()}, database {database.split('@')[-1] or 'sqlite'}"
     )
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
-    print(f"worker with an empty queue: peak RSS {idle_rss:,.0f} MiB")
-    for name, rows, size, seconds, rss in results:
+    print(f"worker with an empty queue: {idle_seconds:,.1f} s, peak RSS {idle_rss:,.0f} MiB")
+    for name, rows, size, seconds, run, rss in results:
         print(
             f"export {name:12} {rows:>10,} rows  {size / 2**20:8,.1f} MiB  {seconds:7,.1f} s  "
-            f"{rows / seconds:9,.0f} rows/s  worker peak RSS {rss:,.0f} MiB"
+            f"{rows / seconds:9,.0f} rows/s  (the job itself {run:,.1f} s)  "
+            f"worker peak RSS {rss:,.0f} MiB"
         )
 
 

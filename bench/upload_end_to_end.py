@@ -7,7 +7,7 @@ Migrates the database that DATABASE_URL names, loads the mode types
 (seed_demo, plus a fourth), generates an N-row CSV (bench/import_accounts.py's
 rows: 1 to 4 valid modes, 2.5 on average), starts gunicorn (2 workers) and
 one `manage.py db_worker`, uploads the file streamed from disk, and polls
-the status every second. Prints the upload's time, the job's time, rows per
+the status every second. Prints the upload's time, the job's time (202 to done), rows per
 second, the counts, and the peak RSS of the worker process (``wait4``).
 Run it on a throwaway PostgreSQL:
 
@@ -125,6 +125,8 @@ def main() -> None:
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(f"file: {args.rows:,} rows, {size / 2**20:,.1f} MiB")
     print(f"upload (202 with the job's URL): {uploaded:,.1f} s")
+    job = done - uploaded
+    print(f"job (202 to done): {job:,.1f} s ({args.rows / job:,.0f} rows/s)")
     print(
         f"upload to done: {done:,.1f} s ({args.rows / done:,.0f} rows/s), state {status['state']}, "
         f"rows {status['rows']:,}, rejected {status['rejected']:,}, "

@@ -183,6 +183,9 @@ SETTINGS: dict[str, Setting] = {
     "LCM_IMPORT_JOB_STALE_SECONDS": Setting(
         120, positive_int, "A running job silent this long has lost its worker"
     ),
+    "LCM_EXPORT_KEEP_HOURS": Setting(
+        24, positive_int, "Hours a finished export's file is kept before it is deleted"
+    ),
     # Signed checkpoints of the audit log (docs/audit.md, "Signed checkpoints").
     "LCM_AUDIT_SIGNING_KEY_FILE": Setting(
         "", absolute_path_or_empty, "Ed25519 private key (PEM) signing checkpoints; '' for off"

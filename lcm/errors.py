@@ -377,6 +377,11 @@ UNKNOWN_CHECKPOINT = "There is no signed checkpoint #{size}."
 UNKNOWN_IMPORT = "There is no import {job_id}."
 UNKNOWN_EXPORT = "There is no export {job_id}."
 EXPORT_NOT_READY = "Export {job} is not done ({state}): its file is not ready yet."
+EXPORT_NOT_RESUMABLE = "Export {job} cannot be resumed: it is {state}."
+EXPORT_EXPIRED = (
+    "Export {job} has expired: its file was deleted {hours} hours after it was written "
+    "(LCM_EXPORT_KEEP_HOURS). Export the list again."
+)
 NO_CHECKPOINT_YET = "There is no signed checkpoint yet."
 NOT_A_TREE_SIZE = "'{value}' is not a checkpoint's tree size."
 FIRST_AFTER_SECOND = "The first checkpoint must not be the later one."

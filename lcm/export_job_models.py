@@ -23,6 +23,7 @@ class ExportJob(models.Model):
         RUNNING = "running", "exporting"
         FAILED = "failed", "stopped on an error"
         DONE = "done", "done"
+        EXPIRED = "expired", "expired (its file was deleted)"
 
     ACTIVE = (State.QUEUED, State.RUNNING)
 
@@ -41,6 +42,21 @@ class ExportJob(models.Model):
     size = models.BigIntegerField(default=0, help_text="Bytes of the finished file.")
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # What was exported: the console's changelist querystring ('' for the
+    # whole list), validated by the changelist's own filters, and its words.
+    query = models.TextField(blank=True, help_text="The list's filters and search, as a query.")
+    description = models.CharField(max_length=500, blank=True)
+    # Resuming (lcm.actions.export_jobs.run): one run per attempt, and how
+    # far the partial file is committed (its rows, last pk, bytes, SHA-256).
+    attempt = models.PositiveIntegerField(default=0)
+    after_pk = models.BigIntegerField(null=True, blank=True)
+    part_path = models.CharField(max_length=500, blank=True)
+    part_size = models.BigIntegerField(default=0)
+    part_sha256 = models.CharField(max_length=64, blank=True)
+    resumed_from = models.BigIntegerField(
+        null=True, blank=True, help_text="Rows the last resumed run kept (0: it started over)."
+    )
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-pk"]

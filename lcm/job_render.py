@@ -75,6 +75,9 @@ class ExportStatus(serializers.Serializer):
     url = serializers.CharField(help_text="This job's status URL.")
     file_url = serializers.CharField(help_text="Its CSV file, once `state` is done.")
     list = serializers.ChoiceField(choices=ExportJob.List.values)
+    description = serializers.CharField(
+        help_text="What is exported: the list, whole or as the console filtered it."
+    )
     state = serializers.ChoiceField(choices=ExportJob.State.values)
     state_text = serializers.CharField()
     total = serializers.IntegerField(help_text="Rows of the list when the export started.")
@@ -84,9 +87,16 @@ class ExportStatus(serializers.Serializer):
     sha256 = serializers.CharField(help_text="SHA-256 of the finished file ('' before).")
     file_name = serializers.CharField()
     error = serializers.CharField()
+    resumable = serializers.BooleanField(
+        help_text="Its worker was lost or it failed: Resume goes on from the last rows written."
+    )
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the finished file is deleted (LCM_EXPORT_KEEP_HOURS); then `expired`.",
+    )
 
 
 def export_status_body(job: ExportJob, *, url: str, file_url: str) -> dict:
@@ -95,7 +105,8 @@ def export_status_body(job: ExportJob, *, url: str, file_url: str) -> dict:
 
 
 def export_file_response(job: ExportJob) -> FileResponse:
-    """The finished CSV, streamed from disk (ExportNotReady before)."""
+    """The finished CSV, streamed from disk (ExportNotReady before,
+    ExportExpired once it was deleted)."""
     return FileResponse(
         export_jobs.open_file(job),
         as_attachment=True,

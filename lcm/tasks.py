@@ -18,6 +18,6 @@ def run_import_job(job_id: int, attempt: int) -> str:
 
 
 @task()
-def run_export_job(job_id: int) -> str:
-    """One export job (`lcm.actions.export_jobs.run`)."""
-    return export_jobs.run(job_id)
+def run_export_job(job_id: int, attempt: int = 1) -> str:
+    """One run of an export job (`lcm.actions.export_jobs.run`)."""
+    return export_jobs.run(job_id, attempt)

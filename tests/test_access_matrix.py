@@ -253,6 +253,9 @@ API = {
     "an export's file": Api("GET", "/api/lcm/exports/999999/file/", None, api(
         NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
         UNKNOWN_EXPORT)),
+    "resume an export": Api("POST", "/api/lcm/exports/999999/resume/", None, api(
+        NOAUTH, BADAUTH, FORBID, FORBID, UNKNOWN_EXPORT, UNKNOWN_EXPORT, UNKNOWN_EXPORT,
+        UNKNOWN_EXPORT)),
     "GET the envelope endpoint": Api("GET", WEBSERVICE, None, api(
         NOAUTH, BADAUTH, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED,
         NOT_ALLOWED)),
@@ -393,12 +396,13 @@ ADMIN = [
     # "As of…": the account as the log says it was (read-only; who reads the log).
     Page("lcm_account_as_of",              GET,  200, 200, 200, query="at=2026-01-01T00:00"),
 
-    # "Export the whole list in the background": whoever may read the list;
-    # an export job's pages (here an unknown one: 404).
+    # "Export … in the background": whoever may read the list; an export
+    # job's pages, its file and its Resume (here an unknown one: 404).
     Page("lcm_account_export_job",         POST, MOVED, MOVED, MOVED),
     Page("lcm_account_export_job",         GET,  302, 302, 302),
     Page("lcm_account_export_job_page",    GET,  404, 404, 404),
     Page("lcm_account_export_job_file",    GET,  404, 404, 404),
+    Page("lcm_account_export_job_resume",  POST, 404, 404, 404, data="empty"),
     # "Import accounts": lcm.import_accounts (the Supervisors'); an import
     # job's pages (here an unknown one: 404) are every importer's.
     Page("lcm_account_import",             GET,  200, 403, 200),
@@ -429,6 +433,7 @@ ADMIN = [
     Page("lcm_donotcallnumber_export_job", POST, MOVED, MOVED, MOVED),
     Page("lcm_donotcallnumber_export_job_page", GET, 404, 404, 404),
     Page("lcm_donotcallnumber_export_job_file", GET, 404, 404, 404),
+    Page("lcm_donotcallnumber_export_job_resume", POST, 404, 404, 404, data="empty"),
     Page("lcm_donotcallnumber_delete",     POST, 403, 403, 403, data="delete"),
     Page("lcm_donotcallnumber_lift",       GET,  200, 403, 200),
     Page("lcm_donotcallnumber_lift",       POST, MOVED, 403, MOVED, data="lift"),
@@ -603,7 +608,7 @@ def admin_url(page: Page, world: World) -> str:
         args = [pks["lcm.account"]]
     elif name == "lcm_account_mode_settings":
         args = [pks["lcm.account"], pks["live_mode_id"]]
-    elif name.endswith(("_export_job_page", "_export_job_file")):
+    elif name.endswith(("_export_job_page", "_export_job_file", "_export_job_resume")):
         args = ["no-such-export"]
     elif name.startswith("lcm_account_import_"):
         args = ["no-such-upload"]

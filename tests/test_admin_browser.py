@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.http import QueryDict
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -492,3 +493,55 @@ def test_an_auditor_is_offered_no_import(live_server, page):
     expect(page.locator("#export-csv")).to_be_visible()
     expect(page.get_by_role("link", name="Import accounts")).to_have_count(0)
     assert page.goto(live_server.url + reverse("admin:lcm_account_import")).status == 403
+
+
+def test_a_supervisor_exports_the_filtered_and_searched_list_in_the_background(
+    live_server, page, tmp_path, settings
+):
+    """The list filtered in the sidebar and searched, exported by the worker:
+    the job's page says what, follows the worker by itself, and the file
+    holds those rows only."""
+    from lcm.actions import do_not_call
+    from lcm.models import DoNotCallNumber, ExportJob
+
+    from .test_import_jobs import work_off_the_queue
+
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    for number in ("2025550188", "2025550177", "2025550166"):
+        do_not_call.add_number(number=number, reason="Asked on the phone")
+    do_not_call.lift(
+        entry_pk=DoNotCallNumber.objects.get(number="2025550177").pk, reason="Added by mistake"
+    )
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "supervisor")
+    page.goto(live_server.url + reverse("admin:lcm_donotcallnumber_changelist"))
+    expect(page.locator("#export-job")).to_have_text("Export the whole list in the background")
+    page.locator("#changelist-filter").get_by_role("link", name="Not lifted").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(3)  # the demo's and two
+    page.fill("#searchbar", "2025550188")
+    page.locator("#searchbar").press("Enter")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Export this filtered list in the background").click()
+
+    expect(page.locator("#export-what")).to_have_text(
+        "Exporting do-not-call numbers, filtered: lifted: Not lifted; search “2025550188”."
+    )
+    expect(page.locator("#export-state")).to_contain_text("Waiting for a worker")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    work_off_the_queue()
+    # The page reloads itself (no script) until the file is written.
+    expect(page.locator("#export-file")).to_be_visible(timeout=20_000)
+    expect(page.locator("#export-what")).to_contain_text("Exported do-not-call numbers, filtered")
+    expect(page.locator("#export-expires")).to_contain_text("The file is kept until")
+    with page.expect_download() as download:
+        page.locator("#export-file").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("number,2025550188,")
+    job = ExportJob.objects.get()
+    assert job.rows == 1
+    assert sorted(QueryDict(job.query).items()) == [
+        ("lifted_at__isempty", "1"),
+        ("q", "2025550188"),
+    ]
+    page.screenshot(path=str(tmp_path / "export-job.png"))

@@ -19,12 +19,13 @@ import json
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -36,7 +37,7 @@ from lcm.api.authentication import BEARER_REFUSED
 from lcm.api.handlers import HANDLERS
 from lcm.api.schema import MESSAGES
 from lcm.audit import checkpoints
-from lcm.models import Account, Agent, ModeChange
+from lcm.models import Account, Agent, ExportJob, ModeChange
 
 from .conftest import live_modes
 from .test_audit_proofs import verifier, verifier_key
@@ -145,6 +146,7 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
                     "export_list",
                     "export_status",
                     "export_file",
+                    "export_resume",
                 )
             },
         ),
@@ -557,6 +559,18 @@ def test_the_dialer_exports_the_accounts_through_a_generated_client(
     assert file.content.decode() == console
     assert (done.size, done.sha256) == (len(file.content), hashlib.sha256(file.content).hexdigest())
     assert file.content.decode().splitlines()[0] == examples.EXPORT_CSV.splitlines()[0]
+    again = api.export_resume.sync_detailed(str(queued.id), client=dialer)
+    assert typed(again, 409, "Error").to_dict() == {
+        **examples.EXPORT_NOT_RESUMABLE,
+        "message": f"Export {queued.id} cannot be resumed: it is done.",
+    }
+    expires = done.expires_at
+    assert expires == ExportJob.objects.get(pk=queued.id).finished_at + timedelta(hours=24)
+    with time_machine.travel(expires, tick=True):
+        gone = api.export_file.sync_detailed(str(queued.id), client=dialer)
+    expired = {**examples.EXPORT_EXPIRED, "message": examples.EXPORT_EXPIRED["message"]
+               .replace("Export 1 ", f"Export {queued.id} ")}  # fmt: skip
+    assert typed(gone, 410, "Error").to_dict() == expired
 
     unknown = api.export_status.sync_detailed("999", client=dialer)
     assert typed(unknown, 404, "Error").to_dict() == examples.UNKNOWN_EXPORT
@@ -662,6 +676,10 @@ def test_every_operation_shows_its_examples_which_are_the_tested_ones(published)
     assert shown("/api/lcm/exports/{job_id}/", "get", "200") == [examples.EXPORT_DONE]
     assert shown("/api/lcm/exports/{job_id}/file/", "get", "200") == [examples.EXPORT_CSV]
     assert shown("/api/lcm/exports/{job_id}/file/", "get", "409") == [examples.EXPORT_NOT_READY]
+    assert shown("/api/lcm/exports/{job_id}/file/", "get", "410") == [examples.EXPORT_EXPIRED]
+    resume = "/api/lcm/exports/{job_id}/resume/"
+    assert shown(resume, "post", "202") == [examples.EXPORT_RESUMED]
+    assert shown(resume, "post", "409") == [examples.EXPORT_NOT_RESUMABLE]
 
 
 def test_the_schema_says_how_to_authenticate(published):

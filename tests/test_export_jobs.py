@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils.dateparse import parse_datetime
 from django_tasks_db.models import DBTaskResult
 
 from lcm import errors, list_export
@@ -79,3 +82,81 @@ def test_the_do_not_call_list_and_who_may_export(seeded):
         export_jobs.start("everything", supervisor())
     assert ExportJob.objects.count() == 1
     assert export_jobs.get("999", dialer) is None and export_jobs.get("x", dialer) is None
+
+
+def api_client(username: str):
+    from rest_framework.test import APIClient
+
+    from .test_client import token_of
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_of(username)}")
+    return client
+
+
+def test_a_finished_export_expires_after_LCM_EXPORT_KEEP_HOURS(seeded, settings):
+    assert settings.LCM_EXPORT_KEEP_HOURS == 24  # the default
+    dialer = api_client("dialer")
+    job_url = dialer.post("/api/lcm/exports/", {"list": "do_not_call"}, format="json")["Location"]
+    work_off_the_queue()
+    job = ExportJob.objects.get()
+    path = Path(job.path)
+    done = dialer.get(job_url).json()
+    assert done["state"] == "done" and path.exists()
+    kept_until = job.finished_at + timedelta(hours=24)
+    assert done["expires_at"].endswith("Z") and parse_datetime(done["expires_at"]) == kept_until
+
+    with time_machine.travel(kept_until - timedelta(seconds=1), tick=False):
+        assert dialer.get(job_url).json()["state"] == "done"
+        assert dialer.get(job_url + "file/").status_code == 200
+    with time_machine.travel(kept_until, tick=False):
+        gone = dialer.get(job_url + "file/")
+        assert gone.status_code == 410
+        assert gone.json() == {
+            "code": "export_expired",
+            "message": f"Export {job.pk} has expired: its file was deleted 24 hours after it "
+            "was written (LCM_EXPORT_KEEP_HOURS). Export the list again.",
+        }
+        expired = dialer.get(job_url).json()
+    assert (expired["state"], expired["state_text"]) == (
+        "expired",
+        "expired (its file was deleted)",
+    )
+    assert expired["expires_at"] is None and not path.exists()
+    job.refresh_from_db()
+    assert (job.path, job.sha256, job.rows) == (
+        "",
+        done["sha256"],
+        done["rows"],
+    )  # the record stays
+
+
+def test_the_worker_and_expire_exports_delete_the_old_files(seeded, settings):
+    settings.LCM_EXPORT_KEEP_HOURS = 2
+    old = export_jobs.start("do_not_call", supervisor())
+    work_off_the_queue()
+    old.refresh_from_db()
+    again = export_jobs.start("accounts", supervisor())
+    work_off_the_queue()
+    again.refresh_from_db()
+    assert old.state == again.state == "done"
+
+    # Two hours on, the next export's worker sweeps: the old files go.
+    with time_machine.travel(again.finished_at + timedelta(hours=2), tick=True):
+        new = export_jobs.start("do_not_call", supervisor())
+        work_off_the_queue()
+    states = dict(ExportJob.objects.values_list("pk", "state"))
+    assert states == {old.pk: "expired", again.pk: "expired", new.pk: "done"}
+    assert not Path(old.path).exists() and not Path(again.path).exists()
+    new.refresh_from_db()
+    assert Path(new.path).exists()
+
+    # `manage.py expire_exports` (cron) does the same on a quiet day.
+    out = io.StringIO()
+    with time_machine.travel(new.finished_at + timedelta(hours=1), tick=False):
+        call_command("expire_exports", stdout=out)
+    assert out.getvalue() == "0 export files deleted.\n" and Path(new.path).exists()
+    with time_machine.travel(new.finished_at + timedelta(hours=2, seconds=1), tick=False):
+        call_command("expire_exports", stdout=out)
+    assert out.getvalue().endswith("1 export file deleted.\n") and not Path(new.path).exists()
+    assert ExportJob.objects.get(pk=new.pk).state == "expired"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import requests
@@ -25,6 +26,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 
 from lcm.api import examples
 from lcm.audit import checkpoints
+from lcm.models import ExportJob
 
 from .test_client import SCHEMA_PATH, sign_checkpoints, token_of
 from .test_faults import fail_inserts
@@ -51,6 +53,7 @@ REJECTED = "/api/lcm/imports/{job_id}/rejected/"
 EXPORTS = "/api/lcm/exports/"
 EXPORT_JOB = "/api/lcm/exports/{job_id}/"
 EXPORT_FILE = "/api/lcm/exports/{job_id}/file/"
+EXPORT_RESUME = "/api/lcm/exports/{job_id}/resume/"
 # Declared, and not provoked here: a lost database (tests/test_faults.py),
 # and a bug where the request inserts nothing an injected trigger could break
 # (the audit API reads; wrap-up and end update the call). Their 500 is
@@ -95,6 +98,7 @@ NOT_PROVOKED = (
             (IMPORT, "get"),
             (REJECTED, "get"),
             (EXPORTS, "post"),
+            (EXPORT_RESUME, "post"),
             (EXPORT_JOB, "get"),
             (EXPORT_FILE, "get"),
         ]
@@ -440,6 +444,29 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
         post("GET", template, 401, path=path)
         post("GET", template, 403, path=path, **agent)
         post("GET", template, 404, path=path.replace(str(export["id"]), "999"), **dialer)
+    # A second export, finished more than LCM_EXPORT_KEEP_HOURS ago: its file is gone.
+    old = post("POST", EXPORTS, 202, json={"list": "do_not_call"}, **dialer).json()
+    work_off_the_queue()
+    ExportJob.objects.filter(pk=old["id"]).update(
+        finished_at=timezone.now() - timedelta(hours=settings.LCM_EXPORT_KEEP_HOURS, seconds=1)
+    )
+    post("GET", EXPORT_FILE, 410, path=f"/api/lcm/exports/{old['id']}/file/", **dialer)
+    # Resume: a done job is not resumable; one queued and silent too long (its
+    # worker lost) is; a fault while queueing its task is a 500.
+    post("POST", EXPORT_RESUME, 409, path=export_path + "resume/", **dialer)
+    lost = post("POST", EXPORTS, 202, json=accounts, **dialer).json()
+    lost_path = f"/api/lcm/exports/{lost['id']}/resume/"
+    silent = timezone.now() - timedelta(seconds=settings.LCM_IMPORT_JOB_STALE_SECONDS + 1)
+    ExportJob.objects.filter(pk=lost["id"]).update(heartbeat_at=silent)
+    post("POST", EXPORT_RESUME, 202, path=lost_path, **dialer)
+    ExportJob.objects.filter(pk=lost["id"]).update(heartbeat_at=silent)
+    with injected_fault("django_tasks_database_dbtaskresult", "1 = 1"):
+        post("POST", EXPORT_RESUME, 500, path=lost_path, **dialer)
+    assert ExportJob.objects.get(pk=lost["id"]).attempt == 2  # the 500 changed nothing
+    post("POST", EXPORT_RESUME, 401, path=lost_path)
+    post("POST", EXPORT_RESUME, 403, path=lost_path, **agent)
+    post("POST", EXPORT_RESUME, 404, path=lost_path.replace(str(lost["id"]), "999"), **dialer)
+    work_off_the_queue()
 
     # Over the rate: every operation answers its declared 429.
     settings.LCM_API_THROTTLE_RATE = "1/min"
@@ -464,6 +491,7 @@ def test_every_declared_status_is_sent_as_declared(api, settings, tmp_path):
     post("POST", EXPORTS, 429, json=accounts, **dialer)
     post("GET", EXPORT_JOB, 429, path=export_path, **dialer)
     post("GET", EXPORT_FILE, 429, path=export_path + "file/", **dialer)
+    post("POST", EXPORT_RESUME, 429, path=export_path + "resume/", **dialer)
     post("GET", MODE_CHANGES, 200, **auditor)
     post("GET", MODE_CHANGES, 429, **auditor)
     post("GET", EXPORT, 429, **auditor)

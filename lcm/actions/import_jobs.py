@@ -240,16 +240,19 @@ def cancel(job: ImportJob, actor: AbstractBaseUser) -> ImportJob:
 
 def resumable(job: ImportJob) -> bool:
     """Cancelled, failed, or active but silent past LCM_IMPORT_JOB_STALE_SECONDS
-    (its worker was killed, or the machine restarted)."""
+    (its worker was killed, or the machine restarted). The export jobs
+    (lcm.actions.export_jobs) are judged by this rule too."""
     if job.state in (State.CANCELLED, State.FAILED):
         return True
-    return job.state in ImportJob.ACTIVE and stale(job)
+    return job.state in type(job).ACTIVE and stale(job)
 
 
 def stale(job: ImportJob) -> bool:
+    """Active, and no progress recorded for LCM_IMPORT_JOB_STALE_SECONDS
+    (an `ImportJob` or an `ExportJob`: both beat `heartbeat_at`)."""
     bound = timedelta(seconds=lcm_settings.LCM_IMPORT_JOB_STALE_SECONDS)
     beat = job.heartbeat_at or job.created_at
-    return job.state in ImportJob.ACTIVE and beat < timezone.now() - bound
+    return job.state in type(job).ACTIVE and beat < timezone.now() - bound
 
 
 def resume(job: ImportJob, actor: AbstractBaseUser | None) -> ImportJob:

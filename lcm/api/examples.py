@@ -425,6 +425,7 @@ EXPORT_URL = "https://lcm.example.com/api/lcm/exports/1/"
 EXPORT_QUEUED = {
     "id": 1,
     "list": "accounts",
+    "description": "accounts, the whole list",
     "state": "queued",
     "state_text": "waiting for a worker",
     "total": 0,
@@ -434,9 +435,11 @@ EXPORT_QUEUED = {
     "sha256": "",
     "file_name": "accounts-20261126T143000Z.csv",
     "error": "",
+    "resumable": False,
     "created_at": "2026-11-26T14:30:00Z",
     "created_by": "dialer",
     "finished_at": None,
+    "expires_at": None,
     "url": EXPORT_URL,
     "file_url": EXPORT_URL + "file/",
 }
@@ -455,11 +458,26 @@ EXPORT_DONE = {
     "size": len(EXPORT_CSV.encode()),
     "sha256": hashlib.sha256(EXPORT_CSV.encode()).hexdigest(),
     "finished_at": "2026-11-26T14:30:01Z",
+    "expires_at": "2026-11-27T14:30:01Z",
 }
 UNKNOWN_EXPORT = {"code": "unknown_export", "message": errors.UNKNOWN_EXPORT.format(job_id="999")}
 EXPORT_NOT_READY = {
     "code": "export_job_state",
     "message": errors.EXPORT_NOT_READY.format(job=1, state="waiting for a worker"),
+}
+EXPORT_RESUMED = {
+    **EXPORT_QUEUED,
+    "total": 1_000_000,
+    "rows": 420_000,
+    "percent": 42.0,
+}
+EXPORT_NOT_RESUMABLE = {
+    "code": "export_job_state",
+    "message": errors.EXPORT_NOT_RESUMABLE.format(job=1, state="done"),
+}
+EXPORT_EXPIRED = {
+    "code": "export_expired",
+    "message": errors.EXPORT_EXPIRED.format(job=1, hours=24),
 }
 
 # --- The auditors' API -------------------------------------------------------

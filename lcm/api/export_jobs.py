@@ -5,8 +5,12 @@ over the API"): a whole list as one CSV file, written by a background job
 - `POST /api/lcm/exports/` `{"list": "accounts"}` (or `"do_not_call"`):
   answers `202` with the job's status and its URL (also `Location`).
 - `GET /api/lcm/exports/<id>/`: state and progress.
+- `POST /api/lcm/exports/<id>/resume/` (no body): a job whose worker was
+  lost (`resumable`) queued again: `202` with its status; it goes on from
+  its last committed rows (`409 export_job_state` when it is not resumable).
 - `GET /api/lcm/exports/<id>/file/`: the CSV, once the job is done (`409
-  export_job_state` before).
+  export_job_state` before; `410 export_expired` once the file was deleted,
+  LCM_EXPORT_KEEP_HOURS after it was written).
 
 Who may: whoever may read the list, and whoever loads lists
 (`permissions.require_export`). Errors in the one shape ``{"code", "message"}``.
@@ -124,6 +128,9 @@ class ExportFileView(IntakeView):
             (200, "text/csv"): OpenApiResponse({"type": "string"}, description="The list"),
             404: UNKNOWN,
             409: OpenApiResponse(Error, description="Not done yet (`export_job_state`)"),
+            410: OpenApiResponse(
+                Error, description="Deleted after LCM_EXPORT_KEEP_HOURS (`export_expired`)"
+            ),
             **EXPORT_ERRORS,
         },
         examples=[
@@ -135,7 +142,39 @@ class ExportFileView(IntakeView):
                 status_codes=["200"],
             ),
             examples.reply_example("Not done yet", examples.EXPORT_NOT_READY, 409),
+            examples.reply_example("Expired", examples.EXPORT_EXPIRED, 410),
         ],
     )
     def get(self, request, job_id):
         return render.export_file_response(_job(request, job_id))
+
+
+class ExportResumeView(IntakeView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="export_resume",
+        tags=["dialer"],
+        summary="Resume an export whose worker was lost",
+        description=(
+            "For a job whose status says `resumable` (it failed, or its worker has been "
+            "silent past LCM_IMPORT_JOB_STALE_SECONDS): queues it again, and it goes on "
+            "from its last committed rows to the same file. No request body."
+        ),
+        parameters=[JOB_ID],
+        request=None,
+        responses={
+            202: ExportStatus,
+            404: UNKNOWN,
+            409: OpenApiResponse(Error, description="Not resumable (`export_job_state`)"),
+            **EXPORT_ERRORS,
+        },
+        examples=[
+            examples.reply_example("Queued again", examples.EXPORT_RESUMED, 202),
+            examples.reply_example("Not resumable", examples.EXPORT_NOT_RESUMABLE, 409),
+        ],
+    )
+    def post(self, request, job_id):
+        job = export_jobs.resume(_job(request, job_id), request.user)
+        body = status_body(request, job)
+        return Response(body, status=202, headers={"Location": body["url"]})

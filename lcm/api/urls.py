@@ -8,7 +8,7 @@ from lcm import errors
 from .as_of import AccountAsOf, CallAsDialled
 from .audit import CheckpointConsistency, ModeChangeExport, ModeChangeList, ModeChangeProof
 from .callbacks import CancelCallbackView, DoneCallbackView, DueCallbacksView
-from .export_jobs import ExportFileView, ExportListView, ExportView
+from .export_jobs import ExportFileView, ExportListView, ExportResumeView, ExportView
 from .import_jobs import ImportListView, ImportRejectedView, ImportView
 from .intake import AgentLoginView, AgentLogoutView, EndCallView, RegisterCallView, WrapUpCallView
 from .views import WebServiceView
@@ -51,6 +51,7 @@ urlpatterns = [
     # The export door (lcm.api.export_jobs): background jobs.
     path("exports/", ExportListView.as_view(), name="exports"),
     path("exports/<text:job_id>/file/", ExportFileView.as_view(), name="export-file"),
+    path("exports/<text:job_id>/resume/", ExportResumeView.as_view(), name="export-resume"),
     path("exports/<text:job_id>/", ExportView.as_view(), name="export"),
     path("mode-changes/", ModeChangeList.as_view(), name="mode-changes"),
     path("mode-changes/export/", ModeChangeExport.as_view(), name="mode-changes-export"),
