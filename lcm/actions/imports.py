@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -88,6 +88,8 @@ def import_accounts(
     phases: dict[str, float] | None = None,
     new_block_seq: int | None = None,
     sifted: bool = False,
+    absent: frozenset[str] = frozenset(),
+    campaigns_known: set[str] | None = None,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -114,6 +116,12 @@ def import_accounts(
     it would have). Every other row is validated (a `Deferred` one here)
     and stores its fingerprint. `sifted`: the caller has just taken the
     unchanged rows out (`import_rows`, `_sift`): they are not looked up again.
+    `absent`: keys the caller has just read as not existing (`_sift`'s
+    look-up): not looked for again; should one be inserted meanwhile by
+    another transaction, the batch raises `IntegrityError` and writes
+    nothing (`import_rows` then retries its rows one by one, without
+    `absent`). `campaigns_known`: CampaignIDs this run has already made sure
+    of (`campaigns.ensure`), and adds to: not looked up again.
 
     A fixed number of queries per batch: the fingerprints, lock the other
     existing accounts, the do-not-call lookup, insert the new accounts, read
@@ -126,10 +134,16 @@ def import_accounts(
     if len(set(keys)) != len(keys):
         raise ValueError("import_accounts: each account may appear once per batch.")
     clock = _Clock(phases)
+    named: set[str] | None = None if campaigns_known is None else set()
     with transaction.atomic():
-        result = _import_batch(rows, keys, actor, source, clock, new_block_seq, sifted)
+        result = _import_batch(
+            rows, keys, actor, source, clock, new_block_seq, sifted, absent,
+            (campaigns_known, named) if named is not None else None,
+        )  # fmt: skip
         clock.mark("write")
     clock.mark("commit")
+    if named and not connection.in_atomic_block:  # committed: they exist now
+        campaigns_known.update(named)
     return result
 
 
@@ -210,10 +224,10 @@ def untouched(stored_seq: int, last_seq: int | None, last_action: str | None) ->
     return last_action == ModeChange.Action.IMPORT and last_seq > stored_seq
 
 
-def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
+def _unchanged(rows: list, prints: dict[str, str]) -> tuple[dict[str, _Known], set[str]]:
     """The rows whose account stored their fingerprint, untouched since
     (`untouched`), whose name fields are as stored (a change no entry
-    records, the console's, counts too)."""
+    records, the console's, counts too); and the keys of every account found."""
     keys = [row.account_number for row in rows]
     if connection.vendor == "postgresql":
         sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
@@ -233,10 +247,12 @@ def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
         if any(stored_names[name] != value for name, value in names[number].items()):
             continue  # ("country" as the file spelt it: "us" reads again)
         same[number] = _Known(pk, stored_names["campaign_id"], stored_seq)
-    return same
+    return same, {number for _pk, number, *_rest in found}
 
 
-def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejected], list]:
+def _sift(
+    rows: list, new_block_seq: Callable[[], int]
+) -> tuple[int, list[Rejected], list, frozenset[str]]:
     """Of rows naming distinct accounts: how many are unchanged (`_unchanged`)
     and pass the do-not-call check, those of them it refuses, and the other
     rows, in order, to import. Reads only. The check is made only for the
@@ -246,16 +262,17 @@ def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejec
     and then two, the modes and `do_not_call.blocking_rows`."""
     bulk.custom_plans()
     prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
-    same = _unchanged(rows, prints)
+    same, found = _unchanged(rows, prints)
+    absent = frozenset(prints.keys() - found)
     if not same:
-        return 0, [], rows
+        return 0, [], rows, absent
     rest = [row for row in rows if row.account_number not in same]
     unchanged = len(rows) - len(rest)
     seq = new_block_seq()
     stale = [row for row in rows if row.account_number in same
              and same[row.account_number].print_seq < seq]  # fmt: skip
     if not stale:
-        return unchanged, [], rest
+        return unchanged, [], rest, absent
     held = modes.live_batch([same[row.account_number].pk for row in stale])
     checks, numbers = [], {}
     for row in stale:
@@ -287,7 +304,7 @@ def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejec
                 )
         if reasons:
             refused.append(Rejected(row.line, row.account_number, " ".join(reasons)))
-    return unchanged - len(refused), refused, rest
+    return unchanged - len(refused), refused, rest, absent
 
 
 _LAST_SEQ = Subquery(
@@ -296,12 +313,20 @@ _LAST_SEQ = Subquery(
 
 
 def _import_batch(
-    rows, keys, actor, source, clock: _Clock, new_block_seq, sifted=False
+    rows,
+    keys,
+    actor,
+    source,
+    clock: _Clock,
+    new_block_seq,
+    sifted=False,
+    absent=frozenset(),
+    campaigns_known=None,
 ) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
     prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
-    same = {} if sifted else _unchanged(rows, prints)
+    same = {} if sifted else _unchanged(rows, prints)[0]
     clock.mark("fingerprints")
     same_rows = [row for row in rows if row.account_number in same]
     if same or any(isinstance(row, Deferred) for row in rows):
@@ -319,15 +344,16 @@ def _import_batch(
         keys = [row.account_number for row in rows]
         clock.mark("validate")
 
+    looked_up = [key for key in keys if key not in absent]
     existing = (
         {
             a.account_number: a
             for a in Account.objects.select_for_update()
-            .filter(account_number__in=keys)
+            .filter(account_number__in=looked_up)
             .annotate(last_seq=_LAST_SEQ)
             .order_by("pk")
         }
-        if keys
+        if looked_up
         else {}
     )
     live = modes.live_batch([a.pk for a in existing.values()])
@@ -445,8 +471,17 @@ def _import_batch(
         clock.mark("decide")
         return result
 
-    result.campaigns_created = campaigns.ensure(campaign_of(row) for row, _ in kept)
-    accounts, created = _create_missing([row for row, _ in kept], existing, prints, head, result)
+    named = {campaign_of(row) for row, _ in kept}
+    if campaigns_known is None:
+        result.campaigns_created = campaigns.ensure(named)
+    else:  # (made sure of by this run's committed batches, named by this one)
+        known, ensured = campaigns_known
+        if named - known:
+            result.campaigns_created = campaigns.ensure(named - known)
+        ensured.update(named)
+    accounts, created = _create_missing(
+        [row for row, _ in kept], existing, prints, head, result, absent
+    )
     renamed = []
     for row, _ in kept:
         account = accounts[row.account_number]
@@ -528,11 +563,14 @@ def _create_missing(
     prints: dict[str, str],
     head: int,
     result: ImportResult,
+    absent: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Account], set[int]]:
     """The batch's accounts by key, missing ones inserted, and the ids of
-    those this batch inserted. A key that another transaction inserts
-    meanwhile is skipped by the insert and read back (locked, in pk order,
-    so two imports never deadlock).
+    those this batch inserted, in one INSERT … RETURNING per 1,000 (no
+    read back). A key that another transaction inserts meanwhile is skipped
+    by the insert and read back (locked, in pk order, so two imports never
+    deadlock); unless it was in `absent` (not looked for in this
+    transaction): then `IntegrityError`.
 
     A new account's fingerprint is written in its INSERT, with `head`, the
     seq of the chain's head before this batch's do-not-call check: its own
@@ -542,30 +580,80 @@ def _create_missing(
     missing = [row for row in rows if row.account_number not in accounts]
     created: set[int] = set()
     if missing:
-        Account.objects.bulk_create(
-            [
-                Account(
-                    account_number=row.account_number,
-                    **row.names,
-                    import_fingerprint=prints[row.account_number],
-                    import_fingerprint_seq=head,
-                )
-                for row in missing
-            ],
-            ignore_conflicts=True,
-        )
-        for account in (
-            Account.objects.select_for_update()
-            .filter(account_number__in=[row.account_number for row in missing])
-            .order_by("pk")
-        ):
+        new = [
+            bulk.instance(
+                Account,
+                account_number=row.account_number,
+                **row.names,
+                import_fingerprint=prints[row.account_number],
+                import_fingerprint_seq=head,
+            )
+            for row in missing
+        ]
+        inserted = _insert_new(new)
+        raced = []
+        for account in new:
+            pk = inserted.get(account.account_number)
+            if pk is None:  # another transaction inserted it meanwhile
+                raced.append(account.account_number)
+                continue
+            account.pk = pk
+            account._state.adding = False
+            account._state.db = connection.alias
             accounts[account.account_number] = account
-            if (account.import_fingerprint, account.import_fingerprint_seq) == (
-                prints[account.account_number], head
-            ):  # fmt: skip
-                created.add(account.pk)
+            created.add(pk)
+        if absent.intersection(raced):
+            # Looked for before this transaction, not in it: its modes and
+            # blocks were not read. The batch writes nothing (retried row by row).
+            raise IntegrityError(f"account {raced[0]} was inserted meanwhile")
+        if raced:
+            for account in (
+                Account.objects.select_for_update().filter(account_number__in=raced).order_by("pk")
+            ):
+                accounts[account.account_number] = account
         result.accounts_created = len(missing)
     return accounts, created
+
+
+# Rows per INSERT of new accounts: well under either database's limit of
+# parameters per statement (SQLite 32,766; PostgreSQL 65,535).
+_INSERT_ROWS = 1000
+
+
+def _insert_new(accounts: list[Account]) -> dict[str, int]:
+    """Insert `accounts` (unsaved) with the ORM's columns and values
+    (`bulk.insert_fields`, `bulk.insert_params`), skipping any whose key
+    exists (another transaction's, as ``bulk_create(ignore_conflicts=True)``):
+    the ids of those inserted, by key, from the INSERT itself (RETURNING),
+    with no read back. On PostgreSQL one statement of one array per column
+    (``unnest``: a text psycopg parses once, whatever the batch), elsewhere
+    one multi-row INSERT per `_INSERT_ROWS`."""
+    fields = bulk.insert_fields(Account)
+    quote = connection.ops.quote_name
+    table = quote(Account._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    tail = f" ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('account_number')}"
+    params = [bulk.insert_params(account, connection) for account in accounts]
+    inserted: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+            cursor.execute(
+                # Identifiers and types from the model's metadata; values parameters.
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})" + tail,  # noqa: S608
+                [list(column) for column in zip(*params, strict=True)],
+            )
+            inserted.update((number, pk) for pk, number in cursor.fetchall())
+            return inserted
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for start in range(0, len(params), _INSERT_ROWS):
+            chunk = params[start : start + _INSERT_ROWS]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))}" + tail,  # noqa: S608
+                [value for row in chunk for value in row],
+            )
+            inserted.update((number, pk) for pk, number in cursor.fetchall())
+    return inserted
 
 
 def _head_seq() -> int:
@@ -735,7 +823,11 @@ def import_rows(
             done = through
             on_batch_committed(run, through)
 
-    def write(batch: dict[str, ImportRow], through: int) -> None:
+    # CampaignIDs this run's committed batches made sure of (not in a dry run:
+    # its campaigns are rolled back with it).
+    campaigns_known: set[str] | None = None if dry_run else set()
+
+    def write(batch: dict[str, ImportRow], through: int, absent: frozenset[str]) -> None:
         if not batch:
             return
         rows = list(batch.values())
@@ -746,7 +838,13 @@ def import_rows(
             try:
                 results.append(
                     import_accounts(
-                        rows=rows, actor=actor, source=source, phases=phases, sifted=True
+                        rows=rows,
+                        actor=actor,
+                        source=source,
+                        phases=phases,
+                        sifted=True,
+                        absent=absent,
+                        campaigns_known=campaigns_known,
                     )
                 )
             except DatabaseError as exc:
@@ -790,7 +888,7 @@ def import_rows(
         if rows:
             clock = _Clock(run.phases)
             with transaction.atomic():  # reads only; plans for its keys (custom_plans)
-                unchanged, refused, rest = _sift(rows, new_block_seq)
+                unchanged, refused, rest, absent = _sift(rows, new_block_seq)
             clock.mark("unchanged rows")
             pending.extend((at[r.account_number], r) for r in refused)
             pending.sort(key=lambda found: found[0])
@@ -798,7 +896,7 @@ def import_rows(
             if defer is not None:
                 defer.set(2 * unchanged > len(rows))
         else:
-            rest = []
+            rest, absent = [], frozenset()
 
         def report(before: int) -> None:
             while pending and pending[0][0] < before:
@@ -809,7 +907,7 @@ def import_rows(
             last = at[chunk[-1].account_number]
             report(last)
             # Items up to the chunk's last row: committed, unchanged or reported.
-            write({row.account_number: row for row in chunk}, last)
+            write({row.account_number: row for row in chunk}, last, absent)
         report(end + 1)
         committed(end)
 
