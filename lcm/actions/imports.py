@@ -13,6 +13,7 @@ batch.
 from __future__ import annotations
 
 import hashlib
+import json
 import queue
 import threading
 import time
@@ -625,9 +626,11 @@ def _insert_new(accounts: list[Account]) -> dict[str, int]:
     (`bulk.insert_fields`, `bulk.insert_params`), skipping any whose key
     exists (another transaction's, as ``bulk_create(ignore_conflicts=True)``):
     the ids of those inserted, by key, from the INSERT itself (RETURNING),
-    with no read back. On PostgreSQL one statement of one array per column
-    (``unnest``: a text psycopg parses once, whatever the batch), elsewhere
-    one multi-row INSERT per `_INSERT_ROWS`."""
+    with no read back. On PostgreSQL one statement whose rows are one JSON
+    parameter (``json_populate_recordset``: one short text for psycopg to
+    parse and one string to send, where arrays or a multi-row VALUES cost
+    Python work per value; datetimes as their ISO text), elsewhere one
+    multi-row INSERT per `_INSERT_ROWS`."""
     fields = bulk.insert_fields(Account)
     quote = connection.ops.quote_name
     table = quote(Account._meta.db_table)
@@ -637,11 +640,12 @@ def _insert_new(accounts: list[Account]) -> dict[str, int]:
     inserted: dict[str, int] = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+            names = [f.column for f in fields]
             cursor.execute(
-                # Identifiers and types from the model's metadata; values parameters.
-                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})" + tail,  # noqa: S608
-                [list(column) for column in zip(*params, strict=True)],
+                # Identifiers from the model's metadata, quoted; the rows one parameter.
+                f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
+                f"FROM json_populate_recordset(NULL::{table}, %s)" + tail,
+                [json.dumps([dict(zip(names, row, strict=True)) for row in params], default=str)],
             )
             inserted.update((number, pk) for pk, number in cursor.fetchall())
             return inserted
