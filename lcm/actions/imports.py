@@ -125,7 +125,8 @@ def import_accounts(
     of (`campaigns.ensure`), and adds to: not looked up again.
 
     A fixed number of queries per batch: the fingerprints, lock the other
-    existing accounts, the do-not-call lookup, insert the new accounts, read
+    existing accounts (none when every key is in `absent`), the do-not-call
+    lookup, insert the new accounts (their ids from the INSERT itself), read
     the live modes, one bulk insert and one bulk update of modes, one append
     of the entries, one update of the fingerprints. `phases` (name → seconds)
     adds up where the time went.
