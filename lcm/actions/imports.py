@@ -91,6 +91,7 @@ def import_accounts(
     sifted: bool = False,
     absent: frozenset[str] = frozenset(),
     campaigns_known: set[str] | None = None,
+    head_seq: int | None = None,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -122,7 +123,9 @@ def import_accounts(
     another transaction, the batch raises `IntegrityError` and writes
     nothing (`import_rows` then retries its rows one by one, without
     `absent`). `campaigns_known`: CampaignIDs this run has already made sure
-    of (`campaigns.ensure`), and adds to: not looked up again.
+    of (`campaigns.ensure`), and adds to: not looked up again. `head_seq`:
+    the audit chain's head the caller read before this batch (`_sift`'s
+    window), stored with new accounts' prints instead of reading it here.
 
     A fixed number of queries per batch: the fingerprints, lock the other
     existing accounts (none when every key is in `absent`), the do-not-call
@@ -140,7 +143,7 @@ def import_accounts(
     with transaction.atomic():
         result = _import_batch(
             rows, keys, actor, source, clock, new_block_seq, sifted, absent,
-            (campaigns_known, named) if named is not None else None,
+            (campaigns_known, named) if named is not None else None, head_seq,
         )  # fmt: skip
         clock.mark("write")
     clock.mark("commit")
@@ -324,6 +327,7 @@ def _import_batch(
     sifted=False,
     absent=frozenset(),
     campaigns_known=None,
+    head_seq=None,
 ) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
@@ -397,8 +401,11 @@ def _import_batch(
             planned.append((row, row_modes))
     # The chain's head before the do-not-call read: new accounts store it
     # with their print (`_create_missing`), a check made after every entry
-    # up to it.
-    head = _head_seq() if any(row.account_number not in existing for row, _ in planned) else 0
+    # up to it. The caller's (`head_seq`, read earlier) is as true: an older
+    # seq only makes a later re-import check such a row again sooner.
+    head = 0
+    if any(row.account_number not in existing for row, _ in planned):
+        head = _head_seq() if head_seq is None else head_seq
     # The unchanged rows: only the do-not-call check, and only those whose
     # print is older than the list's last new block; their numbers are those
     # their accounts' live modes hold (the row's, identified when imported).
@@ -832,7 +839,9 @@ def import_rows(
     # its campaigns are rolled back with it).
     campaigns_known: set[str] | None = None if dry_run else set()
 
-    def write(batch: dict[str, ImportRow], through: int, absent: frozenset[str]) -> None:
+    def write(
+        batch: dict[str, ImportRow], through: int, absent: frozenset[str], head: int | None
+    ) -> None:
         if not batch:
             return
         rows = list(batch.values())
@@ -850,6 +859,7 @@ def import_rows(
                         sifted=True,
                         absent=absent,
                         campaigns_known=campaigns_known,
+                        head_seq=head,
                     )
                 )
             except DatabaseError as exc:
@@ -894,6 +904,8 @@ def import_rows(
             clock = _Clock(run.phases)
             with transaction.atomic():  # reads only; plans for its keys (custom_plans)
                 unchanged, refused, rest, absent = _sift(rows, new_block_seq)
+                # The head before every batch of the window: their new accounts' print seq.
+                head = _head_seq() if absent else None
             clock.mark("unchanged rows")
             pending.extend((at[r.account_number], r) for r in refused)
             pending.sort(key=lambda found: found[0])
@@ -901,7 +913,7 @@ def import_rows(
             if defer is not None:
                 defer.set(2 * unchanged > len(rows))
         else:
-            rest, absent = [], frozenset()
+            rest, absent, head = [], frozenset(), None
 
         def report(before: int) -> None:
             while pending and pending[0][0] < before:
@@ -912,7 +924,7 @@ def import_rows(
             last = at[chunk[-1].account_number]
             report(last)
             # Items up to the chunk's last row: committed, unchanged or reported.
-            write({row.account_number: row for row in chunk}, last, absent)
+            write({row.account_number: row for row in chunk}, last, absent, head)
         report(end + 1)
         committed(end)
 
