@@ -9,8 +9,9 @@ the same transaction (the call, agent, account and mode type with the
 account row locked ``FOR UPDATE OF``; the live modes; the do-not-call lookup
 by the number's identity, made with phonenumbers as the product does; the
 upsert of the mode; one UPDATE for the deleted modes; the audit append on
-the chain head with the same SHA-256 hash as `lcm.audit`, the entry's
-before and after of every touched mode included), and the same envelope
+the chain head sealed as `lcm.audit` seals in format 3: one HMAC over the
+personal layout, one SHA-256 over the entry layout, the entry's before and
+after of every touched mode included), and the same envelope
 back. It checks
 what the product checks on the agent's own path (the token's user is the
 call's agent, call and account match, active call or logged-in agent, the
@@ -97,9 +98,9 @@ INSERT_ENTRY_MOVING_HEAD = """
         INSERT INTO lcm_modechange (seq, created_at, action, account_id, account_number, call_id,
             callid, agent_id, agent_code, user_id, username, source, mode_id, old_number,
             new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
-            prev_hash, hash, salt)
+            prev_hash, hash, salt, version)
         VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
-            %s, %s, %s, %s, %s)
+            %s, %s, %s, %s, %s, 3)
         RETURNING id)
     UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1 RETURNING (SELECT id FROM entry)"""
 
@@ -115,25 +116,45 @@ def _db() -> psycopg.Connection:
     return _connection
 
 
-_PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes")
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _json(value) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def _field(value) -> bytes:
+    """A layout field (docs/audit.md, "Format 3"): 4-byte big-endian length
+    and UTF-8 text (an int's decimal); null is ff ff ff ff."""
+    if value is None:
+        return b"\xff\xff\xff\xff"
+    data = str(value).encode()
+    return len(data).to_bytes(4, "big") + data
 
 
-def _hash(entry: dict, secret: str) -> str:
-    """`lcm.audit.compute_hash`, on a plain dict, in format 2: each personal
-    field sealed as its salted digest (docs/audit.md, "Erasure")."""
-    payload = dict(entry)
-    key = bytes.fromhex(secret)
-    for name in _PERSONAL:
-        salt = hmac.new(key, name.encode(), hashlib.sha256).digest()
-        payload[name] = hashlib.sha256(salt + _json(entry[name])).hexdigest()
-    payload["v"] = 2
-    payload["created_at"] = entry["created_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+_ENTRY = ("created_at", "action", "call_id", "callid", "agent_id", "agent_code", "user_id",
+          "username", "source", "client_ip", "request_id", "reverts_id", "erasure", "details",
+          "seq", "account_id", "account_number", "mode_id", "personal_digest",
+          "prev_hash")  # fmt: skip
+_PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes",
+             "do_not_call", "callback")  # fmt: skip
+_JSON = {"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"}
+
+
+def _hash(entry: dict, secret: bytes) -> str:
+    """`lcm.audit`'s format 3 seal, on a plain dict: one HMAC-SHA256 with the
+    entry's secret over the personal layout, then one SHA-256 over the entry
+    layout holding that digest and `prev_hash`."""
+
+    def text(name):
+        value = entry.get(name)
+        if name in _JSON:
+            return None if value is None else _json(value)
+        if name == "created_at":
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value
+
+    personal = _field("lcm-audit-personal-3") + b"".join(_field(text(n)) for n in _PERSONAL)
+    entry["personal_digest"] = hmac.new(secret, personal, hashlib.sha256).hexdigest()
+    layout = _field("lcm-audit-entry-3") + b"".join(_field(text(n)) for n in _ENTRY)
+    return hashlib.sha256(layout).hexdigest()
 
 
 def _identify(number: str, region: str) -> tuple[str, str]:
@@ -288,7 +309,7 @@ def set_new_mode_number(db, body, *, authorization: str, client_ip, request_id: 
             "request_id": request_id,
             "prev_hash": prev_hash,
         }
-        secret = secrets.token_hex(32)
+        secret = secrets.token_bytes(32)
         entry_hash = _hash(entry, secret)
         db.execute(
             INSERT_ENTRY_MOVING_HEAD,
@@ -314,7 +335,7 @@ def set_new_mode_number(db, body, *, authorization: str, client_ip, request_id: 
                 request_id,
                 prev_hash,
                 entry_hash,
-                secret,
+                secret.hex(),
                 entry_hash,
             ),
         )

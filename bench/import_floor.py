@@ -1,5 +1,7 @@
 """The import's floor: the same rows as bench/import_accounts.py written by
-plain ``COPY`` through psycopg, no Django, no validation, no hashing.
+plain ``COPY`` through psycopg, no Django, no validation; each audit row
+sealed as `lcm.audit` seals format 3 (one HMAC-SHA256 over its personal
+layout, one SHA-256 over its entry layout, chained by `prev_hash`).
 
     bin/with-postgres .venv/bin/python bench/import_floor.py --rows 100000
 
@@ -22,6 +24,8 @@ the product) the audit table's FKs and triggers.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -35,6 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from import_accounts import numbers  # the same rows
 
 BATCH = 5000
+
+
+def _field(value) -> bytes:
+    """A format 3 layout field: 4-byte big-endian length, UTF-8 text."""
+    if value is None:
+        return b"\xff\xff\xff\xff"
+    data = str(value).encode()
+    return len(data).to_bytes(4, "big") + data
+
+
+PERSONAL_TAG, ENTRY_TAG = _field("lcm-audit-personal-3"), _field("lcm-audit-entry-3")
 
 
 def setup(conn) -> None:
@@ -55,7 +70,7 @@ MODE_COLUMNS = ("account_id", "mode_type_id", "number", "number_e164", "number_n
 ENTRY_COLUMNS = ("seq", "created_at", "action", "account_id", "account_number", "callid",
                  "agent_code", "username", "source", "mode_id", "old_number", "new_number",
                  "new_number_e164", "deleted_modes", "modes", "client_ip", "request_id",
-                 "prev_hash", "hash", "salt")  # fmt: skip
+                 "prev_hash", "hash", "salt", "version")  # fmt: skip
 
 
 def run(conn, rows: int, *, audit: str) -> float:
@@ -64,6 +79,11 @@ def run(conn, rows: int, *, audit: str) -> float:
     setup(conn)
     now = datetime.now(UTC)
     seq = 0
+    prev = "0" * 64
+    # The entry layout's part every entry of a run shares (created_at … details).
+    shared = ENTRY_TAG + b"".join(_field(v) for v in (
+        now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "import", None, "", None, "", None, "bench",
+        "import", None, "", None, None, None))  # fmt: skip
     started = time.perf_counter()
     with conn.cursor() as cur:
         for start in range(0, rows, BATCH):
@@ -82,10 +102,18 @@ def run(conn, rows: int, *, audit: str) -> float:
                 per = [states] if audit == "account" else [[s] for s in states]
                 for touched in per if audit != "none" else []:
                     seq += 1
+                    number = touched[0]["after"]["number"]
+                    text = json.dumps(touched, sort_keys=True, separators=(",", ":"))
+                    secret = os.urandom(32)
+                    personal = hmac.digest(secret, PERSONAL_TAG + b"".join(_field(v) for v in (
+                        "", number, number, "[]", text, None, None)), "sha256").hex()  # fmt: skip
+                    own = (seq, i + 1, key, touched[0]["mode_id"], personal, prev)
+                    layout = shared + b"".join([_field(v) for v in own])
+                    digest = hashlib.sha256(layout).hexdigest()
                     entries.append((seq, now, "import", i + 1, key, "", "", "bench", "import",
-                                    touched[0]["mode_id"], "", touched[0]["after"]["number"],
-                                    touched[0]["after"]["number"], "[]", json.dumps(touched),
-                                    None, "", "0" * 64, f"{seq:064x}", "a" * 64))  # fmt: skip
+                                    touched[0]["mode_id"], "", number, number, "[]", text,
+                                    None, "", prev, digest, secret.hex(), 3))  # fmt: skip
+                    prev = digest
             for table, columns, values in (
                 ("lcm_account", ACCOUNT_COLUMNS, accounts),
                 ("lcm_contactmode", MODE_COLUMNS, modes),

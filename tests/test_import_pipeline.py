@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lcm import imports
-from lcm.actions import do_not_call
+from lcm.actions import campaigns, do_not_call
+from lcm.actions import imports as writer
 from lcm.actions.imports import import_rows
 from lcm.audit import verify_chain
 from lcm.models import Account, ContactMode, ModeChange, ModeType
@@ -253,3 +254,74 @@ def test_a_name_changed_without_an_entry_makes_its_row_count_again(demo):
 
     assert run.total.accounts_updated == 1
     assert Account.objects.get(account_number="L-1").last_name == "Lovelace"
+
+
+ACCOUNT_COLUMNS = [f.attname for f in Account._meta.concrete_fields if not f.primary_key]
+
+
+def test_new_accounts_inserted_in_one_statement_hold_what_the_orm_would_write(demo):
+    """The first import's INSERT … RETURNING (a JSON parameter on
+    PostgreSQL, a multi-row VALUES elsewhere) stores every column as
+    ``Account.objects.create`` with the same values does; modes and entries
+    are those of a run that looked each key up in its transaction; the
+    chain verifies."""
+    text = file_of("J-", 40)
+    import_rows(rows_of(text), actor=admin(), batch_size=6)  # sifted: keys known absent
+    for row in rows_of(text.replace("J-", "K-")):
+        if isinstance(row, imports.ImportRow):  # one batch each: looked up in its transaction
+            writer.import_accounts(rows=[row], actor=admin())
+
+    assert outcome("J-") == outcome("K-")
+    for account in Account.objects.filter(account_number__startswith="J-"):
+        orm = Account.objects.create(
+            account_number="L-" + account.account_number,
+            **{name: getattr(account, name) for name in ACCOUNT_COLUMNS
+               if name not in ("account_number", "created_at")},
+        )  # fmt: skip
+        orm.refresh_from_db()
+        for name in ACCOUNT_COLUMNS:
+            if name == "account_number":
+                continue
+            mine, theirs = getattr(account, name), getattr(orm, name)
+            if name == "created_at":
+                assert abs(mine - theirs) < timedelta(minutes=1) and mine.tzinfo is not None
+            else:
+                assert (name, mine) == (name, theirs)
+    assert verify_chain().problem is None
+
+
+def test_a_key_inserted_after_the_sift_found_it_absent_is_imported_as_existing(demo):
+    """The sift reads which keys exist once per window; a batch does not look
+    those it found absent up again. One inserted meanwhile (here by the
+    callback after the first batch) makes its batch write nothing and retry
+    row by row, looked up: it is imported onto the existing account."""
+    text = HEADER + "".join(f"M-{i},Ada,B{i},C1,20255{i:05d},,\n" for i in range(6))
+    rejected = []
+
+    def insert_one(run, through):
+        if not Account.objects.filter(account_number="M-4").exists():
+            Account.objects.create(account_number="M-4", first_name="Old", campaign_id="C1")
+
+    run = import_rows(rows_of(text), actor=admin(), batch_size=3,
+                      on_batch_committed=insert_one, on_rejected=rejected.extend)  # fmt: skip
+
+    assert rejected == []
+    assert run.total.rows == 6
+    m4 = Account.objects.get(account_number="M-4")
+    assert (m4.first_name, m4.last_name) == ("Ada", "B4")
+    assert [m.number for m in ContactMode.objects.filter(account=m4)] == ["2025500004"]
+    assert ModeChange.objects.filter(account_number__startswith="M-").count() == 6
+    assert verify_chain().problem is None
+
+
+def test_a_batch_told_a_key_is_absent_that_exists_writes_nothing(demo):
+    from django.db import IntegrityError
+
+    campaigns.ensure(["C1"])
+    Account.objects.create(account_number="N-1", campaign_id="C1")
+    rows = [r for r in rows_of(HEADER + "N-0,A,B,C1,2025500000,,\nN-1,A,B,C1,2025500001,,\n")]
+    before = ModeChange.objects.count()
+    with pytest.raises(IntegrityError, match="N-1 was inserted meanwhile"):
+        writer.import_accounts(rows=rows, actor=admin(), absent=frozenset({"N-0", "N-1"}))
+    assert ModeChange.objects.count() == before
+    assert not Account.objects.filter(account_number="N-0").exists()

@@ -13,6 +13,7 @@ batch.
 from __future__ import annotations
 
 import hashlib
+import json
 import queue
 import threading
 import time
@@ -21,7 +22,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -88,6 +89,9 @@ def import_accounts(
     phases: dict[str, float] | None = None,
     new_block_seq: int | None = None,
     sifted: bool = False,
+    absent: frozenset[str] = frozenset(),
+    campaigns_known: set[str] | None = None,
+    head_seq: int | None = None,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -114,9 +118,18 @@ def import_accounts(
     it would have). Every other row is validated (a `Deferred` one here)
     and stores its fingerprint. `sifted`: the caller has just taken the
     unchanged rows out (`import_rows`, `_sift`): they are not looked up again.
+    `absent`: keys the caller has just read as not existing (`_sift`'s
+    look-up): not looked for again; should one be inserted meanwhile by
+    another transaction, the batch raises `IntegrityError` and writes
+    nothing (`import_rows` then retries its rows one by one, without
+    `absent`). `campaigns_known`: CampaignIDs this run has already made sure
+    of (`campaigns.ensure`), and adds to: not looked up again. `head_seq`:
+    the audit chain's head the caller read before this batch (`_sift`'s
+    window), stored with new accounts' prints instead of reading it here.
 
     A fixed number of queries per batch: the fingerprints, lock the other
-    existing accounts, the do-not-call lookup, insert the new accounts, read
+    existing accounts (none when every key is in `absent`), the do-not-call
+    lookup, insert the new accounts (their ids from the INSERT itself), read
     the live modes, one bulk insert and one bulk update of modes, one append
     of the entries, one update of the fingerprints. `phases` (name → seconds)
     adds up where the time went.
@@ -126,10 +139,16 @@ def import_accounts(
     if len(set(keys)) != len(keys):
         raise ValueError("import_accounts: each account may appear once per batch.")
     clock = _Clock(phases)
+    named: set[str] | None = None if campaigns_known is None else set()
     with transaction.atomic():
-        result = _import_batch(rows, keys, actor, source, clock, new_block_seq, sifted)
+        result = _import_batch(
+            rows, keys, actor, source, clock, new_block_seq, sifted, absent,
+            (campaigns_known, named) if named is not None else None, head_seq,
+        )  # fmt: skip
         clock.mark("write")
     clock.mark("commit")
+    if named and not connection.in_atomic_block:  # committed: they exist now
+        campaigns_known.update(named)
     return result
 
 
@@ -210,10 +229,10 @@ def untouched(stored_seq: int, last_seq: int | None, last_action: str | None) ->
     return last_action == ModeChange.Action.IMPORT and last_seq > stored_seq
 
 
-def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
+def _unchanged(rows: list, prints: dict[str, str]) -> tuple[dict[str, _Known], set[str]]:
     """The rows whose account stored their fingerprint, untouched since
     (`untouched`), whose name fields are as stored (a change no entry
-    records, the console's, counts too)."""
+    records, the console's, counts too); and the keys of every account found."""
     keys = [row.account_number for row in rows]
     if connection.vendor == "postgresql":
         sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
@@ -233,10 +252,12 @@ def _unchanged(rows: list, prints: dict[str, str]) -> dict[str, _Known]:
         if any(stored_names[name] != value for name, value in names[number].items()):
             continue  # ("country" as the file spelt it: "us" reads again)
         same[number] = _Known(pk, stored_names["campaign_id"], stored_seq)
-    return same
+    return same, {number for _pk, number, *_rest in found}
 
 
-def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejected], list]:
+def _sift(
+    rows: list, new_block_seq: Callable[[], int]
+) -> tuple[int, list[Rejected], list, frozenset[str]]:
     """Of rows naming distinct accounts: how many are unchanged (`_unchanged`)
     and pass the do-not-call check, those of them it refuses, and the other
     rows, in order, to import. Reads only. The check is made only for the
@@ -246,16 +267,17 @@ def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejec
     and then two, the modes and `do_not_call.blocking_rows`."""
     bulk.custom_plans()
     prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
-    same = _unchanged(rows, prints)
+    same, found = _unchanged(rows, prints)
+    absent = frozenset(prints.keys() - found)
     if not same:
-        return 0, [], rows
+        return 0, [], rows, absent
     rest = [row for row in rows if row.account_number not in same]
     unchanged = len(rows) - len(rest)
     seq = new_block_seq()
     stale = [row for row in rows if row.account_number in same
              and same[row.account_number].print_seq < seq]  # fmt: skip
     if not stale:
-        return unchanged, [], rest
+        return unchanged, [], rest, absent
     held = modes.live_batch([same[row.account_number].pk for row in stale])
     checks, numbers = [], {}
     for row in stale:
@@ -287,7 +309,7 @@ def _sift(rows: list, new_block_seq: Callable[[], int]) -> tuple[int, list[Rejec
                 )
         if reasons:
             refused.append(Rejected(row.line, row.account_number, " ".join(reasons)))
-    return unchanged - len(refused), refused, rest
+    return unchanged - len(refused), refused, rest, absent
 
 
 _LAST_SEQ = Subquery(
@@ -296,12 +318,21 @@ _LAST_SEQ = Subquery(
 
 
 def _import_batch(
-    rows, keys, actor, source, clock: _Clock, new_block_seq, sifted=False
+    rows,
+    keys,
+    actor,
+    source,
+    clock: _Clock,
+    new_block_seq,
+    sifted=False,
+    absent=frozenset(),
+    campaigns_known=None,
+    head_seq=None,
 ) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
     prints = {row.account_number: row.fingerprint or fingerprint(row) for row in rows}
-    same = {} if sifted else _unchanged(rows, prints)
+    same = {} if sifted else _unchanged(rows, prints)[0]
     clock.mark("fingerprints")
     same_rows = [row for row in rows if row.account_number in same]
     if same or any(isinstance(row, Deferred) for row in rows):
@@ -319,15 +350,16 @@ def _import_batch(
         keys = [row.account_number for row in rows]
         clock.mark("validate")
 
+    looked_up = [key for key in keys if key not in absent]
     existing = (
         {
             a.account_number: a
             for a in Account.objects.select_for_update()
-            .filter(account_number__in=keys)
+            .filter(account_number__in=looked_up)
             .annotate(last_seq=_LAST_SEQ)
             .order_by("pk")
         }
-        if keys
+        if looked_up
         else {}
     )
     live = modes.live_batch([a.pk for a in existing.values()])
@@ -369,8 +401,11 @@ def _import_batch(
             planned.append((row, row_modes))
     # The chain's head before the do-not-call read: new accounts store it
     # with their print (`_create_missing`), a check made after every entry
-    # up to it.
-    head = _head_seq() if any(row.account_number not in existing for row, _ in planned) else 0
+    # up to it. The caller's (`head_seq`, read earlier) is as true: an older
+    # seq only makes a later re-import check such a row again sooner.
+    head = 0
+    if any(row.account_number not in existing for row, _ in planned):
+        head = _head_seq() if head_seq is None else head_seq
     # The unchanged rows: only the do-not-call check, and only those whose
     # print is older than the list's last new block; their numbers are those
     # their accounts' live modes hold (the row's, identified when imported).
@@ -445,8 +480,17 @@ def _import_batch(
         clock.mark("decide")
         return result
 
-    result.campaigns_created = campaigns.ensure(campaign_of(row) for row, _ in kept)
-    accounts, created = _create_missing([row for row, _ in kept], existing, prints, head, result)
+    named = {campaign_of(row) for row, _ in kept}
+    if campaigns_known is None:
+        result.campaigns_created = campaigns.ensure(named)
+    else:  # (made sure of by this run's committed batches, named by this one)
+        known, ensured = campaigns_known
+        if named - known:
+            result.campaigns_created = campaigns.ensure(named - known)
+        ensured.update(named)
+    accounts, created = _create_missing(
+        [row for row, _ in kept], existing, prints, head, result, absent
+    )
     renamed = []
     for row, _ in kept:
         account = accounts[row.account_number]
@@ -528,11 +572,14 @@ def _create_missing(
     prints: dict[str, str],
     head: int,
     result: ImportResult,
+    absent: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Account], set[int]]:
     """The batch's accounts by key, missing ones inserted, and the ids of
-    those this batch inserted. A key that another transaction inserts
-    meanwhile is skipped by the insert and read back (locked, in pk order,
-    so two imports never deadlock).
+    those this batch inserted, in one INSERT … RETURNING per 1,000 (no
+    read back). A key that another transaction inserts meanwhile is skipped
+    by the insert and read back (locked, in pk order, so two imports never
+    deadlock); unless it was in `absent` (not looked for in this
+    transaction): then `IntegrityError`.
 
     A new account's fingerprint is written in its INSERT, with `head`, the
     seq of the chain's head before this batch's do-not-call check: its own
@@ -542,30 +589,83 @@ def _create_missing(
     missing = [row for row in rows if row.account_number not in accounts]
     created: set[int] = set()
     if missing:
-        Account.objects.bulk_create(
-            [
-                Account(
-                    account_number=row.account_number,
-                    **row.names,
-                    import_fingerprint=prints[row.account_number],
-                    import_fingerprint_seq=head,
-                )
-                for row in missing
-            ],
-            ignore_conflicts=True,
-        )
-        for account in (
-            Account.objects.select_for_update()
-            .filter(account_number__in=[row.account_number for row in missing])
-            .order_by("pk")
-        ):
+        new = [
+            bulk.instance(
+                Account,
+                account_number=row.account_number,
+                **row.names,
+                import_fingerprint=prints[row.account_number],
+                import_fingerprint_seq=head,
+            )
+            for row in missing
+        ]
+        inserted = _insert_new(new)
+        raced = []
+        for account in new:
+            pk = inserted.get(account.account_number)
+            if pk is None:  # another transaction inserted it meanwhile
+                raced.append(account.account_number)
+                continue
+            account.pk = pk
+            account._state.adding = False
+            account._state.db = connection.alias
             accounts[account.account_number] = account
-            if (account.import_fingerprint, account.import_fingerprint_seq) == (
-                prints[account.account_number], head
-            ):  # fmt: skip
-                created.add(account.pk)
+            created.add(pk)
+        if absent.intersection(raced):
+            # Looked for before this transaction, not in it: its modes and
+            # blocks were not read. The batch writes nothing (retried row by row).
+            raise IntegrityError(f"account {raced[0]} was inserted meanwhile")
+        if raced:
+            for account in (
+                Account.objects.select_for_update().filter(account_number__in=raced).order_by("pk")
+            ):
+                accounts[account.account_number] = account
         result.accounts_created = len(missing)
     return accounts, created
+
+
+# Rows per INSERT of new accounts: well under either database's limit of
+# parameters per statement (SQLite 32,766; PostgreSQL 65,535).
+_INSERT_ROWS = 1000
+
+
+def _insert_new(accounts: list[Account]) -> dict[str, int]:
+    """Insert `accounts` (unsaved) with the ORM's columns and values
+    (`bulk.insert_fields`, `bulk.insert_params`), skipping any whose key
+    exists (another transaction's, as ``bulk_create(ignore_conflicts=True)``):
+    the ids of those inserted, by key, from the INSERT itself (RETURNING),
+    with no read back. On PostgreSQL one statement whose rows are one JSON
+    parameter (``json_populate_recordset``: one short text for psycopg to
+    parse and one string to send, where arrays or a multi-row VALUES cost
+    Python work per value; datetimes as their ISO text), elsewhere one
+    multi-row INSERT per `_INSERT_ROWS`."""
+    fields = bulk.insert_fields(Account)
+    quote = connection.ops.quote_name
+    table = quote(Account._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    tail = f" ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('account_number')}"
+    params = [bulk.insert_params(account, connection) for account in accounts]
+    inserted: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = [f.column for f in fields]
+            cursor.execute(
+                # Identifiers from the model's metadata, quoted; the rows one parameter.
+                f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
+                f"FROM json_populate_recordset(NULL::{table}, %s)" + tail,
+                [json.dumps([dict(zip(names, row, strict=True)) for row in params], default=str)],
+            )
+            inserted.update((number, pk) for pk, number in cursor.fetchall())
+            return inserted
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for start in range(0, len(params), _INSERT_ROWS):
+            chunk = params[start : start + _INSERT_ROWS]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))}" + tail,  # noqa: S608
+                [value for row in chunk for value in row],
+            )
+            inserted.update((number, pk) for pk, number in cursor.fetchall())
+    return inserted
 
 
 def _head_seq() -> int:
@@ -735,7 +835,13 @@ def import_rows(
             done = through
             on_batch_committed(run, through)
 
-    def write(batch: dict[str, ImportRow], through: int) -> None:
+    # CampaignIDs this run's committed batches made sure of (not in a dry run:
+    # its campaigns are rolled back with it).
+    campaigns_known: set[str] | None = None if dry_run else set()
+
+    def write(
+        batch: dict[str, ImportRow], through: int, absent: frozenset[str], head: int | None
+    ) -> None:
         if not batch:
             return
         rows = list(batch.values())
@@ -746,7 +852,14 @@ def import_rows(
             try:
                 results.append(
                     import_accounts(
-                        rows=rows, actor=actor, source=source, phases=phases, sifted=True
+                        rows=rows,
+                        actor=actor,
+                        source=source,
+                        phases=phases,
+                        sifted=True,
+                        absent=absent,
+                        campaigns_known=campaigns_known,
+                        head_seq=head,
                     )
                 )
             except DatabaseError as exc:
@@ -790,7 +903,9 @@ def import_rows(
         if rows:
             clock = _Clock(run.phases)
             with transaction.atomic():  # reads only; plans for its keys (custom_plans)
-                unchanged, refused, rest = _sift(rows, new_block_seq)
+                unchanged, refused, rest, absent = _sift(rows, new_block_seq)
+                # The head before every batch of the window: their new accounts' print seq.
+                head = _head_seq() if absent else None
             clock.mark("unchanged rows")
             pending.extend((at[r.account_number], r) for r in refused)
             pending.sort(key=lambda found: found[0])
@@ -798,7 +913,7 @@ def import_rows(
             if defer is not None:
                 defer.set(2 * unchanged > len(rows))
         else:
-            rest = []
+            rest, absent, head = [], frozenset(), None
 
         def report(before: int) -> None:
             while pending and pending[0][0] < before:
@@ -809,7 +924,7 @@ def import_rows(
             last = at[chunk[-1].account_number]
             report(last)
             # Items up to the chunk's last row: committed, unchanged or reported.
-            write({row.account_number: row for row in chunk}, last)
+            write({row.account_number: row for row in chunk}, last, absent, head)
         report(end + 1)
         committed(end)
 

@@ -322,8 +322,10 @@ _REVIVE = (
 _INSERTED = ("account_id", "mode_type_id", *_WRITTEN, "deleted_by")
 
 
-def _values(state: ModeState, now, by: str) -> list:
-    ops = connection.ops
+def _values(state: ModeState, now, by: str, ops=None, db_now=None) -> list:
+    """The stored columns' values (`_WRITTEN`) of `state`, changed at `now`
+    by `by`. A batch passes the connection's `ops` and `now` adapted, once."""
+    ops = ops or connection.ops
     return [
         state.number,
         state.e164,
@@ -336,7 +338,7 @@ def _values(state: ModeState, now, by: str) -> list:
         state.time_zone,
         ops.adapt_timefield_value(state.window_start),
         ops.adapt_timefield_value(state.window_end),
-        ops.adapt_datetimefield_value(now),
+        ops.adapt_datetimefield_value(now) if db_now is None else db_now,
         by,
     ]
 
@@ -511,13 +513,17 @@ def write_batch(
     if author is None:
         author = _author_of(changes) if changes else BatchAuthor(action=ModeChange.Action.IMPORT)
     now = timezone.now()
+    ops = connection.ops
+    db_now = ops.adapt_datetimefield_value(now)
     added, changed, subjects = [], [], []
     for change in changes:
         pk, before = change.before or (None, None)
         after = change.after
-        values = _values(after, now, by)
+        values = _values(after, now, by, ops, db_now)
+        account = change.account
+        account_id = account.pk
         if pk is None:
-            added.append((change.account.pk, change.mode_id, *values, ""))
+            added.append((account_id, change.mode_id, *values, ""))
         else:
             # A live row: the revive's statement, whose deletion columns it
             # already holds (NULL, ''), stores the state.
@@ -525,8 +531,8 @@ def write_batch(
         # The entry `_describe` would make of this one slot: no other mode deleted.
         subjects.append(
             (
-                change.account.pk,
-                change.account.account_number,
+                account_id,
+                account.account_number,
                 change.mode_id,
                 before.number if before else "",
                 after.number,
