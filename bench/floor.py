@@ -9,7 +9,7 @@ the same transaction (the call, agent, account and mode type with the
 account row locked ``FOR UPDATE OF``; the live modes; the do-not-call lookup
 by the number's identity, made with phonenumbers as the product does; the
 upsert of the mode; one UPDATE for the deleted modes; the audit append on
-the chain head sealed as `lcm.audit` seals in format 3: one HMAC over the
+the chain head sealed as `lcm.audit` seals in format 4: one HMAC over the
 personal layout, one SHA-256 over the entry layout, the entry's before and
 after of every touched mode included), and the same envelope
 back. It checks
@@ -100,7 +100,7 @@ INSERT_ENTRY_MOVING_HEAD = """
             new_number, new_number_e164, deleted_modes, modes, reverts_id, client_ip, request_id,
             prev_hash, hash, salt, version)
         VALUES (%s, %s, 'set', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL,
-            %s, %s, %s, %s, %s, 3)
+            %s, %s, %s, %s, %s, 4)
         RETURNING id)
     UPDATE lcm_auditchainhead SET hash = %s WHERE id = 1 RETURNING (SELECT id FROM entry)"""
 
@@ -121,8 +121,8 @@ def _json(value) -> str:
 
 
 def _field(value) -> bytes:
-    """A layout field (docs/audit.md, "Format 3"): 4-byte big-endian length
-    and UTF-8 text (an int's decimal); null is ff ff ff ff."""
+    """A layout field (docs/audit.md, "Format 3", as format 4): 4-byte
+    big-endian length and UTF-8 text (an int's decimal); null is ff ff ff ff."""
     if value is None:
         return b"\xff\xff\xff\xff"
     data = str(value).encode()
@@ -134,14 +134,23 @@ _ENTRY = ("created_at", "action", "call_id", "callid", "agent_id", "agent_code",
           "seq", "account_id", "account_number", "mode_id", "personal_digest",
           "prev_hash")  # fmt: skip
 _PERSONAL = ("old_number", "new_number", "new_number_e164", "deleted_modes", "modes",
-             "do_not_call", "callback")  # fmt: skip
-_JSON = {"deleted_modes", "modes", "do_not_call", "callback", "erasure", "details"}
+             "do_not_call", "callback", "business_fields")  # fmt: skip
+_JSON = {
+    "deleted_modes",
+    "modes",
+    "do_not_call",
+    "callback",
+    "business_fields",
+    "erasure",
+    "details",
+}
 
 
 def _hash(entry: dict, secret: bytes) -> str:
-    """`lcm.audit`'s format 3 seal, on a plain dict: one HMAC-SHA256 with the
-    entry's secret over the personal layout, then one SHA-256 over the entry
-    layout holding that digest and `prev_hash`."""
+    """`lcm.audit`'s format 4 seal on a plain dict (format 3's layouts with
+    the tags of 4 and business_fields last): one HMAC-SHA256 with the entry's
+    secret over the personal layout, then one SHA-256 over the entry layout
+    holding that digest and `prev_hash`."""
 
     def text(name):
         value = entry.get(name)
@@ -151,9 +160,9 @@ def _hash(entry: dict, secret: bytes) -> str:
             return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return value
 
-    personal = _field("lcm-audit-personal-3") + b"".join(_field(text(n)) for n in _PERSONAL)
+    personal = _field("lcm-audit-personal-4") + b"".join(_field(text(n)) for n in _PERSONAL)
     entry["personal_digest"] = hmac.new(secret, personal, hashlib.sha256).hexdigest()
-    layout = _field("lcm-audit-entry-3") + b"".join(_field(text(n)) for n in _ENTRY)
+    layout = _field("lcm-audit-entry-4") + b"".join(_field(text(n)) for n in _ENTRY)
     return hashlib.sha256(layout).hexdigest()
 
 

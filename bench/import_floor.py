@@ -1,6 +1,6 @@
 """The import's floor: the same rows as bench/import_accounts.py written by
 plain ``COPY`` through psycopg, no Django, no validation; each audit row
-sealed as `lcm.audit` seals format 3 (one HMAC-SHA256 over its personal
+sealed as `lcm.audit` seals format 4 (one HMAC-SHA256 over its personal
 layout, one SHA-256 over its entry layout, chained by `prev_hash`).
 
     bin/with-postgres .venv/bin/python bench/import_floor.py --rows 100000
@@ -42,14 +42,14 @@ BATCH = 5000
 
 
 def _field(value) -> bytes:
-    """A format 3 layout field: 4-byte big-endian length, UTF-8 text."""
+    """A format 3/4 layout field: 4-byte big-endian length, UTF-8 text."""
     if value is None:
         return b"\xff\xff\xff\xff"
     data = str(value).encode()
     return len(data).to_bytes(4, "big") + data
 
 
-PERSONAL_TAG, ENTRY_TAG = _field("lcm-audit-personal-3"), _field("lcm-audit-entry-3")
+PERSONAL_TAG, ENTRY_TAG = _field("lcm-audit-personal-4"), _field("lcm-audit-entry-4")
 
 
 def setup(conn) -> None:
@@ -106,13 +106,14 @@ def run(conn, rows: int, *, audit: str) -> float:
                     text = json.dumps(touched, sort_keys=True, separators=(",", ":"))
                     secret = os.urandom(32)
                     personal = hmac.digest(secret, PERSONAL_TAG + b"".join(_field(v) for v in (
-                        "", number, number, "[]", text, None, None)), "sha256").hex()  # fmt: skip
+                        "", number, number, "[]", text, None, None, None)),
+                        "sha256").hex()  # fmt: skip
                     own = (seq, i + 1, key, touched[0]["mode_id"], personal, prev)
                     layout = shared + b"".join([_field(v) for v in own])
                     digest = hashlib.sha256(layout).hexdigest()
                     entries.append((seq, now, "import", i + 1, key, "", "", "bench", "import",
                                     touched[0]["mode_id"], "", number, number, "[]", text,
-                                    None, "", prev, digest, secret.hex(), 3))  # fmt: skip
+                                    None, "", prev, digest, secret.hex(), 4))  # fmt: skip
                     prev = digest
             for table, columns, values in (
                 ("lcm_account", ACCOUNT_COLUMNS, accounts),
