@@ -168,6 +168,8 @@ from django.db import connection
 User = get_user_model()
 names = User.objects.order_by(User.USERNAME_FIELD).values_list(User.USERNAME_FIELD, flat=True)
 print(connection.vendor, User._meta.db_table, ",".join(names))
+from lcm.actions import compliance  # its US prefix table is package data of the wheel
+print(compliance._state_of_number("+12025550143"))
 """
 
 
@@ -322,6 +324,7 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
         "postgresql" if ON_POSTGRES else "sqlite",
         "crm_staff" if custom_user else "auth_user",
         "admin,auditor,dialer,offagent,otheragent,supervisor,testagent",
+        "DC",
     ]
 
     server = Host(host, python)
@@ -433,6 +436,8 @@ def test_a_fresh_django_project_installs_the_wheel_and_serves_the_spec(
                     "modes": entry["modes"],  # the whole entry (below)
                     "do_not_call": None,
                     "callback": None,
+                    "details": None,  # a number's change has no settings details
+                    "business_fields": None,
                 },
                 *seeded,
             ],
