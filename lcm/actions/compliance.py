@@ -25,16 +25,16 @@ count; bench/compliance_check.py measures 100 contacts).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 
 import phonenumbers
-import us
 import zipcodes
 from django.db import transaction
 from django.utils import timezone
-from phonenumbers import geocoder
 
 from lcm import dialable, errors
 from lcm.models import (
@@ -106,9 +106,21 @@ def _state_of_zip(zip_code: str) -> str:
 
 
 @cache
+def _us_prefix_states() -> tuple[dict[str, str], int]:
+    """lcm/data/us_prefix_states.json (tools/us_prefix_states.py writes it
+    from phonenumbers' geocoder data): read once, on the first ComplianceCheck
+    that needs a number's geography, so no process holds the geocoder's
+    ~100 MiB of every country's descriptions."""
+    text = resources.files("lcm").joinpath("data/us_prefix_states.json").read_text()
+    table = json.loads(text)["prefixes"]
+    return table, max(map(len, table))
+
+
+@cache
 def _state_of_number(e164: str) -> str:
-    """The US state of a NANP number's geography (phonenumbers' geocoder
-    names it, `us` gives its code); "" when not a US number or unknown."""
+    """The US state of a NANP number's geography, as phonenumbers' geocoder
+    describes it (the longest listed prefix of the number); "" when not a US
+    number, not of a geographic type, or unknown."""
     if not e164.startswith("+1"):
         return ""
     try:
@@ -117,13 +129,18 @@ def _state_of_number(e164: str) -> str:
         return ""
     if phonenumbers.region_code_for_number(number) != "US":
         return ""
-    place = geocoder.description_for_number(number, "en")
-    if not place:
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN or not phonenumbers.is_number_type_geographical(
+        kind, number.country_code
+    ):
         return ""
-    if place.replace(",", "").replace(".", "").strip().lower() == "washington dc":
-        return "DC"
-    state = us.states.lookup(place.rsplit(",", 1)[-1].strip())
-    return state.abbr if state is not None else ""
+    table, longest = _us_prefix_states()
+    digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    for length in range(min(longest, len(digits)), 0, -1):
+        state = table.get(digits[:length])
+        if state is not None:
+            return state
+    return ""
 
 
 def state_of(account: Account, mode: ContactMode) -> str:
