@@ -37,7 +37,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from lcm.actions import agent_requests, callbacks, supervisor
+from lcm.actions import agent_requests, callbacks, export_jobs, supervisor
 from lcm.models import (
     Account,
     Agent,
@@ -458,6 +458,11 @@ ADMIN = [
     Page("lcm_modechange_export",          GET,  200, 200, 200),
     Page("lcm_modechange_change",          POST, 403, 403, 403, data="modechange"),
     Page("lcm_modechange_delete",          POST, 403, 403, 403, data="delete"),
+    # Exports: who exported which list, when, the file's SHA-256; read-only
+    # for the auditors and supervisors (the worker writes them).
+    *model_pages("lcm.exportjob",     ALL,        NOBODY,      ALL,    NOBODY,      ALL),
+    Page("lcm_exportjob_change",           POST, 403, 403, 403, data="empty"),
+    Page("lcm_exportjob_delete",           POST, 403, 403, 403, data="delete"),
 
     # API tokens: supervisors rotate and revoke; only a superuser adds one.
     *model_pages("authtoken.tokenproxy", SUP_NOT_AUD, ROOT_ONLY, SUP_NOT_AUD, (302, 403, 302),
@@ -546,6 +551,7 @@ def _build_world() -> World:
     )
     david = Account.objects.get(account_number=DAVID)
     deleted = ContactMode.objects.get(account=david, mode_type_id=2, deleted_at__isnull=False)
+    export = export_jobs.start("accounts", users["supervisor"])
     offagent = Agent.objects.get(agent_id="offagent")
     event = AgentSessionEvent.objects.create(
         agent=offagent, event="logout", at=timezone.now(), username="dialer"
@@ -581,6 +587,7 @@ def _build_world() -> World:
         "lcm.agentsessionevent": event.pk,
         "lcm.modechange": entry.pk,
         "lcm.callback": callback.pk,
+        "lcm.exportjob": export.pk,
         "authtoken.tokenproxy": users["dialer"].pk,  # token pages are addressed by user id
         "auth.user": users["testagent"].pk,
         "auth.group": Group.objects.get(name="Supervisors").pk,
@@ -893,6 +900,8 @@ CAPABILITIES = [
      ["admin:GET lcm_account_export", "admin:GET lcm_donotcallnumber_export"]),
     ("View the audit log and export it as CSV (admin)",
      ["admin:GET lcm_modechange_changelist", "admin:GET lcm_modechange_export"]),
+    ("See every export: who exported which list, when, its filters, rows and SHA-256 (console)",
+     ["admin:GET lcm_exportjob_changelist", "admin:GET lcm_exportjob_change"]),
     ("Read an account as of an instant, and a call as dialled, from the log (console, API)",
      ["admin:GET lcm_account_as_of?at=2026-01-01T00:00"]),
     ("Change or delete an audit entry, or edit a contact mode directly",

@@ -29,12 +29,13 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from lcm.actions import callbacks
+from lcm.actions import callbacks, export_jobs
 from lcm.actions import do_not_call as dnc_actions
 from lcm.actions import supervisor as console_actions
-from lcm.models import Account, Agent, Call, Callback, DoNotCallNumber, ModeChange
+from lcm.models import Account, Agent, Call, Callback, DoNotCallNumber, ExportJob, ModeChange
 
 from .conftest import DEMO_PASSWORD, WEBSERVICE, client_for, envelope, live_modes
+from .test_import_jobs import work_off_the_queue
 
 pytestmark = [
     pytest.mark.browser,
@@ -173,15 +174,24 @@ LISTS = [
     "lcm_donotcallnumber_changelist",
     "lcm_modetype_changelist",
     "lcm_modechange_changelist",
+    "lcm_exportjob_changelist",
 ]
 SUPERVISOR_ONLY = ["lcm_callback_changelist", "authtoken_tokenproxy_changelist"]
 
 
 @pytest.mark.parametrize("username", ["supervisor", "auditor"])
 def test_every_list_and_record_page_fits_1366_and_1024_in_the_floors_words(
-    live_server, page, username
+    live_server, page, username, settings, tmp_path
 ):
     records = fill_the_floor()
+    # Two exports written by the real worker: the supervisor's filtered
+    # accounts (a long description) and the dialer's whole do-not-call list.
+    settings.LCM_IMPORT_DIR = str(tmp_path / "imports")
+    export_jobs.start("accounts", user("supervisor"), query="q=Featherstonehaugh-Cholmondeley")
+    export_jobs.start("do_not_call", user("dialer"))
+    work_off_the_queue()
+    assert set(ExportJob.objects.values_list("state", flat=True)) == {"done"}
+    records["export"] = reverse("admin:lcm_exportjob_change", args=[ExportJob.objects.first().pk])
     log_in(page, live_server, username)
     lists = [reverse(f"admin:{name}") for name in LISTS]
     if username == "supervisor":

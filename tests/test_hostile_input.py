@@ -614,6 +614,7 @@ ADMIN_LISTS = {
     "/admin/lcm/call/": ["q", "agent", "campaign", "started_at_from", "started_at_to"],
     "/admin/lcm/account/": ["q", "campaign"],
     "/admin/lcm/contactmode/": ["q"],
+    "/admin/lcm/exportjob/": ["q", "by", "list", "state", "created_at_from", "created_at_to"],
 }
 
 

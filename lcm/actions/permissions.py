@@ -39,6 +39,9 @@ CHANGE_CALLBACKS = "lcm.change_callback"  # supervisors: reassign, cancel
 # Auditors and supervisors: the audit log, its proofs and the as-of reads
 # replayed from it (lcm.api.audit, lcm.api.as_of, the console's "As of…").
 READ_AUDIT_LOG = "lcm.view_modechange"
+# Auditors and supervisors: the exports made (who, which list, when, the
+# file's SHA-256), the console's list of export jobs (lcm.admin.export_job_list).
+VIEW_EXPORT_JOBS = "lcm.view_exportjob"
 CHANGE_TOKENS = "authtoken.change_tokenproxy"
 DELETE_TOKENS = "authtoken.delete_tokenproxy"
 

@@ -3,8 +3,9 @@
 One module per topic, as `lcm.actions`: accounts (and, in supervisor, the
 account page's changes to numbers), contact_modes, calls, agents,
 do_not_call, mode_types, callbacks, audit, tokens, intake, import_jobs
-(the import, in the background). What they share: shared (action context, reason pages, number
-search), words, filters, forms.
+(the import, in the background), export_jobs (an export's page) and
+export_job_list (every export, for the auditors). What they share: shared
+(action context, reason pages, number search), words, filters, forms.
 """
 
 # The task queue's own table (django-tasks-db's admin) is a worker's detail:
@@ -21,6 +22,7 @@ from . import (  # noqa: F401  (registers the ModelAdmins)
     campaigns,
     contact_modes,
     do_not_call,
+    export_job_list,
     intake,
     mode_types,
     state_laws,
