@@ -107,7 +107,10 @@ def parse(field: BusinessField, value: str) -> str:
             raise BadValue(
                 f"has more than {places} decimal places" if places else "is not an integer"
             )
-        return f"{Decimal(value):.{places}f}"
+        number = Decimal(value)
+        if number == 0:
+            number = abs(number)  # "-0" is 0, not "-0.00"
+        return f"{number:.{places}f}"
     if kind == BusinessField.DataType.DATETIME:
         shape, pattern = DATE_FORMATS.get(field.format, DATE_FORMATS["DD/MM/YYYY"])
         try:
