@@ -83,3 +83,69 @@ def test_call_type_is_any_case_of_the_ascii_words_only(agent_client, spelling):
     reply = ok(client_for("dialer"), "GetCampaignsForMCDRequest", ANI="2025550143",
                CallType="Inbound")  # fmt: skip
     assert [m["Mode"] for m in reply["response"]] == ["Office"]
+
+
+# --- the OpenAPI document says what the API accepts ---------------------------------
+
+
+def request_validator(client, subtopic):
+    import jsonschema
+
+    document = client.get("/api/schema/?format=json").json()
+    return document, jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{subtopic}Request", "components": document["components"]}
+    )
+
+
+def test_a_value_the_api_takes_blank_is_valid_blank_in_the_document(agent_client):
+    """drf-spectacular writes a blank-allowed pattern field as oneOf [the
+    pattern, maxLength 0]: "" matches both, so oneOf refused the very ""
+    that clears a business field (spec section 6) or leaves AgentComments
+    and LCMKey out."""
+    import jsonschema
+
+    from .conftest import envelope
+
+    document, fields = request_validator(agent_client, W)
+    clear = envelope(W, **BASE, businessField=items(("Email", "", "String")))
+    fields.validate(clear)
+    ok(agent_client, W, **clear["data"])
+    _, inbound = request_validator(agent_client, "GetCampaignsForMCDRequest")
+    inbound.validate(envelope("GetCampaignsForMCDRequest", ANI="2025550143", CallType="INBOUND",
+                              LCMKey="", BusinessFieldQueryToSearch="", DNIS=""))  # fmt: skip
+    _, outcome = request_validator(agent_client, "SetBusinessOutcomeWithComments")
+    outcome.validate(envelope("SetBusinessOutcomeWithComments", callid="12345",
+                              AccountNumber=DAVID, OutcomeId=101, UserID="testagent",
+                              AgentComments=""))  # fmt: skip
+
+    blank_twice = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            branches = node.get("oneOf", [])
+            if {"type": "string", "maxLength": 0} in branches and all(
+                jsonschema.Draft202012Validator(b).is_valid("") for b in branches
+            ):
+                blank_twice.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}/{index}")
+
+    walk(document, "")
+    assert not blank_twice, blank_twice
+
+
+def test_the_business_field_list_is_1_to_50_in_the_document(agent_client):
+    import jsonschema
+
+    from .conftest import envelope
+
+    _, fields = request_validator(agent_client, W)
+    one = items(("Email", "a@b.c", "String"))
+    fields.validate(envelope(W, **BASE, businessField=one * 50))
+    for shape in ([], one * 51):
+        with pytest.raises(jsonschema.ValidationError):
+            fields.validate(envelope(W, **BASE, businessField=shape))
+        refused(agent_client, W, 400, "invalid_fields", **BASE, businessField=shape)

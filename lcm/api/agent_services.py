@@ -275,8 +275,8 @@ class SetContactBusinessFieldsDataSchema(serializers.Serializer):
     callid = _text(64, "The dialer's call ID; must not be blank.")
     AccountNumber = _text(128, "The LCM key of the contact.")
     AgentID = _text(64, "The agent making the change (an agent's token: itself).")
-    businessField = BusinessFieldItemSchema(
-        many=True, min_length=1, max_length=business_fields.MAX_ITEMS,
+    businessField = serializers.ListField(
+        child=BusinessFieldItemSchema(), min_length=1, max_length=business_fields.MAX_ITEMS,
         help_text="1 to 50 fields; all are stored or none.",
     )  # fmt: skip
 
