@@ -46,6 +46,38 @@ NUMBER = re.compile(r"^-?[0-9]{1,18}(?:\.([0-9]{1,18}))?$")
 BOOLEANS = {"true": "true", "false": "false"}
 
 
+FORMAT_RULES = {
+    BusinessField.DataType.STRING: "A String's format is its maximum length, 1 to 255 "
+    "(empty: 255).",
+    BusinessField.DataType.NUMBER: 'A Number\'s format is "" (an integer) or 0.00 '
+    "(as many zeros as decimal places).",
+    BusinessField.DataType.DATETIME: "A DateTime's format is "
+    + ", ".join(list(DATE_FORMATS)[:-1])
+    + " or "
+    + list(DATE_FORMATS)[-1]
+    + ".",
+    BusinessField.DataType.BOOLEAN: "A Boolean has no format: leave it empty.",
+}
+
+
+def format_problem(data_type: str, format_: str) -> str | None:
+    """Why `format_` is not a format of `data_type` (section 6), or None.
+    The console's campaign page asks it before a field is saved, so `parse`
+    never meets a format the spec does not have."""
+    if data_type == BusinessField.DataType.STRING:
+        ok = format_ == "" or (format_.isascii() and format_.isdigit()
+                               and 1 <= int(format_) <= DEFAULT_STRING_LENGTH)  # fmt: skip
+    elif data_type == BusinessField.DataType.NUMBER:
+        ok = format_ == "" or DECIMALS_FORMAT.fullmatch(format_) is not None
+    elif data_type == BusinessField.DataType.DATETIME:
+        ok = format_ in DATE_FORMATS
+    elif data_type == BusinessField.DataType.BOOLEAN:
+        ok = format_ == ""
+    else:
+        return None  # the type's own choice refuses it
+    return None if ok else FORMAT_RULES[data_type]
+
+
 class BadValue(ValueError):
     """A value its field's type and format refuse; the text says why."""
 
@@ -75,7 +107,10 @@ def parse(field: BusinessField, value: str) -> str:
             raise BadValue(
                 f"has more than {places} decimal places" if places else "is not an integer"
             )
-        return f"{Decimal(value):.{places}f}"
+        number = Decimal(value)
+        if number == 0:
+            number = abs(number)  # "-0" is 0, not "-0.00"
+        return f"{number:.{places}f}"
     if kind == BusinessField.DataType.DATETIME:
         shape, pattern = DATE_FORMATS.get(field.format, DATE_FORMATS["DD/MM/YYYY"])
         try:

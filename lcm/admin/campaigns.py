@@ -4,11 +4,13 @@ the settings before and after: `lcm.actions.campaigns.record_save`)."""
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django import forms
 from django.contrib import admin
 
-from lcm.actions import campaigns
-from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome
+from lcm.actions import business_fields, campaigns
+from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome, TelephonyOutcome
 
 from .shared import request_context
 from .words import PlainChoices, PlainWords
@@ -16,11 +18,16 @@ from .words import PlainChoices, PlainWords
 HOURS = forms.TimeInput(format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"})
 
 
-def _form(model_):
+WINDOW_BOTH = "Give both calling times, or neither."
+WINDOW_ORDER = "The calling window ends before it starts: the end must be after the start."
+LENGTHS_ORDER = "The shortest number is longer than the longest."
+
+
+def _form(model_, base=forms.ModelForm):
     """A ModelForm of `model_` with its times as HH:MM (the labels are the
     model's, in the floor's words)."""
 
-    class Form(forms.ModelForm):
+    class Form(base):
         class Meta:
             model = model_
             fields = ()  # the admin names them (its fieldsets or `fields`)
@@ -33,9 +40,73 @@ def _form(model_):
     return Form
 
 
+class WindowForm(forms.ModelForm):
+    """The calling window in the floor's words, before the table's check
+    constraint would say "Constraint … is violated"."""
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if "window_start" in self.errors or "window_end" in self.errors:
+            return data
+        if (start is None) != (end is None):
+            self.add_error("window_end" if end is None else "window_start", WINDOW_BOTH)
+        elif start is not None and end <= start:
+            self.add_error("window_end", WINDOW_ORDER)
+        return data
+
+
+class CampaignForm(WindowForm):
+    def clean_time_zone(self):
+        zone = self.cleaned_data.get("time_zone", "").strip()
+        if zone:
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise forms.ValidationError(
+                    f"{zone} is not a time zone: use an IANA name such as America/New_York."
+                ) from None
+        return zone
+
+
+class CampaignModeForm(WindowForm):
+    def clean(self):
+        data = super().clean()
+        shortest, longest = data.get("min_length"), data.get("max_length")
+        if shortest is not None and longest is not None and shortest > longest:
+            self.add_error("max_length", LENGTHS_ORDER)
+        return data
+
+
+def telephony_choices():
+    return [("", "none"), *((o.pk, str(o)) for o in TelephonyOutcome.objects.order_by("pk"))]
+
+
+class CampaignOutcomeForm(forms.ModelForm):
+    implies = forms.TypedChoiceField(
+        label="Telephony outcome",
+        choices=telephony_choices,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="The telephony outcome it implies (5 DNC: a do-not-call block).",
+    )
+
+
+class BusinessFieldForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        kind, format_ = data.get("data_type"), data.get("format", "")
+        if kind and "format" not in self.errors:
+            problem = business_fields.format_problem(kind, format_)
+            if problem:
+                self.add_error("format", problem)
+        return data
+
+
 class CampaignModeInline(PlainChoices, admin.TabularInline):
     model = CampaignMode
-    form = _form(CampaignMode)
+    form = _form(CampaignMode, CampaignModeForm)
     extra = 0
     fields = [
         "mode_type",
@@ -51,14 +122,14 @@ class CampaignModeInline(PlainChoices, admin.TabularInline):
 
 class CampaignOutcomeInline(admin.TabularInline):
     model = CampaignOutcome
-    form = _form(CampaignOutcome)
+    form = _form(CampaignOutcome, CampaignOutcomeForm)
     fields = ["outcome_id", "description", "implies"]
     extra = 0
 
 
 class BusinessFieldInline(admin.TabularInline):
     model = BusinessField
-    form = _form(BusinessField)
+    form = _form(BusinessField, BusinessFieldForm)
     fields = ["name", "data_type", "format", "mandatory", "agent_editable", "dnc_field",
               "screen_pop"]  # fmt: skip
     extra = 0
@@ -66,7 +137,7 @@ class BusinessFieldInline(admin.TabularInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(PlainWords, admin.ModelAdmin):
-    form = _form(Campaign)
+    form = _form(Campaign, CampaignForm)
     list_display = [
         "code_shown",
         "name_shown",

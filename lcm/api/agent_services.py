@@ -16,6 +16,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lcm import errors
 from lcm.actions import RequestContext, business_fields, calls, catalogue, inbound
 from lcm.models import AgentState, BusinessField, Campaign, ModeType
 
@@ -51,18 +52,49 @@ class BusinessFieldItem(serializers.Serializer):
     Format = StrictCharField(max_length=20, allow_blank=True, trim_whitespace=False)
 
 
-class SetContactBusinessFieldsData(serializers.Serializer):
-    """Nested: not a MessageData (its fields are bound per instance)."""
+BUSINESS_FIELDS_COUNT = f"Must be a list of 1 to {business_fields.MAX_ITEMS} business fields."
+NOT_AN_OBJECT = "Each business field must be a JSON object."
 
+
+class BusinessFieldsField(serializers.Field):
+    """The list itself (1 to 50); its items are checked one by one in
+    `_business_field_items`, so that a bad one is named
+    `businessField[<index>].<key>`, as ComplianceCheck names its contacts."""
+
+    default_error_messages = {"invalid": BUSINESS_FIELDS_COUNT}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or not 1 <= len(data) <= business_fields.MAX_ITEMS:
+            self.fail("invalid")
+        return data
+
+
+class SetContactBusinessFieldsData(MessageData):
     callid = StrictCharField(max_length=64)
     AccountNumber = StrictCharField(max_length=128)
     AgentID = StrictCharField(max_length=64)
-    businessField = serializers.ListField(
-        child=BusinessFieldItem(),
-        min_length=1,
-        max_length=business_fields.MAX_ITEMS,
-        error_messages={"not_a_list": "Must be a list of 1 to 50 business fields."},
-    )
+    businessField = BusinessFieldsField()
+
+
+def _business_field_items(raw: list) -> list[business_fields.Item]:
+    fields: dict[str, list[str]] = {}
+    items = []
+    for index, item in enumerate(raw):
+        where = f"businessField[{index}]"
+        if not isinstance(item, dict):
+            fields[where] = [NOT_AN_OBJECT]
+            continue
+        serializer = BusinessFieldItem(data=item)
+        if not serializer.is_valid():
+            for name, problems in serializer.errors.items():
+                fields[f"{where}.{name}"] = [str(p) for p in problems]
+            continue
+        valid = serializer.validated_data
+        name, kind = valid["FieldName"].strip(), valid["DataType"].strip()
+        items.append(business_fields.Item(name, valid["Value"], kind))
+    if fields:
+        raise errors.InvalidInput("Invalid data: " + ", ".join(sorted(fields)) + ".", fields=fields)
+    return items
 
 
 class NumberOrStringField(serializers.Field):
@@ -95,7 +127,9 @@ class CallTypeField(StrictCharField):
     default_error_messages = {"call_type": "Must be INBOUND or OUTBOUND."}
 
     def to_internal_value(self, data):
-        text = super().to_internal_value(data).upper()
+        text = super().to_internal_value(data)
+        # Any case of the ASCII words: str.upper() also turns a dotless i into "I".
+        text = text.upper() if text.isascii() else ""
         if text not in inbound.CALL_TYPES:
             self.fail("call_type")
         return text
@@ -113,7 +147,8 @@ class AgentStateField(StrictCharField):
     default_error_messages = {"state": "Must be READY, NOT_READY, TALKING or WORK."}
 
     def to_internal_value(self, data):
-        text = super().to_internal_value(data).upper()
+        text = super().to_internal_value(data)
+        text = text.upper() if text.isascii() else ""  # as CallTypeField
         if text not in AgentState.values:
             self.fail("state")
         return text
@@ -171,10 +206,7 @@ def set_contact_business_fields(data: dict, *, user, context: RequestContext) ->
         callid=valid["callid"],
         account_number=valid["AccountNumber"],
         agent_id=valid["AgentID"],
-        items=[
-            business_fields.Item(i["FieldName"].strip(), i["Value"], i["DataType"].strip())
-            for i in valid["businessField"]
-        ],
+        items=_business_field_items(valid["businessField"]),
         actor=user,
         context=context,
     )

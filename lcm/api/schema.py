@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -24,6 +23,7 @@ from lcm.models import ModeType
 from . import agent_services as services
 from . import compliance, envelope, outcomes
 from .handlers import HANDLERS
+from .openapi import BlankSafeAutoSchema
 from .serializers import (
     GetContactModesDataSchema,
     GetPersonalCallbackListDataSchema,
@@ -35,7 +35,7 @@ from .serializers import (
 )
 
 
-class EnvelopeAutoSchema(AutoSchema):
+class EnvelopeAutoSchema(BlankSafeAutoSchema):
     """The envelope endpoint needs a body: say so (`requestBody.required`).
 
     drf-spectacular infers it from a serializer's required fields, which a
@@ -49,7 +49,7 @@ class EnvelopeAutoSchema(AutoSchema):
         return body
 
 
-class AuditAutoSchema(AutoSchema):
+class AuditAutoSchema(BlankSafeAutoSchema):
     """No `format` parameter: the list's schema answers JSON only, and its CSV
     is an operation of its own (`mode_changes_export`), so a generated client
     never parses CSV as JSON. `?format=csv` still works; it is not advertised."""
