@@ -246,7 +246,8 @@ def _unchanged(rows: list, prints: dict[str, str]) -> tuple[dict[str, _Known], s
     records, the console's, counts too); and the keys of every account found."""
     keys = [row.account_number for row in rows]
     if connection.vendor == "postgresql":
-        sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
+        where, params = bulk.any_of_sql("", keys)
+        sql = _KNOWN.format(keys=where.strip())
     else:
         sql, params = _KNOWN.format(keys=f"IN ({', '.join(['%s'] * len(keys))})"), keys
     with connection.cursor() as cursor:
@@ -839,6 +840,7 @@ class _Writers:
     @staticmethod
     def _serve(jobs: queue.SimpleQueue) -> None:
         try:
+            bulk.custom_plans_for_session()  # a connection of its own
             while (job := jobs.get()) is not None:
                 work, done = job
                 try:
