@@ -555,9 +555,19 @@ def test_any_of_selects_what_in_selects_with_one_parameter_on_postgresql(demo):
     assert not ContactMode.objects.filter(account_id__any_of=[]).exists()
     sql, params = Account.objects.filter(account_number__any_of=keys).query.sql_with_params()
     if connection.vendor == "postgresql":
-        assert "= ANY(" in sql and len(params) == 1
+        assert "= ANY(string_to_array(" in sql and params == ("\x1f".join(keys),)
     else:
         assert len(params) == len(keys)
+    # Texts holding the separator (one text parameter on PostgreSQL) and
+    # ints select as `__in` does too.
+    odd = Account.objects.create(
+        account_number="A\x1fB", campaign_id=Account.objects.first().campaign_id
+    )
+    assert list(Account.objects.filter(account_number__any_of=["A\x1fB", "A"])) == [odd]
+    assert list(Account.objects.filter(account_number__any_of=["A", "B"])) == []
+    assert set(ContactMode.objects.filter(account_id__any_of=ids)) == set(
+        ContactMode.objects.filter(account_id__in=ids)
+    )
 
 
 def test_a_negative_progress_interval_is_refused_before_anything_is_read(demo, tmp_path):

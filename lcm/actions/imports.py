@@ -12,6 +12,9 @@ batch.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import functools
 import hashlib
 import json
 import queue
@@ -47,6 +50,10 @@ ACCOUNT_FIELDS = ("first_name", "last_name", "campaign_id", "country", "time_zon
 # final there, outside any transaction, so their window may be wider than
 # a transaction's batch.
 SIFT_ROWS = 1000
+# Connections writing a file's batches in turn on PostgreSQL (`_Writers`):
+# one batch's Python runs while PostgreSQL takes the other's. 1: one at a
+# time, in the calling thread (always on SQLite, in a transaction, dry).
+WRITERS = 2
 NO_NUMBER_FOR_CONSENT = "{column}: mode {mode_id} has no number to give consent for"
 
 
@@ -92,6 +99,7 @@ def import_accounts(
     absent: frozenset[str] = frozenset(),
     campaigns_known: set[str] | None = None,
     head_seq: int | None = None,
+    turn: _Turn | None = None,
 ) -> ImportResult:
     """Create or update a batch of accounts and their modes, in one
     transaction.
@@ -126,6 +134,9 @@ def import_accounts(
     of (`campaigns.ensure`), and adds to: not looked up again. `head_seq`:
     the audit chain's head the caller read before this batch (`_sift`'s
     window), stored with new accounts' prints instead of reading it here.
+    `turn`: the batch's place among overlapped batches (`_Turn`,
+    `import_rows`): it makes its campaigns and its append after the batch
+    before it.
 
     A fixed number of queries per batch: the fingerprints, lock the other
     existing accounts (none when every key is in `absent`), the do-not-call
@@ -143,7 +154,7 @@ def import_accounts(
     with transaction.atomic():
         result = _import_batch(
             rows, keys, actor, source, clock, new_block_seq, sifted, absent,
-            (campaigns_known, named) if named is not None else None, head_seq,
+            (campaigns_known, named) if named is not None else None, head_seq, turn,
         )  # fmt: skip
         clock.mark("write")
     clock.mark("commit")
@@ -235,7 +246,8 @@ def _unchanged(rows: list, prints: dict[str, str]) -> tuple[dict[str, _Known], s
     records, the console's, counts too); and the keys of every account found."""
     keys = [row.account_number for row in rows]
     if connection.vendor == "postgresql":
-        sql, params = _KNOWN.format(keys="= ANY(%s)"), [keys]
+        where, params = bulk.any_of_sql("", keys)
+        sql = _KNOWN.format(keys=where.strip())
     else:
         sql, params = _KNOWN.format(keys=f"IN ({', '.join(['%s'] * len(keys))})"), keys
     with connection.cursor() as cursor:
@@ -328,6 +340,7 @@ def _import_batch(
     absent=frozenset(),
     campaigns_known=None,
     head_seq=None,
+    turn=None,
 ) -> ImportResult:
     result = ImportResult()
     bulk.custom_plans()
@@ -481,6 +494,8 @@ def _import_batch(
         return result
 
     named = {campaign_of(row) for row, _ in kept}
+    if turn is not None:  # the batch before has made sure of its campaigns
+        turn.wait(_Turn.CAMPAIGNS)
     if campaigns_known is None:
         result.campaigns_created = campaigns.ensure(named)
     else:  # (made sure of by this run's committed batches, named by this one)
@@ -488,6 +503,8 @@ def _import_batch(
         if named - known:
             result.campaigns_created = campaigns.ensure(named - known)
         ensured.update(named)
+    if turn is not None:
+        turn.reach(_Turn.CAMPAIGNS)
     accounts, created = _create_missing(
         [row for row, _ in kept], existing, prints, head, result, absent
     )
@@ -523,7 +540,12 @@ def _import_batch(
         username=permissions.username(actor),
         source=source,
     )
+    if turn is not None:  # the batch before has appended: entries in file order
+        turn.wait(_Turn.APPENDED)
+        clock.mark("waiting for the batch before")
     entries = modes.write_batch(changes, by=by, author=author)
+    if turn is not None:
+        turn.reach(_Turn.APPENDED)
     clock.mark("modes and audit")
 
     # Each kept row's fingerprint, with the seq of its account's last entry:
@@ -683,6 +705,189 @@ def _stop_on_fault(exc: DatabaseError) -> None:
         raise fault from exc
 
 
+def _write_rows(rows: list, *, turn: _Turn | None = None, **kwargs) -> list[ImportResult]:
+    """One batch (`import_accounts`, `sifted`), its results; when the
+    database refuses it whole, its rows one by one, each refused row
+    rejected (a fault of the database raises). `turn`: its place among
+    overlapped batches; on a refusal, the batch after it rolls back (it
+    may hold what the rows need: `_Yield`) until the rows are done."""
+    try:
+        return [import_accounts(rows=rows, sifted=True, turn=turn, **kwargs)]
+    except DatabaseError as exc:
+        _stop_on_fault(exc)
+        if turn is not None:
+            turn.reach(_Turn.RETRYING)
+    kwargs.pop("absent", None)
+    kwargs.pop("campaigns_known", None)
+    kwargs.pop("head_seq", None)
+    results = []
+    for row in rows:
+        try:
+            results.append(import_accounts(rows=[row], sifted=True, **kwargs))
+        except DatabaseError as exc:
+            _stop_on_fault(exc)
+            refused = Rejected(row.line, row.account_number, str(exc))
+            results.append(ImportResult(rejected=[refused]))
+    return results
+
+
+class _Yield(Exception):
+    """The batch before was refused whole and retries its rows one by one:
+    this batch rolls back and runs again after them."""
+
+
+class _Abort(Exception):
+    """The batch before stopped the import (a fault): this one writes nothing."""
+
+
+class _Turn:
+    """A batch's place among overlapped batches (`_Writers`): how far it
+    got (`stage`), and the batch before it, which it waits for twice —
+    before making sure of its campaigns (two inserts of one new campaign:
+    the later waits for the earlier's commit, never the reverse) and before
+    its append (the entries stay in file order; the chain's head, locked by
+    the append to the commit, then orders the commits). Before that it
+    validates, locks its own accounts (keys differ within a window), reads,
+    checks the list and decides while the batch before writes."""
+
+    STARTED, CAMPAIGNS, APPENDED, DONE = 0, 1, 2, 3
+    RETRYING, STOPPED = -1, -2
+
+    def __init__(self, before: _Turn | None, changed: threading.Condition):
+        self.before = before
+        self.stage = self.STARTED
+        self._changed = changed
+
+    def reach(self, stage: int) -> None:
+        with self._changed:
+            self.stage = stage
+            self._changed.notify_all()
+
+    def wait(self, stage: int) -> None:
+        """Until the batch before reached `stage` (or is done)."""
+        before = self.before
+        if before is None:
+            return
+        with self._changed:
+            self._changed.wait_for(lambda: before.stage >= stage or before.stage < 0)
+            if before.stage == self.STOPPED:
+                raise _Abort
+            if before.stage == self.RETRYING:
+                raise _Yield
+
+    def wait_done(self) -> None:
+        before = self.before
+        if before is None:
+            return
+        with self._changed:
+            self._changed.wait_for(lambda: before.stage in (self.DONE, self.STOPPED))
+            if before.stage == self.STOPPED:
+                raise _Abort
+
+
+def _take_turn(turn: _Turn, write: Callable[[_Turn], list[ImportResult]]):
+    """Run `write(turn)` in a writer's thread: again after the batch before
+    if that was refused whole (`_Yield`), nothing if it stopped the import
+    (None), and the stage for the batch after."""
+    while True:
+        try:
+            results = write(turn)
+        except _Yield:
+            turn.reach(_Turn.STARTED)
+            try:
+                turn.wait_done()
+            except _Abort:
+                turn.reach(_Turn.STOPPED)
+                return None
+            continue
+        except _Abort:
+            turn.reach(_Turn.STOPPED)
+            return None
+        except BaseException:
+            turn.reach(_Turn.STOPPED)
+            raise
+        turn.reach(_Turn.DONE)
+        return results
+
+
+class _Writers:
+    """Two threads, each with its own connection, writing batches in turn
+    (PostgreSQL, outside a transaction): while PostgreSQL takes one batch
+    (its COPY, its commit), the other's Python runs (validation, decisions,
+    seals: `_Turn`). At most two batches are in flight; their results are
+    handed to `then` in order, in the calling thread. `drain()` waits for
+    every batch (a sift window's end); an error of a batch raises there
+    once the other has ended (a batch after a fault writes nothing, unless
+    it had already appended: then it commits, uncounted, and a second run
+    finds it unchanged)."""
+
+    COUNT = 2
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._queues: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(self.COUNT)]
+        self.phases: list[dict[str, float]] = [{} for _ in range(self.COUNT)]
+        self._threads = [
+            threading.Thread(target=self._serve, args=(q,), name=f"import-writer-{i}", daemon=True)
+            for i, q in enumerate(self._queues)
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._flight: collections.deque = collections.deque()
+        self._last: _Turn | None = None
+        self._next = 0
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue) -> None:
+        try:
+            bulk.custom_plans_for_session()  # a connection of its own
+            while (job := jobs.get()) is not None:
+                work, done = job
+                try:
+                    done.set_result(work())
+                except BaseException as exc:
+                    done.set_exception(exc)
+        finally:
+            connection.close()  # this thread's own
+
+    def submit(self, write: Callable[[_Turn, dict], list[ImportResult]], then: Callable) -> None:
+        while len(self._flight) >= self.COUNT:
+            self._collect()
+        turn = _Turn(self._last, self._changed)
+        self._last = turn
+        phases = self.phases[self._next]
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self._queues[self._next].put((lambda: _take_turn(turn, lambda t: write(t, phases)), done))
+        self._next = (self._next + 1) % self.COUNT
+        self._flight.append((done, turn, then))
+
+    def _collect(self) -> None:
+        done, turn, then = self._flight.popleft()
+        try:
+            results = done.result()
+        except BaseException:
+            for other, _turn, _then in self._flight:
+                concurrent.futures.wait([other])
+            self._flight.clear()
+            raise
+        turn.before = None  # done: it waits for nothing any more
+        if results is not None:
+            then(results)
+
+    def drain(self) -> None:
+        while self._flight:
+            self._collect()
+
+    def close(self, phases: dict[str, float]) -> None:
+        for jobs in self._queues:
+            jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        for own in self.phases:
+            for name, seconds in own.items():
+                phases[name] = phases.get(name, 0.0) + seconds
+
+
 @dataclass
 class ImportRun:
     """What a whole file's import did (or, dry, would do): the totals of its
@@ -783,6 +988,7 @@ def import_rows(
     on_batch_committed: Callable[[ImportRun, int], None] | None = None,
     source: str = "import",
     defer: Deferral | None = None,
+    writers: int | None = None,
 ) -> ImportRun:
     """Import what a reader of `lcm.imports` yields, `batch_size` rows per
     transaction (`import_accounts`), so memory stays flat on any file and a
@@ -819,6 +1025,15 @@ def import_rows(
     while most rows of the last batch were unchanged, off otherwise: the
     reader then hands rows over unvalidated, and only those that are not
     unchanged are validated, here (`import_accounts`).
+
+    `writers` (default `WRITERS`): on PostgreSQL, outside a transaction and
+    not dry, that many connections write the batches in turn, each in its
+    own thread (`_Writers`, `_Turn`): a batch validates, locks its accounts,
+    reads and decides while the batch before it writes; it makes its append
+    after that batch's (entries in file order), and everything above holds
+    (a refused batch writes nothing and its rows are retried one by one;
+    `on_batch_committed` in file order). The batches of a sift window end
+    before the next window is sifted. 1: one batch at a time, here.
     """
     permissions.require(actor, permissions.IMPORT_ACCOUNTS)
     run = ImportRun() if run is None else run
@@ -842,44 +1057,24 @@ def import_rows(
     def write(
         batch: dict[str, ImportRow], through: int, absent: frozenset[str], head: int | None
     ) -> None:
+        """One batch, in this thread; its results handed over (`collect`)."""
         if not batch:
             return
         rows = list(batch.values())
         batch.clear()
-        results = []
-        phases = run.phases
         with transaction.atomic() if dry_run else nullcontext():
-            try:
-                results.append(
-                    import_accounts(
-                        rows=rows,
-                        actor=actor,
-                        source=source,
-                        phases=phases,
-                        sifted=True,
-                        absent=absent,
-                        campaigns_known=campaigns_known,
-                        head_seq=head,
-                    )
-                )
-            except DatabaseError as exc:
-                _stop_on_fault(exc)
-                for row in rows:
-                    try:
-                        results.append(
-                            import_accounts(
-                                rows=[row], actor=actor, source=source, phases=phases, sifted=True
-                            )
-                        )
-                    except DatabaseError as exc:
-                        _stop_on_fault(exc)
-                        results.append(
-                            ImportResult(
-                                rejected=[Rejected(row.line, row.account_number, str(exc))]
-                            )
-                        )
+            results = _write_rows(rows, **options(absent, head), phases=run.phases)
             if dry_run:
                 transaction.set_rollback(True)
+        collect(results, through)
+
+    def options(absent: frozenset[str], head: int | None) -> dict:
+        return {"actor": actor, "source": source, "absent": absent,
+                "campaigns_known": campaigns_known, "head_seq": head}  # fmt: skip
+
+    def collect(results: list[ImportResult], through: int) -> None:
+        """A batch's results, in file order: its rejected rows, its counts."""
+        report(through)
         for result in results:
             reject(result.rejected)
             result.rejected = []
@@ -915,22 +1110,46 @@ def import_rows(
         else:
             rest, absent, head = [], frozenset(), None
 
-        def report(before: int) -> None:
-            while pending and pending[0][0] < before:
-                reject([pending.pop(0)[1]])
-
         for start in range(0, len(rest), batch_size):
             chunk = rest[start : start + batch_size]
             last = at[chunk[-1].account_number]
-            report(last)
             # Items up to the chunk's last row: committed, unchanged or reported.
-            write({row.account_number: row for row in chunk}, last, absent, head)
+            if writers is None:
+                write({row.account_number: row for row in chunk}, last, absent, head)
+            else:
+                writers.submit(
+                    functools.partial(overlapped, chunk, options(absent, head)),
+                    functools.partial(written, through=last),
+                )
+        if writers is not None:
+            writers.drain()  # the next window's sift reads what this one wrote
         report(end + 1)
         committed(end)
+
+    def report(before: int) -> None:
+        while pending and pending[0][0] < before:
+            reject([pending.pop(0)[1]])
+
+    def overlapped(chunk: list, kwargs: dict, turn: _Turn, phases: dict) -> list[ImportResult]:
+        return _write_rows(chunk, turn=turn, phases=phases, **kwargs)
+
+    def written(results: list[ImportResult], *, through: int) -> None:
+        collect(results, through)
+        committed(through)
 
     window: dict[str, tuple[ImportRow | Deferred, int]] = {}
     pending: list[tuple[int, Rejected]] = []  # (position, item) not reported yet
     size = max(SIFT_ROWS, batch_size)
+    if writers is None:
+        writers = WRITERS
+    writers = (
+        _Writers()
+        if writers > 1
+        and not dry_run
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        else None
+    )
     reader = _ReadAhead(items, run.phases)
     try:
         try:
@@ -951,4 +1170,6 @@ def import_rows(
         flush(window, run.read)
     finally:
         reader.close()
+        if writers is not None:
+            writers.close(run.phases)
     return run
