@@ -591,7 +591,9 @@ def element(account_number, mode_name, number, **changes):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("ani", ["+1 202 555 0143", "(202) 555-0143", "2025550143", 2025550143])
+@pytest.mark.parametrize(
+    "ani", ["+1 202 555 0143", "(202) 555-0143", "2025550143", 2025550143, 2025550143.0]
+)
 def test_inbound_lookup_by_number_identity(agent_client, ani):
     entries = ModeChange.objects.count()
     message = ok(agent_client, "GetCampaignsForMCDRequest", ANI=ani, CallType="inbound")
@@ -660,6 +662,8 @@ def test_inbound_lookup_refusals(agent_client):
         ({"CallType": "INBOUND"}, "ANI"),
         ({"ANI": True, "CallType": "INBOUND"}, "ANI"),
         ({"ANI": "abc", "CallType": "INBOUND"}, "ANI"),
+        ({"ANI": 2025550143.5, "CallType": "INBOUND"}, "ANI"),  # a fraction: no number
+        ({"ANI": 1e21, "CallType": "INBOUND"}, "ANI"),  # beyond the schema's 20 digits
         ({"ANI": "2025550143"}, "CallType"),
         ({"ANI": "2025550143", "CallType": "SIDEWAYS"}, "CallType"),
         ({"ANI": "2025550143", "CallType": "INBOUND", "BusinessFieldQueryToSearch": "x"},

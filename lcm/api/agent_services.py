@@ -97,6 +97,9 @@ def _business_field_items(raw: list) -> list[business_fields.Item]:
     return items
 
 
+MAX_JSON_NUMBER = 99999999999999999999  # the schema's maximum (20 digits)
+
+
 class NumberOrStringField(serializers.Field):
     """The vendor's ANI or DNIS: a JSON number (an integer) or a string."""
 
@@ -111,6 +114,10 @@ class NumberOrStringField(serializers.Field):
             self.fail("invalid")
         if isinstance(data, int) and data >= 0:
             return str(data)
+        # JSON has one number type: 2025550143.0 is the integer the schema
+        # allows (JSON Schema's "integer" takes a number without a fraction).
+        if isinstance(data, float) and data.is_integer() and 0 <= data <= MAX_JSON_NUMBER:
+            return str(int(data))
         if isinstance(data, str):
             text = StrictCharField(
                 max_length=64, allow_blank=self.allow_blank, trim_whitespace=False
@@ -286,7 +293,7 @@ class SetContactBusinessFieldsDataSchema(serializers.Serializer):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "integer", "minimum": 100, "maximum": 99999999999999999999},
+            {"type": "integer", "minimum": 100, "maximum": MAX_JSON_NUMBER},
             {"type": "string", "maxLength": 64, "pattern": CONTACT_NUMBER},
         ],
         "description": "The caller's number, in any spelling (3-20 digits).",
