@@ -238,7 +238,7 @@ class CampaignMode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} mode {self.mode_type_id}"
+        return f"{self.mode_type.name} ({self.campaign_id})"  # the console's row title
 
 
 class CampaignOutcome(models.Model):

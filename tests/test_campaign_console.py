@@ -130,3 +130,27 @@ def test_a_window_that_ends_before_it_starts_is_refused_in_the_floors_words(supe
     assert "Constraint" not in page
     assert "The shortest number is longer than the longest." in page
     assert snapshot() == before
+
+
+def test_the_inline_rows_and_buttons_read_in_the_floors_words(supervisor):
+    """The enabled modes' rows are titled by the mode's name, and the add
+    buttons say "Add another enabled mode", not Django's "Add another
+    Enabled mode" nor "Spring mode 1"."""
+    import html
+    import json
+    import re
+
+    page = supervisor.get(spring_url()).content.decode()
+    names = {m.mode_type.name for m in CampaignMode.objects.filter(campaign__code="Spring")}
+    titles = {
+        html.unescape(t).strip() for t in re.findall(r'<td class="original">\s*<p>([^<]*)', page)
+    }
+    assert {f"{name} (Spring)" for name in names} <= titles, titles
+    assert not any(re.search(r"mode \d", t) for t in titles), titles
+    add_texts = {
+        json.loads(html.unescape(data))["options"]["addText"]
+        for data in re.findall(r'data-inline-formset="([^"]*)"', page)
+    }
+    assert add_texts == {
+        "Add another enabled mode", "Add another outcome", "Add another business field"
+    }, add_texts  # fmt: skip

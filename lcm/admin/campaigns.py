@@ -4,10 +4,12 @@ the settings before and after: `lcm.actions.campaigns.record_save`)."""
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 
 from lcm.actions import business_fields, campaigns
 from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome, TelephonyOutcome
@@ -119,6 +121,9 @@ class CampaignModeInline(PlainChoices, admin.TabularInline):
         "voicemail",
     ]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("mode_type")  # the row titles
+
 
 class CampaignOutcomeInline(admin.TabularInline):
     model = CampaignOutcome
@@ -133,6 +138,16 @@ class BusinessFieldInline(admin.TabularInline):
     fields = ["name", "data_type", "format", "mandatory", "agent_editable", "dnc_field",
               "screen_pop"]  # fmt: skip
     extra = 0
+
+
+class _LowerCaseAddText(helpers.InlineAdminFormSet):
+    """Django's inline button says "Add another Enabled mode" (capfirst of
+    the verbose name mid-sentence); the floor's words are lower case."""
+
+    def inline_formset_data(self):
+        data = json.loads(super().inline_formset_data())
+        data["options"]["addText"] = f"Add another {self.opts.verbose_name}"
+        return json.dumps(data)
 
 
 @admin.register(Campaign)
@@ -190,6 +205,12 @@ class CampaignAdmin(PlainWords, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("modes")
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        wrapped = super().get_inline_formsets(request, formsets, inline_instances, obj)
+        for inline_formset in wrapped:
+            inline_formset.__class__ = _LowerCaseAddText
+        return wrapped
 
     def get_readonly_fields(self, request, obj=None):
         # The CampaignID is the key accounts, imports and do-not-call blocks name.
