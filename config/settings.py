@@ -222,12 +222,30 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "lcm — List and Campaign Manager web services",
     "DESCRIPTION": (
-        "The dialer's agent-desktop envelope messages (SetNewModeNumber, "
-        "GetContactModes) over HTTP, and the dialer/CTI endpoints (tag `dialer`) that "
-        "register calls and log agents in and out. Authenticate with "
-        "`Authorization: Token <key>`."
+        "The dialer's agent-desktop envelope messages over HTTP, one operation "
+        "(`POST /api/webservice/`) whose `subtopic` names the service: contact "
+        "modes (SetNewModeNumber, GetContactModes), do-not-call, callbacks, "
+        "business outcomes, ComplianceCheck, campaign modes and mode information, "
+        "business fields, the inbound look-up and agent state (tag `webservice`); "
+        "the dialer's and CTI's endpoints (tag `dialer`): calls, agent sessions, "
+        "callbacks, list imports and exports; and the auditors' change history, its "
+        "proofs and as-of reads (tag `audit`). "
+        "Authenticate with `Authorization: Token <key>`."
     ),
     "VERSION": "1.0.0",
+    "TAGS": [
+        {"name": "webservice", "description": "The agent desktop's envelope services."},
+        {
+            "name": "dialer",
+            "description": "Calls, agent sessions, callbacks, list imports "
+            "and exports: the dialer's and CTI's endpoints.",
+        },
+        {
+            "name": "audit",
+            "description": "The change history, its proofs and the "
+            "as-of reads (auditors; the list and its CSV also supervisors).",
+        },
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and the docs page are public (SERVE_PUBLIC): they read no
     # credentials, so a stale or bad token gets them too, never a 401.

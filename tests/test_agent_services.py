@@ -653,6 +653,20 @@ def test_inbound_lookup_callbacks_lcm_key_and_business_field(agent_client):
         element(DAVID, "Home", "6491462346"),
         element(DAVID, "Office", "2025550143"),
     ]
+    # The value is read through the field's type, as SetContactBusinessFields
+    # stores it: the Number 120.5 is the stored "120.50".
+    for query, found in [
+        ("Balance=120.5", [DAVID, DAVID]),
+        ("Balance= 120.50 ", [DAVID, DAVID]),
+        ("Balance=120.51", []),
+        ("Balance=abc", []),  # not a number: no Balance holds it
+        ("Balance=", []),
+        ("NoSuchField=120.50", []),
+        ("customerref=DB-0001", []),  # a field's name is matched as spelt
+    ]:
+        answer = ok(dialer, "GetCampaignsForMCDRequest", ANI="2025550100", CallType="INBOUND",
+                    BusinessFieldQueryToSearch=query)  # fmt: skip
+        assert [e["AccountNumber"] for e in answer["response"]] == found, query
 
 
 @pytest.mark.django_db

@@ -125,12 +125,12 @@ def _generate(root: Path, published: dict) -> SimpleNamespace:
     return SimpleNamespace(
         client=importlib.import_module(f"{PACKAGE}.client"),
         api=SimpleNamespace(
-            webservice=importlib.import_module(f"{PACKAGE}.api.lcm.webservice"),
-            mode_changes_list=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_list"),
-            mode_changes_export=importlib.import_module(f"{PACKAGE}.api.lcm.mode_changes_export"),
-            mode_change_proof=importlib.import_module(f"{PACKAGE}.api.lcm.mode_change_proof"),
+            webservice=importlib.import_module(f"{PACKAGE}.api.webservice.webservice"),
+            mode_changes_list=importlib.import_module(f"{PACKAGE}.api.audit.mode_changes_list"),
+            mode_changes_export=importlib.import_module(f"{PACKAGE}.api.audit.mode_changes_export"),
+            mode_change_proof=importlib.import_module(f"{PACKAGE}.api.audit.mode_change_proof"),
             audit_checkpoint_consistency=importlib.import_module(
-                f"{PACKAGE}.api.lcm.audit_checkpoint_consistency"
+                f"{PACKAGE}.api.audit.audit_checkpoint_consistency"
             ),
             **{
                 name: importlib.import_module(f"{PACKAGE}.api.dialer.{name}")

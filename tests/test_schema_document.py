@@ -85,3 +85,20 @@ def test_the_checks_refuse_the_doubled_null_that_once_shipped(published):
     ]
     with pytest.raises(OpenAPIValidationError):
         validate(broken)
+
+
+def test_the_document_names_every_service_and_groups_every_operation(published):
+    """A reader of the served document finds each envelope subtopic named on
+    the one operation that takes them, and every operation under one of the
+    three tags the document declares (not the path's default)."""
+    from lcm.api.handlers import HANDLERS
+
+    operation = published["paths"]["/api/lcm/webservice/"]["post"]
+    for subtopic in HANDLERS:
+        assert f"`{subtopic}`" in operation["description"], subtopic
+    declared = [tag["name"] for tag in published["tags"]]
+    assert declared == ["webservice", "dialer", "audit"]
+    for path, operations in published["paths"].items():
+        for method, op in operations.items():
+            assert len(op["tags"]) == 1 and op["tags"][0] in declared, (method, path, op["tags"])
+    assert "ComplianceCheck" in published["info"]["description"]

@@ -8,6 +8,8 @@ personal data: `erase_contact` removes them through `erase_for_account`.
   column `business_fields`, which `erase_contact` empties with the numbers).
 - `dnc_fields` (GetDNCBussField) and `screen_pop` (GetScreenPopData): reads,
   not audited; `values_of` for the console's account page.
+- `holders`: the accounts whose field of that name holds that value, the
+  value read as `parse` stores it (the inbound look-up's business field).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lcm import errors
@@ -289,6 +292,24 @@ def screen_pop(*, callid: str, account_number: str, actor) -> dict[str, str]:
     for mode_type in types:
         data.setdefault(mode_type.name, live.get(mode_type.id, ""))
     return data
+
+
+def holders(name: str, value: str):
+    """The ids (a subquery) of the accounts whose business field `name`
+    holds `value`, read through each such field's type as `parse` stores it:
+    `Balance=120.5` finds the stored `120.50`, `Flag=TRUE` finds `true`. A
+    value a field refuses (or `""`) matches nothing under that field; an
+    unknown name matches nothing."""
+    wanted = Q(pk__in=[])
+    for field in BusinessField.objects.filter(name=name):
+        if value == "":
+            continue
+        try:
+            stored = parse(field, value)
+        except BadValue:
+            continue
+        wanted |= Q(field=field, value=stored)
+    return BusinessFieldValue.objects.filter(wanted).values("account_id")
 
 
 def erase_for_account(account: Account) -> int:

@@ -11,7 +11,8 @@ account is open (an erased one has no live modes left to match).
 
 One statement: the matching modes with their accounts, campaigns and the
 earliest callback scheduled on each (subqueries), the business field match,
-when asked, in the same condition. `bench/inbound_lookup.py` measures it at
+when asked, in the same condition (its value read through the field's type:
+`lcm.actions.business_fields.holders`). `bench/inbound_lookup.py` measures it at
 1,000,000 accounts (docs/benchmarks.md).
 """
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 from django.db.models import OuterRef, Q, Subquery
 
 from lcm import errors
-from lcm.models import BusinessFieldValue, Callback, ContactMode
+from lcm.models import Callback, ContactMode
 from lcm.numbers import clean_any
 
-from . import call_access, do_not_call
+from . import business_fields, call_access, do_not_call
 
 CALL_TYPES = ("INBOUND", "OUTBOUND")
 MAX_ELEMENTS = 1000  # a reply's most elements (ours): the first, by contact and ModeID
@@ -55,8 +56,7 @@ def lookup(
     matching = do_not_call.match_q(clean)
     if business_field is not None:
         name, value = business_field
-        accounts = BusinessFieldValue.objects.filter(field__name=name, value=value)
-        matching |= Q(account_id__in=accounts.values("account_id"))
+        matching |= Q(account_id__in=business_fields.holders(name, value))
     # The earliest callback scheduled on each mode, in the same statement.
     callbacks = Callback.objects.filter(
         account_id=OuterRef("account_id"),

@@ -231,6 +231,7 @@ class AccountAsOf(_AuditReadView):
     permission_classes = [IsAuthenticated, MayReadTheLog]
 
     @extend_schema(
+        tags=["audit"],
         operation_id="account_as_of",
         summary="An account's modes as they were at an instant, from the log (auditors)",
         description=(
@@ -271,6 +272,7 @@ class CallAsDialled(_AuditReadView):
     permission_classes = [IsAuthenticated, MayReadTheLog]
 
     @extend_schema(
+        tags=["audit"],
         operation_id="call_as_dialled",
         summary="What the log knew of the call's account when it was dialled (auditors)",
         description=(

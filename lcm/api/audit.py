@@ -492,6 +492,7 @@ class ModeChangeList(AuditApi, generics.ListAPIView):
     queryset = ModeChange.objects.select_related("reverts", "erased_by").order_by("-seq")
 
     @extend_schema(
+        tags=["audit"],
         operation_id="mode_changes_list",
         summary="Read the audit log (auditors and supervisors)",
         description=(
@@ -537,6 +538,7 @@ class ModeChangeExport(ModeChangeList):
     pagination_class = None
 
     @extend_schema(
+        tags=["audit"],
         operation_id="mode_changes_export",
         summary="Export the audit log as CSV (auditors and supervisors)",
         description=(
@@ -738,6 +740,7 @@ class ModeChangeProof(_AuditReadView):
     """One entry, its inclusion proof and the signed checkpoint it is in."""
 
     @extend_schema(
+        tags=["audit"],
         operation_id="mode_change_proof",
         summary="An entry with its inclusion proof and signed checkpoint (auditors)",
         description=(
@@ -790,6 +793,7 @@ class CheckpointConsistency(_AuditReadView):
     """Two signed checkpoints and the proof that the later extends the earlier."""
 
     @extend_schema(
+        tags=["audit"],
         operation_id="audit_checkpoint_consistency",
         summary="Consistency proof between two signed checkpoints (auditors)",
         description=(

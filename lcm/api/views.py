@@ -77,9 +77,12 @@ class WebServiceView(LcmApiPolicy, APIView):
 
     @extend_schema(
         operation_id="webservice",
-        summary="Send an envelope message (SetNewModeNumber, GetContactModes, callbacks)",
+        tags=["webservice"],
+        summary="Send an envelope message (any of the agent-desktop services)",
         description=(
-            "The dialer's agent-desktop envelope, unchanged. Dispatches on `subtopic`. "
+            "The dialer's agent-desktop envelope, unchanged. Dispatches on `subtopic`: "
+            + ", ".join(f"`{name}`" for name in HANDLERS)
+            + ". "
             "Every answer, errors included, is an envelope; the HTTP status carries the "
             "class of failure (400 bad input, 401 credentials, 403 identity, 404 unknown "
             "callid/AccountNumber, 409 call/agent/account conflict, pre-requisite or "
