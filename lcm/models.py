@@ -954,13 +954,27 @@ class ModeChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        if self.action == self.Action.AGENT_STATE:
-            return f"#{self.seq} agent {self.agent_code} state"
-        if self.account_id is None and self.action == self.Action.CAMPAIGN:
-            return f"#{self.seq} campaign {(self.details or {}).get('campaign', '')}"
+        if subject := self.settings_subject:
+            return f"#{self.seq} {subject}"
         if self.account_id is None:
             return f"#{self.seq} do-not-call list {self.new_number}"
         return f"#{self.seq} {self.account_number} mode {self.mode_id}"
+
+    @property
+    def settings_subject(self) -> str:
+        """What an entry that belongs to no account is about, "" for the
+        others: "campaign Spring", "state TX", "agent 1001's state" (the
+        console's list, the entry's page and `str` say it the same way)."""
+        details = self.details or {}
+        if self.action == self.Action.AGENT_STATE:
+            return f"agent {self.agent_code}'s state"
+        if self.account_id is not None:
+            return ""
+        if self.action == self.Action.CAMPAIGN:
+            return f"campaign {details.get('campaign', '')}"
+        if self.action == self.Action.STATE_LAW:
+            return f"state {details.get('state_law', '')}"
+        return ""
 
     @property
     def changes_modes(self) -> bool:

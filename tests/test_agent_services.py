@@ -861,7 +861,7 @@ def test_the_console_shows_business_values_agent_states_and_their_entries(agent_
         assert shown.status_code == 200
         assert words in shown.content.decode(), action
     state = ModeChange.objects.get(action="agent_state")
-    assert str(state) == f"#{state.seq} agent testagent state"  # not "do-not-call list"
+    assert str(state) == f"#{state.seq} agent testagent's state"  # not "do-not-call list"
     log = client.get(reverse("admin:lcm_modechange_changelist")).content.decode()
     assert log.count(">every account<") == 1  # the demo's list-wide block only
 

@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 from lcm.actions import erasure
 from lcm.audit.export import csv_response
 from lcm.audit.filters import FILTERS, newest_first
-from lcm.models import Account, ModeChange, ModeType
+from lcm.models import Account, Campaign, ModeChange, ModeType, StateLaw
 from lcm.replica import auditor_db, check_auditor_db
 
 from . import display, entries
@@ -192,10 +192,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     items_name = "audit entries"
 
     def object_title(self, obj):
-        if obj.action == ModeChange.Action.AGENT_STATE:
-            return f"Audit entry #{obj.seq}: agent {obj.agent_code}'s state"
-        if obj.account_id is None and obj.action == ModeChange.Action.CAMPAIGN:
-            return f"Audit entry #{obj.seq}: campaign {(obj.details or {}).get('campaign', '')}"
+        if obj.settings_subject:
+            return f"Audit entry #{obj.seq}: {obj.settings_subject}"
         if obj.account_id is None:
             return f"Audit entry #{obj.seq}: do-not-call list, {obj.new_number}"
         if not obj.mode_id:
@@ -229,18 +227,37 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         ("Change", {"fields": ["action_display", "mode", "old_number_shown", "new_number_shown",
                                "new_number_international", "deleted", "reverts", "touched",
                                "do_not_call_detail", "callback_detail", "details_detail",
-                               "erased"]}),
+                               "settings_detail", "erased"]}),
         ("Who and where", {"fields": ["account_shown", "account_number", "call", "callid", "agent",
                                       "agent_code", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]  # fmt: skip
+    # A campaign's or a state's rule belongs to no account, call or mode: its
+    # page shows what it is about, what changed, who, when, and the chain.
+    settings_fieldsets = [
+        ("Change", {"fields": ["action_display", "subject", "settings_detail"]}),
+        ("Who and where", {"fields": ["username", "source_display"]}),
+        ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
+        ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.action in (
+            ModeChange.Action.CAMPAIGN,
+            ModeChange.Action.STATE_LAW,
+        ):
+            return self.settings_fieldsets
+        return super().get_fieldsets(request, obj)
+
     readonly_fields = [
         "action_display",
         "new_number_shown",
         "old_number_shown",
         "callback_detail",
         "details_detail",
+        "settings_detail",
+        "subject",
         "account_shown",
         "erased",
         "deleted",
@@ -296,11 +313,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     @admin.display(description="account")
     def account_link(self, obj):
-        if obj.account_id is None and obj.action in (
-            ModeChange.Action.AGENT_STATE,
-            ModeChange.Action.CAMPAIGN,
-        ):
-            return "—"  # an agent's state, a campaign's settings: no account
+        if obj.settings_subject:  # a campaign's or a state's rule, an agent's state
+            return obj.settings_subject
         if obj.account_id is None:
             return "every account"  # a list-wide do-not-call entry belongs to none
         account = reverse("admin:lcm_account_change", args=[obj.account_id])
@@ -358,13 +372,24 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             return format_html("{}: {} → {}", details["agent"], details["before"] or "—", after)
         return "—"
 
+    @admin.display(description="settings, before → after")
+    def settings_detail(self, obj):
+        """A campaign's or a state's rule saved or removed: each setting that
+        changed, before → after (the entry keeps both whole)."""
+        model = {ModeChange.Action.CAMPAIGN: Campaign, ModeChange.Action.STATE_LAW: StateLaw}
+        if obj.action not in model:
+            return "—"
+        labels = {f.name: str(f.verbose_name) for f in model[obj.action]._meta.fields}
+        return entries.settings_changes(obj.details or {}, labels)
+
+    @admin.display(description="about")
+    def subject(self, obj):
+        return obj.settings_subject or "—"
+
     @admin.display(description="account")
     def account_shown(self, obj):
-        if obj.account_id is None and obj.action in (
-            ModeChange.Action.AGENT_STATE,
-            ModeChange.Action.CAMPAIGN,
-        ):
-            return "—"
+        if obj.settings_subject:  # a campaign's or a state's rule, an agent's state
+            return obj.settings_subject
         if obj.account_id is None:
             return "every account (a do-not-call entry for the whole list)"
         return format_html(
@@ -376,6 +401,8 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     @admin.display(description="every mode it touched, before → after")
     def touched(self, obj):
         """The entry's `modes`: each mode's state before and after."""
+        if obj.modes is None and not obj.changes_modes:
+            return "— (none: it changed a list or a setting, not a mode)"
         if obj.modes is None:
             return "— (recorded before entries kept it: see the fields above)"
         if not obj.modes:

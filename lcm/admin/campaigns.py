@@ -4,21 +4,16 @@ the settings before and after: `lcm.actions.campaigns.record_save`)."""
 
 from __future__ import annotations
 
-import json
 import zoneinfo
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import helpers
 
 from lcm.actions import business_fields, campaigns
 from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome, TelephonyOutcome
 
-from .shared import request_context
+from .shared import HOURS, LowerCaseAddTextMixin, request_context
 from .words import PlainChoices, PlainWords
-
-HOURS = forms.TimeInput(format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"})
-
 
 WINDOW_BOTH = "Give both calling times, or neither."
 WINDOW_ORDER = "The calling window ends before it starts: the end must be after the start."
@@ -140,18 +135,8 @@ class BusinessFieldInline(admin.TabularInline):
     extra = 0
 
 
-class _LowerCaseAddText(helpers.InlineAdminFormSet):
-    """Django's inline button says "Add another Enabled mode" (capfirst of
-    the verbose name mid-sentence); the floor's words are lower case."""
-
-    def inline_formset_data(self):
-        data = json.loads(super().inline_formset_data())
-        data["options"]["addText"] = f"Add another {self.opts.verbose_name}"
-        return json.dumps(data)
-
-
 @admin.register(Campaign)
-class CampaignAdmin(PlainWords, admin.ModelAdmin):
+class CampaignAdmin(LowerCaseAddTextMixin, PlainWords, admin.ModelAdmin):
     form = _form(Campaign, CampaignForm)
     list_display = [
         "code_shown",
@@ -205,12 +190,6 @@ class CampaignAdmin(PlainWords, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("modes")
-
-    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
-        wrapped = super().get_inline_formsets(request, formsets, inline_instances, obj)
-        for inline_formset in wrapped:
-            inline_formset.__class__ = _LowerCaseAddText
-        return wrapped
 
     def get_readonly_fields(self, request, obj=None):
         # The CampaignID is the key accounts, imports and do-not-call blocks name.

@@ -9,6 +9,8 @@ page and in an account's change history (one rule, one place).
 - **Source**: the app the request named (`admin`, `import`, `dialer`…);
   an agent's request through the envelope that named none is **API**.
 - **By**: the AgentID acted for (and the user, when another), else the user.
+- **Settings changed**: a campaign's or a state's rule, each setting that
+  changed, before → after, read from the entry's `details`.
 
 Numbers as `lcm.admin.display` writes them, in the account's country.
 """
@@ -79,3 +81,96 @@ def action(entry: ModeChange) -> str:
     if entry.reverts_id:
         shown = f"{shown} of #{entry.reverts.seq}"
     return shown
+
+
+# How a settings entry's lists are keyed: each item by its identity, so a
+# change reads "mode 1 longest number: 15 → 14", not "modes[0]".
+_ITEM_KEYS = {
+    "modes": ("mode", lambda item: item["ModeID"]),
+    "outcomes": ("outcome", lambda item: item[0]),
+    "fields": ("business field", lambda item: item[0]),
+    "barred_dates": ("barred date", lambda item: item[0]),
+}
+_ITEM_PARTS = {
+    "modes": {
+        "ChannelType": "channel type",
+        "MinLength": "shortest number",
+        "MaxLength": "longest number",
+        "window": "calling window",
+        "callback": "callbacks",
+        "voicemail": "voicemail",
+    },
+    "outcomes": ("description", "implies telephony outcome"),
+    "fields": ("type", "format", "mandatory", "agent editable", "DNC field", "screen pop"),
+    "barred_dates": ("note",),
+}
+
+
+def _leaves(snapshot: dict | None, labels: dict[str, str]) -> tuple[dict, dict]:
+    """A campaign's or a state's rule (lcm.actions.campaigns.snapshot,
+    lcm.actions.compliance.snapshot) as label → value, one per setting, and
+    its list items as label → (part, value) pairs."""
+    leaves: dict[str, object] = {}
+    items: dict[str, list[tuple[str, object]]] = {}
+    for key, value in (snapshot or {}).items():
+        if key in _ITEM_KEYS and isinstance(value, list):
+            noun, identity = _ITEM_KEYS[key]
+            parts = _ITEM_PARTS[key]
+            for item in value:
+                if isinstance(item, dict):
+                    pairs = [(parts.get(k, k), v) for k, v in item.items() if k != "ModeID"]
+                else:
+                    pairs = list(zip(parts, item[1:], strict=False))
+                items[f"{noun} {identity(item)}"] = pairs
+        else:
+            leaves[labels.get(key, key.replace("_", " "))] = value
+    return leaves, items
+
+
+def _setting_text(value) -> str:
+    if value in (None, "", []):
+        return EMPTY
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, list):
+        return " to ".join(_setting_text(v) for v in value)
+    return str(value)
+
+
+def _item_text(pairs: list[tuple[str, object]]) -> str:
+    return ", ".join(f"{part} {_setting_text(value)}" for part, value in pairs) or "added"
+
+
+def settings_changes(details: dict, labels: dict[str, str]) -> SafeString:
+    """Each setting the entry changed, "label: before → after", one a line
+    (`labels`: the model's words for its fields); a list item added or
+    removed whole on one line; the reason last when one was given."""
+    before, before_items = _leaves(details.get("before"), labels)
+    after, after_items = _leaves(details.get("after"), labels)
+    changed = [
+        (label, _setting_text(before.get(label)), _setting_text(after.get(label)))
+        for label in [*before, *(label for label in after if label not in before)]
+        if before.get(label) != after.get(label)
+    ]
+    for label in [*before_items, *(label for label in after_items if label not in before_items)]:
+        old, new = before_items.get(label), after_items.get(label)
+        if old is None or new is None:
+            changed.append(
+                (label, EMPTY if old is None else _item_text(old),
+                 EMPTY if new is None else _item_text(new))
+            )  # fmt: skip
+            continue
+        old_parts = dict(old)
+        changed += [
+            (f"{label} {part}", _setting_text(old_parts.get(part)), _setting_text(value))
+            for part, value in new
+            if old_parts.get(part) != value
+        ]
+    lines = format_html_join(format_html("<br>"), "{}: {} → {}", changed)
+    if not changed:
+        lines = format_html("{}", EMPTY)
+    if details.get("reason"):
+        lines = format_html("{}<br>reason: {}", lines, details["reason"])
+    return lines

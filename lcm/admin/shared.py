@@ -5,10 +5,12 @@ and the number search by identity.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef
 from django.http import HttpResponseRedirect
@@ -22,6 +24,30 @@ from lcm.models import Account, ModeChange
 from lcm.numbers import clean_any
 
 from . import display
+
+# A time of day as the floor writes it: 08:00, not Django's 08:00:00.
+HOURS = forms.TimeInput(format="%H:%M", attrs={"size": 5, "placeholder": "HH:MM"})
+
+
+class LowerCaseAddText(helpers.InlineAdminFormSet):
+    """Django's inline button says "Add another Enabled mode" (capfirst of
+    the verbose name mid-sentence); the floor's words are lower case. A
+    ModelAdmin uses it through `lower_case_add_text`."""
+
+    def inline_formset_data(self):
+        data = json.loads(super().inline_formset_data())
+        data["options"]["addText"] = f"Add another {self.opts.verbose_name}"
+        return json.dumps(data)
+
+
+class LowerCaseAddTextMixin:
+    """For a ModelAdmin with inlines: their add buttons in lower case."""
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        wrapped = super().get_inline_formsets(request, formsets, inline_instances, obj)
+        for inline_formset in wrapped:
+            inline_formset.__class__ = LowerCaseAddText
+        return wrapped
 
 
 def audit_list_url(account: Account) -> str:

@@ -7,6 +7,7 @@ counsel owns the real rules, and the page says so."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 
@@ -14,7 +15,7 @@ from lcm.actions import compliance
 from lcm.models import StateLaw, StateLawBarredDate
 from lcm.outcome_models import WEEKDAY_NAMES, WEEKDAYS
 
-from .shared import request_context
+from .shared import HOURS, LowerCaseAddTextMixin, request_context
 from .words import PlainWords
 
 NOT_LEGAL_ADVICE = (
@@ -38,8 +39,21 @@ def _hours(law: StateLaw, weekday: int) -> str:
     return f"{hours[0]:%H:%M}-{hours[1]:%H:%M}"
 
 
+class StateLawForm(forms.ModelForm):
+    """Hours as HH:MM; the note as wide as the page (the demo's is a sentence)."""
+
+    class Meta:
+        model = StateLaw
+        fields = ()  # the admin's fieldsets name them
+        widgets = {
+            **{f"{day}_{end}": HOURS for day in WEEKDAYS for end in ("start", "end")},
+            "note": forms.TextInput(attrs={"class": "vLargeTextField", "size": 90}),
+        }
+
+
 @admin.register(StateLaw)
-class StateLawAdmin(PlainWords, admin.ModelAdmin):
+class StateLawAdmin(LowerCaseAddTextMixin, PlainWords, admin.ModelAdmin):
+    form = StateLawForm
     list_title = "State calling rules"
     items_name = "state calling rules"
     list_display = ["state", "weekdays", "saturday", "sunday", "voicemail_allowed", "note"]
