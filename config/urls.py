@@ -9,7 +9,7 @@ from lcm.api.docs import SchemaView, SwaggerView
 from lcm.api.urls import unknown_endpoint
 
 admin.site.site_header = "lcm — List and Campaign Manager"
-admin.site.site_title = "lcm admin"
+admin.site.site_title = "lcm console"
 admin.site.index_title = "Contacts, calls and their audit trail"
 # No "View site" link (the console is the site) and no side menu: the
 # dashboard lists every page, the breadcrumbs lead back to it, and the

@@ -999,7 +999,7 @@ def test_every_list_is_titled_by_what_it_holds(supervisor, name, title):
     page = supervisor.get(reverse(f"admin:{name}")).content.decode()
 
     assert f"<h1>{title}</h1>" in page
-    assert f"<title>{title} | lcm admin</title>" in page
+    assert f"<title>{title} | lcm console</title>" in page
     assert not re.search(r"Select \w+ to (change|view)", page)
 
 

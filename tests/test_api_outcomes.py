@@ -476,3 +476,36 @@ def test_the_openapi_examples_are_the_demos_replies(agent):
     assert reply.json() == api.SET_BUSINESS_OUTCOME_WITH_CALL_OUTCOME_RESULT
     assert modes_of(agent)[2]["DNC"] is True  # the example's do-not-call outcome
     assert [e.action for e in new_entries()] == ["outcome", "outcome"]
+
+
+def test_the_auditor_reads_an_outcome_and_its_replacement_on_the_entry_page(agent):
+    """The entry page of a call outcome says which outcome was set and what
+    it replaced, in words, and shows no number rows that do not apply."""
+    from django.test import Client
+
+    from .conftest import DEMO_PASSWORD
+
+    assert post(agent, call_outcome_body()).status_code == 200
+    assert (
+        post(agent, call_outcome_body(BusinessOutcome=103, CallOutcome="DNC", ModeID=2)).status_code
+        == 200
+    )
+    first, second = ModeChange.objects.filter(action="outcome").order_by("seq")
+    auditor = Client()
+    assert auditor.login(username="auditor", password=DEMO_PASSWORD)
+
+    def page_of(entry):
+        response = auditor.get(f"/admin/lcm/modechange/{entry.pk}/change/")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    page = page_of(first)
+    assert "business outcome: — → 102 Not interested<br>telephony outcome: — → 3 Busy" in page
+    for row in ("Old number", "Also deleted", "Every mode it touched", "Callback:", "Reverts"):
+        assert row not in page, row
+    page = page_of(second)
+    assert "business outcome: 102 Not interested → 103 Do not call" in page
+    assert (
+        "telephony outcome: 3 Busy → 5 DNC<br>mode: — → 2<br>do-not-call block: — → block" in page
+    )
+    assert "Do-not-call block:" in page  # the block the DNC outcome added, as SetDNC's entry

@@ -76,7 +76,7 @@ def test_the_auditor_reads_what_a_supervisor_changed_in_a_campaign_and_a_state_r
         rows.nth(1).locator("th a").click()
         auditor.wait_for_load_state()
         assert auditor.locator("h1").inner_text().endswith(": campaign Spring")
-        changes = auditor.locator(".field-settings_detail .readonly").inner_text()
+        changes = auditor.locator(".field-details_detail .readonly").inner_text()
         assert changes.splitlines() == [
             "mode 1 longest number: 20 → 14",
             "outcome 102 description: Not interested → Not interested now",
@@ -90,7 +90,7 @@ def test_the_auditor_reads_what_a_supervisor_changed_in_a_campaign_and_a_state_r
         auditor.go_back()
         auditor.locator("#result_list tbody tr").nth(0).locator("th a").click()
         auditor.wait_for_load_state()
-        assert auditor.locator(".field-settings_detail .readonly").inner_text().splitlines() == [
+        assert auditor.locator(".field-details_detail .readonly").inner_text().splitlines() == [
             "Saturday until: 21:00 → 20:00",
             "barred date 2027-07-04: — → note Independence Day",
         ]

@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 from lcm.actions import erasure
 from lcm.audit.export import csv_response
 from lcm.audit.filters import FILTERS, newest_first
-from lcm.models import Account, Campaign, ModeChange, ModeType, StateLaw
+from lcm.models import Account, Campaign, ModeChange, ModeType, StateLaw, TelephonyOutcome
 from lcm.replica import auditor_db, check_auditor_db
 
 from . import display, entries
@@ -184,12 +184,53 @@ def _details(recorded: dict):
     return format_html_join("; ", "{}: {}", ((k, shown(k, v)) for k, v in recorded.items()))
 
 
+# The actions whose entry page has a "before → after" row (details_detail).
+DETAILED_ACTIONS = frozenset(
+    {
+        ModeChange.Action.BUSINESS_FIELDS,
+        ModeChange.Action.AGENT_STATE,
+        ModeChange.Action.OUTCOME,
+    }
+)
+OUTCOME_LABELS = {
+    "call": "call",
+    "BusinessOutcome": "business outcome",
+    "CallOutcome": "telephony outcome",
+    "ModeID": "mode",
+    "LeadScore": "lead score",
+    "TargetAmount": "target amount",
+    "do_not_call": "do-not-call block",
+}
+
+
+def _outcome_shown(recorded: dict) -> dict:
+    """A call outcome entry's before and after as the page writes them: the
+    outcome with its description, the telephony outcome with its own."""
+    names = dict(TelephonyOutcome.objects.values_list("id", "description"))
+
+    def shown(state):
+        if state is None:
+            return None
+        state = dict(state)
+        description = state.pop("Description", "")
+        state["BusinessOutcome"] = f"{state['BusinessOutcome']} {description}".strip()
+        if state.get("CallOutcome") is not None:
+            call_outcome = state["CallOutcome"]
+            state["CallOutcome"] = f"{call_outcome} {names.get(call_outcome, '')}".strip()
+        if state.get("do_not_call") is not None:
+            state["do_not_call"] = f"block {state['do_not_call']}"
+        return state
+
+    return {"before": shown(recorded.get("before")), "after": shown(recorded.get("after"))}
+
+
 @admin.register(ModeChange)
 class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     """Read-only for everyone: the table is append-only."""
 
     list_title = "Audit log"
     items_name = "audit entries"
+    empty_value_display = "—"  # as the other empty cells write it (Django's is "-")
 
     def object_title(self, obj):
         if obj.settings_subject:
@@ -227,7 +268,7 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         ("Change", {"fields": ["action_display", "mode", "old_number_shown", "new_number_shown",
                                "new_number_international", "deleted", "reverts", "touched",
                                "do_not_call_detail", "callback_detail", "details_detail",
-                               "settings_detail", "erased"]}),
+                               "erased"]}),
         ("Who and where", {"fields": ["account_shown", "account_number", "call", "callid", "agent",
                                       "agent_code", "username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
@@ -236,19 +277,34 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
     # A campaign's or a state's rule belongs to no account, call or mode: its
     # page shows what it is about, what changed, who, when, and the chain.
     settings_fieldsets = [
-        ("Change", {"fields": ["action_display", "subject", "settings_detail"]}),
+        ("Change", {"fields": ["action_display", "subject", "details_detail"]}),
         ("Who and where", {"fields": ["username", "source_display"]}),
         ("When and from where", {"fields": ["when", "client_address", "request_id"]}),
         ("Chain", {"fields": ["seq", "prev_hash", "hash"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):
-        if obj is not None and obj.action in (
-            ModeChange.Action.CAMPAIGN,
-            ModeChange.Action.STATE_LAW,
-        ):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        if obj.action in (ModeChange.Action.CAMPAIGN, ModeChange.Action.STATE_LAW):
             return self.settings_fieldsets
-        return super().get_fieldsets(request, obj)
+        # Only the rows that apply to this kind of entry: a call outcome has
+        # no old number, a number change no callback.
+        left_out = set()
+        if not obj.changes_modes:
+            left_out |= {"old_number_shown", "deleted", "reverts", "touched"}
+        if not obj.mode_id and not obj.new_number:
+            left_out |= {"mode", "new_number_shown", "new_number_international"}
+        if obj.do_not_call is None:
+            left_out.add("do_not_call_detail")
+        if obj.callback is None:
+            left_out.add("callback_detail")
+        if obj.action not in DETAILED_ACTIONS:
+            left_out.add("details_detail")
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in left_out]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
 
     readonly_fields = [
         "action_display",
@@ -256,7 +312,6 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         "old_number_shown",
         "callback_detail",
         "details_detail",
-        "settings_detail",
         "subject",
         "account_shown",
         "erased",
@@ -356,10 +411,11 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
             return "—"
         return _details(obj.callback)
 
-    @admin.display(description="business fields, agent state")
+    @admin.display(description="before → after")
     def details_detail(self, obj):
-        """A business fields entry's fields, an agent state entry's state:
-        each before → after."""
+        """What a business fields, agent state, call outcome, campaign or state
+        rule entry set: each value that changed, before → after (the entry
+        keeps both whole)."""
         details = obj.details or {}
         if obj.action == ModeChange.Action.BUSINESS_FIELDS:
             changes = [
@@ -370,17 +426,13 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
         if obj.action == ModeChange.Action.AGENT_STATE:
             after = details["after"] or "— (logged out)"  # null: the logout ended it
             return format_html("{}: {} → {}", details["agent"], details["before"] or "—", after)
-        return "—"
-
-    @admin.display(description="settings, before → after")
-    def settings_detail(self, obj):
-        """A campaign's or a state's rule saved or removed: each setting that
-        changed, before → after (the entry keeps both whole)."""
+        if obj.action == ModeChange.Action.OUTCOME and details.get("outcome"):
+            return entries.settings_changes(_outcome_shown(details["outcome"]), OUTCOME_LABELS)
         model = {ModeChange.Action.CAMPAIGN: Campaign, ModeChange.Action.STATE_LAW: StateLaw}
-        if obj.action not in model:
-            return "—"
-        labels = {f.name: str(f.verbose_name) for f in model[obj.action]._meta.fields}
-        return entries.settings_changes(obj.details or {}, labels)
+        if obj.action in model:
+            labels = {f.name: str(f.verbose_name) for f in model[obj.action]._meta.fields}
+            return entries.settings_changes(details, labels)
+        return "—"
 
     @admin.display(description="about")
     def subject(self, obj):
