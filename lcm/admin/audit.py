@@ -230,7 +230,6 @@ class ModeChangeAdmin(PlainWords, admin.ModelAdmin):
 
     list_title = "Audit log"
     items_name = "audit entries"
-    empty_value_display = "—"  # as the other empty cells write it (Django's is "-")
 
     def object_title(self, obj):
         if obj.settings_subject:

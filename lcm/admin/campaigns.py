@@ -13,7 +13,7 @@ from lcm.actions import business_fields, campaigns
 from lcm.models import BusinessField, Campaign, CampaignMode, CampaignOutcome, TelephonyOutcome
 
 from .shared import HOURS, LowerCaseAddTextMixin, request_context
-from .words import PlainChoices, PlainWords
+from .words import PlainChoices, PlainInline, PlainWords
 
 WINDOW_BOTH = "Give both calling times, or neither."
 WINDOW_ORDER = "The calling window ends before it starts: the end must be after the start."
@@ -101,7 +101,7 @@ class BusinessFieldForm(forms.ModelForm):
         return data
 
 
-class CampaignModeInline(PlainChoices, admin.TabularInline):
+class CampaignModeInline(PlainInline, PlainChoices, admin.TabularInline):
     model = CampaignMode
     form = _form(CampaignMode, CampaignModeForm)
     extra = 0
@@ -120,14 +120,14 @@ class CampaignModeInline(PlainChoices, admin.TabularInline):
         return super().get_queryset(request).select_related("mode_type")  # the row titles
 
 
-class CampaignOutcomeInline(admin.TabularInline):
+class CampaignOutcomeInline(PlainInline, admin.TabularInline):
     model = CampaignOutcome
     form = _form(CampaignOutcome, CampaignOutcomeForm)
     fields = ["outcome_id", "description", "implies"]
     extra = 0
 
 
-class BusinessFieldInline(admin.TabularInline):
+class BusinessFieldInline(PlainInline, admin.TabularInline):
     model = BusinessField
     form = _form(BusinessField, BusinessFieldForm)
     fields = ["name", "data_type", "format", "mandatory", "agent_editable", "dnc_field",

@@ -16,7 +16,7 @@ from lcm.models import StateLaw, StateLawBarredDate
 from lcm.outcome_models import WEEKDAY_NAMES, WEEKDAYS
 
 from .shared import HOURS, LowerCaseAddTextMixin, request_context
-from .words import PlainWords
+from .words import PlainInline, PlainWords
 
 NOT_LEGAL_ADVICE = (
     "These rules are the operator's to set, with its counsel: lcm applies them as written "
@@ -24,7 +24,7 @@ NOT_LEGAL_ADVICE = (
 )
 
 
-class BarredDateInline(admin.TabularInline):
+class BarredDateInline(PlainInline, admin.TabularInline):
     model = StateLawBarredDate
     extra = 0
     fields = ["date", "note"]

@@ -14,8 +14,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.text import capfirst
 
+from .display import EMPTY
+
 
 class PlainWords:
+    empty_value_display = EMPTY  # "—", as every other empty cell (Django's is "-")
     list_title: str | None = None  # default: the model's plural, capitalised
     items_name: str | None = None  # "No … match": default the model's plural
     save_and_add_another = False  # True where adding several in a row is the job
@@ -99,3 +102,9 @@ class CsvExport:
             url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
             return HttpResponseRedirect(url + "?e=1")
         return download(type(self).export_lines(changelist.queryset), self.export_name)
+
+
+class PlainInline:
+    """An inline's empty cells as the pages write them."""
+
+    empty_value_display = EMPTY
