@@ -7,6 +7,8 @@ not in the catalogue, a window that ends before it starts."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -154,3 +156,18 @@ def test_the_inline_rows_and_buttons_read_in_the_floors_words(supervisor):
     assert add_texts == {
         "Add another enabled mode", "Add another outcome", "Add another business field"
     }, add_texts  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_auditor_reads_the_campaign_in_words(demo, client):
+    """Read only: an outcome's telephony outcome by its words, empty cells "—"."""
+    from .conftest import DEMO_PASSWORD
+
+    assert client.login(username="auditor", password=DEMO_PASSWORD)
+    page = client.get(spring_url()).content.decode()
+
+    def cells(name):
+        return re.findall(rf'<td class="field-{name}">\s*<p>(.*?)</p>', page)
+
+    assert cells("implies_shown") == ["none", "none", "5 DNC"]
+    assert cells("window_start") == ["—", "—", "—"]  # the campaign's window

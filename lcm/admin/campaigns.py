@@ -124,7 +124,22 @@ class CampaignOutcomeInline(PlainInline, admin.TabularInline):
     model = CampaignOutcome
     form = _form(CampaignOutcome, CampaignOutcomeForm)
     fields = ["outcome_id", "description", "implies"]
+    readonly_fields = ["implies_shown"]
     extra = 0
+
+    def get_fields(self, request, obj=None):
+        # Read only (an auditor): the telephony outcome by its words, "5 DNC".
+        fields = super().get_fields(request, obj)
+        if self.has_change_permission(request, obj):
+            return fields
+        return ["implies_shown" if f == "implies" else f for f in fields]
+
+    @admin.display(description="telephony outcome")
+    def implies_shown(self, obj):
+        if obj.implies is None:
+            return "none"
+        outcome = TelephonyOutcome.objects.filter(pk=obj.implies).first()
+        return str(outcome) if outcome else str(obj.implies)
 
 
 class BusinessFieldInline(PlainInline, admin.TabularInline):
