@@ -82,6 +82,6 @@ def test_the_swagger_ui_renders_the_schema_under_the_csp(live_server, browser_pa
     assert "script-src 'self'" in response.headers["content-security-policy"]
 
     # Rendered by Swagger UI's scripts from the schema they fetched.
-    page.wait_for_selector("#operations-lcm-webservice", timeout=20_000)
+    page.wait_for_selector("#operations-webservice-webservice", timeout=20_000)
     assert "lcm — List and Campaign Manager web services" in page.inner_text(".info .title")
     assert problems == []
