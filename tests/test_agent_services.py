@@ -909,3 +909,8 @@ def test_the_inbound_lookup_is_one_statement(demo):
         with CaptureQueriesContext(connection) as ctx:
             inbound.lookup(ani=ani, actor=dialer)
         assert len(ctx.captured_queries) == 1, ctx.captured_queries
+    # With a business field: its fields of that name (to read the value
+    # through their types), then the one statement.
+    with CaptureQueriesContext(connection) as ctx:
+        inbound.lookup(ani="2025550100", actor=dialer, business_field=("Balance", "120.5"))
+    assert len(ctx.captured_queries) == 2, ctx.captured_queries

@@ -12,7 +12,8 @@ account is open (an erased one has no live modes left to match).
 One statement: the matching modes with their accounts, campaigns and the
 earliest callback scheduled on each (subqueries), the business field match,
 when asked, in the same condition (its value read through the field's type:
-`lcm.actions.business_fields.holders`). `bench/inbound_lookup.py` measures it at
+`lcm.actions.business_fields.holders`, which reads the fields of that name
+first: a second statement, only then). `bench/inbound_lookup.py` measures it at
 1,000,000 accounts (docs/benchmarks.md).
 """
 
