@@ -5,4 +5,4 @@ DATETIME_FORMAT = "Y-m-d H:i:s T"
 SHORT_DATETIME_FORMAT = "Y-m-d H:i T"
 DATE_FORMAT = "Y-m-d"
 SHORT_DATE_FORMAT = "Y-m-d"
-TIME_FORMAT = "H:i:s"
+TIME_FORMAT = "H:i"  # a time of day (a calling window) has no seconds
