@@ -171,3 +171,12 @@ def test_an_auditor_reads_the_campaign_in_words(demo, client):
 
     assert cells("implies_shown") == ["none", "none", "5 DNC"]
     assert cells("window_start") == ["—", "—", "—"]  # the campaign's window
+
+
+@pytest.mark.django_db
+def test_the_inlines_remove_column_is_in_the_floors_words(supervisor):
+    page = supervisor.get(spring_url()).content.decode()
+    assert "Delete?" not in page
+    assert page.count("<th>Remove</th>") == 3  # enabled modes, outcomes, business fields
+    law = supervisor.get("/admin/lcm/statelaw/add/").content.decode()
+    assert "Delete?" not in law and "<th>Remove</th>" in law

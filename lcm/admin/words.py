@@ -105,6 +105,8 @@ class CsvExport:
 
 
 class PlainInline:
-    """An inline's empty cells as the pages write them."""
+    """An inline (tabular) in the floor's words: its empty cells "—", its
+    delete column "Remove" (Django's says "Delete?")."""
 
     empty_value_display = EMPTY
+    template = "admin/lcm/edit_inline/tabular.html"
