@@ -1070,7 +1070,10 @@ def test_the_favicon_and_styled_error_pages_with_a_way_back(supervisor, client):
     page = nowhere.content.decode()
     assert "lcm — List and Campaign Manager" in page and 'href="/admin/"' in page
     assert "This page does not exist" in page
-    assert missing.status_code == 200  # the admin's own "doesn't exist" message
+    assert missing.status_code == 200
+    assert missing.redirect_chain == [("/admin/lcm/account/", 302)]  # the list it would be in
+    assert "There is no account 999999." in missing.content.decode()
+    assert "Perhaps it was deleted" not in missing.content.decode()
 
     client.logout()
     assert client.login(username="auditor", password=DEMO_PASSWORD)

@@ -11,7 +11,10 @@ How numbers and times are written is `lcm.admin.display`.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.text import capfirst
 
 from .display import EMPTY
@@ -33,6 +36,16 @@ class PlainWords:
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django's "Account with ID “9” doesn't exist. Perhaps it was
+        # deleted?", back on the home page; here in the floor's words, back
+        # on the list the record would be in.
+        messages.warning(request, f"There is no {opts.verbose_name} {unquote(object_id)}.")
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist",
+                    current_app=self.admin_site.name)
+        )  # fmt: skip
 
     def object_title(self, obj) -> str | None:
         """The title of a record's page: what it is, and which one."""
