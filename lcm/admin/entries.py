@@ -112,13 +112,20 @@ def _leaves(snapshot: dict | None, labels: dict[str, str]) -> tuple[dict, dict]:
     its list items as label → (part, value) pairs."""
     leaves: dict[str, object] = {}
     items: dict[str, list[tuple[str, object]]] = {}
-    for key, value in (snapshot or {}).items():
+    snapshot = snapshot or {}
+    # In the model's order, not the stored one (PostgreSQL's jsonb sorts keys).
+    order = {key: i for i, key in enumerate([*labels, *_ITEM_KEYS])}
+    for key in sorted(snapshot, key=lambda k: (order.get(k, len(order)), k)):
+        value = snapshot[key]
         if key in _ITEM_KEYS and isinstance(value, list):
             noun, identity = _ITEM_KEYS[key]
             parts = _ITEM_PARTS[key]
             for item in value:
                 if isinstance(item, dict):
-                    pairs = [(parts.get(k, k), v) for k, v in item.items() if k != "ModeID"]
+                    pairs = [(label, item[k]) for k, label in parts.items() if k in item]
+                    pairs += [
+                        (k, item[k]) for k in sorted(item) if k not in parts and k != "ModeID"
+                    ]
                 else:
                     pairs = list(zip(parts, item[1:], strict=False))
                 items[f"{noun} {identity(item)}"] = pairs
